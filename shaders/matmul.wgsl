@@ -1,0 +1,101 @@
+// Batched matrix product with the transposes the model needs:
+//   C[b] = alpha · op(A[b]) · op(B[b])  (+ bias[n])  (+ C[b] when ACCUMULATE)
+// op(A) is M×K (A stored M×K, or K×M when TRANS_A); op(B) is K×N (stored K×N, or N×K when
+// TRANS_B). With K_SCALE, A's inner index k is scaled by kscale[k]: the Σ ⊙ (…) of a factored
+// linear, fused into the load so the scaled copy never exists.
+// Tiles: 64×64 outputs per workgroup of 16×16 threads, each thread a 4×4 register block
+// (rows ty + 16i, columns tx + 16j: neighbouring threads read neighbouring shared words).
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override K_SCALE: bool = false;
+override ACCUMULATE: bool = false;
+
+struct Params {
+  M: u32, N: u32, K: u32,
+  strideA: u32, strideB: u32, strideC: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> kscale: array<f32>;
+
+const TM = 64u;
+const TN = 64u;
+const TK = 16u;
+var<workgroup> As: array<f32, 1024>; // [TK][TM]
+var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let row0 = wg.y * TM;
+  let col0 = wg.x * TN;
+  let aBase = wg.z * p.strideA;
+  let bBase = wg.z * p.strideB;
+  let cBase = wg.z * p.strideC;
+  var acc: array<array<f32, 4>, 4>;
+
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    for (var i = 0u; i < 4u; i++) {
+      let e = li + i * 256u;
+      // Walk the stored layout's contiguous axis with consecutive threads.
+      var m: u32; var k: u32;
+      if (TRANS_A) { m = e % TM; k = e / TM; } else { k = e % TK; m = e / TK; }
+      let gm = row0 + m;
+      let gk = k0 + k;
+      var v = 0.0;
+      if (gm < p.M && gk < p.K) {
+        if (TRANS_A) { v = A[aBase + gk * p.M + gm]; } else { v = A[aBase + gm * p.K + gk]; }
+        if (K_SCALE) { v *= kscale[gk]; }
+      }
+      As[k * TM + m] = v;
+    }
+    for (var i = 0u; i < 4u; i++) {
+      let e = li + i * 256u;
+      var n: u32; var k: u32;
+      if (TRANS_B) { k = e % TK; n = e / TK; } else { n = e % TN; k = e / TN; }
+      let gn = col0 + n;
+      let gk = k0 + k;
+      var v = 0.0;
+      if (gn < p.N && gk < p.K) {
+        if (TRANS_B) { v = B[bBase + gn * p.K + gk]; } else { v = B[bBase + gk * p.N + gn]; }
+      }
+      Bs[k * TN + n] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = As[k * TM + lid.y + 16u * i];
+        b[i] = Bs[k * TN + lid.x + 16u * i];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) {
+          acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < 4u; i++) {
+    let gm = row0 + lid.y + 16u * i;
+    if (gm >= p.M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let gn = col0 + lid.x + 16u * j;
+      if (gn >= p.N) { continue; }
+      let idx = cBase + gm * p.N + gn;
+      var v = p.alpha * acc[i][j];
+      if (HAS_BIAS) { v += bias[gn]; }
+      if (ACCUMULATE) { v += C[idx]; }
+      C[idx] = v;
+    }
+  }
+}

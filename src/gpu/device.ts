@@ -1,0 +1,87 @@
+// Acquiring a WebGPU device: one code path for the browser and Node; the caller injects the
+// `GPU` object (navigator.gpu in a page or worker, Dawn's in Node — see ./node.ts).
+
+/** Limits the engine relies on; requested at the adapter's maximum where it offers more. */
+const NEEDED_LIMITS = {
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+} as const;
+
+/** Limits requested as high as the adapter allows (large models need big bindings). */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+] as const;
+
+export class WebGpuUnavailableError extends Error {
+  override name = 'WebGpuUnavailableError';
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for software rasterizers (SwiftShader): expect ~1 GFLOP/s. */
+  isSoftware: boolean;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: AdapterDescription;
+  /** The device was created with 'timestamp-query': GPU-side kernel timing is available. */
+  timestamps: boolean;
+}
+
+export interface AcquireOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Skip 'timestamp-query' even when offered (it costs a little on some drivers). */
+  noTimestamps?: boolean;
+}
+
+export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions = {}): Promise<Gpu> {
+  if (!gpu) {
+    throw new WebGpuUnavailableError(
+      'WebGPU is not available here (navigator.gpu is missing). Use a recent Chrome, Edge or ' +
+        'another browser with WebGPU enabled, on a page served over https or from localhost.',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new WebGpuUnavailableError(
+      'WebGPU is present but no GPU adapter was offered (the GPU may be blocklisted or the driver missing).',
+    );
+  }
+  for (const [name, needed] of Object.entries(NEEDED_LIMITS)) {
+    const offered = adapter.limits[name as keyof GPUSupportedLimits] as number;
+    if (offered < needed) {
+      throw new WebGpuUnavailableError(`The GPU adapter offers ${name} = ${offered}; VectorFit needs at least ${needed}.`);
+    }
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name] as number;
+  const timestamps = !options.noTimestamps && adapter.features.has('timestamp-query');
+  const requiredFeatures: GPUFeatureName[] = timestamps ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  return { device, adapter: describeAdapter(adapter.info), timestamps };
+}
+
+function describeAdapter(info: GPUAdapterInfo): AdapterDescription {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isSoftware: text.includes('swiftshader') || text.includes('llvmpipe') || text.includes('software') || info.vendor === '',
+  };
+}
+
+export function adapterName(adapter: AdapterDescription): string {
+  const parts = [adapter.vendor, adapter.architecture, adapter.description || adapter.device].filter(Boolean);
+  return parts.length ? parts.join(' / ') : 'unnamed adapter';
+}
