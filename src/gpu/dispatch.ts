@@ -1,7 +1,7 @@
 // A Dispatch is one compute dispatch with its bindings resolved: built once when a plan is made
 // (shapes are fixed for a run), then encoded every step with no allocation.
 import { getPipeline, type Constants } from './pipelines.ts';
-import type { Tensor } from './tensor.ts';
+import { numel, type Tensor } from './tensor.ts';
 
 export interface Dispatch {
   readonly label: string;
@@ -39,7 +39,9 @@ export function makeDispatch(device: GPUDevice, spec: DispatchSpec): Dispatch {
 }
 
 function asResource(binding: Binding): GPUBufferBinding {
-  if ('buffer' in binding && 'shape' in binding) return { buffer: binding.buffer };
+  if ('buffer' in binding && 'shape' in binding) {
+    return binding.byteOffset === undefined ? { buffer: binding.buffer } : { buffer: binding.buffer, offset: binding.byteOffset, size: Math.max(4, numel(binding.shape) * 4) };
+  }
   if ('buffer' in binding) return binding;
   return { buffer: binding };
 }

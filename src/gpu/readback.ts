@@ -28,9 +28,9 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLengt
 
 export async function readTensor(device: GPUDevice, tensor: Tensor): Promise<Float32Array> {
   if (tensor.dtype !== 'f32') throw new Error(`readTensor: ${tensor.dtype} tensor, use readTensorU32`);
-  return new Float32Array(await readBuffer(device, tensor.buffer, numel(tensor.shape) * 4));
+  return new Float32Array(await readBuffer(device, tensor.buffer, numel(tensor.shape) * 4, tensor.byteOffset));
 }
 
 export async function readTensorU32(device: GPUDevice, tensor: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(await readBuffer(device, tensor.buffer, numel(tensor.shape) * 4));
+  return new Uint32Array(await readBuffer(device, tensor.buffer, numel(tensor.shape) * 4, tensor.byteOffset));
 }

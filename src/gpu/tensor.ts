@@ -7,6 +7,20 @@ export interface Tensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
   readonly dtype: DType;
+  /** Where the tensor starts inside `buffer` (a view); 0 when absent. */
+  readonly byteOffset?: number;
+}
+
+/** Storage bindings must start at a multiple of 256 bytes on every adapter (the largest
+ * minStorageBufferOffsetAlignment WebGPU allows): views start on 64-element boundaries. */
+export const VIEW_ALIGNMENT_ELEMENTS = 64;
+
+/** A tensor over part of another tensor's buffer (e.g. one Σ inside the flat parameter buffer). */
+export function view(base: Tensor, elementOffset: number, shape: readonly number[]): Tensor {
+  if (elementOffset % VIEW_ALIGNMENT_ELEMENTS !== 0) throw new Error(`view: offset ${elementOffset} is not a multiple of ${VIEW_ALIGNMENT_ELEMENTS} elements`);
+  const byteOffset = (base.byteOffset ?? 0) + elementOffset * 4;
+  if (byteOffset + numel(shape) * 4 > base.buffer.size) throw new Error(`view: [${shape.join(', ')}] at ${elementOffset} runs past the buffer`);
+  return { buffer: base.buffer, shape: [...shape], dtype: base.dtype, byteOffset };
 }
 
 export function numel(shape: readonly number[]): number {
@@ -36,7 +50,8 @@ export function uploadTensor(device: GPUDevice, data: HostData, shape: readonly 
 
 export function writeTensor(device: GPUDevice, tensor: Tensor, data: HostData, elementOffset = 0): void {
   const typed = toTyped(data, tensor.dtype);
-  if (typed.length) device.queue.writeBuffer(tensor.buffer, elementOffset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
+  const at = (tensor.byteOffset ?? 0) + elementOffset * 4;
+  if (typed.length) device.queue.writeBuffer(tensor.buffer, at, typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
 export function zeroTensor(device: GPUDevice, shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
