@@ -1,0 +1,21 @@
+// out = a + b (residual connections), or out += a + b with ACCUMULATE.
+// Grid-stride loop: the wrapper caps the grid (see gridStride in src/kernels/elementwise.ts), so
+// any n fits the 65535-workgroup limit while consecutive threads touch consecutive words.
+
+override ACCUMULATE: bool = false;
+
+struct Params { n: u32 }
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(256)
+fn add(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < p.n; i += groups.x * 256u) {
+    var v = a[i] + b[i];
+    if (ACCUMULATE) { v += out[i]; }
+    out[i] = v;
+  }
+}
