@@ -1,0 +1,269 @@
+// Text → token ids for a dropped model folder, with Hugging Face's batching semantics
+// (`tokenizer(texts, text_pair, truncation=True, max_length, padding=True)`) on top of the
+// standalone @huggingface/tokenizers, which only encodes one text at a time. Pure JS: runs in
+// the engine worker and in Node (no DOM, no fs).
+
+import { Tokenizer } from '@huggingface/tokenizers';
+import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
+
+/** The tokenizer files of a model folder, already parsed (see readTokenizerFiles). */
+export interface TokenizerFiles {
+  tokenizerJson?: object;
+  tokenizerConfig?: object;
+  vocabTxt?: string;
+  vocabJson?: object;
+  mergesTxt?: string;
+}
+
+/** Where each file came from (a path inside the dropped folder), for error messages. */
+export type TokenizerFileNames = Partial<Record<keyof TokenizerFiles, string>>;
+
+const DEFAULT_NAMES: Required<TokenizerFileNames> = {
+  tokenizerJson: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  vocabTxt: 'vocab.txt',
+  vocabJson: 'vocab.json',
+  mergesTxt: 'merges.txt',
+};
+
+export class TokenizerError extends Error {
+  constructor(
+    message: string,
+    /** The file at fault, when one is. */
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'TokenizerError';
+  }
+}
+
+/** Row-major batch × seq, right-padded to the longest row. */
+export interface EncodedBatch {
+  batch: number;
+  seq: number;
+  inputIds: Uint32Array;
+  attentionMask: Uint32Array;
+  tokenTypeIds: Uint32Array;
+}
+
+export interface TextTokenizer {
+  /** The pad token's id; for tokenizers without one (GPT-2) the eos id, else 0 — padded positions are masked anyway. */
+  readonly padId: number;
+  readonly clsId?: number;
+  readonly bosId?: number;
+  readonly sepId?: number;
+  readonly eosId?: number;
+  readonly maskId?: number;
+  readonly unkId?: number;
+  readonly vocabSize: number;
+  /** tokenizer_config's model_max_length, unless it is transformers' "no limit" placeholder. */
+  readonly modelMaxLength?: number;
+  /**
+   * Tokenize, truncate each row to `maxLength` tokens including specials (longest_first for
+   * pairs, exactly as the Rust tokenizers crate does) and right-pad to the longest row.
+   */
+  encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number }): EncodedBatch;
+  decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
+  tokenToId(token: string): number | undefined;
+}
+
+/**
+ * Builds the tokenizer of a model folder: from tokenizer.json when present, else from vocab.txt
+ * (WordPiece) or vocab.json + merges.txt (byte-level BPE) the way transformers converts them.
+ */
+export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileNames = {}): TextTokenizer {
+  const names = { ...DEFAULT_NAMES, ...fileNames };
+  const config = (files.tokenizerConfig ?? {}) as TokenizerConfig;
+  let json: object;
+  let source: string;
+  if (files.tokenizerJson) {
+    json = files.tokenizerJson;
+    source = names.tokenizerJson;
+  } else if (files.vocabTxt !== undefined) {
+    source = names.vocabTxt;
+    json = wrap(source, () => wordPieceTokenizerJson(files.vocabTxt as string, config));
+  } else if (files.vocabJson && files.mergesTxt !== undefined) {
+    source = names.vocabJson;
+    json = wrap(source, () => byteLevelBpeTokenizerJson(files.vocabJson as object, files.mergesTxt as string, config));
+  } else {
+    const partial = files.vocabJson ? ` (found ${names.vocabJson} but no ${names.mergesTxt})` : files.mergesTxt !== undefined ? ` (found ${names.mergesTxt} but no ${names.vocabJson})` : '';
+    throw new TokenizerError(
+      `No tokenizer in the model folder${partial}: it needs tokenizer.json, or vocab.txt (WordPiece: BERT, DistilBERT), or vocab.json + merges.txt (byte-level BPE: RoBERTa, GPT-2), with tokenizer_config.json beside them.`,
+    );
+  }
+  // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
+  const complete = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
+  const tokenizer = wrap(source, () => new Tokenizer(complete, config));
+  return new HfTextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
+}
+
+function wrap<T>(file: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw new TokenizerError(`${file}: ${error instanceof Error ? error.message : String(error)}`, file);
+  }
+}
+
+/**
+ * Picks the tokenizer files out of a dropped folder (relative path → bytes) and parses them. A file
+ * that is not UTF-8 or not JSON gives a TokenizerError naming it.
+ */
+export function readTokenizerFiles(folder: Record<string, ArrayBuffer>): { files: TokenizerFiles; fileNames: TokenizerFileNames } {
+  const files: TokenizerFiles = {};
+  const fileNames: TokenizerFileNames = {};
+  for (const key of Object.keys(DEFAULT_NAMES) as (keyof TokenizerFiles)[]) {
+    // The shallowest match: a zip may hold the model folder one level down.
+    const path = Object.keys(folder)
+      .filter((p) => p.split('/').pop() === DEFAULT_NAMES[key])
+      .sort((a, b) => a.split('/').length - b.split('/').length)[0];
+    if (path === undefined) continue;
+    fileNames[key] = path;
+    const text = wrap(path, () => new TextDecoder('utf-8', { fatal: true }).decode(folder[path]));
+    if (key === 'vocabTxt' || key === 'mergesTxt') {
+      files[key] = text;
+    } else {
+      const value: unknown = wrap(path, () => JSON.parse(text));
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TokenizerError(`${path}: expected a JSON object`, path);
+      files[key] = value;
+    }
+  }
+  return { files, fileNames };
+}
+
+interface TokenizerJsonShape {
+  padding?: { pad_id?: number } | null;
+  post_processor?: { type?: string; processors?: { type?: string }[] } | null;
+}
+
+/** Placeholders let the post-processor place our (possibly truncated) ids between the specials. */
+const MARK_A = '\u0000A';
+const MARK_B = '\u0000B';
+
+class HfTextTokenizer implements TextTokenizer {
+  readonly padId: number;
+  readonly clsId?: number;
+  readonly bosId?: number;
+  readonly sepId?: number;
+  readonly eosId?: number;
+  readonly maskId?: number;
+  readonly unkId?: number;
+  readonly vocabSize: number;
+  readonly modelMaxLength?: number;
+  /** Special tokens the post-processor adds around a single text and around a pair. */
+  private readonly specialsSingle: number;
+  private readonly specialsPair: number;
+  /** RoBERTa's Rust post-processor gives every token type 0 (tokenizers.js gives the pair 1). */
+  private readonly singleTypeId: boolean;
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    json: TokenizerJsonShape,
+    config: TokenizerConfig,
+  ) {
+    const id = (key: string, fallbacks: string[]) => {
+      for (const name of [configToken(config, key), ...fallbacks]) {
+        const found = name === undefined ? undefined : tokenizer.token_to_id(name);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    };
+    this.clsId = id('cls_token', ['[CLS]', '<s>']);
+    this.bosId = id('bos_token', ['<s>']);
+    this.sepId = id('sep_token', ['[SEP]', '</s>']);
+    this.eosId = id('eos_token', ['</s>', '<|endoftext|>']);
+    this.maskId = id('mask_token', ['[MASK]', '<mask>']);
+    this.unkId = id('unk_token', ['[UNK]', '<unk>']);
+    this.padId = id('pad_token', ['[PAD]', '<pad>']) ?? json.padding?.pad_id ?? this.eosId ?? 0;
+    this.vocabSize = tokenizer.get_vocab(true).size;
+    const max = config.model_max_length;
+    if (typeof max === 'number' && max > 0 && max < 1e9) this.modelMaxLength = max;
+    const processor = json.post_processor;
+    this.singleTypeId = processor?.type === 'RobertaProcessing' || (processor?.processors ?? []).some((p) => p.type === 'RobertaProcessing');
+    this.specialsSingle = this.wrapSpecials([], null).ids.length;
+    this.specialsPair = this.wrapSpecials([], []).ids.length;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token);
+  }
+
+  decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false });
+  }
+
+  encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number }): EncodedBatch {
+    const rows = examples.map((example) => this.encodeOne(example.text, example.textPair, options.maxLength));
+    const batch = rows.length;
+    const seq = rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
+    const inputIds = new Uint32Array(batch * seq).fill(this.padId);
+    const attentionMask = new Uint32Array(batch * seq);
+    const tokenTypeIds = new Uint32Array(batch * seq);
+    rows.forEach((row, b) => {
+      inputIds.set(row.ids, b * seq);
+      attentionMask.fill(1, b * seq, b * seq + row.ids.length);
+      tokenTypeIds.set(row.typeIds, b * seq);
+    });
+    return { batch, seq, inputIds, attentionMask, tokenTypeIds };
+  }
+
+  private encodeOne(text: string, textPair: string | undefined, maxLength: number): { ids: number[]; typeIds: number[] } {
+    const a = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const b = textPair === undefined ? null : this.tokenizer.encode(textPair, { add_special_tokens: false }).ids;
+    const specials = b ? this.specialsPair : this.specialsSingle;
+    const room = maxLength - specials;
+    if (!Number.isInteger(maxLength)) throw new TokenizerError(`maxLength must be an integer, got ${maxLength}`);
+    if (room < 0) {
+      throw new TokenizerError(`maxLength ${maxLength} leaves no room for the ${specials} special tokens this tokenizer adds`);
+    }
+    const [n1, n2] = truncatedLengths(a.length, b?.length ?? 0, room, b !== null);
+    return this.wrapSpecials(a.slice(0, n1), b && b.slice(0, n2));
+  }
+
+  private wrapSpecials(a: number[], b: number[] | null): { ids: number[]; typeIds: number[] } {
+    const tokensA = a.map((_, i) => MARK_A + i);
+    const tokensB = b && b.map((_, i) => MARK_B + i);
+    const processor = this.tokenizer.post_processor;
+    const out = processor
+      ? processor.post_process(tokensA, tokensB, true)
+      : { tokens: tokensA, tokens_pair: tokensB ?? undefined, token_type_ids: undefined };
+    // A processor that adds nothing (GPT-2's ByteLevel) hands the pair back unmerged.
+    const tokens = out.tokens_pair ? [...out.tokens, ...out.tokens_pair] : out.tokens;
+    const ids: number[] = [];
+    const typeIds: number[] = [];
+    tokens.forEach((token, i) => {
+      let typeId = out.token_type_ids?.[i] ?? 0;
+      if (token.startsWith(MARK_A)) {
+        ids.push(a[Number(token.slice(MARK_A.length))]);
+      } else if (b && token.startsWith(MARK_B)) {
+        ids.push(b[Number(token.slice(MARK_B.length))]);
+        if (!out.token_type_ids) typeId = 1;
+      } else {
+        const special = this.tokenizer.token_to_id(token);
+        if (special === undefined) throw new TokenizerError(`the post-processor's special token "${token}" is not in the vocabulary`);
+        ids.push(special);
+      }
+      typeIds.push(this.singleTypeId ? 0 : typeId);
+    });
+    return { ids, typeIds };
+  }
+}
+
+/**
+ * Lengths of the two sequences after truncation to `room` tokens (specials excluded), as the
+ * tokenizers crate's LongestFirst strategy computes them: only the longer one is cut while the
+ * shorter fits in half; otherwise both get half, the originally longer one the odd token.
+ */
+export function truncatedLengths(lengthA: number, lengthB: number, room: number, isPair: boolean): [number, number] {
+  if (!isPair) return [Math.min(lengthA, room), 0];
+  if (lengthA + lengthB <= room) return [lengthA, lengthB];
+  const swap = lengthA > lengthB;
+  let n1 = swap ? lengthB : lengthA;
+  let n2 = n1 > room ? n1 : Math.max(n1, room - n1);
+  if (n1 + n2 > room) {
+    n1 = Math.floor(room / 2);
+    n2 = n1 + (room % 2);
+  }
+  return swap ? [Math.min(n2, lengthA), Math.min(n1, lengthB)] : [Math.min(n1, lengthA), Math.min(n2, lengthB)];
+}
