@@ -1,0 +1,156 @@
+// Checkpoint tensors → the tensors a model uses (HF names kept), with a missing task head
+// initialised as Hugging Face initialises it.
+import { describeModel, type Architecture, type LinearLayout, type ModelLayout } from './architectures.ts';
+import type { ModelConfig } from './config.ts';
+
+/** What io/ reads from safetensors (structurally: any dtype already widened to float). */
+export interface SourceTensor {
+  shape: readonly number[];
+  data: Float32Array | Float64Array;
+}
+
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface ModelWeights {
+  layout: ModelLayout;
+  /** Every tensor the model uses, under its Hugging Face name. */
+  tensors: Map<string, WeightTensor>;
+  /** Head tensors absent from the checkpoint and initialised here (the UI says so). */
+  initialised: string[];
+}
+
+export class MissingWeightsError extends Error {
+  constructor(readonly keys: string[]) {
+    super(`the checkpoint lacks ${keys.length} tensor(s) the model needs: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`);
+    this.name = 'MissingWeightsError';
+  }
+}
+
+export interface LoadOptions {
+  /** Also load the masked-LM head (cls.predictions.*), which classification ignores. */
+  maskedLm?: boolean;
+}
+
+/**
+ * Picks the tensors the layout names out of a checkpoint. Everything else in the checkpoint
+ * (cls.predictions.* unless asked for, an unused pooler, position_ids buffers) is ignored.
+ * Head linears the checkpoint lacks get weights ~ normal(0, initializer_range) from `seed`
+ * and zero biases, as Hugging Face's _init_weights does.
+ */
+export function loadWeights(
+  config: ModelConfig,
+  arch: Architecture,
+  source: ReadonlyMap<string, SourceTensor>,
+  seed: number,
+  options: LoadOptions = {},
+): ModelWeights {
+  const layout = describeModel(arch, config);
+  const tensors = new Map<string, WeightTensor>();
+  const missing: string[] = [];
+  const mismatched: string[] = [];
+
+  const take = (key: string, shape: number[]): boolean => {
+    const found = lookup(source, key, arch.prefix);
+    if (!found) return false;
+    if (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i])) {
+      mismatched.push(`${key} is [${found.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    } else {
+      tensors.set(key, { shape, data: found.data instanceof Float32Array ? found.data : Float32Array.from(found.data) });
+    }
+    return true;
+  };
+  const need = (key: string, shape: number[]): void => {
+    if (!take(key, shape)) missing.push(key);
+  };
+  const needLinear = (l: LinearLayout): void => {
+    need(l.weight, [l.dOut, l.dIn]);
+    need(l.bias, [l.dOut]);
+  };
+  const needNorm = (n: { weight: string; bias: string; dim: number }): void => {
+    need(n.weight, [n.dim]);
+    need(n.bias, [n.dim]);
+  };
+
+  const { embeddings } = layout;
+  for (const table of [embeddings.word, embeddings.position, embeddings.tokenType]) {
+    if (table) need(table.key, [table.rows, table.dim]);
+  }
+  needNorm(embeddings.norm);
+  for (const layer of layout.layers) {
+    layer.modules.forEach(needLinear);
+    needNorm(layer.attentionNorm);
+    needNorm(layer.ffnNorm);
+  }
+  if (options.maskedLm) {
+    if (!layout.maskedLm) throw new Error(`${arch.modelType}: no masked-LM head is described for this architecture`);
+    needLinear(layout.maskedLm.dense);
+    needNorm(layout.maskedLm.norm);
+    need(layout.maskedLm.bias, [config.vocabSize]);
+  }
+
+  const initialised: string[] = [];
+  const random = normalGenerator(seed);
+  for (const { linear } of layout.head) {
+    const hasWeight = take(linear.weight, [linear.dOut, linear.dIn]);
+    const hasBias = take(linear.bias, [linear.dOut]);
+    if (!hasWeight) {
+      const data = new Float32Array(linear.dOut * linear.dIn);
+      for (let i = 0; i < data.length; i++) data[i] = random() * config.initializerRange;
+      tensors.set(linear.weight, { shape: [linear.dOut, linear.dIn], data });
+      initialised.push(linear.weight);
+    }
+    if (!hasBias) {
+      tensors.set(linear.bias, { shape: [linear.dOut], data: new Float32Array(linear.dOut) });
+      initialised.push(linear.bias);
+    }
+  }
+
+  if (mismatched.length) throw new Error(`checkpoint tensors have the wrong shape: ${mismatched.join('; ')}`);
+  if (missing.length) throw new MissingWeightsError(missing);
+  return { layout, tensors, initialised };
+}
+
+/**
+ * The checkpoint's tensor for an HF name, accepting what Hugging Face accepts on load: keys
+ * without the base-model prefix (a bare BertModel checkpoint) and the old LayerNorm names
+ * gamma/beta for weight/bias.
+ */
+function lookup(source: ReadonlyMap<string, SourceTensor>, key: string, prefix: string): SourceTensor | undefined {
+  const bare = key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : null;
+  const legacy = key.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');
+  const isNorm = /norm\.(weight|bias)$/i.test(key);
+  const candidates = [key, bare, isNorm ? legacy : null, bare && isNorm ? legacy.slice(prefix.length + 1) : null];
+  for (const name of candidates) {
+    const found = name === null ? undefined : source.get(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Standard normal numbers by Box–Muller over a seeded mulberry32 uniform generator. */
+function normalGenerator(seed: number): () => number {
+  let state = seed >>> 0;
+  const uniform = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    // (0, 1]: log(0) must not happen.
+    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967296;
+  };
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const z = spare;
+      spare = null;
+      return z;
+    }
+    const radius = Math.sqrt(-2 * Math.log(uniform()));
+    const angle = 2 * Math.PI * uniform();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
+}
