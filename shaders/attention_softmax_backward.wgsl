@@ -1,0 +1,47 @@
+// Backward of the attention softmax, in place on dP [batch, heads, seq, seq]:
+//   dS = P ⊙ (dP − rowsum(dP ⊙ P)).
+// With DROPOUT, the forward used P ⊙ keep/(1−p), so dP (the gradient of the dropped
+// probabilities) is first multiplied by the same factor, regenerated at the same index.
+// Masked keys have P = 0 and so get dS = 0. Needs rng.wgsl prepended. One workgroup per row;
+// rows beyond 65535 continue on the grid's y axis.
+
+override DROPOUT: bool = false;
+
+struct Params { seq: u32, rows: u32, dropP: f32, dropScale: f32, stream: u32 }
+
+@group(0) @binding(0) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> probs: array<f32>;
+@group(0) @binding(3) var<storage, read> seed: array<u32>;
+
+const WG = 64u;
+var<workgroup> red: array<f32, WG>;
+
+fn probsGrad(index: u32) -> f32 {
+  var g = grad[index];
+  if (DROPOUT) { g *= select(0.0, p.dropScale, dropoutKeep(seed[0], p.stream, index, p.dropP)); }
+  return g;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wg.y * groups.x + wg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.seq;
+
+  var local = 0.0;
+  for (var j = lid; j < p.seq; j += WG) { local += probsGrad(base + j) * probs[base + j]; }
+  red[lid] = local;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) { red[lid] += red[lid + stride]; }
+    workgroupBarrier();
+  }
+  let dot = red[0];
+
+  for (var j = lid; j < p.seq; j += WG) {
+    let index = base + j;
+    grad[index] = probs[index] * (probsGrad(index) - dot);
+  }
+}

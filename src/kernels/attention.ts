@@ -1,0 +1,191 @@
+// GPU wrapper for multi-head scaled-dot-product attention (shaders/attention*.wgsl); the float64
+// reference of the same names is attention.ref.ts.
+//
+// The six per-head products run in one strided, head-batched tiled kernel (attention.wgsl) that
+// reads q, k, v, dOut and writes out, dq, dk, dv in the token-major [batch·seq, heads·headDim]
+// layout directly: reusing matmul would need split/merge-heads copies of seven activations (two
+// extra dispatches and a round trip through memory each) and could not fuse the dropout mask
+// into its loads. The row softmax and its backward are one workgroup per row.
+import productCode from '../../shaders/attention.wgsl?raw';
+import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
+import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
+import rngCode from '../../shaders/rng.wgsl?raw';
+import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
+import type { Constants } from '../gpu/pipelines.ts';
+import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
+
+export interface AttentionShape {
+  batch: number;
+  seq: number;
+  heads: number;
+  headDim: number;
+  /** Multiplies q·kᵀ (1/√headDim in BERT). */
+  scale: number;
+}
+
+/** Attention-probability dropout (attention_probs_dropout_prob), training only. */
+export interface AttentionDropout {
+  /** Probability of dropping a weight, 0 ≤ p ≤ 1. */
+  p: number;
+  /** A per-layer constant, so that layers draw independent masks from one seed. */
+  stream: number;
+}
+
+export interface AttentionDropoutArgs extends AttentionDropout {
+  /** u32 [1]: the caller writes a fresh seed each step (writeTensor), and the same value must
+   *  still be there when that step's backward runs, which regenerates the mask from it. */
+  seed: Tensor;
+}
+
+export interface AttentionForwardArgs extends AttentionShape {
+  /** The q, k, v linear outputs, [batch·seq, heads·headDim]; head h is columns h·headDim …. */
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  /** u32 [batch·seq]: 1 for a real token, 0 for padding (its key gets probability 0). */
+  mask: Tensor;
+  /** Key j > query i is masked (decoders). */
+  causal?: boolean;
+  dropout?: AttentionDropoutArgs;
+  /** [batch·seq, heads·headDim]. */
+  out: Tensor;
+  /** [batch, heads, seq, seq]: softmax before dropout, kept for the backward. */
+  probs: Tensor;
+}
+
+export interface AttentionBackwardArgs extends AttentionShape {
+  dOut: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  probs: Tensor;
+  /** The forward's dropout, with the same seed value as in the forward. */
+  dropout?: AttentionDropoutArgs;
+  /** Scratch [batch, heads, seq, seq] for dP, then dS; dead once the backward has run, so all
+   *  layers can share one. */
+  dScores: Tensor;
+  /** Written (not accumulated), [batch·seq, heads·headDim]. */
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+}
+
+/** scores = scale·q·kᵀ → masked softmax → out = dropout(probs)·v: three dispatches. */
+export function attentionForward(device: GPUDevice, args: AttentionForwardArgs): Dispatch[] {
+  const { seq, headDim } = args;
+  checkSizes('attentionForward', args, { q: args.q, k: args.k, v: args.v, out: args.out }, { probs: args.probs });
+  if (numel(args.mask.shape) !== args.batch * seq) throw new Error(`attentionForward: mask has ${numel(args.mask.shape)} elements, expected ${args.batch * seq}`);
+  const tokens = tokenLayout(args);
+  const scores = scoresLayout(args);
+  const rows = args.batch * args.heads * seq;
+  return [
+    headProduct(device, 'attention scores', args, { m: seq, n: seq, k: headDim, alpha: args.scale, transB: true },
+      [args.q, tokens], [args.k, tokens], [args.probs, scores]),
+    rowDispatch(device, 'attention softmax', softmaxCode, rows, { CAUSAL: Number(!!args.causal) }, [
+      args.probs,
+      createParams(device, [['u32', seq], ['u32', args.heads], ['u32', rows]]),
+      args.mask,
+    ]),
+    headProduct(device, 'attention output', args, { m: seq, n: headDim, k: seq, dropout: args.dropout },
+      [args.probs, scores], [args.v, tokens], [args.out, tokens]),
+  ];
+}
+
+/** dv = dropout(P)ᵀ·dOut, dP = dOut·vᵀ, dS = softmax backward, dq = scale·dS·k,
+ *  dk = scale·dSᵀ·q: five dispatches. */
+export function attentionBackward(device: GPUDevice, args: AttentionBackwardArgs): Dispatch[] {
+  const { seq, headDim, dropout } = args;
+  checkSizes('attentionBackward', args,
+    { dOut: args.dOut, q: args.q, k: args.k, v: args.v, dq: args.dq, dk: args.dk, dv: args.dv },
+    { probs: args.probs, dScores: args.dScores });
+  const tokens = tokenLayout(args);
+  const scores = scoresLayout(args);
+  const rows = args.batch * args.heads * seq;
+  const [dropP, dropScale] = dropoutFactors(dropout);
+  return [
+    headProduct(device, 'attention dv', args, { m: seq, n: headDim, k: seq, transA: true, dropout },
+      [args.probs, scores], [args.dOut, tokens], [args.dv, tokens]),
+    headProduct(device, 'attention dP', args, { m: seq, n: seq, k: headDim, transB: true },
+      [args.dOut, tokens], [args.v, tokens], [args.dScores, scores]),
+    rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, { DROPOUT: Number(!!dropout) }, [
+      args.dScores,
+      createParams(device, [['u32', seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', dropout?.stream ?? 0]]),
+      args.probs,
+      dropout?.seed ?? placeholder(device),
+    ]),
+    headProduct(device, 'attention dq', args, { m: seq, n: headDim, k: seq, alpha: args.scale },
+      [args.dScores, scores], [args.k, tokens], [args.dq, tokens]),
+    headProduct(device, 'attention dk', args, { m: seq, n: headDim, k: seq, alpha: args.scale, transA: true },
+      [args.dScores, scores], [args.q, tokens], [args.dk, tokens]),
+  ];
+}
+
+/** Where head h of batch row b starts in a tensor, and how far apart its rows are. */
+interface Layout {
+  batchStride: number;
+  headStride: number;
+  ld: number;
+}
+
+function tokenLayout(s: AttentionShape): Layout {
+  return { batchStride: s.seq * s.heads * s.headDim, headStride: s.headDim, ld: s.heads * s.headDim };
+}
+
+function scoresLayout(s: AttentionShape): Layout {
+  return { batchStride: s.heads * s.seq * s.seq, headStride: s.seq * s.seq, ld: s.seq };
+}
+
+interface ProductOptions {
+  m: number;
+  n: number;
+  k: number;
+  alpha?: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Scale A (the probabilities) by the dropout mask. */
+  dropout?: AttentionDropoutArgs;
+}
+
+function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: ProductOptions,
+  [a, la]: [Tensor, Layout], [b, lb]: [Tensor, Layout], [c, lc]: [Tensor, Layout]): Dispatch {
+  const [dropP, dropScale] = dropoutFactors(o.dropout);
+  const params = createParams(device, [
+    ['u32', o.m], ['u32', o.n], ['u32', o.k], ['u32', s.heads],
+    ['u32', la.batchStride], ['u32', la.headStride], ['u32', la.ld],
+    ['u32', lb.batchStride], ['u32', lb.headStride], ['u32', lb.ld],
+    ['u32', lc.batchStride], ['u32', lc.headStride], ['u32', lc.ld],
+    ['f32', o.alpha ?? 1],
+    ['f32', dropP], ['f32', dropScale], ['u32', o.dropout?.stream ?? 0],
+  ], label);
+  return makeDispatch(device, {
+    label: `${label} ${s.batch}×${s.heads}×${o.m}×${o.n}×${o.k}`,
+    code: rngCode + productCode,
+    constants: { TRANS_A: Number(!!o.transA), TRANS_B: Number(!!o.transB), DROPOUT_A: Number(!!o.dropout) },
+    bindings: [a, b, c, params, o.dropout?.seed ?? placeholder(device)],
+    workgroups: [ceilDiv(o.n, 64), ceilDiv(o.m, 64), s.batch * s.heads],
+  });
+}
+
+/** One workgroup per row, wrapping onto the y axis past the 65535-per-dimension limit. */
+function rowDispatch(device: GPUDevice, label: string, code: string, rows: number,
+  constants: Constants, bindings: Binding[]): Dispatch {
+  const x = Math.max(1, Math.min(rows, 65535));
+  return makeDispatch(device, { label, code, constants, bindings, workgroups: [x, ceilDiv(rows, x)] });
+}
+
+/** [p, 1/(1−p)] with p = 1 dropping everything (as nn.Dropout does) instead of dividing by 0. */
+function dropoutFactors(dropout: AttentionDropout | undefined): [number, number] {
+  if (!dropout) return [0, 1];
+  if (!(dropout.p >= 0 && dropout.p <= 1)) throw new Error(`attention dropout p = ${dropout.p} is outside [0, 1]`);
+  return [dropout.p, dropout.p < 1 ? 1 / (1 - dropout.p) : 0];
+}
+
+function checkSizes(op: string, s: AttentionShape, tokenTensors: Record<string, Tensor>, scoreTensors: Record<string, Tensor>): void {
+  const expected = (tensors: Record<string, Tensor>, size: number) => {
+    for (const [name, t] of Object.entries(tensors)) {
+      if (numel(t.shape) !== size) throw new Error(`${op}: ${name} has ${numel(t.shape)} elements, expected ${size}`);
+    }
+  };
+  expected(tokenTensors, s.batch * s.seq * s.heads * s.headDim);
+  expected(scoreTensors, s.batch * s.heads * s.seq * s.seq);
+}
