@@ -3,9 +3,10 @@
 //
 // The six per-head products run in one strided, head-batched tiled kernel (attention.wgsl) that
 // reads q, k, v, dOut and writes out, dq, dk, dv in the token-major [batch·seq, heads·headDim]
-// layout directly: reusing matmul would need split/merge-heads copies of seven activations (two
-// extra dispatches and a round trip through memory each) and could not fuse the dropout mask
-// into its loads. The row softmax and its backward are one workgroup per row.
+// layout directly: reusing matmul would need split-heads copies of q, k, v, dOut and merge-heads
+// copies of out, dq, dk, dv (a dispatch, a buffer and a round trip through memory each), and
+// could not fuse the dropout mask into its loads. The row softmax and its backward run one
+// workgroup per row.
 import productCode from '../../shaders/attention.wgsl?raw';
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
