@@ -8,6 +8,7 @@ export default defineConfig({
   server: { port: 5173, strictPort: false },
   test: {
     include: ['src/**/*.test.ts'],
+    setupFiles: ['src/test/setup.ts'],
     // Dawn's Node addon is native: a forked process per file keeps one GPU instance per file.
     pool: 'forks',
     maxWorkers: 2,

@@ -35,6 +35,9 @@ export interface Gpu {
   adapter: AdapterDescription;
   /** The device was created with 'timestamp-query': GPU-side kernel timing is available. */
   timestamps: boolean;
+  /** Validation and out-of-memory errors no error scope caught. WebGPU otherwise drops the
+   * offending call silently (a dispatch with an invalid bind group just does nothing). */
+  errors: string[];
 }
 
 export interface AcquireOptions {
@@ -67,7 +70,13 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   const timestamps = !options.noTimestamps && adapter.features.has('timestamp-query');
   const requiredFeatures: GPUFeatureName[] = timestamps ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  return { device, adapter: describeAdapter(adapter.info), timestamps };
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (event) => {
+    const message = (event as GPUUncapturedErrorEvent).error.message;
+    if (errors.length < 100) errors.push(message);
+    console.error(`WebGPU error: ${message}`);
+  });
+  return { device, adapter: describeAdapter(adapter.info), timestamps, errors };
 }
 
 function describeAdapter(info: GPUAdapterInfo): AdapterDescription {

@@ -15,6 +15,12 @@ export interface Tensor {
  * minStorageBufferOffsetAlignment WebGPU allows): views start on 64-element boundaries. */
 export const VIEW_ALIGNMENT_ELEMENTS = 64;
 
+/** The same storage read with a smaller shape (activation buffers sized for the largest batch). */
+export function prefix(base: Tensor, shape: readonly number[]): Tensor {
+  if (numel(shape) > numel(base.shape)) throw new Error(`prefix: [${shape.join(', ')}] does not fit in [${base.shape.join(', ')}]`);
+  return { ...base, shape: [...shape] };
+}
+
 /** A tensor over part of another tensor's buffer (e.g. one Σ inside the flat parameter buffer). */
 export function view(base: Tensor, elementOffset: number, shape: readonly number[]): Tensor {
   if (elementOffset % VIEW_ALIGNMENT_ELEMENTS !== 0) throw new Error(`view: offset ${elementOffset} is not a multiple of ${VIEW_ALIGNMENT_ELEMENTS} elements`);
