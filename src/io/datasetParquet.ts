@@ -1,0 +1,40 @@
+// Parquet tables through hyparquet (no dependencies; snappy built in). Hugging Face `datasets`
+// stores a ClassLabel column as integers and keeps its names in the file's `huggingface`
+// key-value metadata: {"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}.
+
+import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
+
+export interface ParquetTable {
+  columns: string[];
+  rows: unknown[][];
+  /** ClassLabel names per column, from the `huggingface` metadata. */
+  labelNames: Record<string, string[]>;
+}
+
+export async function readParquetTable(bytes: ArrayBuffer): Promise<ParquetTable> {
+  const metadata = parquetMetadata(bytes);
+  const columns = parquetSchema(metadata).children.map((child) => child.element.name);
+  const rows = await new Promise<unknown[][]>((resolve, reject) => {
+    parquetRead({ file: bytes, metadata, rowFormat: 'array', onComplete: resolve }).catch(reject);
+  });
+  return { columns, rows, labelNames: classLabelNames(metadata) };
+}
+
+function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
+  const value = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
+  if (!value) return {};
+  let features: unknown;
+  try {
+    features = (JSON.parse(value) as { info?: { features?: unknown } }).info?.features;
+  } catch {
+    // Metadata we cannot read only costs the label names; the integer labels still work.
+    return {};
+  }
+  const names: Record<string, string[]> = {};
+  if (!features || typeof features !== 'object') return names;
+  for (const [column, feature] of Object.entries(features)) {
+    const f = feature as { _type?: unknown; names?: unknown };
+    if (f?._type === 'ClassLabel' && Array.isArray(f.names) && f.names.every((n) => typeof n === 'string')) names[column] = f.names;
+  }
+  return names;
+}
