@@ -247,7 +247,7 @@ export interface TensorToWrite {
  * "__metadata__" first, and the header padded with spaces to a multiple of 8 bytes so every
  * tensor starts aligned. Metadata keys, a hash map there, are sorted here for reproducible files.
  */
-export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: TensorToWrite[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
   const names = new Set<string>();
   for (const { name, shape, data } of tensors) {
     if (name === '__metadata__') throw new Error('writeSafetensors: "__metadata__" cannot name a tensor');
