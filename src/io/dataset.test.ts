@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildExamples, DatasetError, guessColumns, parseTable, splitValidation, type Table } from './dataset.ts';
 import { writeParquet } from './datasetParquetWriter.ts';
 
-const GLUE = '/work/shared/data/glue';
+const GLUE = new URL('../../../shared/data/glue', import.meta.url).pathname;
 const file = (path: string): ArrayBuffer => new Uint8Array(readFileSync(path)).buffer;
 const text = (s: string): ArrayBuffer => new TextEncoder().encode(s).buffer;
 

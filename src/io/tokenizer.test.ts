@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createTokenizer, readTokenizerFiles, truncatedLengths, TokenizerError, type EncodedBatch, type TokenizerFiles } from './tokenizer.ts';
 
-const FIXTURES = '/work/shared/fixtures/hf-tiny';
-const DEMO = '/work/shared/models/vectorfit-demo-bert-tiny';
+// ../shared beside the repository (fixtures written by transformers, the demo model, GLUE data).
+const SHARED = new URL('../../../shared/', import.meta.url).pathname;
+const FIXTURES = `${SHARED}fixtures/hf-tiny`;
+const DEMO = `${SHARED}models/vectorfit-demo-bert-tiny`;
 
 const json = (path: string): object => JSON.parse(readFileSync(path, 'utf8'));
 const bytes = (path: string): ArrayBuffer => new Uint8Array(readFileSync(path)).buffer;
@@ -75,7 +77,7 @@ describe('tokenizer', () => {
     const fromJson = createTokenizer({ tokenizerJson: files.tokenizerJson, tokenizerConfig: files.tokenizerConfig });
     const fromVocab = createTokenizer({ vocabTxt: files.vocabTxt, tokenizerConfig: files.tokenizerConfig });
     // SST-2 dev: lowercase text with punctuation, apostrophes, accents and the odd non-ASCII character.
-    const lines = readFileSync('/work/shared/data/glue/SST-2/dev.tsv', 'utf8').trim().split('\n').slice(1);
+    const lines = readFileSync(`${SHARED}data/glue/SST-2/dev.tsv`, 'utf8').trim().split('\n').slice(1);
     const examples = lines.map((line) => ({ text: line.split('\t')[0] }));
     const a = fromJson.encodeBatch(examples, { maxLength: 128 });
     const b = fromVocab.encodeBatch(examples, { maxLength: 128 });
