@@ -6,10 +6,12 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
 
-/** The tokenizer files of a model folder, already parsed (see readTokenizerFiles). */
+/** The tokenizer files of a model folder, already parsed (model-folder.ts reads them). */
 export interface TokenizerFiles {
   tokenizerJson?: object;
   tokenizerConfig?: object;
+  /** Older folders name their special tokens only here; tokenizer_config.json wins where both do. */
+  specialTokensMap?: object;
   vocabTxt?: string;
   vocabJson?: object;
   mergesTxt?: string;
@@ -21,6 +23,7 @@ export type TokenizerFileNames = Partial<Record<keyof TokenizerFiles, string>>;
 const DEFAULT_NAMES: Required<TokenizerFileNames> = {
   tokenizerJson: 'tokenizer.json',
   tokenizerConfig: 'tokenizer_config.json',
+  specialTokensMap: 'special_tokens_map.json',
   vocabTxt: 'vocab.txt',
   vocabJson: 'vocab.json',
   mergesTxt: 'merges.txt',
@@ -73,7 +76,7 @@ export interface TextTokenizer {
  */
 export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileNames = {}): TextTokenizer {
   const names = { ...DEFAULT_NAMES, ...fileNames };
-  const config = (files.tokenizerConfig ?? {}) as TokenizerConfig;
+  const config = { ...files.specialTokensMap, ...files.tokenizerConfig } as TokenizerConfig;
   let json: object;
   let source: string;
   if (files.tokenizerJson) {
@@ -103,32 +106,6 @@ function wrap<T>(file: string, build: () => T): T {
   } catch (error) {
     throw new TokenizerError(`${file}: ${error instanceof Error ? error.message : String(error)}`, file);
   }
-}
-
-/**
- * Picks the tokenizer files out of a dropped folder (relative path → bytes) and parses them. A file
- * that is not UTF-8 or not JSON gives a TokenizerError naming it.
- */
-export function readTokenizerFiles(folder: Record<string, ArrayBuffer>): { files: TokenizerFiles; fileNames: TokenizerFileNames } {
-  const files: TokenizerFiles = {};
-  const fileNames: TokenizerFileNames = {};
-  for (const key of Object.keys(DEFAULT_NAMES) as (keyof TokenizerFiles)[]) {
-    // The shallowest match: a zip may hold the model folder one level down.
-    const path = Object.keys(folder)
-      .filter((p) => p.split('/').pop() === DEFAULT_NAMES[key])
-      .sort((a, b) => a.split('/').length - b.split('/').length)[0];
-    if (path === undefined) continue;
-    fileNames[key] = path;
-    const text = wrap(path, () => new TextDecoder('utf-8', { fatal: true }).decode(folder[path]));
-    if (key === 'vocabTxt' || key === 'mergesTxt') {
-      files[key] = text;
-    } else {
-      const value: unknown = wrap(path, () => JSON.parse(text));
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TokenizerError(`${path}: expected a JSON object`, path);
-      files[key] = value;
-    }
-  }
-  return { files, fileNames };
 }
 
 interface TokenizerJsonShape {
