@@ -1,0 +1,132 @@
+// LayerNorm over the last dimension of [rows, d]: y = (x − mean)·rstd·gamma + beta with
+// rstd = 1/sqrt(var + eps) (biased variance, as PyTorch). One workgroup per row; threads stride
+// over the row (coalesced) and meet in a tree reduction, so any d works. The mean is taken first
+// and the variance from x − mean (two passes): one-pass E[x²] − mean² cancels catastrophically
+// when |mean| ≫ std. The grid is capped (rowGrid in src/kernels/layernorm.ts): a workgroup
+// takes rows wg.x, wg.x + groups.x, …
+
+override ACCUMULATE_DX: bool = false;
+override HAS_DGAMMA: bool = false;
+override HAS_DBETA: bool = false;
+
+struct Params { rows: u32, d: u32, eps: f32 }
+
+const WG = 256u;
+
+var<workgroup> partial: array<vec2f, WG>;
+
+// Sums v over the workgroup; every thread gets the total. Call in uniform control flow.
+fn workgroupSum(v: vec2f, li: u32) -> vec2f {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) { partial[li] += partial[li + s]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier(); // the next call overwrites partial
+  return total;
+}
+
+// ---- forward: x, gamma, beta → y, and mean, rstd per row for the backward.
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> meanOut: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
+           @builtin(local_invocation_index) li: u32) {
+  // The loop bounds are uniform, so the barriers in workgroupSum stay in uniform control flow.
+  for (var row = wg.x; row < p.rows; row += groups.x) {
+    let base = row * p.d;
+    var sum = 0.0;
+    for (var j = li; j < p.d; j += WG) { sum += x[base + j]; }
+    let mean = workgroupSum(vec2f(sum, 0.0), li).x / f32(p.d);
+    var sq = 0.0;
+    for (var j = li; j < p.d; j += WG) {
+      let c = x[base + j] - mean;
+      sq += c * c;
+    }
+    let rstd = 1.0 / sqrt(workgroupSum(vec2f(sq, 0.0), li).x / f32(p.d) + p.eps);
+    for (var j = li; j < p.d; j += WG) {
+      y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
+    }
+    if (li == 0u) {
+      meanOut[row] = mean;
+      rstdOut[row] = rstd;
+    }
+  }
+}
+
+// ---- backward to the input: with x̂ = (x − mean)·rstd and g = dy·gamma,
+// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
+@group(0) @binding(0) var<storage, read> bDy: array<f32>;
+@group(0) @binding(1) var<storage, read> bX: array<f32>;
+@group(0) @binding(2) var<storage, read> bGamma: array<f32>;
+@group(0) @binding(3) var<storage, read> bMean: array<f32>;
+@group(0) @binding(4) var<storage, read> bRstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<uniform> bp: Params;
+
+@compute @workgroup_size(WG)
+fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
+               @builtin(local_invocation_index) li: u32) {
+  for (var row = wg.x; row < bp.rows; row += groups.x) {
+    let base = row * bp.d;
+    let mean = bMean[row];
+    let rstd = bRstd[row];
+    var acc = vec2f(0.0);
+    for (var j = li; j < bp.d; j += WG) {
+      let xhat = (bX[base + j] - mean) * rstd;
+      let g = bDy[base + j] * bGamma[j];
+      acc += vec2f(g, g * xhat);
+    }
+    let m = workgroupSum(acc, li) / f32(bp.d);
+    for (var j = li; j < bp.d; j += WG) {
+      let xhat = (bX[base + j] - mean) * rstd;
+      let g = bDy[base + j] * bGamma[j];
+      var v = rstd * (g - m.x - xhat * m.y);
+      if (ACCUMULATE_DX) { v += dx[base + j]; }
+      dx[base + j] = v;
+    }
+  }
+}
+
+// ---- backward to the parameters: dGamma[j] = Σ_rows dy·x̂, dBeta[j] = Σ_rows dy (overwritten).
+// A workgroup owns PG_COLS adjacent columns (coalesced reads along a row) and PG_LANES lanes that
+// split the rows, then adds the lanes up in workgroup memory.
+const PG_COLS = 32u;
+const PG_LANES = WG / PG_COLS;
+
+@group(0) @binding(0) var<storage, read> gDy: array<f32>;
+@group(0) @binding(1) var<storage, read> gX: array<f32>;
+@group(0) @binding(2) var<storage, read> gMean: array<f32>;
+@group(0) @binding(3) var<storage, read> gRstd: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dGamma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dBeta: array<f32>;
+@group(0) @binding(6) var<uniform> gp: Params;
+
+@compute @workgroup_size(WG)
+fn backward_params(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let col = wg.x * PG_COLS + li % PG_COLS;
+  let lane = li / PG_COLS;
+  var acc = vec2f(0.0); // (Σ dy·x̂, Σ dy)
+  if (col < gp.d) {
+    for (var r = lane; r < gp.rows; r += PG_LANES) {
+      let g = gDy[r * gp.d + col];
+      acc += vec2f(g * (gX[r * gp.d + col] - gMean[r]) * gRstd[r], g);
+    }
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  if (lane == 0u && col < gp.d) {
+    var total = vec2f(0.0);
+    for (var l = 0u; l < PG_LANES; l++) { total += partial[l * PG_COLS + li]; }
+    if (HAS_DGAMMA) { dGamma[col] = total.x; }
+    if (HAS_DBETA) { dBeta[col] = total.y; }
+  }
+}

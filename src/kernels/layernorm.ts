@@ -1,0 +1,87 @@
+// GPU wrapper for shaders/layernorm.wgsl; the float64 reference of the same name is
+// layernorm.ref.ts.
+import code from '../../shaders/layernorm.wgsl?raw';
+import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
+
+const PARAM_GRAD_COLUMNS = 32; // PG_COLS in the shader
+// 1024 workgroups of 256 threads are about what an H100 holds resident at once; past that a
+// workgroup takes several rows in turn (and any row count fits the 65535-workgroup limit).
+export const MAX_ROW_WORKGROUPS = 1024;
+
+/** Grid of a kernel with one workgroup per row, capped at MAX_ROW_WORKGROUPS. */
+export function rowGrid(rows: number): [number] {
+  return [Math.min(rows, MAX_ROW_WORKGROUPS)];
+}
+
+export interface LayerNormForwardArgs {
+  /** [rows, d] */
+  x: Tensor;
+  /** [d] */
+  gamma: Tensor;
+  beta: Tensor;
+  /** [rows, d]; may not be x. */
+  y: Tensor;
+  /** [rows]: saved for the backward. */
+  mean: Tensor;
+  rstd: Tensor;
+  rows: number;
+  d: number;
+  /** The model's epsilon: 1e-12 for BERT and DistilBERT, 1e-5 for RoBERTa. */
+  eps: number;
+}
+
+export function layerNormForward(device: GPUDevice, args: LayerNormForwardArgs): Dispatch {
+  const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', args.eps]]);
+  return makeDispatch(device, {
+    label: `layernorm forward ${args.rows}×${args.d}`,
+    code,
+    entryPoint: 'forward',
+    bindings: [args.x, args.gamma, args.beta, args.y, args.mean, args.rstd, params],
+    workgroups: rowGrid(args.rows),
+  });
+}
+
+export interface LayerNormBackwardArgs {
+  dy: Tensor;
+  /** The forward's input, mean and rstd. */
+  x: Tensor;
+  gamma: Tensor;
+  mean: Tensor;
+  rstd: Tensor;
+  dx: Tensor;
+  /** Written (not accumulated) when given: VectorFit does not train LayerNorm. */
+  dGamma?: Tensor;
+  dBeta?: Tensor;
+  rows: number;
+  d: number;
+  /** dx += the input gradient (a residual branch already wrote dx). */
+  accumulateDx?: boolean;
+}
+
+export function layerNormBackward(device: GPUDevice, args: LayerNormBackwardArgs): Dispatch[] {
+  const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', 0]]);
+  const dispatches = [
+    makeDispatch(device, {
+      label: `layernorm backward dx ${args.rows}×${args.d}`,
+      code,
+      entryPoint: 'backward_dx',
+      constants: { ACCUMULATE_DX: Number(!!args.accumulateDx) },
+      bindings: [args.dy, args.x, args.gamma, args.mean, args.rstd, args.dx, params],
+      workgroups: rowGrid(args.rows),
+    }),
+  ];
+  if (args.dGamma || args.dBeta) {
+    dispatches.push(
+      makeDispatch(device, {
+        label: `layernorm backward dGamma/dBeta ${args.rows}×${args.d}`,
+        code,
+        entryPoint: 'backward_params',
+        constants: { HAS_DGAMMA: Number(!!args.dGamma), HAS_DBETA: Number(!!args.dBeta) },
+        bindings: [args.dy, args.x, args.mean, args.rstd, args.dGamma ?? placeholder(device), args.dBeta ?? placeholder(device), params],
+        workgroups: [ceilDiv(args.d, PARAM_GRAD_COLUMNS)],
+      }),
+    );
+  }
+  return dispatches;
+}
