@@ -27,7 +27,7 @@ export function epochOrder(count: number, seed: number, epoch: number): Uint32Ar
  * epoch may be short. Keeps the current epoch's permutation. */
 export class BatchSampler {
   private cachedEpoch = -1;
-  private order = new Uint32Array(0);
+  private order: Uint32Array = new Uint32Array(0);
   readonly stepsPerEpoch: number;
 
   constructor(
