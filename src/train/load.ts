@@ -1,0 +1,73 @@
+// From dropped files to everything a run needs on the CPU: the model folder, its config adapted
+// to the dataset's task, the weights (a missing head initialised as Hugging Face does), the
+// layout and the tokenizer.
+import { readModelFolder } from '../io/model-folder.ts';
+import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
+import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
+import { loadWeights, type ModelWeights } from '../model/weights.ts';
+import type { Dataset, ModelFiles } from '../worker/protocol.ts';
+
+export interface LoadedModel {
+  name: string;
+  config: ModelConfig;
+  weights: ModelWeights;
+  tokenizer: TextTokenizer;
+  /** config.json as dropped (the merged export writes it back with the trained labels). */
+  rawConfig: Record<string, unknown>;
+  /** Files copied unchanged into the merged export (tokenizer files). */
+  tokenizerFiles: Record<string, ArrayBuffer>;
+  /** Number of parameters of the checkpoint's tensors the model uses. */
+  totalParameters: number;
+  /** SHA-256 of each weights file, so an export names exactly the base it was trained from. */
+  weightsSha256: Record<string, string>;
+}
+
+export class TaskMismatchError extends Error {
+  override name = 'TaskMismatchError';
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+
+export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
+  const folder = readModelFolder(files);
+  const parsed = parseModelConfig(folder.config, 'config.json');
+  const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
+  const config: ModelConfig = {
+    ...parsed,
+    numLabels,
+    problemType: dataset.task === 'regression' ? 'regression' : 'single_label_classification',
+    labelNames: dataset.task === 'regression' ? ['score'] : dataset.labelNames,
+  };
+  const arch = architectureFor(config);
+  const weights = loadWeights(config, arch, folder.tensors, seed);
+  const classifier = weights.layout.head[weights.layout.head.length - 1].linear;
+  if (!weights.initialised.includes(classifier.weight) && parsed.numLabels !== numLabels) {
+    throw new TaskMismatchError(
+      `config.json: the model's classifier has ${parsed.numLabels} outputs but the dataset has ${numLabels} ` +
+        `${dataset.task === 'regression' ? 'target (regression)' : 'classes'}; use a base model without a classifier or a dataset with matching labels`,
+    );
+  }
+  const tokenizerFiles: Record<string, ArrayBuffer> = {};
+  for (const [path, bytes] of Object.entries(files.files)) {
+    const base = path.split('/').pop()!;
+    if (TOKENIZER_FILES.includes(base)) tokenizerFiles[base] = bytes;
+  }
+  let totalParameters = 0;
+  for (const t of weights.tensors.values()) totalParameters += t.data.length;
+  const weightsSha256: Record<string, string> = {};
+  for (const [path, bytes] of Object.entries(files.files)) {
+    if (!path.endsWith('.safetensors')) continue;
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    weightsSha256[path.split('/').pop()!] = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  return {
+    name: folder.name,
+    config,
+    weights,
+    tokenizer: createTokenizer(folder.tokenizer),
+    rawConfig: folder.config,
+    tokenizerFiles,
+    totalParameters,
+    weightsSha256,
+  };
+}

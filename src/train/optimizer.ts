@@ -1,0 +1,70 @@
+// The optimizer's GPU state: AdamW moments and per-vector steps over the flat trainable buffer,
+// the frozen mask (variant + AVF), and the strength of every vector — one dispatch each.
+import type { Dispatch } from '../gpu/dispatch.ts';
+import { readTensor, readTensorU32 } from '../gpu/readback.ts';
+import { createTensor, uploadTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
+import { adamw, createAdamWHyper, writeAdamWHyper, type AdamWHyper } from '../kernels/adamw.ts';
+import { strength } from '../kernels/strength.ts';
+import type { GpuModel } from '../model/gpu-model.ts';
+import type { ParameterLayout } from '../model/parameter-layout.ts';
+
+export class Optimizer {
+  readonly m: Tensor;
+  readonly v: Tensor;
+  readonly steps: Tensor;
+  readonly frozen: Tensor;
+  readonly strengthOut: Tensor;
+  readonly update: Dispatch[];
+  readonly strength: Dispatch;
+  private readonly hyper: GPUBuffer;
+  private readonly device: GPUDevice;
+  private readonly layout: ParameterLayout;
+  /** Slots never trained: padding, and vectors outside the variant. */
+  readonly alwaysFrozen: Uint8Array;
+
+  constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean) {
+    const device = (this.device = model.device);
+    const layout = (this.layout = model.params);
+    this.m = createTensor(device, [layout.size], 'f32', 'adam m');
+    this.v = createTensor(device, [layout.size], 'f32', 'adam v');
+    this.steps = createTensor(device, [layout.slotCount], 'u32', 'adam steps');
+    this.alwaysFrozen = Uint8Array.from({ length: layout.slotCount }, (_, s) => (layout.paddingSlot[s] || !trainsSlot(s) ? 1 : 0));
+    this.frozen = uploadTensor(device, Uint32Array.from(this.alwaysFrozen), [layout.slotCount], 'u32', 'frozen');
+    this.hyper = createAdamWHyper(device, hyper);
+    const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
+    this.update = adamw(device, {
+      params: model.paramsTensor, grads: model.gradsTensor, m: this.m, v: this.v,
+      vectorIndex, steps: this.steps, frozen: this.frozen, hyper: this.hyper,
+    });
+    this.strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
+    const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');
+    this.strength = strength(device, { params: model.paramsTensor, initial: model.initialTensor, vectorOffsets: offsets, out: this.strengthOut });
+  }
+
+  setHyper(hyper: AdamWHyper): void {
+    writeAdamWHyper(this.device, this.hyper, hyper);
+  }
+
+  /** Frozen mask = always-frozen slots ∪ the AVF set (per slot, 1 = frozen). */
+  setAvfFrozen(avfFrozen: Uint8Array): void {
+    writeTensor(this.device, this.frozen, Uint32Array.from(this.alwaysFrozen, (f, s) => f | avfFrozen[s]));
+  }
+
+  async readStrength(): Promise<Float32Array> {
+    return readTensor(this.device, this.strengthOut);
+  }
+
+  async readState(): Promise<{ m: Float32Array; v: Float32Array; steps: Uint32Array }> {
+    return { m: await readTensor(this.device, this.m), v: await readTensor(this.device, this.v), steps: await readTensorU32(this.device, this.steps) };
+  }
+
+  writeState(state: { m: ArrayLike<number>; v: ArrayLike<number>; steps: ArrayLike<number> }): void {
+    writeTensor(this.device, this.m, Float32Array.from(state.m));
+    writeTensor(this.device, this.v, Float32Array.from(state.v));
+    writeTensor(this.device, this.steps, Uint32Array.from(state.steps));
+  }
+
+  get slotCount(): number {
+    return this.layout.slotCount;
+  }
+}

@@ -1,0 +1,417 @@
+// The VectorFit training loop, read top to bottom: batches in a seeded order, one GPU submission
+// per step (forward, loss, backward, AdamW), strength and AVF at AVF steps, evaluation per epoch,
+// and events for whoever watches (the worker forwards them to the studio; the CLI prints them).
+import type { Gpu } from '../gpu/device.ts';
+import { encodePlan, submitPlan } from '../gpu/plan.ts';
+import { readBuffer, readTensor } from '../gpu/readback.ts';
+import { encodeDispatches } from '../gpu/dispatch.ts';
+import type { EncodedBatch } from '../io/tokenizer.ts';
+import { GpuModel } from '../model/gpu-model.ts';
+import { architectureFor } from '../model/config.ts';
+import type { TrainableEntry } from '../model/parameter-layout.ts';
+import {
+  MODULE_KINDS,
+  VECTOR_ROWS,
+  type Dataset,
+  type EngineEvent,
+  type Example,
+  type ModelFiles,
+  type ModelSummary,
+  type Prediction,
+  type TrainConfig,
+  type VectorId,
+} from '../worker/protocol.ts';
+import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
+import { BatchSampler } from './batches.ts';
+import { loadModel, type LoadedModel } from './load.ts';
+import { taskMetrics } from './metrics.ts';
+import { Optimizer } from './optimizer.ts';
+import { learningRate } from './schedule.ts';
+import { variantTrains, variantUsesAvf } from './variants.ts';
+
+export type Emit = (event: EngineEvent) => void;
+
+/** One line of the training log (exported as JSONL). */
+export type LogRecord =
+  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; seconds: number }
+  | { type: 'avf'; step: number; frozen: string[]; released: string[] }
+  | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> };
+
+/** Sequences are padded up to a multiple of this, so a run compiles only a few plan shapes. */
+const SEQ_BUCKET = 8;
+/** The studio's heatmap needs no more than this many updates per second. */
+const STRENGTH_INTERVAL_MS = 100;
+
+export interface TrainerOptions {
+  gpu: Gpu;
+  files: ModelFiles;
+  dataset: Dataset;
+  config: TrainConfig;
+  emit: Emit;
+}
+
+export class Trainer {
+  /** Optimizer steps completed. */
+  step = 0;
+  readonly totalSteps: number;
+  readonly log: LogRecord[] = [];
+  readonly strengthHistory: { step: number; values: number[] }[] = [];
+  lastMetrics: Record<string, number> = {};
+
+  private readonly sampler: BatchSampler;
+  private readonly avf: AvfState;
+  private readonly avfCandidate: Uint8Array;
+  private readonly vectorEntries: TrainableEntry[];
+  private lastStrengthAt = 0;
+  private training = false;
+  private readonly betweenSteps: (() => Promise<void>)[] = [];
+  private startedAt = 0;
+  private stepsAtStart = 0;
+  private tokensSinceStart = 0;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly loaded: LoadedModel,
+    readonly model: GpuModel,
+    readonly optimizer: Optimizer,
+    readonly dataset: Dataset,
+    readonly config: TrainConfig,
+    private readonly emit: Emit,
+  ) {
+    this.sampler = new BatchSampler(dataset.train.length, config.batchSize, config.seed);
+    this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
+    this.avf = createAvfState(model.params.slotCount);
+    this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
+    this.avfCandidate = new Uint8Array(model.params.slotCount);
+    if (variantUsesAvf(config.variant)) {
+      for (const e of this.vectorEntries) this.avfCandidate[e.slot] = variantTrains(config.variant, e.role as 'sigma' | 'bias', e.module!) ? 1 : 0;
+    }
+  }
+
+  static async create({ gpu, files, dataset, config, emit }: TrainerOptions): Promise<Trainer> {
+    if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
+    emit({ type: 'progress', phase: 'reading', done: 0, total: 1, message: `Reading ${files.name}` });
+    const loaded = await loadModel(files, dataset, config.seed);
+    const layout = loaded.weights.layout;
+    const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    const arch = architectureFor(loaded.config);
+    const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
+      maxBatch: config.batchSize,
+      maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
+      task: dataset.task,
+      trains: (kind, module) => variantTrains(config.variant, kind, module),
+      attentionOutputDropout: arch.modelType !== 'distilbert',
+      onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
+    });
+    const trainsSlot = (slot: number) => {
+      const entry = model.params.entries.find((e) => e.slot === slot);
+      return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
+    };
+    const optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot);
+    const trainer = new Trainer(gpu, loaded, model, optimizer, dataset, config, emit);
+    emit({ type: 'model', summary: trainer.summary(), totalSteps: trainer.totalSteps });
+    return trainer;
+  }
+
+  summary(): ModelSummary {
+    const { config } = this.loaded;
+    let trainable = 0;
+    for (const e of this.model.params.entries) if (!this.optimizer.alwaysFrozen[e.slot]) trainable += e.length;
+    return {
+      name: this.loaded.name,
+      modelType: config.modelType,
+      layers: config.layers,
+      hidden: config.hidden,
+      totalParameters: this.loaded.totalParameters,
+      trainableParameters: trainable,
+      numLabels: config.numLabels,
+    };
+  }
+
+  get finished(): boolean {
+    return this.step >= this.totalSteps;
+  }
+
+  /** Trains until the last step or until `interrupted()` says so (checked between steps). */
+  async train(interrupted: () => boolean): Promise<void> {
+    this.startedAt = performance.now();
+    this.stepsAtStart = this.step;
+    this.tokensSinceStart = 0;
+    this.training = true;
+    try {
+      while (!this.finished && !interrupted()) {
+        const { loss, after } = this.runStep();
+        await Promise.all([loss, after]);
+        for (const task of this.betweenSteps.splice(0)) await task();
+      }
+    } finally {
+      this.training = false;
+      for (const task of this.betweenSteps.splice(0)) await task();
+    }
+  }
+
+  /** Runs `task` when no step is in flight: at once when idle, else between two steps
+   * (a prediction swaps the parameters; an export wants a consistent snapshot). */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    if (!this.training) return task();
+    return new Promise<T>((resolve, reject) => {
+      this.betweenSteps.push(() => task().then(resolve, reject));
+    });
+  }
+
+  /** Submits one step; returns its loss reading and its end-of-step bookkeeping (AVF,
+   * strength, evaluation), which wait on the GPU concurrently. */
+  private runStep(): { loss: Promise<void>; after: Promise<void> } {
+    const t = ++this.step;
+    const { epoch, indices } = this.sampler.batch(t);
+    const examples = Array.from(indices, (i) => this.dataset.train[i]);
+    const batch = this.encode(examples);
+    this.model.setBatch(batch, examples.map((e) => e.label));
+    this.gpu.device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(stepSeed(this.config.seed, t)));
+    const hyper = hyperAt(this.config, t, this.totalSteps);
+    this.optimizer.setHyper(hyper);
+    const encoder = this.gpu.device.createCommandEncoder();
+    encodePlan(encoder, this.model.trainPlan(batch.batch, batch.seq));
+    const pass = encoder.beginComputePass();
+    encodeDispatches(pass, this.optimizer.update);
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+    this.tokensSinceStart += batch.attentionMask.reduce((a, b) => a + b, 0);
+
+    const loss = readBuffer(this.gpu.device, this.model.loss.buffer, 4).then((bytes) => {
+      const value = new Float32Array(bytes)[0];
+      const seconds = (performance.now() - this.startedAt) / 1000;
+      const done = t - this.stepsAtStart;
+      this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
+      this.emit({
+        type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr,
+        stepsPerSecond: done / seconds, tokensPerSecond: this.tokensSinceStart / seconds,
+      });
+      if (!Number.isFinite(value)) throw new NonFiniteLossError(t, value);
+    });
+    return { loss, after: this.afterStep(t, epoch) };
+  }
+
+  private async afterStep(t: number, epoch: number): Promise<void> {
+    const avfNow = isAvfStep(t, this.config.avf) && variantUsesAvf(this.config.variant);
+    const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
+    if (showStrength) {
+      submitPlan(this.gpu.device, [this.optimizer.strength]);
+      const strength = await this.optimizer.readStrength();
+      if (avfNow) {
+        const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
+        this.optimizer.setAvfFrozen(this.avf.frozen);
+        const frozen = change.frozen.map((s) => this.vectorId(s));
+        const released = change.released.map((s) => this.vectorId(s));
+        this.log.push({ type: 'avf', step: t, frozen: change.frozen.map((s) => this.slotName(s)), released: change.released.map((s) => this.slotName(s)) });
+        this.emit({ type: 'avf', step: t, frozen, released });
+      }
+      this.emitStrength(t, strength);
+    }
+    const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
+    const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
+    if ((endOfEpoch || periodic) && this.dataset.validation.length) {
+      this.lastMetrics = await this.evaluate();
+      this.log.push({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
+      this.emit({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
+    }
+  }
+
+  private emitStrength(step: number, strength: Float32Array): void {
+    this.lastStrengthAt = performance.now();
+    const layers = this.loaded.config.layers;
+    const cells = layers * VECTOR_ROWS.length;
+    const values = new Float32Array(cells);
+    const frozen = new Uint8Array(cells);
+    const trainable = new Uint8Array(cells);
+    for (const e of this.vectorEntries) {
+      const cell = e.layer! * VECTOR_ROWS.length + rowOf(e);
+      values[cell] = strength[e.slot];
+      frozen[cell] = this.avf.frozen[e.slot];
+      trainable[cell] = this.optimizer.alwaysFrozen[e.slot] ? 0 : 1;
+    }
+    this.strengthHistory.push({ step, values: Array.from(values) });
+    this.emit({ type: 'strength', step, layers, values, frozen, trainable });
+  }
+
+  private vectorId(slot: number): VectorId {
+    const e = this.model.params.entries.find((x) => x.slot === slot)!;
+    return { layer: e.layer!, module: e.module!, kind: e.role as 'sigma' | 'bias' };
+  }
+
+  private slotName(slot: number): string {
+    return this.model.params.entries.find((x) => x.slot === slot)!.name;
+  }
+
+  /** Tokenizes and pads the sequence length up to the next bucket. */
+  encode(examples: readonly Example[]): EncodedBatch {
+    const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
+    const raw = this.loaded.tokenizer.encodeBatch(examples, { maxLength });
+    const seq = Math.ceil(raw.seq / SEQ_BUCKET) * SEQ_BUCKET;
+    if (seq === raw.seq) return raw;
+    const padded: EncodedBatch = {
+      batch: raw.batch,
+      seq,
+      inputIds: new Uint32Array(raw.batch * seq).fill(this.loaded.tokenizer.padId),
+      attentionMask: new Uint32Array(raw.batch * seq),
+      tokenTypeIds: new Uint32Array(raw.batch * seq),
+    };
+    for (let b = 0; b < raw.batch; b++) {
+      padded.inputIds.set(raw.inputIds.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
+      padded.attentionMask.set(raw.attentionMask.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
+      padded.tokenTypeIds.set(raw.tokenTypeIds.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
+    }
+    return padded;
+  }
+
+  /** Logits of examples under the current parameters (no dropout), [examples, labels]. */
+  async logits(examples: readonly Example[]): Promise<Float32Array> {
+    const numLabels = this.loaded.config.numLabels;
+    const out = new Float32Array(examples.length * numLabels);
+    for (let start = 0; start < examples.length; start += this.config.batchSize) {
+      const chunk = examples.slice(start, start + this.config.batchSize);
+      const batch = this.encode(chunk);
+      this.model.setBatch(batch);
+      submitPlan(this.gpu.device, this.model.evalPlan(batch.batch, batch.seq));
+      const logits = await readTensor(this.gpu.device, this.model.logits);
+      out.set(logits.subarray(0, chunk.length * numLabels), start * numLabels);
+    }
+    return out;
+  }
+
+  async evaluate(): Promise<Record<string, number>> {
+    const { validation, task } = this.dataset;
+    const numLabels = this.loaded.config.numLabels;
+    const logits = await this.logits(validation);
+    const predictions = task === 'regression' ? Array.from(logits) : validation.map((_, i) => argmax(logits.subarray(i * numLabels, (i + 1) * numLabels)));
+    return taskMetrics(task, numLabels, predictions, validation.map((e) => e.label));
+  }
+
+  /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */
+  async predict(text: string, textPair?: string): Promise<{ base: Prediction; tuned: Prediction }> {
+    const example: Example = { text, textPair, label: 0 };
+    const tuned = this.toPrediction(await this.logits([example]));
+    const bytes = this.model.params.size * 4;
+    const backup = this.gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const copy = (from: GPUBuffer, to: GPUBuffer) => {
+      const encoder = this.gpu.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(from, 0, to, 0, bytes);
+      this.gpu.device.queue.submit([encoder.finish()]);
+    };
+    copy(this.model.paramsTensor.buffer, backup);
+    copy(this.model.initialTensor.buffer, this.model.paramsTensor.buffer);
+    try {
+      return { base: this.toPrediction(await this.logits([example])), tuned };
+    } finally {
+      copy(backup, this.model.paramsTensor.buffer);
+      await this.gpu.device.queue.onSubmittedWorkDone();
+      backup.destroy();
+    }
+  }
+
+  private toPrediction(logits: Float32Array): Prediction {
+    if (this.dataset.task === 'regression') return { scores: [logits[0]], label: logits[0].toFixed(3) };
+    const max = Math.max(...logits);
+    const exp = Array.from(logits, (x) => Math.exp(x - max));
+    const sum = exp.reduce((a, b) => a + b, 0);
+    const scores = exp.map((e) => e / sum);
+    return { scores, label: this.dataset.labelNames[argmax(scores)] ?? String(argmax(scores)) };
+  }
+
+  /** Trainable tensors as they are now, by export name. */
+  async trainedTensors(): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+    const all = await readTensor(this.gpu.device, this.model.paramsTensor);
+    return new Map(this.model.params.entries.map((e) => [e.name, { shape: e.shape, data: all.slice(e.offset, e.offset + e.length) }]));
+  }
+
+  /** Export names of the vectors AVF keeps frozen now. */
+  frozenVectorNames(): string[] {
+    return this.vectorEntries.filter((e) => this.avf.frozen[e.slot]).map((e) => e.name);
+  }
+
+  /** Sets the trainable tensors from exported vectors (same base model and variant layout). */
+  importVectors(tensors: ReadonlyMap<string, Float32Array>): void {
+    const missing = this.model.params.entries.filter((e) => !tensors.has(e.name)).map((e) => e.name);
+    if (missing.length) throw new Error(`the vectors lack ${missing.length} tensor(s) of this model: ${missing.slice(0, 4).join(', ')}`);
+    for (const e of this.model.params.entries) {
+      const data = tensors.get(e.name)!;
+      if (data.length !== e.length) throw new Error(`${e.name} has ${data.length} values, this model needs ${e.length}`);
+      this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, e.offset * 4, data);
+    }
+  }
+
+  /** Everything needed to continue this run exactly where it is. */
+  async snapshot(): Promise<TrainerSnapshot> {
+    const state = await this.optimizer.readState();
+    return {
+      step: this.step,
+      params: await readTensor(this.gpu.device, this.model.paramsTensor),
+      initial: await readTensor(this.gpu.device, this.model.initialTensor),
+      m: state.m,
+      v: state.v,
+      steps: state.steps,
+      avfEma: Float64Array.from(this.avf.ema),
+      avfFrozen: Uint8Array.from(this.avf.frozen),
+      log: [...this.log],
+    };
+  }
+
+  restore(snapshot: TrainerSnapshot): void {
+    const size = this.model.params.size;
+    if (snapshot.params.length !== size || snapshot.avfEma.length !== this.model.params.slotCount) {
+      throw new Error('the checkpoint belongs to a different model or variant');
+    }
+    this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(snapshot.params));
+    this.gpu.device.queue.writeBuffer(this.model.initialTensor.buffer, 0, Float32Array.from(snapshot.initial));
+    this.optimizer.writeState(snapshot);
+    this.avf.ema.set(snapshot.avfEma);
+    this.avf.frozen.set(snapshot.avfFrozen);
+    this.optimizer.setAvfFrozen(this.avf.frozen);
+    this.step = snapshot.step;
+    this.log.length = 0;
+    this.log.push(...snapshot.log);
+  }
+}
+
+export interface TrainerSnapshot {
+  step: number;
+  params: ArrayLike<number>;
+  initial: ArrayLike<number>;
+  m: ArrayLike<number>;
+  v: ArrayLike<number>;
+  steps: ArrayLike<number>;
+  avfEma: ArrayLike<number>;
+  avfFrozen: ArrayLike<number>;
+  log: LogRecord[];
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly value: number,
+  ) {
+    super(`the loss became ${value} at step ${step}: training stopped (try a lower learning rate)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+function hyperAt(config: TrainConfig, step: number, totalSteps: number) {
+  return { lr: learningRate(config, step, totalSteps), beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+}
+
+/** A different dropout seed for every step, the same on every run with the same seed. */
+function stepSeed(seed: number, step: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return Math.imul(h, 0x27d4eb2f) >>> 0;
+}
+
+function rowOf(e: TrainableEntry): number {
+  return (e.role === 'sigma' ? 0 : MODULE_KINDS.length) + MODULE_KINDS.indexOf(e.module!);
+}
+
+function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}

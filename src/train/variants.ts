@@ -1,0 +1,22 @@
+// Which vectors each VectorFit variant trains (paper §6.3); the task head is always trained.
+import type { ModuleKind, Variant } from '../worker/protocol.ts';
+
+const ATTENTION: readonly ModuleKind[] = ['q', 'k', 'v', 'o'];
+
+export function variantTrains(variant: Variant, kind: 'sigma' | 'bias', module: ModuleKind): boolean {
+  switch (variant) {
+    case 'sigma-attn':
+      return kind === 'sigma' && ATTENTION.includes(module);
+    case 'sigma':
+      return kind === 'sigma';
+    case 'sigma-attn+bias':
+      return kind === 'bias' || ATTENTION.includes(module);
+    case 'no-avf':
+    case 'vectorfit':
+      return true;
+  }
+}
+
+export function variantUsesAvf(variant: Variant): boolean {
+  return variant === 'vectorfit';
+}
