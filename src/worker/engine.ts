@@ -1,0 +1,156 @@
+// The engine behind the worker: turns EngineRequests into trainer calls and trainer progress
+// into EngineEvents. It has no Worker globals, so tests drive it directly in Node.
+import type { Gpu } from '../gpu/device.ts';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
+import { buildExport } from '../train/exports.ts';
+import { NonFiniteLossError, Trainer } from '../train/trainer.ts';
+import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
+
+const CHECKPOINT = 'latest.safetensors';
+
+export interface EngineDeps {
+  acquireGpu: () => Promise<Gpu>;
+  store: CheckpointStore;
+  post: (event: EngineEvent) => void;
+}
+
+type LoadRequest = Extract<EngineRequest, { type: 'load' }>;
+
+export class Engine {
+  private gpu?: Gpu;
+  private trainer?: Trainer;
+  private lastLoad?: LoadRequest;
+  private state: EngineState = 'idle';
+  private interrupt: 'pause' | 'stop' | null = null;
+  private running?: Promise<void>;
+
+  constructor(private readonly deps: EngineDeps) {}
+
+  async handle(request: EngineRequest): Promise<void> {
+    try {
+      switch (request.type) {
+        case 'load':
+          return await this.load(request);
+        case 'start':
+        case 'resume':
+          return this.startTraining();
+        case 'pause':
+        case 'stop':
+          return await this.halt(request.type);
+        case 'restore':
+          return await this.restore();
+        case 'export':
+          return await this.export(request.kind);
+        case 'predict': {
+          const trainer = this.requireTrainer();
+          const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
+          return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private setState(state: EngineState): void {
+    this.state = state;
+    this.deps.post({ type: 'state', state });
+  }
+
+  private fail(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const file = error instanceof Error && 'file' in error && typeof error.file === 'string' ? error.file : undefined;
+    this.deps.post({ type: 'error', message, file, recoverable: true });
+    if (this.state === 'loading') this.setState('error');
+  }
+
+  private async device(): Promise<Gpu> {
+    if (!this.gpu) {
+      const gpu = await this.deps.acquireGpu();
+      this.gpu = gpu;
+      this.deps.post({ type: 'adapter', name: gpu.adapter.description || gpu.adapter.vendor || 'WebGPU adapter', isSoftware: gpu.adapter.isSoftware });
+      gpu.device.lost.then((info) => {
+        if (this.gpu !== gpu) return;
+        this.gpu = undefined;
+        this.trainer = undefined;
+        this.interrupt = 'stop';
+        if (info.reason === 'destroyed') return;
+        this.deps.post({ type: 'error', message: `The GPU device was lost (${info.message || info.reason}). Choose "Resume from checkpoint" to continue from the last checkpoint.`, recoverable: true });
+        this.setState('error');
+      });
+    }
+    return this.gpu;
+  }
+
+  private async load(request: LoadRequest): Promise<void> {
+    if (this.state === 'training') await this.halt('stop');
+    this.setState('loading');
+    this.trainer = undefined;
+    const gpu = await this.device();
+    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post });
+    this.lastLoad = request;
+    this.setState('ready');
+  }
+
+  private requireTrainer(): Trainer {
+    if (!this.trainer) throw new Error('No model is loaded: drop a model and a dataset first.');
+    return this.trainer;
+  }
+
+  private startTraining(): void {
+    const trainer = this.requireTrainer();
+    if (this.running) return;
+    if (trainer.finished) throw new Error('This run has finished: load the model again to start a new run.');
+    this.interrupt = null;
+    this.setState('training');
+    this.running = trainer
+      .train(() => this.interrupt !== null)
+      .then(async () => {
+        await this.saveCheckpoint(trainer);
+        this.setState(this.interrupt === 'pause' ? 'paused' : this.interrupt === 'stop' ? 'stopped' : 'finished');
+      })
+      .catch((error: unknown) => {
+        this.fail(error);
+        this.setState(error instanceof NonFiniteLossError ? 'stopped' : 'error');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  private async halt(kind: 'pause' | 'stop'): Promise<void> {
+    if (!this.running) {
+      if (kind === 'stop' && this.trainer && this.state !== 'finished') this.setState('stopped');
+      return;
+    }
+    this.interrupt = kind;
+    await this.running;
+  }
+
+  private async saveCheckpoint(trainer: Trainer): Promise<void> {
+    const load = this.lastLoad!;
+    this.deps.post({ type: 'progress', phase: 'checkpoint', done: 0, total: 1, message: `Saving checkpoint at step ${trainer.step}` });
+    const bytes = encodeCheckpoint({ snapshot: await trainer.snapshot(), config: load.config, modelName: load.model.name, datasetName: load.dataset.name });
+    await this.deps.store.save(CHECKPOINT, bytes);
+    this.deps.post({ type: 'progress', phase: 'checkpoint', done: 1, total: 1, message: `Checkpoint saved at step ${trainer.step}` });
+  }
+
+  /** Continues from the last checkpoint: after a stop, an error or a lost device. */
+  private async restore(): Promise<void> {
+    const bytes = await this.deps.store.load(CHECKPOINT);
+    if (!bytes) throw new Error('There is no checkpoint to resume from yet.');
+    const checkpoint = decodeCheckpoint(bytes, CHECKPOINT);
+    if (!this.trainer) {
+      if (!this.lastLoad) throw new Error('Load the model and dataset of the checkpoint first.');
+      await this.load(this.lastLoad);
+    }
+    this.requireTrainer().restore(checkpoint.snapshot);
+    this.setState('paused');
+  }
+
+  private async export(kind: 'vectors' | 'merged' | 'log'): Promise<void> {
+    const trainer = this.requireTrainer();
+    const files = await trainer.exclusive(() => buildExport(trainer, kind));
+    this.deps.post({ type: 'export', kind, files });
+  }
+}

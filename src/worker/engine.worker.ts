@@ -1,0 +1,30 @@
+/// <reference lib="webworker" />
+// The engine worker: all training runs here, off the page's thread. Messages are the typed
+// EngineRequest / EngineEvent of ./protocol.ts; big arrays travel as transferables.
+import { acquireGpu } from '../gpu/device.ts';
+import { browserCheckpointStore } from '../train/browser-store.ts';
+import { Engine } from './engine.ts';
+import type { EngineEvent, EngineRequest } from './protocol.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+function post(event: EngineEvent): void {
+  const transfer: Transferable[] = [];
+  if (event.type === 'export') for (const f of event.files) transfer.push(f.bytes);
+  if (event.type === 'strength') transfer.push(event.values.buffer, event.frozen.buffer, event.trainable.buffer);
+  self.postMessage(event, transfer);
+}
+
+const engine = browserCheckpointStore().then((store) => new Engine({ acquireGpu: () => acquireGpu(navigator.gpu), store, post }));
+
+// Requests run one after another, except those that must reach a running loop (pause, stop)
+// or may run between its steps (predict, export).
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (message: MessageEvent<EngineRequest>) => {
+  const request = message.data;
+  if (request.type === 'pause' || request.type === 'stop' || request.type === 'predict' || request.type === 'export') {
+    void engine.then((e) => e.handle(request));
+    return;
+  }
+  queue = queue.then(async () => (await engine).handle(request));
+};
