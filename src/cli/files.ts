@@ -1,0 +1,54 @@
+// Reading models and datasets from disk into the same shapes the studio gets from dropped files.
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { buildExamples, guessColumns, parseTable, type BuiltExamples } from '../io/dataset.ts';
+import type { CheckpointStore } from '../train/checkpoint.ts';
+import type { ModelFiles } from '../worker/protocol.ts';
+
+/** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`. */
+export async function readModelDir(dir: string): Promise<ModelFiles> {
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new Error(`${dir}: not a model folder`);
+  const files: Record<string, ArrayBuffer> = {};
+  const walk = async (folder: string) => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) {
+        const bytes = await readFile(path);
+        files[relative(dir, path)] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      }
+    }
+  };
+  await walk(dir);
+  return { name: basename(dir.replace(/\/+$/, '')), files };
+}
+
+/** Parses a dataset file with guessed (or flagged) columns; `like` makes a validation file use
+ * the training file's task and label names. */
+export async function readDatasetFile(path: string, flags: Record<string, string>, like?: BuiltExamples): Promise<BuiltExamples> {
+  const bytes = await readFile(path).catch(() => {
+    throw new Error(`${path}: cannot read the file`);
+  });
+  const name = basename(path);
+  const table = await parseTable(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, name);
+  const guessed = guessColumns(table);
+  const columns = { text: flags.text ?? guessed.text, textPair: flags['text-pair'] ?? guessed.textPair, label: flags.label ?? guessed.label };
+  return buildExamples(table, columns, name, like ? { task: like.task, labelNames: like.task === 'classification' ? like.labelNames : undefined } : {});
+}
+
+export function fileCheckpointStore(dir: string): CheckpointStore {
+  return {
+    async save(name, bytes) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, name), bytes);
+    },
+    async load(name) {
+      try {
+        return new Uint8Array(await readFile(join(dir, name)));
+      } catch {
+        return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,243 @@
+// `vectorfit`: the studio's engine headless in Node (Dawn's WebGPU), for gradient dumps, training
+// runs and benchmarks. Run as `npm run vectorfit -- <command> [flags]`.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { acquireNodeGpu } from '../gpu/node.ts';
+import { submitPlan } from '../gpu/plan.ts';
+import { readTensor } from '../gpu/readback.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
+import { GpuModel } from '../model/gpu-model.ts';
+import { architectureFor } from '../model/config.ts';
+import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
+import { buildExport } from '../train/exports.ts';
+import { loadModel } from '../train/load.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
+import { Trainer } from '../train/trainer.ts';
+import { variantTrains } from '../train/variants.ts';
+import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
+import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
+
+const USAGE = `vectorfit — VectorFit training on WebGPU, headless
+
+  vectorfit grads --model DIR --data FILE [--batch N] --out grads.safetensors
+      Loss, logits and the gradients of every Σ, bias and head tensor for the first N rows
+      of FILE (no dropout), under the export names (<module path>.sigma, .bias, head names).
+
+  vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
+                  [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
+                  [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
+                  [--log out.jsonl] [--out DIR] [--resume yes]
+      Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
+      adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
+      a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
+
+Data files: CSV, TSV (GLUE layouts included), JSONL or Parquet with a text column, an
+optional text-pair column and a label column (class name/index, or a float for regression).
+Columns are guessed (sentence/text/label, sentence1/sentence2/score, GLUE CoLA's columns);
+override with --text COL --text-pair COL --label COL. Variants: ${VARIANTS.join(', ')}.`;
+
+type Flags = Record<string, string>;
+
+function parseFlags(args: string[]): Flags {
+  const flags: Flags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${arg}`);
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+    flags[arg.slice(2)] = value;
+    i++;
+  }
+  return flags;
+}
+
+class UsageError extends Error {}
+
+function need(flags: Flags, name: string): string {
+  const value = flags[name];
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function int(flags: Flags, name: string, fallback?: number): number | undefined {
+  if (flags[name] === undefined) return fallback;
+  const value = Number(flags[name]);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${name} must be a non-negative integer, got ${flags[name]}`);
+  return value;
+}
+
+async function grads(flags: Flags): Promise<void> {
+  const model = await readModelDir(need(flags, 'model'));
+  const dataset = await readDatasetFile(need(flags, 'data'), flags);
+  const batchSize = int(flags, 'batch', Math.min(32, dataset.examples.length))!;
+  const examples = dataset.examples.slice(0, batchSize);
+  const loaded = await loadModel(model, dataset, 0);
+  const gpu = await acquireNodeGpu();
+  const maxLength = int(flags, 'max-length', loaded.weights.layout.maxSequence)!;
+  const batch = loaded.tokenizer.encodeBatch(examples, { maxLength });
+  const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: batch.batch,
+    maxSeq: batch.seq,
+    task: dataset.task,
+    trains: () => true,
+    attentionOutputDropout: architectureFor(loaded.config).modelType !== 'distilbert',
+  });
+  gpuModel.setBatch(batch, examples.map((e) => e.label));
+  submitPlan(gpu.device, gpuModel.trainPlan(batch.batch, batch.seq));
+  const loss = await readTensor(gpu.device, gpuModel.loss);
+  const logits = await readTensor(gpu.device, gpuModel.logits);
+  const all = await readTensor(gpu.device, gpuModel.gradsTensor);
+  const numLabels = loaded.config.numLabels;
+  const tensors = [
+    { name: 'loss', dtype: 'F32' as const, shape: [1], data: loss },
+    { name: 'logits', dtype: 'F32' as const, shape: [batch.batch, numLabels], data: logits.subarray(0, batch.batch * numLabels) },
+    ...gpuModel.params.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: all.subarray(e.offset, e.offset + e.length) })),
+  ];
+  const out = need(flags, 'out');
+  await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
+  console.log(`loss ${loss[0].toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}); ${tensors.length} tensors written to ${out}`);
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+}
+
+async function train(flags: Flags): Promise<void> {
+  const model = await readModelDir(need(flags, 'model'));
+  const data = await readDatasetFile(need(flags, 'data'), flags);
+  const limit = int(flags, 'limit');
+  let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
+  let validation = flags.val ? (await readDatasetFile(flags.val, flags, data)).examples : [];
+  if (!flags.val && flags['val-fraction']) {
+    const fraction = Number(flags['val-fraction']);
+    const cut = Math.max(1, Math.round(trainSet.length * fraction));
+    validation = trainSet.slice(0, cut);
+    trainSet = trainSet.slice(cut);
+  }
+  const overrides: Partial<TrainConfig> = {};
+  if (flags.variant) {
+    if (!VARIANTS.includes(flags.variant as Variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')}`);
+    overrides.variant = flags.variant as Variant;
+  }
+  if (flags.epochs) overrides.epochs = int(flags, 'epochs');
+  if (flags.batch) overrides.batchSize = int(flags, 'batch');
+  if (flags.lr) overrides.lr = Number(flags.lr);
+  if (flags.schedule) overrides.lrSchedule = flags.schedule === 'constant' ? 'constant' : 'linear';
+  if (flags.seed) overrides.seed = int(flags, 'seed');
+  if (flags['max-length']) overrides.maxLength = int(flags, 'max-length');
+  const config = defaultConfig(trainSet.length, overrides);
+  const epochSteps = stepsPerEpoch(trainSet.length, config.batchSize);
+  config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
+  if (flags.avf) {
+    const [start, interval, count, k] = flags.avf.split(',').map(Number);
+    if ([start, interval, count, k].some((v) => !Number.isInteger(v) || v < 0)) throw new UsageError('--avf takes four integers: ti,tf,nf,k');
+    config.avf = { ...config.avf, start, interval, count, k };
+  }
+  if (!variantTrains(config.variant, 'sigma', 'q')) throw new UsageError(`variant ${config.variant} trains no Σ`);
+
+  const gpu = await acquireNodeGpu();
+  console.error(`adapter: ${gpu.adapter.description || gpu.adapter.vendor || 'unnamed'}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
+  const progress = new ProgressLine();
+  const emit = (event: EngineEvent) => progress.show(event);
+  const trainer = await Trainer.create({
+    gpu,
+    files: model,
+    dataset: { task: data.task, labelNames: data.labelNames, train: trainSet, validation, name: basename(flags.data) },
+    config,
+    emit,
+  });
+  const summary = trainer.summary();
+  console.error(
+    `${summary.name}: ${summary.trainableParameters.toLocaleString('en')} trainable of ${summary.totalParameters.toLocaleString('en')} ` +
+      `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${trainer.totalSteps} steps, ` +
+      `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
+  );
+  const outDir = flags.out;
+  const store = outDir ? fileCheckpointStore(join(outDir, 'checkpoints')) : undefined;
+  const checkpoint = () => encodeCheckpointOf(trainer, config, model.name, basename(flags.data));
+  if (store && flags.resume === 'yes') {
+    const bytes = await store.load(CHECKPOINT_FILE);
+    if (bytes) {
+      trainer.restore(decodeCheckpoint(bytes, CHECKPOINT_FILE).snapshot);
+      console.error(`resumed from step ${trainer.step}`);
+    }
+  }
+  // One segment per epoch, with a checkpoint after each (files on disk, as the studio's OPFS).
+  while (!trainer.finished) {
+    const epochEnd = (Math.floor(trainer.step / epochSteps) + 1) * epochSteps;
+    await trainer.train(() => trainer.step >= epochEnd);
+    if (store) await store.save(CHECKPOINT_FILE, await checkpoint());
+  }
+  progress.done();
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+  const seconds = trainer.log.filter((r) => r.type === 'step').at(-1);
+  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, seconds: seconds?.type === 'step' ? seconds.seconds : 0 }));
+  if (flags.log) await writeFile(flags.log, trainer.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  if (outDir && store) {
+    for (const kind of ['vectors', 'merged', 'log'] as const) {
+      const dir = kind === 'log' ? outDir : join(outDir, kind);
+      await mkdir(dir, { recursive: true });
+      for (const file of await buildExport(trainer, kind)) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+    }
+    console.error(`exports written to ${outDir}`);
+  }
+}
+
+const CHECKPOINT_FILE = 'latest.safetensors';
+
+async function encodeCheckpointOf(trainer: Trainer, config: TrainConfig, modelName: string, datasetName: string): Promise<Uint8Array> {
+  return encodeCheckpoint({ snapshot: await trainer.snapshot(), config, modelName, datasetName });
+}
+
+/** One status line on stderr, rewritten in place; evaluations and AVF events get their own. */
+class ProgressLine {
+  private last = '';
+  show(event: EngineEvent): void {
+    if (event.type === 'step') {
+      const width = 30;
+      const filled = Math.round((width * event.step) / event.totalSteps);
+      const eta = (event.totalSteps - event.step) / Math.max(event.stepsPerSecond, 1e-9);
+      this.write(
+        `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${event.step}/${event.totalSteps} loss ${event.loss.toFixed(4)} ` +
+          `lr ${event.lr.toExponential(2)} ${event.stepsPerSecond.toFixed(2)} steps/s ${Math.round(event.tokensPerSecond)} tok/s ETA ${Math.round(eta)}s`,
+      );
+    } else if (event.type === 'eval') {
+      this.line(`eval @ step ${event.step}: ${Object.entries(event.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+    } else if (event.type === 'avf') {
+      const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
+      this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);
+    } else if (event.type === 'progress' && event.phase === 'factoring') {
+      this.write(`factoring ${event.done}/${event.total} ${event.message}`);
+    }
+  }
+  private write(text: string): void {
+    if (!process.stderr.isTTY) return;
+    this.last = text;
+    process.stderr.write(`\r${text.padEnd(110).slice(0, 110)}`);
+  }
+  private line(text: string): void {
+    if (this.last && process.stderr.isTTY) process.stderr.write('\n');
+    this.last = '';
+    process.stderr.write(`${text}\n`);
+  }
+  done(): void {
+    if (this.last && process.stderr.isTTY) process.stderr.write('\n');
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'grads') await grads(parseFlags(rest));
+    else if (command === 'train') await train(parseFlags(rest));
+    else {
+      console.log(USAGE);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    }
+    return 0;
+  } catch (error) {
+    console.error(`vectorfit ${command}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof UsageError) console.error(`\n${USAGE}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Dawn keeps the process alive while its instance exists: exit explicitly.
+process.exit(await main(process.argv.slice(2)));
