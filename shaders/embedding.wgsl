@@ -1,0 +1,38 @@
+// Embedding gather and its gradient scatter over [rows, dim] with u32 ids into a [vocab, dim]
+// table. Grid-stride over the rows·dim elements (consecutive threads copy consecutive words of
+// a row). The scatter adds without atomics, so its ids must be unique (see embeddingBackward).
+
+override ACCUMULATE: bool = false;
+
+struct Params { rows: u32, dim: u32 }
+
+@group(0) @binding(0) var<storage, read> table: array<f32>;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// out[r, j] (+)= table[ids[r], j]
+@compute @workgroup_size(256)
+fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < p.rows * p.dim; i += groups.x * 256u) {
+    let r = i / p.dim;
+    var v = table[ids[r] * p.dim + i - r * p.dim];
+    if (ACCUMULATE) { v += out[i]; }
+    out[i] = v;
+  }
+}
+
+@group(0) @binding(0) var<storage, read> dOut: array<f32>;
+@group(0) @binding(1) var<storage, read> bIds: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dTable: array<f32>;
+@group(0) @binding(3) var<uniform> bp: Params;
+
+// dTable[ids[r], j] += dOut[r, j]
+@compute @workgroup_size(256)
+fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < bp.rows * bp.dim; i += groups.x * 256u) {
+    let r = i / bp.dim;
+    let t = bIds[r] * bp.dim + i - r * bp.dim;
+    dTable[t] += dOut[i];
+  }
+}

@@ -1,0 +1,57 @@
+// GPU wrapper for shaders/embedding.wgsl; the float64 reference of the same name is
+// embedding.ref.ts.
+import code from '../../shaders/embedding.wgsl?raw';
+import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import { createParams, type Tensor } from '../gpu/tensor.ts';
+import { gridStride } from './elementwise.ts';
+
+export interface EmbeddingForwardArgs {
+  /** [vocab, dim] */
+  table: Tensor;
+  /** [rows] u32, each < vocab (the tokenizer's ids; out-of-range reads are clamped by WebGPU). */
+  ids: Tensor;
+  /** [rows, dim] */
+  out: Tensor;
+  rows: number;
+  dim: number;
+  /** out += the gathered rows: word + position + token-type embeddings summed into one buffer. */
+  accumulate?: boolean;
+}
+
+/** out[r] = table[ids[r]] (rows of the table gathered by id). */
+export function embeddingForward(device: GPUDevice, args: EmbeddingForwardArgs): Dispatch {
+  return makeDispatch(device, {
+    label: `embedding forward ${args.rows}×${args.dim}`,
+    code,
+    entryPoint: 'forward',
+    constants: { ACCUMULATE: Number(!!args.accumulate) },
+    bindings: [args.table, args.ids, args.out, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    workgroups: gridStride(args.rows * args.dim),
+  });
+}
+
+export interface EmbeddingBackwardArgs {
+  /** [rows, dim] */
+  dOut: Tensor;
+  /**
+   * [rows] u32, which MUST be unique: rows are added without atomics, so two rows with the same
+   * id race and one update is lost. Its use is routing the classifier's gradient back to the
+   * [CLS] rows of the hidden states (ids = b·seq, the first token of each sequence), not the
+   * gradient of a word-embedding table.
+   */
+  ids: Tensor;
+  /** [vocab, dim]: dTable[ids[r]] += dOut[r]; rows not named in ids are left as they are. */
+  dTable: Tensor;
+  rows: number;
+  dim: number;
+}
+
+export function embeddingBackward(device: GPUDevice, args: EmbeddingBackwardArgs): Dispatch {
+  return makeDispatch(device, {
+    label: `embedding backward ${args.rows}×${args.dim}`,
+    code,
+    entryPoint: 'backward',
+    bindings: [args.dOut, args.ids, args.dTable, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    workgroups: gridStride(args.rows * args.dim),
+  });
+}
