@@ -6,6 +6,7 @@
 import Papa from 'papaparse';
 import type { Example, Task } from '../worker/protocol.ts';
 import { readParquetTable } from './datasetParquet.ts';
+import { seededRandom, shuffledIndices } from '../util/random.ts';
 
 export interface Table {
   columns: string[];
@@ -414,24 +415,8 @@ export function splitValidation<T>(examples: readonly T[], fraction: number, see
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`validation fraction must be between 0 and 1, got ${fraction}`);
   if (examples.length < 2) throw new RangeError(`cannot split ${examples.length} example(s) into training and validation`);
   const count = Math.min(examples.length - 1, Math.max(1, Math.round(examples.length * fraction)));
-  const order = Array.from({ length: examples.length }, (_, i) => i);
-  const random = mulberry32(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = shuffledIndices(examples.length, seededRandom(seed));
   const held = new Uint8Array(examples.length);
   for (let i = 0; i < count; i++) held[order[i]] = 1;
   return { train: examples.filter((_, i) => !held[i]), validation: examples.filter((_, i) => held[i]) };
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,6 @@
 // Comparing GPU (fp32) results with float64 references, and seeded test data.
 import { expect } from 'vitest';
+import { seededRandom } from '../util/random.ts';
 
 export interface Tolerance {
   atol: number;
@@ -29,17 +30,8 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 
 /** Deterministic uniform numbers in [−scale, scale) (mulberry32). */
 export function randomArray(length: number, seed: number, scale = 1): Float64Array {
-  let state = seed >>> 0;
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = (2 * u - 1) * scale;
-  }
-  return out;
+  const random = seededRandom(seed);
+  return Float64Array.from({ length }, () => (2 * random() - 1) * scale);
 }
 
 /** Rounds float64 data to fp32, so references see exactly the GPU's inputs. */

@@ -1,26 +1,9 @@
 // The order in which examples are seen: a seeded permutation per epoch, so a run (and a run
 // resumed from a checkpoint) sees exactly the same batches.
-
-/** mulberry32: small, fast and good enough for shuffling. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom, shuffledIndices } from '../util/random.ts';
 
 export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
-  const order = Uint32Array.from({ length: count }, (_, i) => i);
-  const random = seededRandom(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + epoch * 0x27d4eb2f);
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return shuffledIndices(count, seededRandom(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + epoch * 0x27d4eb2f));
 }
 
 /** Maps step t (from 1) to its epoch and the examples of its batch; the last batch of an
