@@ -1,0 +1,105 @@
+// Matmul and the factored linear (forward + backward) against TF.js's WebGPU backend on the same
+// device, at BERT-base shapes (4096 tokens, 768×768 and 3072×768 weights), scaled down on a
+// software adapter. Prints GFLOP/s of both and our ratio.
+import type { Gpu } from '../src/gpu/device.ts';
+import { runDispatches, type Dispatch } from '../src/gpu/dispatch.ts';
+import { createTensor, uploadTensor } from '../src/gpu/tensor.ts';
+import { factoredLinearBackward, factoredLinearForward } from '../src/kernels/factored_linear.ts';
+import { matmul } from '../src/kernels/matmul.ts';
+import { randomArray } from '../src/test/compare.ts';
+import { formatRow, median, type Tf } from './peer.ts';
+
+interface Shape {
+  tokens: number;
+  dIn: number;
+  dOut: number;
+}
+
+export function benchShapes(gpu: Gpu): { shapes: Shape[]; note: string } {
+  const full = [
+    { tokens: 4096, dIn: 768, dOut: 768 },
+    { tokens: 4096, dIn: 768, dOut: 3072 },
+    { tokens: 4096, dIn: 3072, dOut: 768 },
+  ];
+  if (!gpu.adapter.isSoftware) return { shapes: full, note: 'BERT-base shapes' };
+  // SwiftShader runs ~1 GFLOP/s: 1/16 of the tokens and half the widths keep a run in minutes.
+  return { shapes: full.map((s) => ({ tokens: 256, dIn: s.dIn / 2, dOut: s.dOut / 2 })), note: 'software adapter: 256 tokens, widths halved' };
+}
+
+async function timeOurs(gpu: Gpu, dispatches: Dispatch[], repeats: number): Promise<number> {
+  return median(repeats, async () => {
+    runDispatches(gpu.device, dispatches);
+    await gpu.device.queue.onSubmittedWorkDone();
+  });
+}
+
+async function timeTf(repeats: number, op: () => TF_Tensor[]): Promise<number> {
+  return median(repeats, async () => {
+    const outs = op();
+    await Promise.all(outs.map((o) => o.data()));
+    outs.forEach((o) => o.dispose());
+  });
+}
+type TF_Tensor = ReturnType<Tf['zeros']>;
+
+export async function runKernelBench(gpu: Gpu, tf: Tf): Promise<void> {
+  const { device } = gpu;
+  const { shapes, note } = benchShapes(gpu);
+  const repeats = gpu.adapter.isSoftware ? 3 : 20;
+  console.log(`\n## Kernels vs TF.js WebGPU (same device; ${note}; median of ${repeats})`);
+  const widths = [34, 12, 12, 8];
+  console.log(formatRow(['op [tokens×dIn→dOut]', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ratio'], widths));
+  for (const s of shapes) {
+    const r = Math.min(s.dIn, s.dOut);
+    const x = uploadTensor(device, randomArray(s.tokens * s.dIn, 1), [s.tokens, s.dIn]);
+    const w = uploadTensor(device, randomArray(s.dOut * s.dIn, 2, 0.05), [s.dOut, s.dIn]);
+    const y = createTensor(device, [s.tokens, s.dOut]);
+    const f32 = (data: Float64Array) => Float32Array.from(data);
+    const xTf = tf.tensor2d(f32(randomArray(s.tokens * s.dIn, 1)), [s.tokens, s.dIn]);
+    const wTf = tf.tensor2d(f32(randomArray(s.dOut * s.dIn, 2, 0.05)), [s.dOut, s.dIn]);
+
+    // Dense y = x·Wᵀ.
+    const flops = 2 * s.tokens * s.dIn * s.dOut;
+    const ours = await timeOurs(gpu, [matmul(device, { m: s.tokens, n: s.dOut, k: s.dIn, a: x, b: w, transB: true, out: y })], repeats);
+    const theirs = await timeTf(repeats, () => [tf.matMul(xTf, wTf, false, true)]);
+    console.log(formatRow([`matmul x·Wᵀ [${s.tokens}×${s.dIn}→${s.dOut}]`, (flops / ours / 1e9).toFixed(2), (flops / theirs / 1e9).toFixed(2), (theirs / ours).toFixed(2)], widths));
+
+    // Factored forward + backward: t = x·V, y = (t⊙Σ)·Uᵀ + b; h = g·U, dΣ, db, dx = (h⊙Σ)·Vᵀ.
+    const u = uploadTensor(device, randomArray(s.dOut * r, 3, 0.05), [s.dOut, r]);
+    const v = uploadTensor(device, randomArray(s.dIn * r, 4, 0.05), [s.dIn, r]);
+    const sigma = uploadTensor(device, randomArray(r, 5), [r]);
+    const bias = uploadTensor(device, randomArray(s.dOut, 6), [s.dOut]);
+    const t = createTensor(device, [s.tokens, r]);
+    const h = createTensor(device, [s.tokens, r]);
+    const g = uploadTensor(device, randomArray(s.tokens * s.dOut, 7), [s.tokens, s.dOut]);
+    const dx = createTensor(device, [s.tokens, s.dIn]);
+    const dSigma = createTensor(device, [r]);
+    const dBias = createTensor(device, [s.dOut]);
+    const shape = { n: s.tokens, dIn: s.dIn, dOut: s.dOut, r };
+    const factored = [
+      ...factoredLinearForward(device, { ...shape, x, u, sigma, v, bias, t, y }),
+      ...factoredLinearBackward(device, { ...shape, g, t, u, sigma, v, h, dSigma, dBias, dx }),
+    ];
+    const factoredFlops = 4 * s.tokens * r * (s.dIn + s.dOut);
+    const oursF = await timeOurs(gpu, factored, repeats);
+    const uTf = tf.tensor2d(f32(randomArray(s.dOut * r, 3, 0.05)), [s.dOut, r]);
+    const vTf = tf.tensor2d(f32(randomArray(s.dIn * r, 4, 0.05)), [s.dIn, r]);
+    const sTf = tf.tensor1d(f32(randomArray(r, 5)));
+    const bTf = tf.tensor1d(f32(randomArray(s.dOut, 6)));
+    const gTf = tf.tensor2d(f32(randomArray(s.tokens * s.dOut, 7)), [s.tokens, s.dOut]);
+    const theirsF = await timeTf(repeats, () =>
+      tf.tidy(() => {
+        const tt = tf.matMul(xTf, vTf);
+        const yy = tf.add(tf.matMul(tf.mul(tt, sTf), uTf, false, true), bTf);
+        const hh = tf.matMul(gTf, uTf);
+        const dS = tf.sum(tf.mul(hh, tt), 0);
+        const dB = tf.sum(gTf, 0);
+        const dX = tf.matMul(tf.mul(hh, sTf), vTf, false, true);
+        return [yy, dS, dB, dX];
+      }),
+    );
+    console.log(formatRow([`factored fwd+bwd [${s.tokens}×${s.dIn}→${s.dOut}]`, (factoredFlops / oursF / 1e9).toFixed(2), (factoredFlops / theirsF / 1e9).toFixed(2), (theirsF / oursF).toFixed(2)], widths));
+    for (const tensor of [x, w, y, u, v, sigma, bias, t, h, g, dx, dSigma, dBias]) tensor.buffer.destroy();
+    for (const tensor of [xTf, wTf, uTf, vTf, sTf, bTf, gTf]) tensor.dispose();
+  }
+}

@@ -1,0 +1,39 @@
+// The peer every benchmark compares against: TensorFlow.js's WebGPU backend on the SAME device
+// (one adapter, one queue), so a ratio measures the kernels and nothing else.
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Gpu } from '../src/gpu/device.ts';
+import { nodeGpu } from '../src/gpu/node.ts';
+
+export type Tf = typeof TF;
+
+export async function tfOnDevice(gpu: Gpu): Promise<Tf> {
+  const g = globalThis as { navigator?: { gpu?: GPU } };
+  g.navigator ??= {};
+  g.navigator.gpu ??= await nodeGpu(); // the backend refuses to start without navigator.gpu
+  const tf = await import('@tensorflow/tfjs-core');
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  // Its kernels are registered under the name 'webgpu': replace that backend's factory with
+  // one built on our device.
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(gpu.device as never, { vendor: gpu.adapter.vendor, architecture: gpu.adapter.architecture } as never));
+  await tf.setBackend('webgpu');
+  await tf.ready();
+  return tf;
+}
+
+/** Median seconds of `run` over `repeats` timed calls after one warm-up. */
+export async function median(repeats: number, run: () => Promise<void>): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = performance.now();
+    await run();
+    times.push((performance.now() - start) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export function formatRow(cells: (string | number)[], widths: number[]): string {
+  return cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
+}

@@ -1,0 +1,12 @@
+// `npm run bench`: every benchmark in one process on one device, each against its peer.
+import { adapterName } from '../src/gpu/device.ts';
+import { acquireNodeGpu } from '../src/gpu/node.ts';
+import { runKernelBench } from './kernels.ts';
+import { tfOnDevice } from './peer.ts';
+
+const gpu = await acquireNodeGpu();
+console.log(`# VectorFit Studio benchmarks — adapter: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
+const tf = await tfOnDevice(gpu);
+await runKernelBench(gpu, tf);
+if (gpu.errors.length) throw new Error(`WebGPU errors: ${gpu.errors.join('; ')}`);
+process.exit(0);
