@@ -1,5 +1,5 @@
 // out = a + b (residual connections), or out += a + b with ACCUMULATE.
-// Grid-stride loop: the wrapper caps the grid (see gridStride in src/kernels/elementwise.ts), so
+// Grid-stride loop: the wrapper caps the grid (gridStride in src/kernels/grid.ts), so
 // any n fits the 65535-workgroup limit while consecutive threads touch consecutive words.
 
 override ACCUMULATE: bool = false;

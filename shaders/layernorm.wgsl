@@ -2,7 +2,7 @@
 // rstd = 1/sqrt(var + eps) (biased variance, as PyTorch). One workgroup per row; threads stride
 // over the row (coalesced) and meet in a tree reduction, so any d works. The mean is taken first
 // and the variance from x − mean (two passes): one-pass E[x²] − mean² cancels catastrophically
-// when |mean| ≫ std. The grid is capped (rowGrid in src/kernels/layernorm.ts): a workgroup
+// when |mean| ≫ std. The grid is capped (rowGrid in src/kernels/grid.ts): a workgroup
 // takes rows wg.x, wg.x + groups.x, …
 
 override ACCUMULATE_DX: bool = false;

@@ -3,7 +3,7 @@
 import code from '../../shaders/activation.wgsl?raw';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
-import { gridStride } from './elementwise.ts';
+import { gridStride } from './grid.ts';
 
 /** Hugging Face's `hidden_act` names: 'gelu' is the exact erf form, 'gelu_new' the tanh form. */
 export type ActivationKind = 'gelu' | 'gelu_new' | 'tanh' | 'relu';

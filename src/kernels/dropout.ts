@@ -3,7 +3,7 @@ import rng from '../../shaders/rng.wgsl?raw';
 import code from '../../shaders/dropout.wgsl?raw';
 import { makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, type Tensor } from '../gpu/tensor.ts';
-import { gridStride } from './elementwise.ts';
+import { gridStride } from './grid.ts';
 
 interface DropoutCommon {
   n: number;

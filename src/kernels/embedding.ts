@@ -3,7 +3,7 @@
 import code from '../../shaders/embedding.wgsl?raw';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, type Tensor } from '../gpu/tensor.ts';
-import { gridStride } from './elementwise.ts';
+import { gridStride } from './grid.ts';
 
 export interface EmbeddingForwardArgs {
   /** [vocab, dim] */

@@ -4,7 +4,8 @@ import { readTensor } from '../gpu/readback.ts';
 import { createTensor, placeholder, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { layerNormBackward, layerNormForward, MAX_ROW_WORKGROUPS } from './layernorm.ts';
+import { MAX_ROW_WORKGROUPS } from './grid.ts';
+import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { layerNormBackward as layerNormBackwardRef, layerNormForward as layerNormForwardRef } from './layernorm.ref.ts';
 
 // Forward: x − mean is rounded relative to |x| (and the mean, a tree sum over d terms, carries

@@ -3,16 +3,9 @@
 import code from '../../shaders/layernorm.wgsl?raw';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
+import { rowGrid } from './grid.ts';
 
 const PARAM_GRAD_COLUMNS = 32; // PG_COLS in the shader
-// 1024 workgroups of 256 threads are about what an H100 holds resident at once; past that a
-// workgroup takes several rows in turn (and any row count fits the 65535-workgroup limit).
-export const MAX_ROW_WORKGROUPS = 1024;
-
-/** Grid of a kernel with one workgroup per row, capped at MAX_ROW_WORKGROUPS. */
-export function rowGrid(rows: number): [number] {
-  return [Math.min(rows, MAX_ROW_WORKGROUPS)];
-}
 
 export interface LayerNormForwardArgs {
   /** [rows, d] */
