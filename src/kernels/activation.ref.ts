@@ -7,7 +7,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_NEW_CUBIC = 0.044715;
 
 /** erfc(z) for any real z. */
-export function erfc(z: number): number {
+function erfc(z: number): number {
   if (z < 0) return 2 - erfc(-z);
   if (z < 3) {
     // erf(z) = 2/√π·e^(−z²)·Σ 2ⁿ z^(2n+1)/(1·3·…·(2n+1)): positive terms, no cancellation.
