@@ -1,33 +1,96 @@
-import { useEffect, useState } from 'react';
-import { acquireGpu, adapterName } from '../gpu/device.ts';
+import { loadDemo } from '../store/demo.ts';
+import { useGpu } from '../store/gpu.ts';
+import { useRun } from '../store/run.ts';
+import { AvfTimeline } from './AvfTimeline.tsx';
+import { LossChart, MetricChart } from './Charts.tsx';
+import { Controls } from './Controls.tsx';
+import { DatasetDrop } from './DatasetDrop.tsx';
+import { DatasetPreview } from './DatasetPreview.tsx';
+import { ErrorBoundary, Errors } from './Errors.tsx';
+import { Exports } from './Exports.tsx';
+import { Heatmap } from './Heatmap.tsx';
+import { ModelDrop } from './ModelDrop.tsx';
+import { Playground } from './Playground.tsx';
+import { Progress } from './Progress.tsx';
+import { SetupPanel } from './SetupPanel.tsx';
 
-type GpuStatus = { kind: 'checking' } | { kind: 'ready'; name: string; software: boolean } | { kind: 'missing'; message: string };
+function AdapterStatus() {
+  const gpu = useGpu((s) => s.status);
+  const engineAdapter = useRun((s) => s.adapter);
+  if (gpu.kind === 'checking') return <p className="adapter">Looking for a WebGPU adapter…</p>;
+  if (gpu.kind === 'missing') {
+    return (
+      <p role="alert" className="adapter missing" data-testid="adapter-error">
+        {gpu.message}
+      </p>
+    );
+  }
+  const software = engineAdapter?.isSoftware ?? gpu.software;
+  return (
+    <p className="adapter" data-testid="adapter">
+      WebGPU adapter: {engineAdapter?.name ?? gpu.name}
+      {software && ' (software rendering: training will be slow)'}
+    </p>
+  );
+}
 
 export function App() {
-  const [gpu, setGpu] = useState<GpuStatus>({ kind: 'checking' });
-  useEffect(() => {
-    acquireGpu(navigator.gpu)
-      .then((g) => {
-        setGpu({ kind: 'ready', name: adapterName(g.adapter), software: g.adapter.isSoftware });
-        g.device.destroy();
-      })
-      .catch((error: Error) => setGpu({ kind: 'missing', message: error.message }));
-  }, []);
   return (
     <main>
-      <h1>VectorFit Studio</h1>
-      {gpu.kind === 'checking' && <p>Looking for a WebGPU adapter…</p>}
-      {gpu.kind === 'ready' && (
-        <p data-testid="adapter">
-          WebGPU adapter: {gpu.name}
-          {gpu.software && ' (software rendering: training will be slow)'}
-        </p>
-      )}
-      {gpu.kind === 'missing' && (
-        <p role="alert" data-testid="adapter-error">
-          {gpu.message}
-        </p>
-      )}
+      <header>
+        <h1>VectorFit Studio</h1>
+        <AdapterStatus />
+        <button className="link" onClick={() => void loadDemo()} data-testid="load-demo">
+          Load the demo
+        </button>
+      </header>
+      <p className="tagline">
+        Fine-tune a transformer by training only its singular values and biases, with Adaptive Vector Freezing. Everything runs
+        on your GPU; no file leaves this machine.
+      </p>
+      <Errors />
+      <div className="columns">
+        <div className="column">
+          <ErrorBoundary name="data">
+            <h2>Model and data</h2>
+            <ModelDrop />
+            <DatasetDrop />
+            <DatasetPreview />
+          </ErrorBoundary>
+        </div>
+        <div className="column">
+          <ErrorBoundary name="setup">
+            <SetupPanel />
+            <Controls />
+            <Progress />
+          </ErrorBoundary>
+        </div>
+      </div>
+      <h2>Training</h2>
+      <div className="live">
+        <ErrorBoundary name="heatmap">
+          <Heatmap />
+        </ErrorBoundary>
+        <ErrorBoundary name="timeline">
+          <AvfTimeline />
+        </ErrorBoundary>
+      </div>
+      <div className="charts">
+        <ErrorBoundary name="loss chart">
+          <LossChart />
+        </ErrorBoundary>
+        <ErrorBoundary name="metric chart">
+          <MetricChart />
+        </ErrorBoundary>
+      </div>
+      <div className="columns">
+        <ErrorBoundary name="export">
+          <Exports />
+        </ErrorBoundary>
+        <ErrorBoundary name="playground">
+          <Playground />
+        </ErrorBoundary>
+      </div>
     </main>
   );
 }

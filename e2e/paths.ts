@@ -1,0 +1,15 @@
+// Where the real models and data live: ../shared beside the repository (as in CI), or the copies
+// embedded in public/demo when that folder is absent.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const shared = path.resolve(repoRoot, '..', 'shared');
+const hasShared = existsSync(path.join(shared, 'models', 'vectorfit-demo-bert-tiny'));
+
+export const demoModelDir = hasShared
+  ? path.join(shared, 'models', 'vectorfit-demo-bert-tiny')
+  : path.join(repoRoot, 'public', 'demo', 'model');
+export const sst2Train = hasShared ? path.join(shared, 'data', 'glue', 'SST-2', 'train.tsv') : path.join(repoRoot, 'public', 'demo', 'sst2-train-1024.tsv');
+export const sst2Dev = hasShared ? path.join(shared, 'data', 'glue', 'SST-2', 'dev.tsv') : path.join(repoRoot, 'public', 'demo', 'sst2-dev-256.tsv');
+export const colaDev = hasShared ? path.join(shared, 'data', 'glue', 'CoLA', 'dev.tsv') : null;

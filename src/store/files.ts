@@ -1,0 +1,130 @@
+// The user's choice of model and data: the dropped files, the parsed tables, the picked columns
+// and the validation source, and the Dataset they make. Parsing happens here, never in components,
+// and every failure becomes a message naming the file (store/errors.ts).
+import { create } from 'zustand';
+import { buildExamples, guessColumns, parseTable, splitValidation } from '../io/dataset.ts';
+import type { ColumnChoice, Table } from '../io/dataset.ts';
+import type { Dataset, ModelFiles } from '../worker/protocol.ts';
+import { useErrors } from './errors.ts';
+import { inspectModel, modelFromFiles } from './model-check.ts';
+import type { DroppedFile, ModelInfo } from './model-check.ts';
+
+export type { DroppedFile, ModelInfo };
+
+/** Column names for the text, the optional text pair and the label. */
+export type Columns = ColumnChoice;
+
+export interface TableFile {
+  fileName: string;
+  table: Table;
+}
+
+export type ValidationSource = 'file' | 'fraction';
+
+interface FilesState {
+  model: ModelFiles | null;
+  modelInfo: ModelInfo | null;
+  modelBusy: boolean;
+  train: TableFile | null;
+  validation: TableFile | null;
+  columns: Columns;
+  validationSource: ValidationSource;
+  validationFraction: number;
+  /** The Dataset the current choices make, or null while they make none. */
+  dataset: Dataset | null;
+  dropModel(files: DroppedFile[]): Promise<void>;
+  dropDataset(role: 'train' | 'validation', file: DroppedFile): Promise<void>;
+  setColumn(key: keyof Columns, column: string | undefined): void;
+  setValidationSource(source: ValidationSource): void;
+  setValidationFraction(fraction: number): void;
+}
+
+/** Seed of the held-out split: fixed so the same file always gives the same split. */
+const SPLIT_SEED = 1234;
+
+export const useFiles = create<FilesState>()((set, get) => {
+  /** Rebuild the Dataset from the current choices; a failure names the file that caused it. */
+  function rebuild() {
+    const { train, validation, columns, validationSource, validationFraction } = get();
+    const errors = useErrors.getState();
+    errors.clear('dataset');
+    if (!train) return set({ dataset: null });
+    let dataset: Dataset | null = null;
+    let file = train.fileName;
+    try {
+      const built = buildExamples(train.table, columns, train.fileName);
+      let trainExamples = built.examples;
+      let validationExamples;
+      if (validationSource === 'file' && validation) {
+        file = validation.fileName;
+        validationExamples = buildExamples(validation.table, columns, validation.fileName, {
+          task: built.task,
+          labelNames: built.labelNames,
+        }).examples;
+      } else {
+        const split = splitValidation(built.examples, validationFraction, SPLIT_SEED);
+        trainExamples = split.train;
+        validationExamples = split.validation;
+      }
+      const name = validationSource === 'file' && validation ? `${train.fileName} + ${validation.fileName}` : train.fileName;
+      dataset = { task: built.task, labelNames: built.labelNames, train: trainExamples, validation: validationExamples, name };
+    } catch (error) {
+      errors.report('dataset', error, file);
+    }
+    set({ dataset });
+  }
+
+  return {
+    model: null,
+    modelInfo: null,
+    modelBusy: false,
+    train: null,
+    validation: null,
+    columns: {},
+    validationSource: 'fraction',
+    validationFraction: 0.1,
+    dataset: null,
+    async dropModel(files) {
+      const errors = useErrors.getState();
+      errors.clear('model');
+      set({ modelBusy: true });
+      try {
+        const model = await modelFromFiles(files);
+        const modelInfo = inspectModel(model);
+        set({ model, modelInfo });
+      } catch (error) {
+        errors.report('model', error, files.length === 1 ? files[0].path : undefined);
+      } finally {
+        set({ modelBusy: false });
+      }
+    },
+    async dropDataset(role, file) {
+      const errors = useErrors.getState();
+      errors.clear(role);
+      try {
+        const table = await parseTable(await file.file.arrayBuffer(), file.path);
+        if (role === 'train') {
+          set({ train: { fileName: file.path, table }, columns: guessColumns(table) });
+        } else {
+          set({ validation: { fileName: file.path, table }, validationSource: 'file' });
+        }
+      } catch (error) {
+        errors.report(role, error, file.path);
+        return;
+      }
+      rebuild();
+    },
+    setColumn(key, column) {
+      set((s) => ({ columns: { ...s.columns, [key]: column } }));
+      rebuild();
+    },
+    setValidationSource(validationSource) {
+      set({ validationSource });
+      rebuild();
+    },
+    setValidationFraction(validationFraction) {
+      set({ validationFraction });
+      rebuild();
+    },
+  };
+});

@@ -1,0 +1,146 @@
+// The live run: what the engine last reported. Only the engine client writes here; components
+// read through narrow selectors (the heatmap subscribes to `strength` alone).
+import { create } from 'zustand';
+import type { EngineEvent, EngineState, ExportKind, ModelSummary, Prediction, VectorId } from '../worker/protocol.ts';
+
+type Event<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
+
+export interface LossPoint {
+  step: number;
+  loss: number;
+}
+
+export interface EvalPoint {
+  step: number;
+  epoch: number;
+  metrics: Record<string, number>;
+}
+
+export interface AvfEvent {
+  step: number;
+  frozen: VectorId[];
+  released: VectorId[];
+}
+
+export interface PlaygroundEntry {
+  id: number;
+  text: string;
+  textPair?: string;
+  base?: Prediction;
+  tuned?: Prediction;
+}
+
+interface RunState {
+  state: EngineState;
+  adapter: { name: string; isSoftware: boolean } | null;
+  loading: Event<'progress'> | null;
+  summary: ModelSummary | null;
+  totalSteps: number;
+  step: Event<'step'> | null;
+  losses: LossPoint[];
+  evals: EvalPoint[];
+  strength: Event<'strength'> | null;
+  avf: AvfEvent[];
+  predictions: PlaygroundEntry[];
+  /** Export requested and not yet answered. */
+  exporting: ExportKind | null;
+  /** Train was pressed while a (re)load was under way: start as soon as the engine is ready. */
+  startWhenReady: boolean;
+  /** Forget the previous run's history (a new `load` was sent). */
+  resetRun(): void;
+  /** Fold a batch of engine events (the client batches the per-step ones). */
+  apply(events: EngineEvent[]): void;
+  addPrediction(entry: PlaygroundEntry): void;
+  setExporting(kind: ExportKind | null): void;
+  setStartWhenReady(on: boolean): void;
+}
+
+const emptyRun = {
+  loading: null,
+  summary: null,
+  totalSteps: 0,
+  step: null,
+  losses: [],
+  evals: [],
+  strength: null,
+  avf: [],
+  exporting: null,
+} satisfies Partial<RunState>;
+
+export const useRun = create<RunState>()((set) => ({
+  state: 'idle',
+  adapter: null,
+  predictions: [],
+  startWhenReady: false,
+  ...emptyRun,
+  resetRun() {
+    set({ ...emptyRun, state: 'loading' });
+  },
+  apply(events) {
+    set((s) => {
+      const next: Partial<RunState> = {};
+      let losses: LossPoint[] | null = null;
+      for (const event of events) {
+        switch (event.type) {
+          case 'state':
+            next.state = event.state;
+            if (event.state !== 'loading') next.loading = null;
+            break;
+          case 'adapter':
+            next.adapter = { name: event.name, isSoftware: event.isSoftware };
+            break;
+          case 'progress':
+            next.loading = event;
+            break;
+          case 'model':
+            next.summary = event.summary;
+            next.totalSteps = event.totalSteps;
+            break;
+          case 'step':
+            next.step = event;
+            losses ??= [...s.losses];
+            losses.push({ step: event.step, loss: event.loss });
+            break;
+          case 'strength':
+            next.strength = event;
+            break;
+          case 'avf':
+            next.avf = [...(next.avf ?? s.avf), { step: event.step, frozen: event.frozen, released: event.released }];
+            break;
+          case 'eval':
+            next.evals = [...(next.evals ?? s.evals), { step: event.step, epoch: event.epoch, metrics: event.metrics }];
+            break;
+          case 'prediction':
+            next.predictions = (next.predictions ?? s.predictions).map((p) =>
+              p.id === event.id ? { ...p, base: event.base, tuned: event.tuned } : p,
+            );
+            break;
+          case 'export':
+            next.exporting = null;
+            break;
+          case 'error':
+            if (!event.recoverable) next.state = 'error';
+            next.exporting = null;
+            break;
+        }
+      }
+      if (losses) next.losses = losses;
+      return next;
+    });
+  },
+  addPrediction(entry) {
+    set((s) => ({ predictions: [entry, ...s.predictions].slice(0, 20) }));
+  },
+  setExporting(kind) {
+    set({ exporting: kind });
+  },
+  setStartWhenReady(on) {
+    set({ startWhenReady: on });
+  },
+}));
+
+/** Training can be paused, stopped, or read back while one of these holds. */
+export const isRunning = (state: EngineState) => state === 'training' || state === 'paused';
+/** A model is loaded in the engine (predictions and exports make sense). */
+export const hasModel = (state: EngineState) =>
+  state === 'ready' || state === 'training' || state === 'paused' || state === 'stopped' || state === 'finished';

@@ -1,0 +1,125 @@
+import type { ChangeEvent } from 'react';
+import { useFiles, type Columns } from '../store/files.ts';
+import { formatCount } from './labels.ts';
+
+const PREVIEW_ROWS = 8;
+
+const ROLES: { key: keyof Columns; label: string; optional: boolean }[] = [
+  { key: 'text', label: 'Text', optional: false },
+  { key: 'textPair', label: 'Text pair', optional: true },
+  { key: 'label', label: 'Label', optional: false },
+];
+
+export function DatasetPreview() {
+  const train = useFiles((s) => s.train);
+  const validation = useFiles((s) => s.validation);
+  const columns = useFiles((s) => s.columns);
+  const dataset = useFiles((s) => s.dataset);
+  const source = useFiles((s) => s.validationSource);
+  const fraction = useFiles((s) => s.validationFraction);
+  const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
+  if (!train) return null;
+  const { table } = train;
+  const roleOf = (column: string) => ROLES.find((r) => columns[r.key] === column)?.label;
+  return (
+    <section className="panel" data-testid="dataset-preview">
+      <h3>Preview: {train.fileName}</h3>
+      <div className="column-pickers">
+        {ROLES.map((role) => (
+          <label key={role.key}>
+            {role.label}
+            <select
+              data-testid={`column-${role.key}`}
+              value={columns[role.key] ?? ''}
+              onChange={(e: ChangeEvent<HTMLSelectElement>) =>
+                setColumn(role.key, e.target.value === '' ? undefined : e.target.value)
+              }
+            >
+              <option value="">{role.optional ? '(none)' : '(choose)'}</option>
+              {table.columns.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </div>
+      <div className="table-scroll">
+        <table className="preview">
+          <thead>
+            <tr>
+              {table.columns.map((name) => (
+                <th key={name}>
+                  {name}
+                  {roleOf(name) && <span className="role">{roleOf(name)}</span>}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {table.rows.slice(0, PREVIEW_ROWS).map((row, r) => (
+              <tr key={r}>
+                {table.columns.map((_, c) => (
+                  <td key={c}>{cellText(row[c])}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <fieldset className="validation-source">
+        <legend>Validation</legend>
+        <label>
+          <input
+            type="radio"
+            name="validation-source"
+            checked={source === 'file'}
+            disabled={!validation}
+            onChange={() => setValidationSource('file')}
+          />
+          {validation ? `the file ${validation.fileName}` : 'a second file (drop one above)'}
+        </label>
+        <label>
+          <input
+            type="radio"
+            name="validation-source"
+            checked={source === 'fraction' || !validation}
+            onChange={() => setValidationSource('fraction')}
+          />
+          hold out
+          <input
+            type="number"
+            className="small"
+            min={1}
+            max={50}
+            step={1}
+            value={Math.round(fraction * 100)}
+            disabled={source === 'file' && validation !== null}
+            onChange={(e) => {
+              const percent = Number(e.target.value);
+              if (percent >= 1 && percent <= 50) setValidationFraction(percent / 100);
+            }}
+          />
+          % of the training rows
+        </label>
+      </fieldset>
+      {dataset && (
+        <p className="dataset-summary" data-testid="dataset-summary">
+          {dataset.task === 'classification' ? `Classification into ${dataset.labelNames.length} classes (${dataset.labelNames.join(', ')})` : 'Regression'}
+          : {formatCount(dataset.train.length)} training and {formatCount(dataset.validation.length)} validation examples.
+        </p>
+      )}
+    </section>
+  );
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,41 @@
+import { useRun } from '../store/run.ts';
+import { formatCount, formatDuration } from './labels.ts';
+
+export function Progress() {
+  const state = useRun((s) => s.state);
+  const loading = useRun((s) => s.loading);
+  const step = useRun((s) => s.step);
+  const total = useRun((s) => s.totalSteps);
+  if (loading) {
+    const fraction = loading.total > 0 ? loading.done / loading.total : 0;
+    return (
+      <section className="progress" data-testid="progress" data-state={state}>
+        <progress value={fraction} max={1} />
+        <p>
+          {loading.phase}: {loading.message}
+        </p>
+      </section>
+    );
+  }
+  const done = step?.step ?? 0;
+  const steps = step?.totalSteps ?? total;
+  const eta = step && step.stepsPerSecond > 0 ? (steps - done) / step.stepsPerSecond : NaN;
+  return (
+    <section className="progress" data-testid="progress" data-state={state} data-step={done}>
+      <progress value={steps > 0 ? done / steps : 0} max={1} />
+      <p>
+        <span className={`state state-${state}`}>{state}</span>
+        {step ? (
+          <>
+            {' '}
+            step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {step.loss.toFixed(4)} · lr{' '}
+            {step.lr.toExponential(2)} · {step.stepsPerSecond.toFixed(2)} steps/s ·{' '}
+            {formatCount(Math.round(step.tokensPerSecond))} tokens/s · ETA {formatDuration(eta)}
+          </>
+        ) : (
+          steps > 0 && <> · {formatCount(steps)} steps planned</>
+        )}
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+import { totalSteps, useConfig } from '../store/config.ts';
+import { useFiles } from '../store/files.ts';
+import { isRunning, useRun } from '../store/run.ts';
+import { VARIANTS, type Variant } from '../worker/protocol.ts';
+import { formatCount, VARIANT_LABELS } from './labels.ts';
+import { NumberField } from './NumberField.tsx';
+
+export function SetupPanel() {
+  const config = useConfig((s) => s.config);
+  const { set, setAvf } = useConfig.getState();
+  const trainExamples = useFiles((s) => s.dataset?.train.length ?? 0);
+  const state = useRun((s) => s.state);
+  const summary = useRun((s) => s.summary);
+  const locked = isRunning(state);
+  const avfOff = locked || config.variant !== 'vectorfit';
+  const steps = totalSteps(config, trainExamples);
+  return (
+    <section className="panel setup" data-testid="setup">
+      <h2>Setup</h2>
+      <label className="field wide">
+        <span>Variant</span>
+        <select
+          value={config.variant}
+          disabled={locked}
+          data-testid="variant"
+          onChange={(e) => set('variant', e.target.value as Variant)}
+        >
+          {VARIANTS.map((v) => (
+            <option key={v} value={v}>
+              {v} — {VARIANT_LABELS[v]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <div className="fields">
+        <NumberField label="Learning rate" value={config.lr} min={Number.MIN_VALUE} disabled={locked} onChange={(v) => set('lr', v)} testId="lr" />
+        <NumberField label="Batch size" value={config.batchSize} integer min={1} disabled={locked} onChange={(v) => set('batchSize', v)} testId="batch" />
+        <NumberField label="Epochs" value={config.epochs} integer min={1} disabled={locked} onChange={(v) => set('epochs', v)} testId="epochs" />
+        <label className="field">
+          <span>Schedule</span>
+          <select
+            value={config.lrSchedule}
+            disabled={locked}
+            onChange={(e) => set('lrSchedule', e.target.value as 'constant' | 'linear')}
+          >
+            <option value="linear">linear decay</option>
+            <option value="constant">constant</option>
+          </select>
+        </label>
+        <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation" />
+        <NumberField label="Seed" value={config.seed} integer disabled={locked} onChange={(v) => set('seed', v)} />
+      </div>
+      <h3>Adaptive Vector Freezing</h3>
+      <div className="fields">
+        <NumberField label="tᵢ (first AVF step)" value={config.avf.start} integer min={1} disabled={avfOff} onChange={(v) => setAvf('start', v)} testId="avf-start" />
+        <NumberField label="t_f (steps between)" value={config.avf.interval} integer min={1} disabled={avfOff} onChange={(v) => setAvf('interval', v)} testId="avf-interval" />
+        <NumberField label="n_f (AVF steps)" value={config.avf.count} integer min={1} disabled={avfOff} onChange={(v) => setAvf('count', v)} testId="avf-count" />
+        <NumberField label="k (vectors frozen)" value={config.avf.k} integer min={1} disabled={avfOff} onChange={(v) => setAvf('k', v)} testId="avf-k" />
+      </div>
+      <p className="counts" data-testid="param-counts">
+        {trainExamples > 0 && <>{formatCount(steps)} steps. </>}
+        {summary ? (
+          <>
+            Trainable parameters: <strong>{formatCount(summary.trainableParameters)}</strong> of{' '}
+            {formatCount(summary.totalParameters)} (
+            <strong>{((100 * summary.trainableParameters) / summary.totalParameters).toFixed(3)}%</strong>)
+          </>
+        ) : (
+          'The trainable-parameter count appears once the engine has read the model.'
+        )}
+      </p>
+    </section>
+  );
+}

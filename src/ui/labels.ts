@@ -1,0 +1,40 @@
+// Names in the paper's notation, shared by the heatmap, the timeline and the setup panel.
+import type { ModuleKind, Variant, VectorId } from '../worker/protocol.ts';
+import { VECTOR_ROWS } from '../worker/protocol.ts';
+
+export function rowLabel(kind: 'sigma' | 'bias', module: ModuleKind): string {
+  return `${kind === 'sigma' ? 'Σ' : 'b'}${module}`;
+}
+
+export const ROW_LABELS = VECTOR_ROWS.map((r) => rowLabel(r.kind, r.module));
+
+export function vectorLabel(v: VectorId): string {
+  return `L${v.layer} ${rowLabel(v.kind, v.module)}`;
+}
+
+export const VARIANT_LABELS: Record<Variant, string> = {
+  vectorfit: 'VectorFit: all Σ and biases, with AVF',
+  'no-avf': 'All Σ and biases, no AVF',
+  sigma: 'Σ of all six modules',
+  'sigma-attn': 'Σ of q, k, v, o',
+  'sigma-attn+bias': 'Σ and biases of q, k, v, o',
+};
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
