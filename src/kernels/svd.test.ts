@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { randomArray } from '../test/compare.ts';
-import { svd as svdRef, type SvdResult } from './svd.ref.ts';
+import { readTensor } from '../gpu/readback.ts';
+import { uploadTensor } from '../gpu/tensor.ts';
+import { f32, randomArray } from '../test/compare.ts';
+import { testGpu } from '../test/gpu.ts';
+import { svd } from './svd.ts';
+import { svd as svdRef } from './svd.ref.ts';
+
+interface Factors {
+  u: ArrayLike<number>;
+  s: ArrayLike<number>;
+  v: ArrayLike<number>;
+}
 
 /** ‖a − u·diag(s)·vᵀ‖_F / ‖a‖_F in float64. */
-function reconstructionError(a: ArrayLike<number>, rows: number, cols: number, { u, s, v }: SvdResult): number {
+function reconstructionError(a: ArrayLike<number>, rows: number, cols: number, { u, s, v }: Factors): number {
   const r = s.length;
   let err = 0;
   let norm = 0;
@@ -104,3 +114,67 @@ describe('float64 reference svd', () => {
   });
 });
 
+
+describe('GPU svd (fp32 one-sided Jacobi)', () => {
+  // Measured on SwiftShader: reconstruction ≤ 1e-6, max|UᵀU − I| and max|VᵀV − I| ≤ 1.1e-6
+  // (SVD_TOL = 1e-6 bounds the pairwise |cos| of U's columns), σ within 2e-7·σ_max of float64.
+  // 1e-5 leaves room for other GPUs' rounding while a wrong rotation or a skipped pair fails
+  // by orders of magnitude.
+  const TOL = 1e-5;
+
+  async function check(a: Float64Array, rows: number, cols: number, expectedSigma?: readonly number[]) {
+    const { device } = await testGpu();
+    const w = f32(a);
+    const out = await svd(device, { w: uploadTensor(device, w, [rows, cols]), rows, cols });
+    const r = Math.min(rows, cols);
+    expect(out.u.shape).toEqual([rows, r]);
+    expect(out.v.shape).toEqual([cols, r]);
+    expect(out.sweeps).toBeLessThan(40); // converged, not cut off
+    const result = { u: await readTensor(device, out.u), s: await readTensor(device, out.s), v: await readTensor(device, out.v) };
+    const host = {
+      reconstruction: reconstructionError(w, rows, cols, result),
+      orthoU: orthogonalityError(result.u, rows, r),
+      orthoV: orthogonalityError(result.v, cols, r),
+    };
+    for (const key of ['reconstruction', 'orthoU', 'orthoV'] as const) {
+      expect(host[key], key).toBeLessThan(TOL);
+      // The GPU's own report measures the same thing (in fp32 products, so to ~1e-6).
+      expect(Math.abs(out.report[key] - host[key]), `report.${key}`).toBeLessThan(2e-6);
+    }
+    expectDescending(result.s);
+    const ref = expectedSigma ?? svdRef(w, rows, cols).s;
+    for (let k = 0; k < r; k++) expect(Math.abs(result.s[k] - ref[k]), `s[${k}]`).toBeLessThan(TOL * ref[0]);
+    return { result, ref: svdRef(w, rows, cols) };
+  }
+
+  it('matches its float64 reference on a random tall 64×48 matrix', () => check(randomArray(64 * 48, 21), 64, 48));
+  it('matches its float64 reference on a random wide 48×64 matrix', () => check(randomArray(48 * 64, 22), 48, 64));
+  it('matches its float64 reference with an odd column count (a bye each round), 33×17', () => check(randomArray(33 * 17, 23), 33, 17));
+  it('matches its float64 reference on a single column and a single row', async () => {
+    await check(randomArray(7, 24), 7, 1);
+    await check(randomArray(5, 25), 1, 5);
+  });
+  it('matches its float64 reference on a random square 96×96 matrix', () => check(randomArray(96 * 96, 26), 96, 96));
+  it.runIf(process.env.RUN_SLOW === '1')('matches its float64 reference on a random square 256×256 matrix', () =>
+    check(randomArray(256 * 256, 27), 256, 256),
+  );
+
+  it('recovers a trained-like decaying spectrum and its well-separated singular vectors', async () => {
+    const sigma = decaying(60);
+    const { result, ref } = await check(withSpectrum(80, 60, sigma, 28), 80, 60, sigma);
+    // Vectors are unique up to sign where the gap is large: the top 20 have relative gaps ≥ 3%.
+    for (let k = 0; k < 20; k++) {
+      let du = 0;
+      let dv = 0;
+      for (let i = 0; i < 80; i++) du += result.u[i * 60 + k] * ref.u[i * 60 + k];
+      for (let j = 0; j < 60; j++) dv += result.v[j * 60 + k] * ref.v[j * 60 + k];
+      expect(1 - Math.abs(du), `u[:, ${k}]`).toBeLessThan(1e-5);
+      expect(1 - Math.abs(dv), `v[:, ${k}]`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('handles repeated singular values (orthonormal bases of each eigenspace)', () => {
+    const sigma = [4, 4, 4, 4, 2.5, 2.5, 2.5, 1, 1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.1, 0.1];
+    return check(withSpectrum(30, 20, sigma, 29), 30, 20, sigma);
+  });
+});

@@ -1,0 +1,186 @@
+// GPU wrapper for shaders/svd.wgsl; the float64 reference of the same name is svd.ref.ts.
+// Thin SVD of a weight already on the GPU by one-sided Jacobi in fp32 (see the shader's header).
+// It runs once per weight when a model is factored, not per step, so it allocates freely and
+// waits on one 4-byte readback per sweep (the convergence test).
+import code from '../../shaders/svd.wgsl?raw';
+import { ceilDiv, makeDispatch, runDispatches, type Binding, type Dispatch } from '../gpu/dispatch.ts';
+import { readBuffer } from '../gpu/readback.ts';
+import { createParams, createTensor, type Tensor } from '../gpu/tensor.ts';
+import { matmul } from './matmul.ts';
+
+export interface SvdArgs {
+  /** rows×cols, row-major; left untouched. */
+  w: Tensor;
+  rows: number;
+  cols: number;
+  /** Converged when no column pair has |cos ∠| above this (default SVD_TOL). */
+  tol?: number;
+  /** Give up after this many sweeps even if not converged (default 40). */
+  maxSweeps?: number;
+}
+
+export interface SvdReport {
+  /** ‖W − U·diag(S)·Vᵀ‖_F / ‖W‖_F */
+  reconstruction: number;
+  /** max |UᵀU − I| */
+  orthoU: number;
+  /** max |VᵀV − I| */
+  orthoV: number;
+}
+
+export interface SvdOutput {
+  /** rows×r, row-major, r = min(rows, cols). */
+  u: Tensor;
+  /** r singular values, descending. */
+  s: Tensor;
+  /** cols×r, row-major. */
+  v: Tensor;
+  /** Sweeps run; equals maxSweeps when the tolerance was not reached. */
+  sweeps: number;
+  report: SvdReport;
+}
+
+/**
+ * Converged |cos| of every column pair. fp32 dot products over a column carry relative errors
+ * of a few ulp (sequential per thread, then a tree), so an orthogonal pair's computed |cos|
+ * sits near 1e-7; 1e-6 is met in the same sweep count as 4e-6 (quadratic convergence) and
+ * bounds max|UᵀU − I| at about 1e-6.
+ */
+export const SVD_TOL = 1e-6;
+const DEFAULT_MAX_SWEEPS = 40;
+const WG = 64; // the shader's workgroup size for rank_sort and the reductions
+const TILE = 16;
+// Uniform-buffer bindings must start at multiples of minUniformBufferOffsetAlignment (≤ 256).
+const ROUND_STRIDE = 256;
+
+export async function svd(device: GPUDevice, args: SvdArgs): Promise<SvdOutput> {
+  const { w, rows, cols } = args;
+  const tol = args.tol ?? SVD_TOL;
+  const maxSweeps = args.maxSweeps ?? DEFAULT_MAX_SWEEPS;
+  if (w.shape.reduce((a, b) => a * b, 1) !== rows * cols) throw new Error(`svd: tensor [${w.shape}] is not ${rows}×${cols}`);
+  // Work on the taller orientation: n = r columns of length m. For a wide W the columns of Wᵀ
+  // are W's rows, already contiguous.
+  const tall = rows >= cols;
+  const m = Math.max(rows, cols);
+  const n = Math.min(rows, cols);
+  if (n < 1) throw new Error(`svd: empty ${rows}×${cols} matrix`);
+  if (n > 65535) throw new Error(`svd: r = ${n} exceeds one workgroup per column (65535)`);
+  const g = createTensor(device, [n, m], 'f32', 'svd G');
+  const vAcc = createTensor(device, [n, n], 'f32', 'svd V');
+  const maxCos = createTensor(device, [1], 'u32', 'svd max |cos|');
+  const sigmaRaw = createTensor(device, [n], 'f32', 'svd column norms');
+  const order = createTensor(device, [n], 'u32', 'svd order');
+  const u = createTensor(device, [rows, n], 'f32', 'svd U');
+  const s = createTensor(device, [n], 'f32', 'svd S');
+  const v = createTensor(device, [cols, n], 'f32', 'svd V');
+  const uniforms: GPUBuffer[] = [];
+  const pass = (entryPoint: string, fields: number[], bindings: Binding[], workgroups: [number, number?]): Dispatch => {
+    const params = createParams(device, fields.map((x) => ['u32', x] as const));
+    uniforms.push(params);
+    const [dst, ...rest] = bindings;
+    return makeDispatch(device, { label: `svd ${entryPoint}`, code, entryPoint, bindings: [dst, params, ...rest], workgroups });
+  };
+
+  const setup: Dispatch[] = [pass('identity', [n, n], [vAcc], [ceilDiv(n, 64), n])];
+  if (tall) setup.push(pass('load_columns', [rows, cols], [g, w], [ceilDiv(cols, TILE), ceilDiv(rows, TILE)]));
+  else copyTensor(device, w, g, m * n);
+  runDispatches(device, setup);
+
+  // One dispatch per round of the circle method; each binds its slice of one uniform buffer.
+  const nPad = n + (n % 2);
+  const roundCount = nPad - 1;
+  const dims = device.createBuffer({ label: 'svd rounds', size: roundCount * ROUND_STRIDE, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const dimsData = new DataView(new ArrayBuffer(roundCount * ROUND_STRIDE));
+  const rounds: Dispatch[] = [];
+  for (let round = 0; round < roundCount; round++) {
+    const o = round * ROUND_STRIDE;
+    [m, n, nPad, round].forEach((x, i) => dimsData.setUint32(o + 4 * i, x, true));
+    dimsData.setFloat32(o + 16, tol, true);
+    rounds.push(
+      makeDispatch(device, {
+        label: `svd jacobi_round ${round}`,
+        code,
+        entryPoint: 'jacobi_round',
+        bindings: [g, vAcc, maxCos, { buffer: dims, offset: o, size: 32 }],
+        workgroups: [nPad / 2],
+      }),
+    );
+  }
+  device.queue.writeBuffer(dims, 0, dimsData.buffer);
+
+  const zero = new Uint32Array(1);
+  let sweeps = 0;
+  while (sweeps < maxSweeps) {
+    device.queue.writeBuffer(maxCos.buffer, 0, zero);
+    runDispatches(device, rounds);
+    sweeps++;
+    // The largest |cos| met this sweep: at or below tol, no pair was rotated and G is final.
+    if (new Float32Array(await readBuffer(device, maxCos.buffer, 4))[0] <= tol) break;
+  }
+
+  const [fromG, fromV] = tall ? [u, v] : [v, u];
+  runDispatches(device, [
+    pass('column_norms', [m, n], [sigmaRaw, g], [n]),
+    pass('rank_sort', [1, n], [s, sigmaRaw, order], [ceilDiv(n, WG)]),
+    pass('gather', [m, n, 1], [fromG, g, order, s], [ceilDiv(n, TILE), ceilDiv(m, TILE)]),
+    pass('gather', [n, n, 0], [fromV, vAcc, order, s], [ceilDiv(n, TILE), ceilDiv(n, TILE)]),
+  ]);
+  const report = await svdReport(device, { w, u, s, v, rows, cols });
+  for (const t of [g, vAcc, maxCos, sigmaRaw, order]) t.buffer.destroy();
+  for (const b of [dims, ...uniforms]) b.destroy();
+  return { u, s, v, sweeps, report };
+}
+
+function copyTensor(device: GPUDevice, from: Tensor, to: Tensor, count: number): void {
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, count * 4);
+  device.queue.submit([encoder.finish()]);
+}
+
+export interface SvdReportArgs {
+  w: Tensor;
+  u: Tensor;
+  s: Tensor;
+  v: Tensor;
+  rows: number;
+  cols: number;
+}
+
+/** The SVD's quality, measured on the GPU (fp32 products, per-workgroup partials summed in float64). */
+export async function svdReport(device: GPUDevice, args: SvdReportArgs): Promise<SvdReport> {
+  const { w, u, s, v, rows, cols } = args;
+  const r = Math.min(rows, cols);
+  const recon = createTensor(device, [rows, cols], 'f32', 'svd report U·S·Vᵀ');
+  const utu = createTensor(device, [r, r], 'f32', 'svd report UᵀU');
+  const vtv = createTensor(device, [r, r], 'f32', 'svd report VᵀV');
+  const reductionGroups = (count: number) => Math.min(1024, Math.max(1, ceilDiv(count, 16 * WG)));
+  const diffGroups = reductionGroups(rows * cols);
+  const orthoGroups = reductionGroups(r * r);
+  const diffPartials = createTensor(device, [2 * diffGroups]);
+  const uPartials = createTensor(device, [orthoGroups]);
+  const vPartials = createTensor(device, [orthoGroups]);
+  const params = [createParams(device, [['u32', rows], ['u32', cols]]), createParams(device, [['u32', r], ['u32', r]])];
+  const reduce = (entryPoint: string, dst: Tensor, p: GPUBuffer, rest: Tensor[], groups: number) =>
+    makeDispatch(device, { label: `svd ${entryPoint}`, code, entryPoint, bindings: [dst, p, ...rest], workgroups: [groups] });
+  runDispatches(device, [
+    matmul(device, { m: rows, n: cols, k: r, a: u, b: v, transB: true, kScale: s, out: recon }),
+    matmul(device, { m: r, n: r, k: rows, a: u, b: u, transA: true, out: utu }),
+    matmul(device, { m: r, n: r, k: cols, a: v, b: v, transA: true, out: vtv }),
+    reduce('sq_diff_partials', diffPartials, params[0], [recon, w], diffGroups),
+    reduce('max_identity_partials', uPartials, params[1], [utu], orthoGroups),
+    reduce('max_identity_partials', vPartials, params[1], [vtv], orthoGroups),
+  ]);
+  const read = async (t: Tensor, count: number) => new Float32Array(await readBuffer(device, t.buffer, count * 4));
+  const diff = await read(diffPartials, 2 * diffGroups);
+  let err = 0;
+  let norm = 0;
+  for (let i = 0; i < diffGroups; i++) {
+    err += diff[2 * i];
+    norm += diff[2 * i + 1];
+  }
+  const orthoU = Math.max(...(await read(uPartials, orthoGroups)));
+  const orthoV = Math.max(...(await read(vPartials, orthoGroups)));
+  for (const t of [recon, utu, vtv, diffPartials, uPartials, vPartials]) t.buffer.destroy();
+  for (const b of params) b.destroy();
+  return { reconstruction: norm > 0 ? Math.sqrt(err / norm) : Math.sqrt(err), orthoU, orthoV };
+}
