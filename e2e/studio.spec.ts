@@ -95,6 +95,8 @@ test('each bad file gets a message naming it, and the studio keeps working', asy
 
   await dropFiles(page, 'train-drop', [{ name: 'no-label.csv', bytes: Buffer.from('text\nhello world\ngood morning\n') }]);
   await expect(page.getByTestId('errors')).toContainText('no-label.csv');
+  // A training file that makes no dataset leaves the settings as they were (the demo's).
+  await expect(page.getByTestId('lr')).toHaveValue('0.01');
 
   await dropFiles(page, 'validation-drop', [{ name: 'empty.tsv', bytes: Buffer.alloc(0) }]);
   await expect(page.getByTestId('errors')).toContainText('empty.tsv');

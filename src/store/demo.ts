@@ -28,16 +28,17 @@ export async function loadDemo() {
     if (!response.ok) throw new Error(`manifest.json: the demo manifest could not be fetched (HTTP ${response.status}).`);
     const manifest = (await response.json()) as DemoManifest;
     const { model, dataset } = manifest;
-    const modelFiles = await Promise.all(
-      model.files.map(async (f) => ({ path: `${model.name}/${f}`, file: await fetchFile(`model/${f}`, f) })),
-    );
+    // Everything is fetched before anything is applied, so the stores change in one burst and the
+    // engine gets a single (debounced) load with the demo's settings.
+    const [modelFiles, train, validation] = await Promise.all([
+      Promise.all(model.files.map(async (f) => ({ path: `${model.name}/${f}`, file: await fetchFile(`model/${f}`, f) }))),
+      fetchFile(dataset.train, dataset.train),
+      dataset.validation ? fetchFile(dataset.validation, dataset.validation) : null,
+    ]);
     const files = useFiles.getState();
     await files.dropModel(modelFiles);
-    await files.dropDataset('train', { path: dataset.train, file: await fetchFile(dataset.train, dataset.train) });
-    if (dataset.validation) {
-      const path = dataset.validation;
-      await files.dropDataset('validation', { path, file: await fetchFile(path, path) });
-    }
+    await files.dropDataset('train', { path: train.name, file: train });
+    if (validation) await files.dropDataset('validation', { path: validation.name, file: validation });
     const built = useFiles.getState().dataset;
     if (built) useConfig.getState().resetFor(built.train.length, manifest.config);
   } catch (error) {

@@ -43,35 +43,39 @@ interface FilesState {
 const SPLIT_SEED = 1234;
 
 export const useFiles = create<FilesState>()((set, get) => {
-  /** Rebuild the Dataset from the current choices; a failure names the file that caused it. */
-  function rebuild() {
-    const { train, validation, columns, validationSource, validationFraction } = get();
+  /**
+   * Rebuild the Dataset after `change`, applying both in one update so subscribers never see the
+   * new files with the old Dataset; a failure names the file that caused it.
+   */
+  function update(change: Partial<FilesState>) {
+    const { train, validation, columns, validationSource, validationFraction } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
-    if (!train) return set({ dataset: null });
     let dataset: Dataset | null = null;
-    let file = train.fileName;
+    let file = train?.fileName;
     try {
-      const built = buildExamples(train.table, columns, train.fileName);
-      let trainExamples = built.examples;
-      let validationExamples;
-      if (validationSource === 'file' && validation) {
-        file = validation.fileName;
-        validationExamples = buildExamples(validation.table, columns, validation.fileName, {
-          task: built.task,
-          labelNames: built.labelNames,
-        }).examples;
-      } else {
-        const split = splitValidation(built.examples, validationFraction, SPLIT_SEED);
-        trainExamples = split.train;
-        validationExamples = split.validation;
+      if (train) {
+        const built = buildExamples(train.table, columns, train.fileName);
+        let trainExamples = built.examples;
+        let validationExamples;
+        if (validationSource === 'file' && validation) {
+          file = validation.fileName;
+          validationExamples = buildExamples(validation.table, columns, validation.fileName, {
+            task: built.task,
+            labelNames: built.labelNames,
+          }).examples;
+        } else {
+          const split = splitValidation(built.examples, validationFraction, SPLIT_SEED);
+          trainExamples = split.train;
+          validationExamples = split.validation;
+        }
+        const name = validationSource === 'file' && validation ? `${train.fileName} + ${validation.fileName}` : train.fileName;
+        dataset = { task: built.task, labelNames: built.labelNames, train: trainExamples, validation: validationExamples, name };
       }
-      const name = validationSource === 'file' && validation ? `${train.fileName} + ${validation.fileName}` : train.fileName;
-      dataset = { task: built.task, labelNames: built.labelNames, train: trainExamples, validation: validationExamples, name };
     } catch (error) {
       errors.report('dataset', error, file);
     }
-    set({ dataset });
+    set({ ...change, dataset });
   }
 
   return {
@@ -103,28 +107,23 @@ export const useFiles = create<FilesState>()((set, get) => {
       errors.clear(role);
       try {
         const table = await parseTable(await file.file.arrayBuffer(), file.path);
-        if (role === 'train') {
-          set({ train: { fileName: file.path, table }, columns: guessColumns(table) });
-        } else {
-          set({ validation: { fileName: file.path, table }, validationSource: 'file' });
-        }
+        update(
+          role === 'train'
+            ? { train: { fileName: file.path, table }, columns: guessColumns(table) }
+            : { validation: { fileName: file.path, table }, validationSource: 'file' },
+        );
       } catch (error) {
         errors.report(role, error, file.path);
-        return;
       }
-      rebuild();
     },
     setColumn(key, column) {
-      set((s) => ({ columns: { ...s.columns, [key]: column } }));
-      rebuild();
+      update({ columns: { ...get().columns, [key]: column } });
     },
     setValidationSource(validationSource) {
-      set({ validationSource });
-      rebuild();
+      update({ validationSource });
     },
     setValidationFraction(validationFraction) {
-      set({ validationFraction });
-      rebuild();
+      update({ validationFraction });
     },
   };
 });

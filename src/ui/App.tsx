@@ -1,8 +1,8 @@
+import { lazy, Suspense } from 'react';
 import { loadDemo } from '../store/demo.ts';
 import { useGpu } from '../store/gpu.ts';
-import { useRun } from '../store/run.ts';
+import { isRunning, useRun } from '../store/run.ts';
 import { AvfTimeline } from './AvfTimeline.tsx';
-import { LossChart, MetricChart } from './Charts.tsx';
 import { Controls } from './Controls.tsx';
 import { DatasetDrop } from './DatasetDrop.tsx';
 import { DatasetPreview } from './DatasetPreview.tsx';
@@ -13,6 +13,10 @@ import { ModelDrop } from './ModelDrop.tsx';
 import { Playground } from './Playground.tsx';
 import { Progress } from './Progress.tsx';
 import { SetupPanel } from './SetupPanel.tsx';
+
+// Recharts is most of the page's script: load it after first paint, the charts are empty until a run.
+const LossChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.LossChart })));
+const MetricChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.MetricChart })));
 
 function AdapterStatus() {
   const gpu = useGpu((s) => s.status);
@@ -35,12 +39,13 @@ function AdapterStatus() {
 }
 
 export function App() {
+  const running = useRun((s) => isRunning(s.state));
   return (
     <main>
       <header>
         <h1>VectorFit Studio</h1>
         <AdapterStatus />
-        <button className="link" onClick={() => void loadDemo()} data-testid="load-demo">
+        <button className="link" onClick={() => void loadDemo()} disabled={running} data-testid="load-demo">
           Load the demo
         </button>
       </header>
@@ -76,12 +81,14 @@ export function App() {
         </ErrorBoundary>
       </div>
       <div className="charts">
-        <ErrorBoundary name="loss chart">
-          <LossChart />
-        </ErrorBoundary>
-        <ErrorBoundary name="metric chart">
-          <MetricChart />
-        </ErrorBoundary>
+        <Suspense fallback={<section className="panel chart" />}>
+          <ErrorBoundary name="loss chart">
+            <LossChart />
+          </ErrorBoundary>
+          <ErrorBoundary name="metric chart">
+            <MetricChart />
+          </ErrorBoundary>
+        </Suspense>
       </div>
       <div className="columns">
         <ErrorBoundary name="export">

@@ -20,13 +20,22 @@ export function AvfTimeline() {
       </section>
     );
   }
+  if (engineSteps === 0 && trainExamples === 0) {
+    return (
+      <section className="panel">
+        <h3>AVF timeline</h3>
+        <p className="hint">The AVF schedule appears once a dataset is chosen.</p>
+      </section>
+    );
+  }
+  const planned = plannedAvfSteps(avf).filter((step) => step <= total);
   const done = new Set(events.map((e) => e.step));
   const position = (step: number) => `${Math.min(100, (100 * step) / Math.max(1, total))}%`;
   return (
     <section className="panel" data-testid="avf-timeline">
       <h3>AVF timeline</h3>
       <div className="timeline-axis" aria-hidden>
-        {plannedAvfSteps(avf).map((step) => (
+        {planned.map((step) => (
           <span
             key={step}
             className={`timeline-mark${done.has(step) ? ' done' : ''}`}
@@ -39,7 +48,9 @@ export function AvfTimeline() {
       </div>
       {events.length === 0 ? (
         <p className="hint">
-          Vectors freeze at steps {plannedAvfSteps(avf).join(', ')} (the top {avf.k} by the EMA of their strength).
+          {planned.length > 0
+            ? `Vectors freeze at steps ${planned.join(', ')} (the top ${avf.k} by the EMA of their strength).`
+            : `No AVF step falls within the ${total} steps of this run: lower tᵢ.`}
         </p>
       ) : (
         <ol className="avf-events">

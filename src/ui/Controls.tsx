@@ -29,7 +29,7 @@ export function Controls() {
       )}
       {(state === 'stopped' || state === 'error') && (
         <button data-testid="restore" onClick={restoreTraining} title="Continue from the last checkpoint">
-          Continue from checkpoint
+          Resume from checkpoint
         </button>
       )}
     </div>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 
 interface Props {
   label: string;
@@ -13,8 +13,9 @@ interface Props {
 
 /** A number input that keeps the text while it is being typed ("1e-") and commits valid values. */
 export function NumberField({ label, value, onChange, integer, min = 0, disabled, title, testId }: Props) {
-  const [text, setText] = useState(String(value));
-  useEffect(() => setText((t) => (Number(t) === value ? t : String(value))), [value]);
+  // The text being typed, until the field loses focus; otherwise the store's value is shown.
+  const [draft, setDraft] = useState<string | null>(null);
+  const text = draft ?? String(value);
   const valid = (n: number) => Number.isFinite(n) && n >= min && (!integer || Number.isInteger(n));
   const invalid = text.trim() === '' || !valid(Number(text));
   return (
@@ -27,8 +28,9 @@ export function NumberField({ label, value, onChange, integer, min = 0, disabled
         disabled={disabled}
         aria-invalid={invalid}
         data-testid={testId}
+        onBlur={() => setDraft(null)}
         onChange={(e) => {
-          setText(e.target.value);
+          setDraft(e.target.value);
           const n = Number(e.target.value);
           if (e.target.value.trim() !== '' && valid(n)) onChange(n);
         }}

@@ -1,0 +1,60 @@
+// The one-click demo run on the real engine (SwiftShader: ~1 s a step): strengths move on the
+// heatmap, an AVF event lands on the timeline, pause/resume work, and the trained vectors download.
+import { existsSync, readFileSync } from 'node:fs';
+import { expect, test, type Download } from '@playwright/test';
+import { readSafetensorsHeader } from '../src/io/safetensors.ts';
+
+test.skip(!existsSync('src/worker/engine.worker.ts'), 'engine worker not present');
+
+async function bytesOf(download: Download): Promise<ArrayBuffer> {
+  const path = await download.path();
+  const bytes = readFileSync(path);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+test('the demo trains with one click: the heatmap moves, AVF freezes vectors, the vectors download', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
+  await page.screenshot({ path: 'test-results/train-ready.png', fullPage: true });
+
+  await page.getByTestId('train').click();
+  const heatmap = page.getByTestId('heatmap');
+  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 180_000 }).toBeGreaterThan(0);
+  const early = await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const earlyStep = Number(await heatmap.getAttribute('data-step'));
+  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 120_000 }).toBeGreaterThan(earlyStep + 2);
+  expect(await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(early);
+
+  // The demo's AVF starts at step 10 and freezes k = 5 vectors.
+  await expect(page.getByTestId('avf-event').first()).toContainText('step 10', { timeout: 180_000 });
+  await expect(heatmap).toHaveAttribute('data-frozen', '5', { timeout: 30_000 });
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
+  await page.screenshot({ path: 'test-results/train-paused.png', fullPage: true });
+
+  const downloads: Download[] = [];
+  page.on('download', (d) => downloads.push(d));
+  await page.getByTestId('export-vectors').click();
+  await expect.poll(() => downloads.length, { timeout: 60_000 }).toBe(2);
+  const byName = new Map(downloads.map((d) => [d.suggestedFilename(), d]));
+  expect(byName.has('adapter_config.json')).toBe(true);
+  const adapterConfig: unknown = JSON.parse(new TextDecoder().decode(await bytesOf(byName.get('adapter_config.json')!)));
+  expect(typeof adapterConfig).toBe('object');
+  const vectors = [...byName.keys()].find((name) => name.endsWith('.safetensors'));
+  expect(vectors).toBeDefined();
+  const header = readSafetensorsHeader(await bytesOf(byName.get(vectors!)!), vectors!);
+  expect(header.tensors.size).toBeGreaterThan(0);
+
+  await page.getByTestId('playground-text').fill('a gripping, beautifully acted film');
+  await page.getByRole('button', { name: 'Predict' }).click();
+  await expect(page.getByTestId('prediction').first()).not.toContainText('…', { timeout: 60_000 });
+
+  await page.getByTestId('resume').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'training', { timeout: 60_000 });
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 });
+  await expect(page.getByTestId('errors')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
