@@ -281,6 +281,17 @@ export class GpuModel {
     }
   }
 
+  /** U, Σ, V of every factored module as they are on the GPU, by module path. */
+  async readFactors(): Promise<Map<string, { u: Float32Array; sigma: Float32Array; v: Float32Array }>> {
+    const factors = new Map<string, { u: Float32Array; sigma: Float32Array; v: Float32Array }>();
+    for (const layer of this.layers) {
+      for (const m of Object.values(layer.modules)) {
+        factors.set(m.layout.path, { u: await readTensor(this.device, m.u), sigma: await readTensor(this.device, m.sigma), v: await readTensor(this.device, m.v) });
+      }
+    }
+    return factors;
+  }
+
   /** W' = U·diag(Σ)·Vᵀ of every factored module with the current Σ, under its HF weight name. */
   async mergedWeights(): Promise<Map<string, Float32Array>> {
     const merged = new Map<string, Float32Array>();

@@ -1,0 +1,82 @@
+// The whole factored model on the GPU, on every tiny Hugging Face folder of ../shared, checked
+// twice: (1) against the float64 reference model run with the GPU's own fp32 SVD factors — this
+// isolates the kernels and the model's wiring; (2) against what transformers computed in float64
+// (ref-grads.safetensors), which also includes the fp32 SVD.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readModelDir } from '../cli/files.ts';
+import { submitPlan } from '../gpu/plan.ts';
+import { readTensor } from '../gpu/readback.ts';
+import { loadModel } from '../train/load.ts';
+import { testGpu } from '../test/gpu.ts';
+import { GpuModel } from './gpu-model.ts';
+import { buildReferenceModel, referenceGradients } from './reference.ts';
+import { HF_TINY, readFixtureBatch, readTensors } from './test-folders.ts';
+
+function norm(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return Math.sqrt(s);
+}
+
+function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>, floor: number): number {
+  const diff = Array.from(ours, (g, i) => g - ref[i]);
+  return norm(diff) / Math.max(norm(ref), floor);
+}
+
+// (1) Same factors: every op is fp32 against float64 on ≤ 64-wide reductions, a few hundred
+// ops deep: ~1e-6 relative. 2e-5 leaves a margin while a wrong term is off by O(1).
+const SAME_FACTORS_TOL = 2e-5;
+// (2) Against transformers: the fp32 Jacobi SVD leaves each singular pair (u_i, v_i) off by
+// ~ε·σ_max/gap_i, and dΣ_i = u_iᵀ·G·v_i takes that error times ‖G‖/|dΣ_i|: on these random
+// tiny weights (close singular values, gradients mostly off the diagonal of UᵀGV) that reaches a
+// few 1e-4. Logits depend on U·diag(Σ)·Vᵀ only, which the SVD reconstructs to ~1e-6.
+const HF_GRAD_TOL = 1e-3;
+const LOGIT_TOL = 2e-5;
+
+describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model on hf-tiny/%s', (folder) => {
+  it('matches the float64 reference on its own factors, and transformers’ loss, logits and gradients', async () => {
+    const dir = join(HF_TINY, folder);
+    const { batch, labels } = readFixtureBatch(dir);
+    const expected = readTensors(join(dir, 'ref-grads.safetensors'));
+    const regression = folder.includes('regression');
+    const dataset = { task: regression ? ('regression' as const) : ('classification' as const), labelNames: regression ? [] : ['LABEL_0', 'LABEL_1', 'LABEL_2'] };
+    const loaded = await loadModel(await readModelDir(dir), dataset, 0);
+    expect(loaded.weights.initialised, 'the fixture carries its head').toEqual([]);
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+      maxBatch: batch.batch, maxSeq: batch.seq, task: dataset.task, trains: () => true, attentionOutputDropout: folder !== 'distilbert',
+    });
+    for (const [path, report] of model.svdReports) expect(report.reconstruction, `SVD of ${path}`).toBeLessThan(1e-5);
+    model.setBatch(batch, labels);
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    const loss = (await readTensor(device, model.loss))[0];
+    const logits = (await readTensor(device, model.logits)).subarray(0, expected.get('logits')!.data.length);
+    const grads = await readTensor(device, model.gradsTensor);
+    const ours = (name: string) => {
+      const e = model.params.entries.find((x) => x.name === name)!;
+      return grads.subarray(e.offset, e.offset + e.length);
+    };
+    const names = model.params.entries.map((e) => e.name);
+    expect(new Set(names)).toEqual(new Set([...expected.keys()].filter((k) => k !== 'loss' && k !== 'logits')));
+
+    // (1) The reference model with the GPU's factors.
+    const reference = buildReferenceModel(loaded.config, loaded.weights);
+    for (const [path, f] of await model.readFactors()) {
+      const m = reference.modules.get(path)!;
+      m.u = Float64Array.from(f.u);
+      m.sigma = Float64Array.from(f.sigma);
+      m.v = Float64Array.from(f.v);
+    }
+    const same = referenceGradients(reference, batch, labels);
+    const sameLargest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
+    expect(relativeError(logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
+    for (const name of names) expect(relativeError(ours(name), same.grads.get(name)!, 1e-3 * sameLargest), `${name} (same factors)`).toBeLessThan(SAME_FACTORS_TOL);
+
+    // (2) transformers, float64.
+    expect(relativeError(logits, expected.get('logits')!.data, 0)).toBeLessThan(LOGIT_TOL);
+    expect(Math.abs(loss - expected.get('loss')!.data[0])).toBeLessThan(LOGIT_TOL * Math.max(1, expected.get('loss')!.data[0]));
+    const largest = Math.max(...names.map((n) => norm(expected.get(n)!.data)));
+    for (const name of names) expect(relativeError(ours(name), expected.get(name)!.data, 1e-3 * largest), name).toBeLessThan(HF_GRAD_TOL);
+  });
+});
