@@ -1,7 +1,7 @@
 // Thin SVD by one-sided (Hestenes) Jacobi, fp32. The wrapper (src/kernels/svd.ts) works on the
 // taller orientation: n = r columns of length m ≥ n, stored column-contiguous in G ([n][m]) so a
 // workgroup walking one column reads consecutive words. V ([n][n], column-contiguous too)
-// accumulates the rotations. A sweep is n − 1 (n + 1 when n is odd) `jacobi_round` dispatches in
+// accumulates the rotations. A sweep is nPad − 1 (nPad = n rounded up to even) `jacobi_round` dispatches in
 // round-robin (circle method) order: each round pairs every column exactly once, so its
 // n/2 workgroups touch disjoint columns and need no synchronisation.
 //
