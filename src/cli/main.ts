@@ -7,7 +7,6 @@ import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
-import { architectureFor } from '../model/config.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
@@ -80,7 +79,7 @@ async function grads(flags: Flags): Promise<void> {
     maxSeq: batch.seq,
     task: dataset.task,
     trains: () => true,
-    attentionOutputDropout: architectureFor(loaded.config).modelType !== 'distilbert',
+    factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
   gpuModel.setBatch(batch, examples.map((e) => e.label));
   submitPlan(gpu.device, gpuModel.trainPlan(batch.batch, batch.seq));

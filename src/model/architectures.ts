@@ -61,6 +61,8 @@ export interface Architecture {
   modules: Record<ModuleKind, string>;
   norm: { kind: NormKind; placement: NormPlacement; attention: string; ffn: string };
   mlp: MlpShape;
+  /** Hidden dropout after the attention output projection (BERT, RoBERTa: yes; DistilBERT: no). */
+  attentionOutputDropout: boolean;
   /** Full paths (no prefix added). */
   head: HeadStep[];
   /** Masked-LM head (full paths); its decoder is tied to the word embeddings. */
@@ -93,6 +95,7 @@ const BERT_LAYER = {
   },
   norm: { kind: 'layernorm', placement: 'post', attention: 'attention.output.LayerNorm', ffn: 'output.LayerNorm' },
   mlp: 'plain',
+  attentionOutputDropout: true,
 } as const;
 
 const BERT_EMBEDDINGS = {
@@ -154,6 +157,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     modules: { q: 'attention.q_lin', k: 'attention.k_lin', v: 'attention.v_lin', o: 'attention.out_lin', f1: 'ffn.lin1', f2: 'ffn.lin2' },
     norm: { kind: 'layernorm', placement: 'post', attention: 'sa_layer_norm', ffn: 'output_layer_norm' },
     mlp: 'plain',
+    attentionOutputDropout: false,
     head: [
       { path: 'pre_classifier', out: 'hidden', activation: 'relu', dropoutBefore: false },
       { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
@@ -223,6 +227,7 @@ export interface ModelLayout {
   positions: PositionScheme;
   padTokenId: number;
   normPlacement: NormPlacement;
+  attentionOutputDropout: boolean;
   /** Longest sequence the position table allows under the position scheme. */
   maxSequence: number;
   embeddings: { word: EmbeddingLayout; position: EmbeddingLayout; tokenType: EmbeddingLayout | null; norm: NormLayout };
@@ -273,6 +278,7 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
     positions: arch.positions,
     padTokenId: config.padTokenId,
     normPlacement: arch.norm.placement,
+    attentionOutputDropout: arch.attentionOutputDropout,
     maxSequence: config.maxPositions - offset,
     embeddings: {
       word: table(arch.embeddings.word, config.vocabSize),

@@ -14,17 +14,9 @@ import { svd } from '../kernels/svd.ref.ts';
 import type { LayerLayout, LinearLayout, ModelLayout, ModuleLayout, NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
+import { positionIds, type ModelBatch } from './batch.ts';
 
 /** Token ids of a padded batch, row-major [batch, seq]. */
-export interface ModelBatch {
-  batch: number;
-  seq: number;
-  inputIds: Uint32Array;
-  /** 1 keep, 0 padding. */
-  attentionMask: Uint32Array;
-  /** Absent: all 0. */
-  tokenTypeIds?: Uint32Array;
-}
 
 export interface FactoredModule {
   layout: ModuleLayout;
@@ -145,29 +137,6 @@ function normBackward(model: ReferenceModel, nl: NormLayout, cache: NormCache, d
 // ---- Embeddings (forward only: embeddings are not trained) ----
 
 /** Position ids under the layout's scheme, checked against the position table. */
-export function positionIds(layout: ModelLayout, batch: ModelBatch): Uint32Array {
-  const { seq } = batch;
-  const ids = new Uint32Array(batch.batch * seq);
-  for (let b = 0; b < batch.batch; b++) {
-    let count = 0;
-    for (let s = 0; s < seq; s++) {
-      const i = b * seq + s;
-      if (layout.positions === 'absolute') {
-        ids[i] = s;
-      } else {
-        // RoBERTa derives the mask from the ids themselves (create_position_ids_from_input_ids).
-        const real = batch.inputIds[i] !== layout.padTokenId;
-        if (real) count++;
-        ids[i] = real ? count + layout.padTokenId : layout.padTokenId;
-      }
-    }
-  }
-  const max = ids.reduce((a, b) => Math.max(a, b), 0);
-  if (max >= layout.embeddings.position.rows) {
-    throw new Error(`sequence length ${seq} needs position ${max}, but the model has ${layout.embeddings.position.rows} positions`);
-  }
-  return ids;
-}
 
 function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Array {
   const { layout } = model;

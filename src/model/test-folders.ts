@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from './config.ts';
-import type { ModelBatch } from './reference.ts';
+import type { ModelBatch } from './batch.ts';
 import { loadWeights, type LoadOptions, type ModelWeights } from './weights.ts';
 
 export const SHARED = join(import.meta.dirname, '../../../shared');

@@ -7,7 +7,6 @@ import { readBuffer, readTensor } from '../gpu/readback.ts';
 import { encodeDispatches } from '../gpu/dispatch.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { GpuModel } from '../model/gpu-model.ts';
-import { architectureFor } from '../model/config.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import {
   MODULE_KINDS,
@@ -94,13 +93,12 @@ export class Trainer {
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
     const maxSeq = Math.min(config.maxLength, layout.maxSequence);
-    const arch = architectureFor(loaded.config);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
       task: dataset.task,
       trains: (kind, module) => variantTrains(config.variant, kind, module),
-      attentionOutputDropout: arch.modelType !== 'distilbert',
+      factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
     });
     const trainsSlot = (slot: number) => {
