@@ -1,8 +1,9 @@
 // The studio's pages without a training run: the embedded demo, dropping real files, the messages
 // for bad files, and (with a scripted stand-in engine) the live view fed by EngineEvents.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { zipSync } from 'fflate';
 import { useFakeEngine } from './fake-engine.ts';
 import { colaDev, demoModelDir, sst2Dev } from './paths.ts';
 
@@ -57,6 +58,14 @@ test('a model folder picked from disk and GLUE files dropped show their config, 
   await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 60_000 });
   await page.getByTestId('model-drop-folder').setInputFiles(demoModelDir);
   await expect(page.getByTestId('model-info')).toContainText(`${path.basename(demoModelDir)}: bert, 2 layers, hidden 128`);
+  // The same folder as a .zip with the folder inside it, as an OS "compress" makes it.
+  const zipped = zipSync(
+    Object.fromEntries(
+      readdirSync(demoModelDir).map((name) => [`tiny-bert/${name}`, new Uint8Array(readFileSync(path.join(demoModelDir, name)))]),
+    ),
+  );
+  await page.getByTestId('model-drop-files').setInputFiles({ name: 'tiny-bert.zip', mimeType: 'application/zip', buffer: Buffer.from(zipped) });
+  await expect(page.getByTestId('model-info')).toContainText('tiny-bert: bert, 2 layers, hidden 128');
   await dropFiles(page, 'validation-drop', [{ name: 'dev.tsv', bytes: readFileSync(sst2Dev) }]);
   await expect(page.getByTestId('validation-info')).toContainText('dev.tsv');
   await expect(page.getByTestId('dataset-summary')).toContainText('validation examples');

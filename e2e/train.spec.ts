@@ -13,6 +13,9 @@ async function bytesOf(download: Download): Promise<ArrayBuffer> {
 }
 
 test('the demo trains with one click: the heatmap moves, AVF freezes vectors, the vectors download', async ({ page }) => {
+  // ~1 s a step on an idle 2-core SwiftShader machine, but 30 s a step was seen with other GPU
+  // jobs sharing the cores: AVF at step 10 then needs minutes.
+  test.setTimeout(20 * 60_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto('/');
@@ -24,11 +27,11 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 180_000 }).toBeGreaterThan(0);
   const early = await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL());
   const earlyStep = Number(await heatmap.getAttribute('data-step'));
-  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 120_000 }).toBeGreaterThan(earlyStep + 2);
+  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThan(earlyStep);
   expect(await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(early);
 
   // The demo's AVF starts at step 10 and freezes k = 5 vectors.
-  await expect(page.getByTestId('avf-event').first()).toContainText('step 10', { timeout: 180_000 });
+  await expect(page.getByTestId('avf-event').first()).toContainText('step 10', { timeout: 600_000 });
   await expect(heatmap).toHaveAttribute('data-frozen', '5', { timeout: 30_000 });
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
