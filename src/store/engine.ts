@@ -5,14 +5,17 @@ import type { EngineEvent, EngineRequest, ExportKind } from '../worker/protocol.
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
-import { useRun } from './run.ts';
+import { isRunning, useRun } from './run.ts';
 
 const FLUSH_MS = 100;
+/** Settings typed in a field change on every keystroke: wait for a pause before reloading. */
+const RELOAD_DEBOUNCE_MS = 400;
 
 let worker: Worker | null = null;
 let pending: EngineEvent[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | null = null;
 let nextPredictionId = 1;
+let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
 function ensureWorker(): Worker {
   if (worker) return worker;
@@ -76,10 +79,22 @@ export function loadRun(): boolean {
   return true;
 }
 
+/** Reload after model, data or settings changed, once the changes pause; never under a run. */
+export function scheduleReload() {
+  if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => {
+    reloadTimer = null;
+    if (!isRunning(useRun.getState().state)) loadRun();
+  }, RELOAD_DEBOUNCE_MS);
+}
+
 /** Train: start at once when the engine holds the current run, else (re)load and start when ready. */
 export function startTraining() {
   const run = useRun.getState();
-  if (run.state === 'ready') {
+  const reloadPending = reloadTimer !== null;
+  if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = null;
+  if (run.state === 'ready' && !reloadPending) {
     send({ type: 'start' });
   } else if (loadRun()) {
     run.setStartWhenReady(true);

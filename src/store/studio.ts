@@ -3,13 +3,9 @@
 // embedded demo on first paint.
 import { useConfig } from './config.ts';
 import { loadDemo } from './demo.ts';
-import { loadRun } from './engine.ts';
+import { scheduleReload } from './engine.ts';
 import { useFiles } from './files.ts';
 import { detectAdapter } from './gpu.ts';
-import { isRunning, useRun } from './run.ts';
-
-/** Settings typed in a field change on every keystroke: wait for a pause before reloading. */
-const RELOAD_DEBOUNCE_MS = 400;
 
 let started = false;
 
@@ -21,19 +17,11 @@ export function startStudio() {
     if (s.train !== prev.train && s.dataset) useConfig.getState().resetFor(s.dataset.train.length);
   });
 
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const scheduleLoad = () => {
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      if (!isRunning(useRun.getState().state)) loadRun();
-    }, RELOAD_DEBOUNCE_MS);
-  };
   useFiles.subscribe((s, prev) => {
-    if (s.model !== prev.model || s.dataset !== prev.dataset) scheduleLoad();
+    if (s.model !== prev.model || s.dataset !== prev.dataset) scheduleReload();
   });
   useConfig.subscribe((s, prev) => {
-    if (s.config !== prev.config) scheduleLoad();
+    if (s.config !== prev.config) scheduleReload();
   });
 
   void detectAdapter();
