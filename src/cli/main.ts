@@ -166,8 +166,7 @@ async function train(flags: Flags): Promise<void> {
   }
   progress.done();
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
-  const seconds = trainer.log.filter((r) => r.type === 'step').at(-1);
-  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, seconds: seconds?.type === 'step' ? seconds.seconds : 0 }));
+  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
   if (flags.log) await writeFile(flags.log, trainer.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (outDir && store) {
     for (const kind of ['vectors', 'merged', 'log'] as const) {

@@ -46,6 +46,13 @@ export interface AcquireOptions {
   noTimestamps?: boolean;
 }
 
+const softwareDevices = new WeakSet<GPUDevice>();
+
+/** Whether the device runs on a software adapter: kernels pick barrier-free variants there. */
+export function isSoftwareDevice(device: GPUDevice): boolean {
+  return softwareDevices.has(device);
+}
+
 export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions = {}): Promise<Gpu> {
   if (!gpu) {
     throw new WebGpuUnavailableError(
@@ -76,7 +83,9 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
     if (errors.length < 100) errors.push(message);
     console.error(`WebGPU error: ${message}`);
   });
-  return { device, adapter: describeAdapter(adapter.info), timestamps, errors };
+  const description = describeAdapter(adapter.info);
+  if (description.isSoftware) softwareDevices.add(device);
+  return { device, adapter: description, timestamps, errors };
 }
 
 function describeAdapter(info: GPUAdapterInfo): AdapterDescription {

@@ -43,22 +43,22 @@ function isWritten(index: number, shape: MatmulShape): boolean {
   return index % strideC < shape.m * shape.n && Math.floor(index / strideC) < (shape.batch ?? 1);
 }
 
-describe('matmul matches its float64 reference', () => {
-  it('on a single element', () => check({ m: 1, n: 1, k: 1 }));
-  it('on shapes that are not multiples of the 64×64×16 tile', () => check({ m: 65, n: 33, k: 17 }));
-  it('with a long inner dimension', () => check({ m: 7, n: 70, k: 200 }));
-  it('with A transposed', () => check({ m: 70, n: 5, k: 31, transA: true }));
-  it('with B transposed', () => check({ m: 3, n: 129, k: 40, transB: true }));
-  it('with both transposed', () => check({ m: 66, n: 67, k: 19, transA: true, transB: true }));
-  it('batched, with gaps between the batch entries of C', () => check({ m: 9, n: 11, k: 13, batch: 3, strideC: 9 * 11 + 5 }));
-  it('batched with B broadcast (stride 0)', () => check({ m: 17, n: 8, k: 5, batch: 4, strideB: 0 }));
-  it('with alpha, bias and an inner-dimension scale', () => check({ m: 33, n: 65, k: 21, alpha: 0.125, transB: true }, { bias: true, kScale: true }));
-  it('accumulating into C', () => check({ m: 20, n: 30, k: 10, accumulate: true }, { bias: true }));
+describe.each(['tiled', 'direct'] as const)('matmul (%s) matches its float64 reference', (variant) => {
+  it('on a single element', () => check({ variant, m: 1, n: 1, k: 1 }));
+  it('on shapes that are not multiples of the 64×64×16 tile', () => check({ variant, m: 65, n: 33, k: 17 }));
+  it('with a long inner dimension', () => check({ variant, m: 7, n: 70, k: 200 }));
+  it('with A transposed', () => check({ variant, m: 70, n: 5, k: 31, transA: true }));
+  it('with B transposed', () => check({ variant, m: 3, n: 129, k: 40, transB: true }));
+  it('with both transposed', () => check({ variant, m: 66, n: 67, k: 19, transA: true, transB: true }));
+  it('batched, with gaps between the batch entries of C', () => check({ variant, m: 9, n: 11, k: 13, batch: 3, strideC: 9 * 11 + 5 }));
+  it('batched with B broadcast (stride 0)', () => check({ variant, m: 17, n: 8, k: 5, batch: 4, strideB: 0 }));
+  it('with alpha, bias and an inner-dimension scale', () => check({ variant, m: 33, n: 65, k: 21, alpha: 0.125, transB: true }, { bias: true, kScale: true }));
+  it('accumulating into C', () => check({ variant, m: 20, n: 30, k: 10, accumulate: true }, { bias: true }));
   it('with k = 0 (C = bias)', async () => {
     const { device } = await testGpu();
     const out = createTensor(device, [2, 3]);
     const bias = uploadTensor(device, [1, 2, 3], [3]);
-    runDispatches(device, [matmul(device, { m: 2, n: 3, k: 0, a: createTensor(device, [0]), b: createTensor(device, [0]), out, bias })]);
+    runDispatches(device, [matmul(device, { variant, m: 2, n: 3, k: 0, a: createTensor(device, [0]), b: createTensor(device, [0]), out, bias })]);
     expectClose(await readTensor(device, out), [1, 2, 3, 1, 2, 3], { atol: 0, rtol: 0 }, 'k = 0');
   });
 });

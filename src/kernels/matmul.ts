@@ -1,5 +1,6 @@
 // GPU wrapper for shaders/matmul.wgsl; the float64 reference of the same name is matmul.ref.ts.
 import code from '../../shaders/matmul.wgsl?raw';
+import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
 
@@ -18,6 +19,9 @@ export interface MatmulShape {
   alpha?: number;
   /** C += result instead of C = result. */
   accumulate?: boolean;
+  /** 'tiled' (workgroup-memory tiles, for GPUs) or 'direct' (no barriers, for software
+   * adapters); chosen from the device when absent. Tests run both. */
+  variant?: 'tiled' | 'direct';
 }
 
 export interface MatmulArgs extends MatmulShape {
@@ -38,9 +42,12 @@ export function matmul(device: GPUDevice, args: MatmulArgs): Dispatch {
     ['u32', args.strideA ?? m * k], ['u32', args.strideB ?? k * n], ['u32', args.strideC ?? m * n],
     ['f32', args.alpha ?? 1],
   ]);
+  // Software adapters get the barrier-free variant (see the shader); GPUs the shared-memory tiles.
+  const direct = (args.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
   return makeDispatch(device, {
     label: `matmul ${batch}×${m}×${n}×${k}`,
     code,
+    entryPoint: direct ? 'direct' : 'main',
     constants: {
       TRANS_A: Number(!!args.transA),
       TRANS_B: Number(!!args.transB),
@@ -49,6 +56,6 @@ export function matmul(device: GPUDevice, args: MatmulArgs): Dispatch {
       ACCUMULATE: Number(!!args.accumulate),
     },
     bindings: [args.a, args.b, args.out, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device)],
-    workgroups: [ceilDiv(n, 64), ceilDiv(m, 64), batch],
+    workgroups: direct ? [ceilDiv(n, 32), ceilDiv(m, 32), batch] : [ceilDiv(n, 64), ceilDiv(m, 64), batch],
   });
 }

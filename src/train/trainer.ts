@@ -56,6 +56,10 @@ export class Trainer {
   readonly log: LogRecord[] = [];
   readonly strengthHistory: { step: number; values: number[] }[] = [];
   lastMetrics: Record<string, number> = {};
+  /** Wall-clock seconds spent training (evaluations excluded) and real tokens seen, all runs. */
+  trainingSeconds = 0;
+  trainingTokens = 0;
+  private evalSeconds = 0;
 
   private readonly sampler: BatchSampler;
   private readonly avf: AvfState;
@@ -135,6 +139,7 @@ export class Trainer {
     this.startedAt = performance.now();
     this.stepsAtStart = this.step;
     this.tokensSinceStart = 0;
+    this.evalSeconds = 0;
     this.training = true;
     try {
       while (!this.finished && !interrupted()) {
@@ -144,6 +149,8 @@ export class Trainer {
       }
     } finally {
       this.training = false;
+      this.trainingSeconds += (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
+      this.trainingTokens += this.tokensSinceStart;
       for (const task of this.betweenSteps.splice(0)) await task();
     }
   }
@@ -178,7 +185,7 @@ export class Trainer {
 
     const loss = readBuffer(this.gpu.device, this.model.loss.buffer, 4).then((bytes) => {
       const value = new Float32Array(bytes)[0];
-      const seconds = (performance.now() - this.startedAt) / 1000;
+      const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
       this.emit({
@@ -209,7 +216,9 @@ export class Trainer {
     const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
     const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
     if ((endOfEpoch || periodic) && this.dataset.validation.length) {
+      const start = performance.now();
       this.lastMetrics = await this.evaluate();
+      this.evalSeconds += (performance.now() - start) / 1000;
       this.log.push({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
       this.emit({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
     }
