@@ -62,6 +62,30 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: ve
   }
 }
 
+// ---- the same forward with one invocation per row and no barriers, for software adapters
+// (SwiftShader runs invocations as CPU threads: a barrier costs a context switch, and one core
+// streams a row of a few hundred floats faster than a workgroup can synchronise over it).
+@compute @workgroup_size(64)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var row = gid.x; row < p.rows; row += groups.x * 64u) {
+    let base = row * p.d;
+    var sum = 0.0;
+    for (var j = 0u; j < p.d; j++) { sum += x[base + j]; }
+    let mean = sum / f32(p.d);
+    var sq = 0.0;
+    for (var j = 0u; j < p.d; j++) {
+      let c = x[base + j] - mean;
+      sq += c * c;
+    }
+    let rstd = 1.0 / sqrt(sq / f32(p.d) + p.eps);
+    for (var j = 0u; j < p.d; j++) {
+      y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
+    }
+    meanOut[row] = mean;
+    rstdOut[row] = rstd;
+  }
+}
+
 // ---- backward to the input: with x̂ = (x − mean)·rstd and g = dy·gamma,
 // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
 @group(0) @binding(0) var<storage, read> bDy: array<f32>;
@@ -87,6 +111,30 @@ fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
     }
     let m = workgroupSum(acc, li) / f32(bp.d);
     for (var j = li; j < bp.d; j += WG) {
+      let xhat = (bX[base + j] - mean) * rstd;
+      let g = bDy[base + j] * bGamma[j];
+      var v = rstd * (g - m.x - xhat * m.y);
+      if (ACCUMULATE_DX) { v += dx[base + j]; }
+      dx[base + j] = v;
+    }
+  }
+}
+
+// The input gradient with one invocation per row (software adapters, as forward_rows).
+@compute @workgroup_size(64)
+fn backward_dx_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var row = gid.x; row < bp.rows; row += groups.x * 64u) {
+    let base = row * bp.d;
+    let mean = bMean[row];
+    let rstd = bRstd[row];
+    var acc = vec2f(0.0);
+    for (var j = 0u; j < bp.d; j++) {
+      let xhat = (bX[base + j] - mean) * rstd;
+      let g = bDy[base + j] * bGamma[j];
+      acc += vec2f(g, g * xhat);
+    }
+    let m = acc / f32(bp.d);
+    for (var j = 0u; j < bp.d; j++) {
       let xhat = (bX[base + j] - mean) * rstd;
       let g = bDy[base + j] * bGamma[j];
       var v = rstd * (g - m.x - xhat * m.y);

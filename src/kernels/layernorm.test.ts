@@ -5,7 +5,7 @@ import { createTensor, placeholder, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
 import { MAX_ROW_WORKGROUPS } from './grid.ts';
-import { layerNormBackward, layerNormForward } from './layernorm.ts';
+import { layerNormBackward, layerNormForward, type LayerNormVariant } from './layernorm.ts';
 import { layerNormBackward as layerNormBackwardRef, layerNormForward as layerNormForwardRef } from './layernorm.ref.ts';
 
 // Forward: x − mean is rounded relative to |x| (and the mean, a tree sum over d terms, carries
@@ -26,9 +26,10 @@ interface Case {
   d: number;
   eps: number;
   offset?: number;
+  variant: LayerNormVariant;
 }
 
-function inputs({ rows, d, offset = 0 }: Case, seed: number) {
+function inputs({ rows, d, offset = 0 }: Pick<Case, 'rows' | 'd' | 'offset'>, seed: number) {
   const x = f32(randomArray(rows * d, seed).map((v, i) => offset + v * (1 + (i % 3))));
   const gamma = f32(randomArray(d, seed + 1).map((v) => 1 + 0.5 * v));
   const beta = f32(randomArray(d, seed + 2, 0.5));
@@ -45,7 +46,7 @@ async function checkForward(c: Case, seed = 1) {
   runDispatches(device, [
     layerNormForward(device, {
       x: uploadTensor(device, x, [rows, d]), gamma: uploadTensor(device, gamma, [d]), beta: uploadTensor(device, beta, [d]),
-      y, mean, rstd, rows, d, eps,
+      y, mean, rstd, rows, d, eps, variant: c.variant,
     }),
   ]);
   const ref = layerNormForwardRef({ x, gamma, beta, rows, d, eps });
@@ -81,7 +82,7 @@ async function checkBackward(c: Case, options: { accumulateDx?: boolean; params?
   const dispatches = layerNormBackward(device, {
     dy: uploadTensor(device, dy, [rows, d]), x: uploadTensor(device, x, [rows, d]), gamma: uploadTensor(device, gamma, [d]),
     mean: uploadTensor(device, mean, [rows]), rstd: uploadTensor(device, rstd, [rows]),
-    dx, dGamma, dBeta, rows, d, accumulateDx: options.accumulateDx,
+    dx, dGamma, dBeta, rows, d, accumulateDx: options.accumulateDx, variant: c.variant,
   });
   expect(dispatches.length).toBe(params === 'none' ? 1 : 2);
   runDispatches(device, dispatches);
@@ -94,23 +95,23 @@ async function checkBackward(c: Case, options: { accumulateDx?: boolean; params?
   if (!dGamma || !dBeta) expect((await readTensor(device, placeholder(device)))[0]).toBe(0);
 }
 
-describe('layerNormForward matches its float64 reference', () => {
-  it('on a single element (y = beta)', () => checkForward({ rows: 1, d: 1, eps: 1e-12 }));
-  it('on one row longer than the workgroup, not a multiple of it (BERT eps)', () => checkForward({ rows: 1, d: 1025, eps: 1e-12 }));
-  it('on several short rows (RoBERTa eps)', () => checkForward({ rows: 7, d: 100, eps: 1e-5 }));
-  it('on rows centred far from zero, where a one-pass variance would cancel', () => checkForward({ rows: 3, d: 300, eps: 1e-12, offset: 100 }));
-  it('past the grid cap of 1024 workgroups, where a workgroup takes several rows', () => checkForward({ rows: MAX_ROW_WORKGROUPS + 3, d: 2, eps: 1e-5 }));
+describe.each(['workgroup', 'rows'] as const)('layerNormForward (%s) matches its float64 reference', (variant) => {
+  it('on a single element (y = beta)', () => checkForward({ variant, rows: 1, d: 1, eps: 1e-12 }));
+  it('on one row longer than the workgroup, not a multiple of it (BERT eps)', () => checkForward({ variant, rows: 1, d: 1025, eps: 1e-12 }));
+  it('on several short rows (RoBERTa eps)', () => checkForward({ variant, rows: 7, d: 100, eps: 1e-5 }));
+  it('on rows centred far from zero, where a one-pass variance would cancel', () => checkForward({ variant, rows: 3, d: 300, eps: 1e-12, offset: 100 }));
+  it('past the grid cap of 1024 workgroups, where a workgroup takes several rows', () => checkForward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 2, eps: 1e-5 }));
 });
 
-describe('layerNormBackward matches its float64 reference', () => {
-  it('on one row', () => checkBackward({ rows: 1, d: 33, eps: 1e-12 }));
-  it('past the grid cap of 1024 workgroups', () => checkBackward({ rows: MAX_ROW_WORKGROUPS + 3, d: 3, eps: 1e-5 }, { params: 'none' }));
-  it('on rows longer than the workgroup, accumulating into dx', () => checkBackward({ rows: 3, d: 1025, eps: 1e-12 }, { accumulateDx: true }));
-  it('on more rows than the parameter kernel has lanes, d not a multiple of its 32 columns', () => checkBackward({ rows: 70, d: 45, eps: 1e-5 }));
+describe.each(['workgroup', 'rows'] as const)('layerNormBackward (%s) matches its float64 reference', (variant) => {
+  it('on one row', () => checkBackward({ variant, rows: 1, d: 33, eps: 1e-12 }));
+  it('past the grid cap of 1024 workgroups', () => checkBackward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 3, eps: 1e-5 }, { params: 'none' }));
+  it('on rows longer than the workgroup, accumulating into dx', () => checkBackward({ variant, rows: 3, d: 1025, eps: 1e-12 }, { accumulateDx: true }));
+  it('on more rows than the parameter kernel has lanes, d not a multiple of its 32 columns', () => checkBackward({ variant, rows: 70, d: 45, eps: 1e-5 }));
   it('with only dGamma, only dBeta, or neither', async () => {
-    await checkBackward({ rows: 9, d: 40, eps: 1e-5 }, { params: 'gamma' });
-    await checkBackward({ rows: 9, d: 40, eps: 1e-5 }, { params: 'beta' });
-    await checkBackward({ rows: 9, d: 40, eps: 1e-5 }, { params: 'none' });
+    await checkBackward({ variant, rows: 9, d: 40, eps: 1e-5 }, { params: 'gamma' });
+    await checkBackward({ variant, rows: 9, d: 40, eps: 1e-5 }, { params: 'beta' });
+    await checkBackward({ variant, rows: 9, d: 40, eps: 1e-5 }, { params: 'none' });
   });
 });
 
@@ -119,7 +120,7 @@ describe('the layernorm reference', () => {
     const rows = 3;
     const d = 7;
     const eps = 1e-5;
-    const { x, gamma, beta } = inputs({ rows, d, eps }, 9);
+    const { x, gamma, beta } = inputs({ rows, d }, 9);
     const w = randomArray(rows * d, 10); // loss = Σ w·y, so dy = w
     const loss = (xs: Float64Array, g: Float64Array, b: Float64Array) =>
       layerNormForwardRef({ x: xs, gamma: g, beta: b, rows, d, eps }).y.reduce((s, v, i) => s + v * w[i], 0);

@@ -1,6 +1,7 @@
 // GPU wrapper for shaders/layernorm.wgsl; the float64 reference of the same name is
 // layernorm.ref.ts.
 import code from '../../shaders/layernorm.wgsl?raw';
+import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { rowGrid } from './grid.ts';
@@ -22,6 +23,19 @@ export interface LayerNormForwardArgs {
   d: number;
   /** The model's epsilon: 1e-12 for BERT and DistilBERT, 1e-5 for RoBERTa. */
   eps: number;
+  variant?: LayerNormVariant;
+}
+
+/** 'workgroup': a workgroup per row with tree reductions (GPUs); 'rows': an invocation per row,
+ * no barriers (software adapters). Chosen from the device when absent; tests run both. */
+export type LayerNormVariant = 'workgroup' | 'rows';
+
+function perRow(device: GPUDevice, variant: LayerNormVariant | undefined): boolean {
+  return (variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
+}
+
+function rowsGrid(rows: number): [number] {
+  return [Math.min(Math.max(1, ceilDiv(rows, 64)), 1024)];
 }
 
 export function layerNormForward(device: GPUDevice, args: LayerNormForwardArgs): Dispatch {
@@ -29,9 +43,9 @@ export function layerNormForward(device: GPUDevice, args: LayerNormForwardArgs):
   return makeDispatch(device, {
     label: `layernorm forward ${args.rows}×${args.d}`,
     code,
-    entryPoint: 'forward',
+    entryPoint: perRow(device, args.variant) ? 'forward_rows' : 'forward',
     bindings: [args.x, args.gamma, args.beta, args.y, args.mean, args.rstd, params],
-    workgroups: rowGrid(args.rows),
+    workgroups: perRow(device, args.variant) ? rowsGrid(args.rows) : rowGrid(args.rows),
   });
 }
 
@@ -50,6 +64,7 @@ export interface LayerNormBackwardArgs {
   d: number;
   /** dx += the input gradient (a residual branch already wrote dx). */
   accumulateDx?: boolean;
+  variant?: LayerNormVariant;
 }
 
 export function layerNormBackward(device: GPUDevice, args: LayerNormBackwardArgs): Dispatch[] {
@@ -58,10 +73,10 @@ export function layerNormBackward(device: GPUDevice, args: LayerNormBackwardArgs
     makeDispatch(device, {
       label: `layernorm backward dx ${args.rows}×${args.d}`,
       code,
-      entryPoint: 'backward_dx',
+      entryPoint: perRow(device, args.variant) ? 'backward_dx_rows' : 'backward_dx',
       constants: { ACCUMULATE_DX: Number(!!args.accumulateDx) },
       bindings: [args.dy, args.x, args.gamma, args.mean, args.rstd, args.dx, params],
-      workgroups: rowGrid(args.rows),
+      workgroups: perRow(device, args.variant) ? rowsGrid(args.rows) : rowGrid(args.rows),
     }),
   ];
   if (args.dGamma || args.dBeta) {
