@@ -105,3 +105,54 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
 }
+
+// The same products without workgroup memory or barriers, for software adapters (see
+// matmul.wgsl's `direct`): each invocation computes a 4×4 block in vec4 registers.
+fn loadA(base: u32, m: u32, k: u32) -> f32 {
+  var idx: u32;
+  if (TRANS_A) { idx = base + k * p.aLd + m; } else { idx = base + m * p.aLd + k; }
+  var v = A[idx];
+  if (DROPOUT_A) { v *= select(0.0, p.dropScale, dropoutKeep(seed[0], p.stream, idx, p.dropP)); }
+  return v;
+}
+
+fn loadB(base: u32, k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return B[base + n * p.bLd + k]; }
+  return B[base + k * p.bLd + n];
+}
+
+fn storeRow(base: u32, m: u32, col0: u32, c: vec4f) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (col0 + j >= p.N) { return; }
+    C[base + m * p.cLd + col0 + j] = p.alpha * c[j];
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn direct(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
+  if (row0 >= p.M || col0 >= p.N) { return; }
+  let aBase = blockStart(gid.z, p.aBatch, p.aHead);
+  let bBase = blockStart(gid.z, p.bBatch, p.bHead);
+  let cBase = blockStart(gid.z, p.cBatch, p.cHead);
+  // Clamped indices: rows/columns past the edge compute duplicates that are never stored.
+  let m = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.M - 1u));
+  let n = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.N - 1u));
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let b = vec4f(loadB(bBase, k, n.x), loadB(bBase, k, n.y), loadB(bBase, k, n.z), loadB(bBase, k, n.w));
+    c0 = fma(vec4f(loadA(aBase, m.x, k)), b, c0);
+    c1 = fma(vec4f(loadA(aBase, m.y, k)), b, c1);
+    c2 = fma(vec4f(loadA(aBase, m.z, k)), b, c2);
+    c3 = fma(vec4f(loadA(aBase, m.w, k)), b, c3);
+  }
+  storeRow(cBase, row0, col0, c0);
+  storeRow(cBase, row0 + 1u, col0, c1);
+  storeRow(cBase, row0 + 2u, col0, c2);
+  storeRow(cBase, row0 + 3u, col0, c3);
+}

@@ -95,25 +95,25 @@ async function check(c: Case, seed = 1) {
 
 const bert = (headDim: number) => 1 / Math.sqrt(headDim);
 
-describe('attention forward and backward match their float64 reference', () => {
+describe.each(['tiled', 'direct'] as const)('attention (%s products) forward and backward match their float64 reference', (variant) => {
   it('with padded keys in some sequences and one sequence fully unpadded', () =>
-    check({ batch: 3, seq: 7, heads: 3, headDim: 8, scale: bert(8), lengths: [7, 4, 2] }));
+    check({ variant, batch: 3, seq: 7, heads: 3, headDim: 8, scale: bert(8), lengths: [7, 4, 2] }));
   it('on a sequence length that is not a multiple of the 64-row tile', () =>
-    check({ batch: 2, seq: 70, heads: 2, headDim: 16, scale: bert(16), lengths: [70, 51] }));
+    check({ variant, batch: 2, seq: 70, heads: 2, headDim: 16, scale: bert(16), lengths: [70, 51] }));
   it('with seq = 1 and a single head', () =>
-    check({ batch: 3, seq: 1, heads: 1, headDim: 8, scale: bert(8), lengths: [1, 1, 1] }));
+    check({ variant, batch: 3, seq: 1, heads: 1, headDim: 8, scale: bert(8), lengths: [1, 1, 1] }));
   it('with the BERT-base head layout (12 heads of 64)', () =>
-    check({ batch: 2, seq: 9, heads: 12, headDim: 64, scale: bert(64), lengths: [9, 5] }));
+    check({ variant, batch: 2, seq: 9, heads: 12, headDim: 64, scale: bert(64), lengths: [9, 5] }));
   it('with causal masking and right padding', () =>
-    check({ batch: 2, seq: 67, heads: 2, headDim: 16, scale: bert(16), lengths: [67, 40], causal: true }));
+    check({ variant, batch: 2, seq: 67, heads: 2, headDim: 16, scale: bert(16), lengths: [67, 40], causal: true }));
   it('with causal masking and left padding (padded queries with no real key are uniform)', () =>
-    check({ batch: 2, seq: 6, heads: 2, headDim: 8, scale: bert(8), lengths: [6, 3], left: true, causal: true }));
+    check({ variant, batch: 2, seq: 6, heads: 2, headDim: 8, scale: bert(8), lengths: [6, 3], left: true, causal: true }));
   it('with a fully padded sequence (uniform rows, as Hugging Face gives)', () =>
-    check({ batch: 2, seq: 5, heads: 1, headDim: 8, scale: bert(8), lengths: [3, 0] }));
+    check({ variant, batch: 2, seq: 5, heads: 1, headDim: 8, scale: bert(8), lengths: [3, 0] }));
 
   it('with attention dropout, regenerating the mask from the seed the caller rewrites each step', async () => {
     const { device } = await testGpu();
-    const c: Case = { batch: 2, seq: 66, heads: 2, headDim: 8, scale: bert(8), lengths: [66, 30] };
+    const c: Case = { variant, batch: 2, seq: 66, heads: 2, headDim: 8, scale: bert(8), lengths: [66, 30] };
     const data = inputs(c, 7);
     const seed = uploadTensor(device, [12345], [1], 'u32');
     const run = await build(c, data, { p: 0.25, stream: 3, seed });

@@ -11,6 +11,7 @@ import productCode from '../../shaders/attention.wgsl?raw';
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
 import rngCode from '../../shaders/rng.wgsl?raw';
+import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import type { Constants } from '../gpu/pipelines.ts';
 import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
@@ -22,6 +23,9 @@ export interface AttentionShape {
   headDim: number;
   /** Multiplies q·kᵀ (1/√headDim in BERT). */
   scale: number;
+  /** The per-head products: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
+   * software adapters); chosen from the device when absent. Tests run both. */
+  variant?: 'tiled' | 'direct';
 }
 
 /** Attention-probability dropout (attention_probs_dropout_prob), training only. */
@@ -158,12 +162,15 @@ function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: Pro
     ['f32', o.alpha ?? 1],
     ['f32', dropP], ['f32', dropScale], ['u32', o.dropout?.stream ?? 0],
   ], label);
+  const direct = (s.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
+  const tile = direct ? 32 : 64;
   return makeDispatch(device, {
     label: `${label} ${s.batch}×${s.heads}×${o.m}×${o.n}×${o.k}`,
     code: rngCode + productCode,
+    entryPoint: direct ? 'direct' : 'main',
     constants: { TRANS_A: Number(!!o.transA), TRANS_B: Number(!!o.transB), DROPOUT_A: Number(!!o.dropout) },
     bindings: [a, b, c, params, o.dropout?.seed ?? placeholder(device)],
-    workgroups: [ceilDiv(o.n, 64), ceilDiv(o.m, 64), s.batch * s.heads],
+    workgroups: [ceilDiv(o.n, tile), ceilDiv(o.m, tile), s.batch * s.heads],
   });
 }
 
