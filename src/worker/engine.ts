@@ -1,6 +1,6 @@
 // The engine behind the worker: turns EngineRequests into trainer calls and trainer progress
 // into EngineEvents. It has no Worker globals, so tests drive it directly in Node.
-import type { Gpu } from '../gpu/device.ts';
+import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
 import { NonFiniteLossError, Trainer } from '../train/trainer.ts';
@@ -68,7 +68,7 @@ export class Engine {
     if (!this.gpu) {
       const gpu = await this.deps.acquireGpu();
       this.gpu = gpu;
-      this.deps.post({ type: 'adapter', name: gpu.adapter.description || gpu.adapter.vendor || 'WebGPU adapter', isSoftware: gpu.adapter.isSoftware });
+      this.deps.post({ type: 'adapter', name: adapterName(gpu.adapter), isSoftware: gpu.adapter.isSoftware });
       gpu.device.lost.then((info) => {
         if (this.gpu !== gpu) return;
         this.gpu = undefined;

@@ -1,0 +1,96 @@
+// The engine behind the worker, driven through its typed protocol exactly as the studio drives
+// it (requests in, events out), on the tiny Hugging Face BERT.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readModelDir } from '../cli/files.ts';
+import { defaultConfig } from '../train/defaults.ts';
+import { testGpu } from '../test/gpu.ts';
+import { Engine } from './engine.ts';
+import type { Dataset, EngineEvent, EngineRequest, EngineState, Example } from './protocol.ts';
+
+const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
+
+async function setup() {
+  const events: EngineEvent[] = [];
+  const saved = new Map<string, Uint8Array>();
+  const engine = new Engine({
+    acquireGpu: testGpu,
+    store: { save: async (name, bytes) => void saved.set(name, bytes), load: async (name) => saved.get(name) ?? null },
+    post: (e) => events.push(e),
+  });
+  const rows = (await readFile(join(FIXTURE, 'data.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Example);
+  const dataset: Dataset = { task: 'classification', labelNames: ['a', 'b', 'c'], train: rows, validation: rows.slice(0, 4), name: 'hf-tiny' };
+  const load: EngineRequest = {
+    type: 'load',
+    model: await readModelDir(FIXTURE),
+    dataset,
+    config: defaultConfig(rows.length, { batchSize: 6, epochs: 2, lr: 1e-2, maxLength: 16, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } }),
+  };
+  const states = () => events.flatMap((e) => (e.type === 'state' ? [e.state] : []));
+  const waitFor = async (state: EngineState) => {
+    for (let i = 0; i < 600 && !states().includes(state); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(states()).toContain(state);
+  };
+  return { engine, events, load, states, waitFor, saved };
+}
+
+describe('the engine protocol', () => {
+  it('loads, trains to the end with step, strength, AVF and eval events, exports and predicts', async () => {
+    const { engine, events, load, states, waitFor } = await setup();
+    await engine.handle(load);
+    expect(states()).toEqual(['loading', 'ready']);
+    const model = events.find((e) => e.type === 'model');
+    expect(model).toMatchObject({ type: 'model', totalSteps: 4, summary: { modelType: 'bert', layers: 2, numLabels: 3 } });
+
+    await engine.handle({ type: 'start' });
+    await waitFor('finished');
+    const steps = events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
+    expect(steps).toEqual([1, 2, 3, 4]);
+    expect(events.filter((e) => e.type === 'avf').map((e) => (e.type === 'avf' ? e.step : 0))).toEqual([1, 2]);
+    const strength = events.filter((e) => e.type === 'strength').at(-1);
+    expect(strength).toMatchObject({ type: 'strength', layers: 2 });
+    expect(strength?.type === 'strength' && strength.values.length).toBe(24);
+    expect(events.filter((e) => e.type === 'eval')).toHaveLength(2);
+
+    await engine.handle({ type: 'export', kind: 'vectors' });
+    const exported = events.find((e) => e.type === 'export');
+    expect(exported?.type === 'export' && exported.files.map((f) => f.name)).toEqual(['vectorfit_vectors.safetensors', 'adapter_config.json']);
+
+    await engine.handle({ type: 'predict', id: 7, text: 'lozi rumi vodo kavo' });
+    const prediction = events.find((e) => e.type === 'prediction');
+    expect(prediction).toMatchObject({ type: 'prediction', id: 7 });
+    expect(prediction?.type === 'prediction' && prediction.tuned.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+
+  it('pauses between steps, saves a checkpoint, and resumes from it after a stop', async () => {
+    const { engine, events, load, states, waitFor, saved } = await setup();
+    await engine.handle(load);
+    await engine.handle({ type: 'start' });
+    await engine.handle({ type: 'pause' });
+    expect(states().at(-1)).toBe('paused');
+    expect(saved.has('latest.safetensors')).toBe(true);
+    const pausedAt = events.filter((e) => e.type === 'step').length;
+    expect(pausedAt).toBeLessThan(4);
+    await engine.handle({ type: 'stop' });
+    expect(states().at(-1)).toBe('stopped');
+    await engine.handle({ type: 'restore' });
+    expect(states().at(-1)).toBe('paused');
+    await engine.handle({ type: 'resume' });
+    await waitFor('finished');
+    const steps = events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
+    expect(steps.at(-1)).toBe(4);
+    expect(new Set(steps).size).toBe(4);
+  });
+
+  it('reports a bad model file by name and stays usable', async () => {
+    const { engine, events, load, states } = await setup();
+    const files = { ...load.model.files, 'model.safetensors': new Uint8Array([1, 2, 3]).buffer };
+    await engine.handle({ ...load, model: { name: 'broken', files } } as EngineRequest);
+    const error = events.find((e) => e.type === 'error');
+    expect(error?.type === 'error' && error.message).toMatch(/model\.safetensors/);
+    expect(states().at(-1)).toBe('error');
+    await engine.handle(load);
+    expect(states().at(-1)).toBe('ready');
+  });
+});
