@@ -40,12 +40,12 @@ test('the demo opens ready to train: model summary, preview, guessed columns, pa
   expect(await selectedText(page, 'column-label')).toBe('label');
   expect(await selectedText(page, 'column-textPair')).toBe('(none)');
   await expect(page.getByTestId('dataset-summary')).toContainText('1,024 training and 256 validation examples');
-  // The manifest's demo settings: 32 steps per epoch, AVF from step 10 every 8 steps.
+  // The manifest's demo settings: 32 steps per epoch, AVF from step 6 every 6 steps.
   await expect(page.getByTestId('lr')).toHaveValue('0.01');
   await expect(page.getByTestId('batch')).toHaveValue('32');
   await expect(page.getByTestId('epochs')).toHaveValue('2');
-  await expect(page.getByTestId('avf-start')).toHaveValue('10');
-  await expect(page.getByTestId('avf-interval')).toHaveValue('8');
+  await expect(page.getByTestId('avf-start')).toHaveValue('6');
+  await expect(page.getByTestId('avf-interval')).toHaveValue('6');
   await expect(page.getByTestId('param-counts')).toContainText('64 steps');
   await page.screenshot({ path: 'test-results/studio-demo.png', fullPage: true });
   const origin = new URL(baseURL!).origin;
@@ -129,11 +129,11 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
   await expect(heatmap).toHaveAttribute('data-step', '-1');
 
   await page.getByTestId('train').click();
-  await expect(page.getByTestId('avf-event').first()).toContainText('step 10', { timeout: 30_000 });
+  await expect(page.getByTestId('avf-event').first()).toContainText('step 6', { timeout: 30_000 });
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused');
   const pausedAt = Number(await heatmap.getAttribute('data-step'));
-  expect(pausedAt).toBeGreaterThanOrEqual(10);
+  expect(pausedAt).toBeGreaterThanOrEqual(6);
   await expect(heatmap).toHaveAttribute('data-frozen', '2');
   await heatmap.hover({ position: { x: 60, y: 30 } });
   await expect(page.getByTestId('heatmap-tooltip')).toContainText('layer 0 · Σq · S =');
