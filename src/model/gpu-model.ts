@@ -118,6 +118,8 @@ export class GpuModel {
   private readonly position: Tensor;
   private readonly tokenType: Tensor | null;
   private readonly embeddingNorm: GpuNorm;
+  /** The checkpoint's masked-LM head, when the weights carry it (decoder tied to `word`). */
+  private readonly maskedLm?: { dense: Tensor; denseBias: Tensor; norm: GpuNorm; bias: Tensor };
   private readonly inputs: { ids: Tensor; types: Tensor; positions: Tensor; mask: Tensor; clsRows: Tensor; labels: Tensor };
   private readonly acts: { embedSum: Tensor; embedMean: Tensor; embedRstd: Tensor; embedNorm: Tensor; hidden: Tensor[]; layers: LayerActivations[] };
   private readonly scratch: Record<'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dContext' | 'dq' | 'dk' | 'dv', Tensor>;
@@ -155,6 +157,10 @@ export class GpuModel {
     this.position = upload(layout.embeddings.position.key);
     this.tokenType = layout.embeddings.tokenType ? upload(layout.embeddings.tokenType.key) : null;
     this.embeddingNorm = norm(layout.embeddings.norm);
+    const mlm = layout.maskedLm;
+    if (mlm && weights.tensors.has(mlm.dense.weight)) {
+      this.maskedLm = { dense: upload(mlm.dense.weight), denseBias: upload(mlm.dense.bias), norm: norm(mlm.norm), bias: upload(mlm.bias) };
+    }
 
     for (const layer of layout.layers) {
       const modules = {} as Record<ModuleKind, GpuModule>;
@@ -327,6 +333,32 @@ export class GpuModel {
     if (labels) writeTensor(this.device, this.inputs.labels, labels);
   }
 
+  /** Masked-LM logits [B·T, vocab] under the current Σ and biases, without dropout (a check of
+   * the whole forward on real pre-trained weights: the fill-mask of the model's card). */
+  async maskedLmLogits(batch: ModelBatch): Promise<Float32Array> {
+    const mlm = this.maskedLm;
+    if (!mlm) throw new Error('the model was loaded without its masked-LM head');
+    const d = this.device;
+    const { batch: B, seq: T } = batch;
+    const N = B * T;
+    const H = this.layout.hidden;
+    const vocab = this.layout.embeddings.word.rows;
+    this.setBatch(batch);
+    const temp = [createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N]), createTensor(d, [N]), createTensor(d, [N, vocab])];
+    const [dense, act, normed, mean, rstd, logits] = temp;
+    const last = prefix(this.acts.hidden[this.layers.length], [N, H]);
+    submitPlan(d, [
+      ...this.encoderOps(B, T, false),
+      matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
+      activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
+      layerNormForward(d, { x: act, gamma: mlm.norm.gamma, beta: mlm.norm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.norm.eps }),
+      matmul(d, { m: N, n: vocab, k: H, a: normed, b: this.word, transB: true, bias: mlm.bias, out: logits }),
+    ]);
+    const values = await readTensor(d, logits);
+    for (const t of temp) t.buffer.destroy();
+    return values;
+  }
+
   /** The forward, loss and backward of one training step (dropout on) for a B×T batch. */
   trainPlan(B: number, T: number): PlanOp[] {
     return this.cached(`train ${B}x${T}`, () => {
@@ -354,6 +386,11 @@ export class GpuModel {
   }
 
   private forwardOps(B: number, T: number, training: boolean): PlanOp[] {
+    return [...this.encoderOps(B, T, training), ...this.headOps(B, T, training)];
+  }
+
+  /** Embeddings and every layer: the last hidden state of all B·T tokens. */
+  private encoderOps(B: number, T: number, training: boolean): PlanOp[] {
     const d = this.device;
     const { hidden: H, intermediate: I, heads, headDim } = this.layout;
     const N = B * T;
@@ -406,9 +443,16 @@ export class GpuModel {
       const fn = layer.ffnNorm;
       ops.push(layerNormForward(d, { x: rows(a.sum2, H), gamma: fn.gamma, beta: fn.beta, y: rows(this.acts.hidden[l + 1], H), mean: vec(a.mean2), rstd: vec(a.rstd2), rows: N, d: H, eps: fn.eps }));
     });
+    return ops;
+  }
 
-    // Head on the first token of each sequence.
-    const last = rows(this.acts.hidden[this.layers.length], H);
+  /** The task head on the first token of each sequence: logits [B, labels]. */
+  private headOps(B: number, T: number, training: boolean): PlanOp[] {
+    const d = this.device;
+    const H = this.layout.hidden;
+    const drop = (p: number) => (training ? p : 0);
+    const ops: PlanOp[] = [];
+    const last = prefix(this.acts.hidden[this.layers.length], [B * T, H]);
     let current = prefix(this.headActs.input[0], [B, H]);
     ops.push(embeddingForward(d, { table: last, ids: prefix(this.inputs.clsRows, [B]), out: current, rows: B, dim: H }));
     this.head.forEach((step, s) => {
