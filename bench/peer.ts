@@ -1,16 +1,28 @@
 // The peer every benchmark compares against: TensorFlow.js's WebGPU backend on the SAME device
 // (one adapter, one queue), so a ratio measures the kernels and nothing else.
+import { register } from 'node:module';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Gpu } from '../src/gpu/device.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 
 export type Tf = typeof TF;
 
+// tfjs-core's Node bundle registers no gradients (the @tensorflow/tfjs union package does, and
+// it is not a dependency): the training peer imports them from tfjs-core's ES modules, whose
+// `…/gradients` imports name gradients.js but resolve to the gradients/ folder in Node. Both
+// copies share the engine and the registries through globalThis, as tfjs allows.
+const GRADIENTS_HOOK = `export async function resolve(specifier, context, next) {
+  const inCore = context.parentURL?.includes('/@tensorflow/tfjs-core/dist/');
+  return next(inCore && /^(\\.\\.?\\/)+gradients$/.test(specifier) ? specifier + '.js' : specifier, context);
+}`;
+
 export async function tfOnDevice(gpu: Gpu): Promise<Tf> {
   const g = globalThis as { navigator?: { gpu?: GPU } };
   g.navigator ??= {};
   g.navigator.gpu ??= await nodeGpu(); // the backend refuses to start without navigator.gpu
   const tf = await import('@tensorflow/tfjs-core');
+  register(`data:text/javascript,${encodeURIComponent(GRADIENTS_HOOK)}`);
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   // Its kernels are registered under the name 'webgpu': replace that backend's factory with
   // one built on our device.

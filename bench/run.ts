@@ -3,10 +3,12 @@ import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { runKernelBench } from './kernels.ts';
 import { tfOnDevice } from './peer.ts';
+import { runTrainBench } from './train.ts';
 
 const gpu = await acquireNodeGpu();
 console.log(`# VectorFit Studio benchmarks — adapter: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
 const tf = await tfOnDevice(gpu);
 await runKernelBench(gpu, tf);
+await runTrainBench(gpu, tf);
 if (gpu.errors.length) throw new Error(`WebGPU errors: ${gpu.errors.join('; ')}`);
 process.exit(0);
