@@ -3,6 +3,7 @@ import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { runKernelBench } from './kernels.ts';
 import { tfOnDevice } from './peer.ts';
+import { runSvdBench } from './svd.ts';
 import { runTrainBench } from './train.ts';
 
 const gpu = await acquireNodeGpu();
@@ -10,5 +11,6 @@ console.log(`# VectorFit Studio benchmarks — adapter: ${adapterName(gpu.adapte
 const tf = await tfOnDevice(gpu);
 await runKernelBench(gpu, tf);
 await runTrainBench(gpu, tf);
+await runSvdBench(gpu);
 if (gpu.errors.length) throw new Error(`WebGPU errors: ${gpu.errors.join('; ')}`);
 process.exit(0);
