@@ -160,7 +160,7 @@ async function train(flags: Flags): Promise<void> {
   }
   // One segment per epoch, with a checkpoint after each (files on disk, as the studio's OPFS).
   while (!trainer.finished) {
-    const epochEnd = (Math.floor(trainer.step / epochSteps) + 1) * epochSteps;
+    const epochEnd = (Math.floor(trainer.step / trainer.stepsPerEpoch) + 1) * trainer.stepsPerEpoch;
     await trainer.train(() => trainer.step >= epochEnd);
     if (store) await store.save(CHECKPOINT_FILE, await checkpoint());
   }

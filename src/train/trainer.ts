@@ -130,6 +130,10 @@ export class Trainer {
     };
   }
 
+  get stepsPerEpoch(): number {
+    return this.sampler.stepsPerEpoch;
+  }
+
   get finished(): boolean {
     return this.step >= this.totalSteps;
   }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../cli/files.ts';
+import { decodeCheckpoint } from '../train/checkpoint.ts';
 import { defaultConfig } from '../train/defaults.ts';
 import { testGpu } from '../test/gpu.ts';
 import { Engine } from './engine.ts';
@@ -14,9 +15,16 @@ const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert
 async function setup() {
   const events: EngineEvent[] = [];
   const saved = new Map<string, Uint8Array>();
+  const savedSteps: number[] = [];
   const engine = new Engine({
     acquireGpu: testGpu,
-    store: { save: async (name, bytes) => void saved.set(name, bytes), load: async (name) => saved.get(name) ?? null },
+    store: {
+      save: async (name, bytes) => {
+        saved.set(name, bytes);
+        savedSteps.push(decodeCheckpoint(bytes).snapshot.step);
+      },
+      load: async (name) => saved.get(name) ?? null,
+    },
     post: (e) => events.push(e),
   });
   const rows = (await readFile(join(FIXTURE, 'data.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Example);
@@ -32,12 +40,12 @@ async function setup() {
     for (let i = 0; i < 600 && !states().includes(state); i++) await new Promise((r) => setTimeout(r, 100));
     expect(states()).toContain(state);
   };
-  return { engine, events, load, states, waitFor, saved };
+  return { engine, events, load, states, waitFor, saved, savedSteps };
 }
 
 describe('the engine protocol', () => {
-  it('loads, trains to the end with step, strength, AVF and eval events, exports and predicts', async () => {
-    const { engine, events, load, states, waitFor } = await setup();
+  it('loads, trains to the end with step, strength, AVF and eval events and a checkpoint per epoch, exports and predicts', async () => {
+    const { engine, events, load, states, waitFor, savedSteps } = await setup();
     await engine.handle(load);
     expect(states()).toEqual(['loading', 'ready']);
     const model = events.find((e) => e.type === 'model');
@@ -52,6 +60,7 @@ describe('the engine protocol', () => {
     expect(strength).toMatchObject({ type: 'strength', layers: 2 });
     expect(strength?.type === 'strength' && strength.values.length).toBe(24);
     expect(events.filter((e) => e.type === 'eval')).toHaveLength(2);
+    expect(savedSteps).toEqual([2, 4]);
 
     await engine.handle({ type: 'export', kind: 'vectors' });
     const exported = events.find((e) => e.type === 'export');

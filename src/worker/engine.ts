@@ -103,10 +103,8 @@ export class Engine {
     if (trainer.finished) throw new Error('This run has finished: load the model again to start a new run.');
     this.interrupt = null;
     this.setState('training');
-    this.running = trainer
-      .train(() => this.interrupt !== null)
-      .then(async () => {
-        await this.saveCheckpoint(trainer);
+    this.running = this.trainWithCheckpoints(trainer)
+      .then(() => {
         this.setState(this.interrupt === 'pause' ? 'paused' : this.interrupt === 'stop' ? 'stopped' : 'finished');
       })
       .catch((error: unknown) => {
@@ -116,6 +114,17 @@ export class Engine {
       .finally(() => {
         this.running = undefined;
       });
+  }
+
+  /** Trains epoch by epoch with a checkpoint after each (and at a pause or stop), so a lost
+   * device or a closed tab costs at most one epoch. */
+  private async trainWithCheckpoints(trainer: Trainer): Promise<void> {
+    const perEpoch = trainer.stepsPerEpoch;
+    while (!trainer.finished && this.interrupt === null) {
+      const epochEnd = (Math.floor(trainer.step / perEpoch) + 1) * perEpoch;
+      await trainer.train(() => this.interrupt !== null || trainer.step >= epochEnd);
+      await this.saveCheckpoint(trainer);
+    }
   }
 
   private async halt(kind: 'pause' | 'stop'): Promise<void> {
