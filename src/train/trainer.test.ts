@@ -49,6 +49,19 @@ describe('VectorFit trainer on a tiny BERT', () => {
     expect(last).toBeLessThan(0.7 * first);
   });
 
+  it('stops cleanly with a clear error when the loss stops being finite', async () => {
+    const events: EngineEvent[] = [];
+    const t = await trainer(0, {}, events);
+    // A parameter that went bad (as after a blow-up): one NaN in the classifier.
+    const tensors = new Map([...(await t.trainedTensors())].map(([name, v]) => [name, v.data]));
+    tensors.get('classifier.weight')![0] = NaN;
+    t.importVectors(tensors);
+    await expect(t.train(() => false)).rejects.toThrow(/the loss became NaN at step 1: training stopped/);
+    expect(t.step).toBe(1);
+    const last = events.filter((e) => e.type === 'step').at(-1);
+    expect(last?.type === 'step' && Number.isFinite(last.loss)).toBe(false);
+  });
+
   it('resumed from a checkpoint, repeats the uninterrupted run’s loss trajectory exactly (dropout on)', async () => {
     const settings = { avf: { start: 3, interval: 2, count: 3, k: 4, beta: 0.99 } };
     const straight = await trainer(0.1, settings);
