@@ -1,21 +1,29 @@
-// Batched matrix product with the transposes the model needs:
-//   C[b] = alpha · op(A[b]) · op(B[b])  (+ bias[n])  (+ C[b] when ACCUMULATE)
-// op(A) is M×K (A stored M×K, or K×M when TRANS_A); op(B) is K×N (stored K×N, or N×K when
-// TRANS_B). With K_SCALE, A's inner index k is scaled by kscale[k]: the Σ ⊙ (…) of a factored
-// linear, fused into the load so the scaled copy never exists.
-// Tiles: 64×64 outputs per workgroup of 16×16 threads, each thread a 4×4 register block
-// (rows ty + 16i, columns tx + 16j: neighbouring threads read neighbouring shared words).
+// Batched matrix product over strided blocks, with the transposes the model needs:
+//   C[z] = alpha · op(A[z]) · op(B[z])  (+ bias[n])  (+ C[z] when ACCUMULATE),  z < batch·heads,
+// where block z of an operand starts at (z / heads)·batchStride + (z % heads)·headStride and its
+// stored rows are ld elements apart. A plain batched matmul is heads = 1; attention's per-head
+// products (heads > 1) read q, k, v and the [batch, heads, seq, seq] scores where they live, so
+// no split-heads copy is made. op(A) is M×K (stored M×K, or K×M when TRANS_A); op(B) is K×N
+// (stored K×N, or N×K when TRANS_B).
+// K_SCALE scales A's inner index k by kscale[k] (the Σ ⊙ … of a factored linear) and DROPOUT_A
+// scales each element of A by its dropout factor keep/(1−p) drawn at its index (attention
+// probabilities): both fused into the loads, so the scaled copies never exist.
+// Needs rng.wgsl prepended.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override K_SCALE: bool = false;
 override ACCUMULATE: bool = false;
+override DROPOUT_A: bool = false;
 
 struct Params {
-  M: u32, N: u32, K: u32,
-  strideA: u32, strideB: u32, strideC: u32,
+  M: u32, N: u32, K: u32, heads: u32,
+  aBatch: u32, aHead: u32, aLd: u32,
+  bBatch: u32, bHead: u32, bLd: u32,
+  cBatch: u32, cHead: u32, cLd: u32,
   alpha: f32,
+  dropP: f32, dropScale: f32, stream: u32,
 }
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
@@ -24,7 +32,37 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> kscale: array<f32>;
+@group(0) @binding(6) var<storage, read> seed: array<u32>;
 
+fn blockStart(z: u32, batchStride: u32, headStride: u32) -> u32 {
+  return (z / p.heads) * batchStride + (z % p.heads) * headStride;
+}
+
+fn loadA(base: u32, m: u32, k: u32) -> f32 {
+  var idx: u32;
+  if (TRANS_A) { idx = base + k * p.aLd + m; } else { idx = base + m * p.aLd + k; }
+  var v = A[idx];
+  if (K_SCALE) { v *= kscale[k]; }
+  if (DROPOUT_A) { v *= select(0.0, p.dropScale, dropoutKeep(seed[0], p.stream, idx, p.dropP)); }
+  return v;
+}
+
+fn loadB(base: u32, k: u32, n: u32) -> f32 {
+  if (TRANS_B) { return B[base + n * p.bLd + k]; }
+  return B[base + k * p.bLd + n];
+}
+
+fn store(base: u32, m: u32, n: u32, value: f32) {
+  let idx = base + m * p.cLd + n;
+  var v = p.alpha * value;
+  if (HAS_BIAS) { v += bias[n]; }
+  if (ACCUMULATE) { v += C[idx]; }
+  C[idx] = v;
+}
+
+// ---- For GPUs: 64×64 outputs per workgroup of 16×16 threads through workgroup-memory tiles,
+// each thread a 4×4 register block (rows ty + 16i, columns tx + 16j: neighbouring threads read
+// neighbouring shared words).
 const TM = 64u;
 const TN = 64u;
 const TK = 16u;
@@ -36,9 +74,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TM;
   let col0 = wg.x * TN;
-  let aBase = wg.z * p.strideA;
-  let bBase = wg.z * p.strideB;
-  let cBase = wg.z * p.strideC;
+  let aBase = blockStart(wg.z, p.aBatch, p.aHead);
+  let bBase = blockStart(wg.z, p.bBatch, p.bHead);
+  let cBase = blockStart(wg.z, p.cBatch, p.cHead);
   var acc: array<array<f32, 4>, 4>;
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
@@ -47,25 +85,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       // Walk the stored layout's contiguous axis with consecutive threads.
       var m: u32; var k: u32;
       if (TRANS_A) { m = e % TM; k = e / TM; } else { k = e % TK; m = e / TK; }
-      let gm = row0 + m;
-      let gk = k0 + k;
       var v = 0.0;
-      if (gm < p.M && gk < p.K) {
-        if (TRANS_A) { v = A[aBase + gk * p.M + gm]; } else { v = A[aBase + gm * p.K + gk]; }
-        if (K_SCALE) { v *= kscale[gk]; }
-      }
+      if (row0 + m < p.M && k0 + k < p.K) { v = loadA(aBase, row0 + m, k0 + k); }
       As[k * TM + m] = v;
     }
     for (var i = 0u; i < 4u; i++) {
       let e = li + i * 256u;
       var n: u32; var k: u32;
       if (TRANS_B) { k = e % TK; n = e / TK; } else { n = e % TN; k = e / TN; }
-      let gn = col0 + n;
-      let gk = k0 + k;
       var v = 0.0;
-      if (gn < p.N && gk < p.K) {
-        if (TRANS_B) { v = B[bBase + gn * p.K + gk]; } else { v = B[bBase + gk * p.N + gn]; }
-      }
+      if (col0 + n < p.N && k0 + k < p.K) { v = loadB(bBase, k0 + k, col0 + n); }
       Bs[k * TN + n] = v;
     }
     workgroupBarrier();
@@ -91,39 +120,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var j = 0u; j < 4u; j++) {
       let gn = col0 + lid.x + 16u * j;
       if (gn >= p.N) { continue; }
-      let idx = cBase + gm * p.N + gn;
-      var v = p.alpha * acc[i][j];
-      if (HAS_BIAS) { v += bias[gn]; }
-      if (ACCUMULATE) { v += C[idx]; }
-      C[idx] = v;
+      store(cBase, gm, gn, acc[i][j]);
     }
   }
 }
 
-// The same product without workgroup memory or barriers, for software adapters (SwiftShader runs
-// invocations as CPU threads, where a barrier is a costly context switch and caches already do
-// what the shared tiles do): each invocation computes a 4×4 block straight from memory, in vec4
-// registers (dynamically indexed arrays would live in memory there).
-fn loadA(base: u32, m: u32, k: u32) -> f32 {
-  var v: f32;
-  if (TRANS_A) { v = A[base + k * p.M + m]; } else { v = A[base + m * p.K + k]; }
-  if (K_SCALE) { v *= kscale[k]; }
-  return v;
-}
-
-fn loadB(base: u32, k: u32, n: u32) -> f32 {
-  if (TRANS_B) { return B[base + n * p.K + k]; }
-  return B[base + k * p.N + n];
-}
-
+// ---- For software adapters: no workgroup memory, no barriers (SwiftShader runs invocations as
+// CPU threads, where a barrier is a costly context switch and caches already do what the shared
+// tiles do). Each invocation computes a 4×4 block straight from memory in vec4 registers
+// (dynamically indexed arrays would live in memory there).
 @compute @workgroup_size(8, 8)
 fn direct(@builtin(global_invocation_id) gid: vec3u) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
-  let aBase = gid.z * p.strideA;
-  let bBase = gid.z * p.strideB;
-  let cBase = gid.z * p.strideC;
+  let aBase = blockStart(gid.z, p.aBatch, p.aHead);
+  let bBase = blockStart(gid.z, p.bBatch, p.bHead);
+  let cBase = blockStart(gid.z, p.cBatch, p.cHead);
   // Clamped indices: rows/columns past the edge compute duplicates that are never stored.
   let m = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.M - 1u));
   let n = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.N - 1u));
@@ -147,12 +160,7 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
 fn storeRow(base: u32, m: u32, col0: u32, c: vec4f) {
   if (m >= p.M) { return; }
   for (var j = 0u; j < 4u; j++) {
-    let n = col0 + j;
-    if (n >= p.N) { return; }
-    let idx = base + m * p.N + n;
-    var v = p.alpha * c[j];
-    if (HAS_BIAS) { v += bias[n]; }
-    if (ACCUMULATE) { v += C[idx]; }
-    C[idx] = v;
+    if (col0 + j >= p.N) { return; }
+    store(base, m, col0 + j, c[j]);
   }
 }

@@ -1,20 +1,17 @@
-// GPU wrapper for multi-head scaled-dot-product attention (shaders/attention*.wgsl); the float64
-// reference of the same names is attention.ref.ts.
+// GPU wrapper for multi-head scaled-dot-product attention (shaders/attention_softmax*.wgsl and
+// the block products of matmul.wgsl); the float64 reference of the same names is attention.ref.ts.
 //
-// The six per-head products run in one strided, head-batched tiled kernel (attention.wgsl) that
-// reads q, k, v, dOut and writes out, dq, dk, dv in the token-major [batch·seq, heads·headDim]
-// layout directly: reusing matmul would need split-heads copies of q, k, v, dOut and merge-heads
-// copies of out, dq, dk, dv (a dispatch, a buffer and a round trip through memory each), and
-// could not fuse the dropout mask into its loads. The row softmax and its backward run one
-// workgroup per row.
-import productCode from '../../shaders/attention.wgsl?raw';
+// The six per-head products are strided block matmuls (heads > 1) that read q, k, v, dOut and
+// write out, dq, dk, dv in the token-major [batch·seq, heads·headDim] layout directly — no
+// split-heads or merge-heads copies — with the dropout mask fused into the loads of the
+// probabilities. The row softmax and its backward run one workgroup per row.
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
 import rngCode from '../../shaders/rng.wgsl?raw';
-import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import type { Constants } from '../gpu/pipelines.ts';
 import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
+import { blockMatmul, type BlockLayout, type MatmulVariant } from './matmul.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -25,7 +22,7 @@ export interface AttentionShape {
   scale: number;
   /** The per-head products: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
    * software adapters); chosen from the device when absent. Tests run both. */
-  variant?: 'tiled' | 'direct';
+  variant?: MatmulVariant;
 }
 
 /** Attention-probability dropout (attention_probs_dropout_prob), training only. */
@@ -125,12 +122,7 @@ export function attentionBackward(device: GPUDevice, args: AttentionBackwardArgs
   ];
 }
 
-/** Where head h of batch row b starts in a tensor, and how far apart its rows are. */
-interface Layout {
-  batchStride: number;
-  headStride: number;
-  ld: number;
-}
+type Layout = BlockLayout;
 
 function tokenLayout(s: AttentionShape): Layout {
   return { batchStride: s.seq * s.heads * s.headDim, headStride: s.headDim, ld: s.heads * s.headDim };
@@ -153,24 +145,12 @@ interface ProductOptions {
 
 function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: ProductOptions,
   [a, la]: [Tensor, Layout], [b, lb]: [Tensor, Layout], [c, lc]: [Tensor, Layout]): Dispatch {
-  const [dropP, dropScale] = dropoutFactors(o.dropout);
-  const params = createParams(device, [
-    ['u32', o.m], ['u32', o.n], ['u32', o.k], ['u32', s.heads],
-    ['u32', la.batchStride], ['u32', la.headStride], ['u32', la.ld],
-    ['u32', lb.batchStride], ['u32', lb.headStride], ['u32', lb.ld],
-    ['u32', lc.batchStride], ['u32', lc.headStride], ['u32', lc.ld],
-    ['f32', o.alpha ?? 1],
-    ['f32', dropP], ['f32', dropScale], ['u32', o.dropout?.stream ?? 0],
-  ], label);
-  const direct = (s.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
-  const tile = direct ? 32 : 64;
-  return makeDispatch(device, {
+  return blockMatmul(device, {
     label: `${label} ${s.batch}×${s.heads}×${o.m}×${o.n}×${o.k}`,
-    code: rngCode + productCode,
-    entryPoint: direct ? 'direct' : 'main',
-    constants: { TRANS_A: Number(!!o.transA), TRANS_B: Number(!!o.transB), DROPOUT_A: Number(!!o.dropout) },
-    bindings: [a, b, c, params, o.dropout?.seed ?? placeholder(device)],
-    workgroups: [ceilDiv(o.n, tile), ceilDiv(o.m, tile), s.batch * s.heads],
+    m: o.m, n: o.n, k: o.k, alpha: o.alpha, transA: o.transA, transB: o.transB, variant: s.variant,
+    blocks: s.batch * s.heads, heads: s.heads,
+    a: [a, la], b: [b, lb], out: [c, lc],
+    dropoutA: o.dropout,
   });
 }
 

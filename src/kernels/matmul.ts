@@ -1,8 +1,11 @@
 // GPU wrapper for shaders/matmul.wgsl; the float64 reference of the same name is matmul.ref.ts.
 import code from '../../shaders/matmul.wgsl?raw';
+import rng from '../../shaders/rng.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
+
+export type MatmulVariant = 'tiled' | 'direct';
 
 export interface MatmulShape {
   /** op(A) is m×k, op(B) is k×n, C is m×n (per batch entry). */
@@ -21,7 +24,7 @@ export interface MatmulShape {
   accumulate?: boolean;
   /** 'tiled' (workgroup-memory tiles, for GPUs) or 'direct' (no barriers, for software
    * adapters); chosen from the device when absent. Tests run both. */
-  variant?: 'tiled' | 'direct';
+  variant?: MatmulVariant;
 }
 
 export interface MatmulArgs extends MatmulShape {
@@ -37,16 +40,62 @@ export interface MatmulArgs extends MatmulShape {
 export function matmul(device: GPUDevice, args: MatmulArgs): Dispatch {
   const { m, n, k } = args;
   const batch = args.batch ?? 1;
+  const layout = (stride: number, ld: number): BlockLayout => ({ batchStride: stride, headStride: 0, ld });
+  return blockMatmul(device, {
+    ...args,
+    label: `matmul ${batch}×${m}×${n}×${k}`,
+    blocks: batch,
+    heads: 1,
+    a: [args.a, layout(args.strideA ?? m * k, args.transA ? m : k)],
+    b: [args.b, layout(args.strideB ?? k * n, args.transB ? k : n)],
+    out: [args.out, layout(args.strideC ?? m * n, n)],
+  });
+}
+
+/** Where block z = b·heads + h of an operand starts, and how far apart its stored rows are. */
+export interface BlockLayout {
+  batchStride: number;
+  headStride: number;
+  ld: number;
+}
+
+export interface BlockMatmulArgs extends Omit<MatmulShape, 'batch' | 'strideA' | 'strideB' | 'strideC'> {
+  label: string;
+  /** Number of blocks z (batch·heads). */
+  blocks: number;
+  heads: number;
+  a: [Tensor, BlockLayout];
+  b: [Tensor, BlockLayout];
+  out: [Tensor, BlockLayout];
+  bias?: Tensor;
+  kScale?: Tensor;
+  /** Scales each element of A by its dropout factor, drawn at its index in A (attention
+   * probabilities); `seed` is a u32 buffer the caller rewrites each step. */
+  dropoutA?: { p: number; stream: number; seed: Tensor };
+}
+
+/** The general product: C[z] = alpha · op(A[z]) · op(B[z]) over strided blocks (see the shader). */
+export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch {
+  const [a, la] = args.a;
+  const [b, lb] = args.b;
+  const [c, lc] = args.out;
+  const drop = args.dropoutA;
+  if (drop && !(drop.p >= 0 && drop.p <= 1)) throw new Error(`${args.label}: dropout p = ${drop.p} is outside [0, 1]`);
   const params = createParams(device, [
-    ['u32', m], ['u32', n], ['u32', k],
-    ['u32', args.strideA ?? m * k], ['u32', args.strideB ?? k * n], ['u32', args.strideC ?? m * n],
+    ['u32', args.m], ['u32', args.n], ['u32', args.k], ['u32', args.heads],
+    ['u32', la.batchStride], ['u32', la.headStride], ['u32', la.ld],
+    ['u32', lb.batchStride], ['u32', lb.headStride], ['u32', lb.ld],
+    ['u32', lc.batchStride], ['u32', lc.headStride], ['u32', lc.ld],
     ['f32', args.alpha ?? 1],
-  ]);
+    // p = 1 drops everything (as nn.Dropout does) instead of dividing by 0.
+    ['f32', drop?.p ?? 0], ['f32', drop ? (drop.p < 1 ? 1 / (1 - drop.p) : 0) : 1], ['u32', drop?.stream ?? 0],
+  ], args.label);
   // Software adapters get the barrier-free variant (see the shader); GPUs the shared-memory tiles.
   const direct = (args.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
+  const tile = direct ? 32 : 64;
   return makeDispatch(device, {
-    label: `matmul ${batch}×${m}×${n}×${k}`,
-    code,
+    label: args.label,
+    code: rng + code,
     entryPoint: direct ? 'direct' : 'main',
     constants: {
       TRANS_A: Number(!!args.transA),
@@ -54,8 +103,9 @@ export function matmul(device: GPUDevice, args: MatmulArgs): Dispatch {
       HAS_BIAS: Number(!!args.bias),
       K_SCALE: Number(!!args.kScale),
       ACCUMULATE: Number(!!args.accumulate),
+      DROPOUT_A: Number(!!drop),
     },
-    bindings: [args.a, args.b, args.out, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device)],
-    workgroups: direct ? [ceilDiv(n, 32), ceilDiv(m, 32), batch] : [ceilDiv(n, 64), ceilDiv(m, 64), batch],
+    bindings: [a, b, c, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device), drop?.seed ?? placeholder(device)],
+    workgroups: [ceilDiv(args.n, tile), ceilDiv(args.m, tile), args.blocks],
   });
 }
