@@ -14,7 +14,7 @@ import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { GpuModel } from '../src/model/gpu-model.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
-import { seededRandom } from '../src/util/random.ts';
+import { seededNormal, seededRandom } from '../src/util/random.ts';
 import { formatRow, median, tfOnDevice, type Tf } from './peer.ts';
 
 type TfTensor = ReturnType<Tf['zeros']>;
@@ -47,15 +47,9 @@ export function trainScale(gpu: Gpu): Scale {
   };
 }
 
-/** N(0, 1) by Box–Muller over the seeded uniform generator. */
-function normal(seed: number): () => number {
-  const uniform = seededRandom(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
 /** Every tensor the layout names, N(0, 0.02) as BERT initialises, LayerNorm gamma 1 and beta 0. */
 function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
-  const random = normal(seed);
+  const random = seededNormal(seed);
   const tensors = new Map<string, WeightTensor>();
   const put = (name: string, shape: number[], fill: () => number) =>
     tensors.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, fill) });

@@ -2,6 +2,7 @@
 // initialised as Hugging Face initialises it.
 import { describeModel, type Architecture, type LinearLayout, type ModelLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
+import { seededNormal } from '../util/random.ts';
 
 /** What io/ reads from safetensors (structurally: any dtype already widened to float). */
 export interface SourceTensor {
@@ -92,7 +93,7 @@ export function loadWeights(
   }
 
   const initialised: string[] = [];
-  const random = normalGenerator(seed);
+  const random = seededNormal(seed);
   for (const { linear } of layout.head) {
     const hasWeight = take(linear.weight, [linear.dOut, linear.dIn]);
     const hasBias = take(linear.bias, [linear.dOut]);
@@ -128,29 +129,4 @@ function lookup(source: ReadonlyMap<string, SourceTensor>, key: string, prefix: 
     if (found) return found;
   }
   return undefined;
-}
-
-/** Standard normal numbers by Box–Muller over a seeded mulberry32 uniform generator. */
-function normalGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    // (0, 1]: log(0) must not happen.
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967296;
-  };
-  let spare: number | null = null;
-  return () => {
-    if (spare !== null) {
-      const z = spare;
-      spare = null;
-      return z;
-    }
-    const radius = Math.sqrt(-2 * Math.log(uniform()));
-    const angle = 2 * Math.PI * uniform();
-    spare = radius * Math.sin(angle);
-    return radius * Math.cos(angle);
-  };
 }

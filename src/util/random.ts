@@ -20,3 +20,20 @@ export function shuffledIndices(count: number, random: () => number): Uint32Arra
   }
   return order;
 }
+
+/** Seeded standard normal numbers (Box–Muller over seededRandom, both values of a pair used). */
+export function seededNormal(seed: number): () => number {
+  const uniform = seededRandom(seed);
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const z = spare;
+      spare = null;
+      return z;
+    }
+    const radius = Math.sqrt(-2 * Math.log(1 - uniform())); // 1 − u ∈ (0, 1]: no log(0)
+    const angle = 2 * Math.PI * uniform();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
+}
