@@ -92,3 +92,37 @@ describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model o
     for (const name of names) expect(relativeError(ours(name), expected.get(name)!.data, 1e-3 * largest), name).toBeLessThan(HF_GRAD_TOL);
   });
 });
+
+describe('GPU model with dropout on', () => {
+  it('has gradients equal to central differences of its dropout-mode loss (same masks)', async () => {
+    const dir = join(HF_TINY, 'bert');
+    const { batch, labels } = readFixtureBatch(dir);
+    const loaded = await loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0.2, attention: 0.2, classifier: 0.2 }, {
+      maxBatch: batch.batch, maxSeq: batch.seq, task: 'classification', trains: () => true, factorOn: 'cpu',
+    });
+    model.setBatch(batch, labels);
+    device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(1234));
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    const grads = await readTensor(device, model.gradsTensor);
+    const params = await readTensor(device, model.paramsTensor);
+    const lossAt = async (index: number, value: number) => {
+      device.queue.writeBuffer(model.paramsTensor.buffer, index * 4, Float32Array.of(value));
+      submitPlan(device, model.lossPlan(batch.batch, batch.seq, true));
+      return (await readTensor(device, model.loss))[0];
+    };
+    // The largest-gradient entry of every kind of tensor: each dropout site (embeddings,
+    // attention probabilities, attention output, FFN output, classifier) sits on some path.
+    const entries = model.params.entries.filter((e) => /layer\.0\.attention\.self\.query|layer\.1\.attention\.output|layer\.1\.output\.dense|layer\.0\.intermediate|classifier\.weight|pooler\.dense\.bias/.test(e.name));
+    for (const entry of entries) {
+      let index = entry.offset;
+      for (let i = entry.offset; i < entry.offset + entry.length; i++) if (Math.abs(grads[i]) > Math.abs(grads[index])) index = i;
+      // fp32 losses (~1e-7 relative) over 2h = 2e-2, and an O(h²) truncation: ~1e-5 absolute.
+      const h = 1e-2;
+      const fd = ((await lossAt(index, params[index] + h)) - (await lossAt(index, params[index] - h))) / (2 * h);
+      await lossAt(index, params[index]);
+      expect(Math.abs(fd - grads[index]), `${entry.name}[${index - entry.offset}]: fd ${fd}, gradient ${grads[index]}`).toBeLessThan(2e-2 * Math.abs(grads[index]) + 1e-4);
+    }
+  });
+});

@@ -374,9 +374,10 @@ export class GpuModel {
     return this.cached(`eval ${B}x${T}`, () => this.forwardOps(B, T, false));
   }
 
-  /** The forward and the loss without dropout (gradient dumps use trainPlan with rates 0). */
-  lossPlan(B: number, T: number): PlanOp[] {
-    return this.cached(`loss ${B}x${T}`, () => [...this.forwardOps(B, T, false), ...this.lossOps(B)]);
+  /** The forward and the loss, with the training step's dropout masks (the current seed) or
+   * without dropout: what trainPlan differentiates, for checking it. */
+  lossPlan(B: number, T: number, training: boolean): PlanOp[] {
+    return this.cached(`loss ${B}x${T} ${training}`, () => [...this.forwardOps(B, T, training), ...this.lossOps(B)]);
   }
 
   private cached(key: string, build: () => PlanOp[]): PlanOp[] {
