@@ -78,3 +78,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
     scores[base + j] = prob;
   }
 }
+
+// The same softmax with one invocation per row and no barriers, for software adapters
+// (SwiftShader runs invocations as CPU threads, where a barrier is a context switch).
+@compute @workgroup_size(64)
+fn rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wg.y * groups.x + wg.x) * 64u + lid;
+  if (row >= p.rows) { return; }
+  let i = row % p.seq;
+  let maskBase = (row / (p.heads * p.seq)) * p.seq;
+  let base = row * p.seq;
+  var end = p.seq;
+  if (CAUSAL) { end = i + 1u; }
+  var rowMax = F32_MIN;
+  for (var j = 0u; j < end; j++) {
+    if (mask[maskBase + j] != 0u) { rowMax = max(rowMax, scores[base + j]); }
+  }
+  let anyKey = rowMax > F32_MIN;
+  var total = 0.0;
+  for (var j = 0u; j < end; j++) {
+    if (mask[maskBase + j] != 0u) { total += exp(scores[base + j] - rowMax); }
+  }
+  for (var j = 0u; j < p.seq; j++) {
+    var prob = 1.0 / f32(p.seq);
+    if (anyKey) {
+      prob = 0.0;
+      if (j < end && mask[maskBase + j] != 0u) { prob = exp(scores[base + j] - rowMax) / total; }
+    }
+    scores[base + j] = prob;
+  }
+}

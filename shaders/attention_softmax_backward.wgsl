@@ -45,3 +45,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
     grad[index] = probs[index] * (probsGrad(index) - dot);
   }
 }
+
+// The same backward with one invocation per row and no barriers, for software adapters.
+@compute @workgroup_size(64)
+fn rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wg.y * groups.x + wg.x) * 64u + lid;
+  if (row >= p.rows) { return; }
+  let base = row * p.seq;
+  var dot = 0.0;
+  for (var j = 0u; j < p.seq; j++) { dot += probsGrad(base + j) * probs[base + j]; }
+  for (var j = 0u; j < p.seq; j++) {
+    let index = base + j;
+    grad[index] = probs[index] * (probsGrad(index) - dot);
+  }
+}

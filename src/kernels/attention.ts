@@ -8,6 +8,7 @@
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
 import rngCode from '../../shaders/rng.wgsl?raw';
+import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import type { Constants } from '../gpu/pipelines.ts';
 import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
@@ -20,7 +21,7 @@ export interface AttentionShape {
   headDim: number;
   /** Multiplies q·kᵀ (1/√headDim in BERT). */
   scale: number;
-  /** The per-head products: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
+  /** The per-head products and softmaxes: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
    * software adapters); chosen from the device when absent. Tests run both. */
   variant?: MatmulVariant;
 }
@@ -83,7 +84,7 @@ export function attentionForward(device: GPUDevice, args: AttentionForwardArgs):
   return [
     headProduct(device, 'attention scores', args, { m: seq, n: seq, k: headDim, alpha: args.scale, transB: true },
       [args.q, tokens], [args.k, tokens], [args.probs, scores]),
-    rowDispatch(device, 'attention softmax', softmaxCode, rows, { CAUSAL: Number(!!args.causal) }, [
+    rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
       args.probs,
       createParams(device, [['u32', seq], ['u32', args.heads], ['u32', rows]]),
       args.mask,
@@ -109,7 +110,7 @@ export function attentionBackward(device: GPUDevice, args: AttentionBackwardArgs
       [args.probs, scores], [args.dOut, tokens], [args.dv, tokens]),
     headProduct(device, 'attention dP', args, { m: seq, n: seq, k: headDim, transB: true },
       [args.dOut, tokens], [args.v, tokens], [args.dScores, scores]),
-    rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, { DROPOUT: Number(!!dropout) }, [
+    rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, args, { DROPOUT: Number(!!dropout) }, [
       args.dScores,
       createParams(device, [['u32', seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', dropout?.stream ?? 0]]),
       args.probs,
@@ -154,11 +155,15 @@ function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: Pro
   });
 }
 
-/** One workgroup per row, wrapping onto the y axis past the 65535-per-dimension limit. */
-function rowDispatch(device: GPUDevice, label: string, code: string, rows: number,
+/** A softmax pass over rows: one workgroup per row ('main', GPUs) or one invocation per row in
+ * workgroups of 64 ('rows', software adapters; the product variant 'direct' selects it),
+ * wrapping onto the y axis past the 65535-per-dimension limit. */
+function rowDispatch(device: GPUDevice, label: string, code: string, rows: number, s: AttentionShape,
   constants: Constants, bindings: Binding[]): Dispatch {
-  const x = Math.max(1, Math.min(rows, 65535));
-  return makeDispatch(device, { label, code, constants, bindings, workgroups: [x, ceilDiv(rows, x)] });
+  const perInvocation = (s.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
+  const groups = perInvocation ? ceilDiv(rows, 64) : rows;
+  const x = Math.max(1, Math.min(groups, 65535));
+  return makeDispatch(device, { label, code, entryPoint: perInvocation ? 'rows' : 'main', constants, bindings, workgroups: [x, ceilDiv(groups, x)] });
 }
 
 /** [p, 1/(1−p)] with p = 1 dropping everything (as nn.Dropout does) instead of dividing by 0. */
