@@ -12,7 +12,6 @@ import { buildExport } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { Trainer } from '../train/trainer.ts';
-import { variantTrains } from '../train/variants.ts';
 import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
 import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
 
@@ -129,7 +128,6 @@ async function train(flags: Flags): Promise<void> {
     if ([start, interval, count, k].some((v) => !Number.isInteger(v) || v < 0)) throw new UsageError('--avf takes four integers: ti,tf,nf,k');
     config.avf = { ...config.avf, start, interval, count, k };
   }
-  if (!variantTrains(config.variant, 'sigma', 'q')) throw new UsageError(`variant ${config.variant} trains no Σ`);
 
   const gpu = await acquireNodeGpu();
   console.error(`adapter: ${gpu.adapter.description || gpu.adapter.vendor || 'unnamed'}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
