@@ -49,27 +49,6 @@ export interface EncodedBatch {
   tokenTypeIds: Uint32Array;
 }
 
-export interface TextTokenizer {
-  /** The pad token's id; for tokenizers without one (GPT-2) the eos id, else 0 — padded positions are masked anyway. */
-  readonly padId: number;
-  readonly clsId?: number;
-  readonly bosId?: number;
-  readonly sepId?: number;
-  readonly eosId?: number;
-  readonly maskId?: number;
-  readonly unkId?: number;
-  readonly vocabSize: number;
-  /** tokenizer_config's model_max_length, unless it is transformers' "no limit" placeholder. */
-  readonly modelMaxLength?: number;
-  /**
-   * Tokenize, truncate each row to `maxLength` tokens including specials (longest_first for
-   * pairs, exactly as the Rust tokenizers crate does) and right-pad to the longest row.
-   */
-  encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number }): EncodedBatch;
-  decode(ids: ArrayLike<number>, options?: { skipSpecialTokens?: boolean }): string;
-  tokenToId(token: string): number | undefined;
-}
-
 /**
  * Builds the tokenizer of a model folder: from tokenizer.json when present, else from vocab.txt
  * (WordPiece) or vocab.json + merges.txt (byte-level BPE) the way transformers converts them.
@@ -97,7 +76,7 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
   const complete = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
   const tokenizer = wrap(source, () => new Tokenizer(complete, config));
-  return new HfTextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
+  return new TextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
 }
 
 function wrap<T>(file: string, build: () => T): T {
@@ -117,7 +96,9 @@ interface TokenizerJsonShape {
 const MARK_A = '\u0000A';
 const MARK_B = '\u0000B';
 
-class HfTextTokenizer implements TextTokenizer {
+/** A model folder's tokenizer with Hugging Face's batching (build it with createTokenizer). */
+export class TextTokenizer {
+  /** The pad token's id; for tokenizers without one (GPT-2) the eos id, else 0 — padded positions are masked anyway. */
   readonly padId: number;
   readonly clsId?: number;
   readonly bosId?: number;
@@ -126,6 +107,7 @@ class HfTextTokenizer implements TextTokenizer {
   readonly maskId?: number;
   readonly unkId?: number;
   readonly vocabSize: number;
+  /** tokenizer_config's model_max_length, unless it is transformers' "no limit" placeholder. */
   readonly modelMaxLength?: number;
   /** Special tokens the post-processor adds around a single text and around a pair. */
   private readonly specialsSingle: number;
@@ -170,6 +152,10 @@ class HfTextTokenizer implements TextTokenizer {
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false });
   }
 
+  /**
+   * Tokenize, truncate each row to `maxLength` tokens including specials (longest_first for
+   * pairs, exactly as the Rust tokenizers crate does) and right-pad to the longest row.
+   */
   encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number }): EncodedBatch {
     const rows = examples.map((example) => this.encodeOne(example.text, example.textPair, options.maxLength));
     const batch = rows.length;
