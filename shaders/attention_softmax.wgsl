@@ -43,40 +43,55 @@ fn reduceSum(lid: u32, value: f32) -> f32 {
   return result;
 }
 
+// The row's keys and where they live. Keys past i under causal masking are never read.
+struct Row { base: u32, maskBase: u32, end: u32 }
+
+fn rowOf(row: u32) -> Row {
+  var end = p.seq;
+  if (CAUSAL) { end = row % p.seq + 1u; }
+  return Row(row * p.seq, (row / (p.heads * p.seq)) * p.seq, end);
+}
+
+// The three passes over keys first, first + step, …: a workgroup strides them (main), a single
+// invocation walks them all (rows).
+fn partialMax(r: Row, first: u32, step: u32) -> f32 {
+  var m = F32_MIN;
+  for (var j = first; j < r.end; j += step) {
+    if (mask[r.maskBase + j] != 0u) { m = max(m, scores[r.base + j]); }
+  }
+  return m;
+}
+
+fn partialSum(r: Row, first: u32, step: u32, rowMax: f32) -> f32 {
+  var sum = 0.0;
+  for (var j = first; j < r.end; j += step) {
+    if (mask[r.maskBase + j] != 0u) { sum += exp(scores[r.base + j] - rowMax); }
+  }
+  return sum;
+}
+
+fn writeProbs(r: Row, first: u32, step: u32, rowMax: f32, total: f32) {
+  // A real score never reaches f32 min: the row max stays there only when every key is masked.
+  let anyKey = rowMax > F32_MIN;
+  for (var j = first; j < p.seq; j += step) {
+    var prob = 1.0 / f32(p.seq);
+    if (anyKey) {
+      prob = 0.0;
+      if (j < r.end && mask[r.maskBase + j] != 0u) { prob = exp(scores[r.base + j] - rowMax) / total; }
+    }
+    scores[r.base + j] = prob;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let row = wg.y * groups.x + wg.x;
   if (row >= p.rows) { return; }
-  let i = row % p.seq;
-  let maskBase = (row / (p.heads * p.seq)) * p.seq;
-  let base = row * p.seq;
-  // Keys past i under causal masking are never read.
-  var end = p.seq;
-  if (CAUSAL) { end = i + 1u; }
-
-  var localMax = F32_MIN;
-  for (var j = lid; j < end; j += WG) {
-    if (mask[maskBase + j] != 0u) { localMax = max(localMax, scores[base + j]); }
-  }
-  let rowMax = reduceMax(lid, localMax);
-  // A real score never reaches f32 min: the row max stays there only when every key is masked.
-  let anyKey = rowMax > F32_MIN;
-
-  var localSum = 0.0;
-  for (var j = lid; j < end; j += WG) {
-    if (mask[maskBase + j] != 0u) { localSum += exp(scores[base + j] - rowMax); }
-  }
-  let total = reduceSum(lid, localSum);
-
-  for (var j = lid; j < p.seq; j += WG) {
-    var prob = 1.0 / f32(p.seq);
-    if (anyKey) {
-      prob = 0.0;
-      if (j < end && mask[maskBase + j] != 0u) { prob = exp(scores[base + j] - rowMax) / total; }
-    }
-    scores[base + j] = prob;
-  }
+  let r = rowOf(row);
+  let rowMax = reduceMax(lid, partialMax(r, lid, WG));
+  let total = reduceSum(lid, partialSum(r, lid, WG, rowMax));
+  writeProbs(r, lid, WG, rowMax, total);
 }
 
 // The same softmax with one invocation per row and no barriers, for software adapters
@@ -86,26 +101,7 @@ fn rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
         @builtin(local_invocation_index) lid: u32) {
   let row = (wg.y * groups.x + wg.x) * 64u + lid;
   if (row >= p.rows) { return; }
-  let i = row % p.seq;
-  let maskBase = (row / (p.heads * p.seq)) * p.seq;
-  let base = row * p.seq;
-  var end = p.seq;
-  if (CAUSAL) { end = i + 1u; }
-  var rowMax = F32_MIN;
-  for (var j = 0u; j < end; j++) {
-    if (mask[maskBase + j] != 0u) { rowMax = max(rowMax, scores[base + j]); }
-  }
-  let anyKey = rowMax > F32_MIN;
-  var total = 0.0;
-  for (var j = 0u; j < end; j++) {
-    if (mask[maskBase + j] != 0u) { total += exp(scores[base + j] - rowMax); }
-  }
-  for (var j = 0u; j < p.seq; j++) {
-    var prob = 1.0 / f32(p.seq);
-    if (anyKey) {
-      prob = 0.0;
-      if (j < end && mask[maskBase + j] != 0u) { prob = exp(scores[base + j] - rowMax) / total; }
-    }
-    scores[base + j] = prob;
-  }
+  let r = rowOf(row);
+  let rowMax = partialMax(r, 0u, 1u);
+  writeProbs(r, 0u, 1u, rowMax, partialSum(r, 0u, 1u, rowMax));
 }

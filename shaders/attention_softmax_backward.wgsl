@@ -23,27 +23,34 @@ fn probsGrad(index: u32) -> f32 {
   return g;
 }
 
+// Σ_j dP·P over keys first, first + step, … and the write of dS over the same keys: a
+// workgroup strides them (main), a single invocation walks them all (rows).
+fn partialDot(base: u32, first: u32, step: u32) -> f32 {
+  var sum = 0.0;
+  for (var j = first; j < p.seq; j += step) { sum += probsGrad(base + j) * probs[base + j]; }
+  return sum;
+}
+
+fn writeGrad(base: u32, first: u32, step: u32, dot: f32) {
+  for (var j = first; j < p.seq; j += step) {
+    let index = base + j;
+    grad[index] = probs[index] * (probsGrad(index) - dot);
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let row = wg.y * groups.x + wg.x;
   if (row >= p.rows) { return; }
   let base = row * p.seq;
-
-  var local = 0.0;
-  for (var j = lid; j < p.seq; j += WG) { local += probsGrad(base + j) * probs[base + j]; }
-  red[lid] = local;
+  red[lid] = partialDot(base, lid, WG);
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     if (lid < stride) { red[lid] += red[lid + stride]; }
     workgroupBarrier();
   }
-  let dot = red[0];
-
-  for (var j = lid; j < p.seq; j += WG) {
-    let index = base + j;
-    grad[index] = probs[index] * (probsGrad(index) - dot);
-  }
+  writeGrad(base, lid, WG, red[0]);
 }
 
 // The same backward with one invocation per row and no barriers, for software adapters.
@@ -53,10 +60,5 @@ fn rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
   let row = (wg.y * groups.x + wg.x) * 64u + lid;
   if (row >= p.rows) { return; }
   let base = row * p.seq;
-  var dot = 0.0;
-  for (var j = 0u; j < p.seq; j++) { dot += probsGrad(base + j) * probs[base + j]; }
-  for (var j = 0u; j < p.seq; j++) {
-    let index = base + j;
-    grad[index] = probs[index] * (probsGrad(index) - dot);
-  }
+  writeGrad(base, 0u, 1u, partialDot(base, 0u, 1u));
 }
