@@ -37,24 +37,38 @@ fn workgroupSum(v: vec2f, li: u32) -> vec2f {
 @group(0) @binding(5) var<storage, read_write> rstdOut: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
+// Passes over the elements first, first + step, … of a row: a workgroup strides them (forward),
+// a single invocation walks them all (forward_rows).
+fn partialSum(base: u32, first: u32, step: u32) -> f32 {
+  var sum = 0.0;
+  for (var j = first; j < p.d; j += step) { sum += x[base + j]; }
+  return sum;
+}
+
+fn partialSquares(base: u32, first: u32, step: u32, mean: f32) -> f32 {
+  var sq = 0.0;
+  for (var j = first; j < p.d; j += step) {
+    let c = x[base + j] - mean;
+    sq += c * c;
+  }
+  return sq;
+}
+
+fn normalize(base: u32, first: u32, step: u32, mean: f32, rstd: f32) {
+  for (var j = first; j < p.d; j += step) {
+    y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
+  }
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
            @builtin(local_invocation_index) li: u32) {
   // The loop bounds are uniform, so the barriers in workgroupSum stay in uniform control flow.
   for (var row = wg.x; row < p.rows; row += groups.x) {
     let base = row * p.d;
-    var sum = 0.0;
-    for (var j = li; j < p.d; j += WG) { sum += x[base + j]; }
-    let mean = workgroupSum(vec2f(sum, 0.0), li).x / f32(p.d);
-    var sq = 0.0;
-    for (var j = li; j < p.d; j += WG) {
-      let c = x[base + j] - mean;
-      sq += c * c;
-    }
-    let rstd = 1.0 / sqrt(workgroupSum(vec2f(sq, 0.0), li).x / f32(p.d) + p.eps);
-    for (var j = li; j < p.d; j += WG) {
-      y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
-    }
+    let mean = workgroupSum(vec2f(partialSum(base, li, WG), 0.0), li).x / f32(p.d);
+    let rstd = 1.0 / sqrt(workgroupSum(vec2f(partialSquares(base, li, WG, mean), 0.0), li).x / f32(p.d) + p.eps);
+    normalize(base, li, WG, mean, rstd);
     if (li == 0u) {
       meanOut[row] = mean;
       rstdOut[row] = rstd;
@@ -69,18 +83,9 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: ve
 fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   for (var row = gid.x; row < p.rows; row += groups.x * 64u) {
     let base = row * p.d;
-    var sum = 0.0;
-    for (var j = 0u; j < p.d; j++) { sum += x[base + j]; }
-    let mean = sum / f32(p.d);
-    var sq = 0.0;
-    for (var j = 0u; j < p.d; j++) {
-      let c = x[base + j] - mean;
-      sq += c * c;
-    }
-    let rstd = 1.0 / sqrt(sq / f32(p.d) + p.eps);
-    for (var j = 0u; j < p.d; j++) {
-      y[base + j] = (x[base + j] - mean) * rstd * gamma[j] + beta[j];
-    }
+    let mean = partialSum(base, 0u, 1u) / f32(p.d);
+    let rstd = 1.0 / sqrt(partialSquares(base, 0u, 1u, mean) / f32(p.d) + p.eps);
+    normalize(base, 0u, 1u, mean, rstd);
     meanOut[row] = mean;
     rstdOut[row] = rstd;
   }
@@ -96,6 +101,27 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<uniform> bp: Params;
 
+// (Σ g, Σ g·x̂) and the write of dx over the elements first, first + step, … of a row.
+fn partialGrads(base: u32, first: u32, step: u32, mean: f32, rstd: f32) -> vec2f {
+  var acc = vec2f(0.0);
+  for (var j = first; j < bp.d; j += step) {
+    let xhat = (bX[base + j] - mean) * rstd;
+    let g = bDy[base + j] * bGamma[j];
+    acc += vec2f(g, g * xhat);
+  }
+  return acc;
+}
+
+fn writeDx(base: u32, first: u32, step: u32, mean: f32, rstd: f32, m: vec2f) {
+  for (var j = first; j < bp.d; j += step) {
+    let xhat = (bX[base + j] - mean) * rstd;
+    let g = bDy[base + j] * bGamma[j];
+    var v = rstd * (g - m.x - xhat * m.y);
+    if (ACCUMULATE_DX) { v += dx[base + j]; }
+    dx[base + j] = v;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
                @builtin(local_invocation_index) li: u32) {
@@ -103,20 +129,8 @@ fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups
     let base = row * bp.d;
     let mean = bMean[row];
     let rstd = bRstd[row];
-    var acc = vec2f(0.0);
-    for (var j = li; j < bp.d; j += WG) {
-      let xhat = (bX[base + j] - mean) * rstd;
-      let g = bDy[base + j] * bGamma[j];
-      acc += vec2f(g, g * xhat);
-    }
-    let m = workgroupSum(acc, li) / f32(bp.d);
-    for (var j = li; j < bp.d; j += WG) {
-      let xhat = (bX[base + j] - mean) * rstd;
-      let g = bDy[base + j] * bGamma[j];
-      var v = rstd * (g - m.x - xhat * m.y);
-      if (ACCUMULATE_DX) { v += dx[base + j]; }
-      dx[base + j] = v;
-    }
+    let m = workgroupSum(partialGrads(base, li, WG, mean, rstd), li) / f32(bp.d);
+    writeDx(base, li, WG, mean, rstd, m);
   }
 }
 
@@ -127,20 +141,7 @@ fn backward_dx_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     let base = row * bp.d;
     let mean = bMean[row];
     let rstd = bRstd[row];
-    var acc = vec2f(0.0);
-    for (var j = 0u; j < bp.d; j++) {
-      let xhat = (bX[base + j] - mean) * rstd;
-      let g = bDy[base + j] * bGamma[j];
-      acc += vec2f(g, g * xhat);
-    }
-    let m = acc / f32(bp.d);
-    for (var j = 0u; j < bp.d; j++) {
-      let xhat = (bX[base + j] - mean) * rstd;
-      let g = bDy[base + j] * bGamma[j];
-      var v = rstd * (g - m.x - xhat * m.y);
-      if (ACCUMULATE_DX) { v += dx[base + j]; }
-      dx[base + j] = v;
-    }
+    writeDx(base, 0u, 1u, mean, rstd, partialGrads(base, 0u, 1u, mean, rstd) / f32(bp.d));
   }
 }
 
