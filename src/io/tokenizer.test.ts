@@ -102,6 +102,24 @@ describe('tokenizer', () => {
     expect(() => tok.encodeBatch([{ text: 'x', textPair: 'y' }], { maxLength: 2 })).toThrow(/3 special tokens/);
   });
 
+  it('pads to a multiple of padToMultipleOf with the pad id, mask 0 and token type 0', () => {
+    const tok = createTokenizer(demoFiles());
+    const batch = tok.encodeBatch([{ text: 'one two', textPair: 'three' }, { text: 'one' }], { maxLength: 16, padToMultipleOf: 8 });
+    expect(batch.seq).toBe(8);
+    expect(rows2d(batch, batch.inputIds)).toEqual([
+      [101, 2028, 2048, 102, 2093, 102, 0, 0],
+      [101, 2028, 102, 0, 0, 0, 0, 0],
+    ]);
+    expect(rows2d(batch, batch.attentionMask)).toEqual([
+      [1, 1, 1, 1, 1, 1, 0, 0],
+      [1, 1, 1, 0, 0, 0, 0, 0],
+    ]);
+    expect(rows2d(batch, batch.tokenTypeIds)).toEqual([
+      [0, 0, 0, 0, 1, 1, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ]);
+  });
+
   it('truncates pairs longest-first with the same lengths as the Rust tokenizers crate', () => {
     // The crate's own table (tokenizers/src/utils/truncation.rs), room 7: lengths 0, 2, 4, 8.
     const cases: [number, number, number, number][] = [

@@ -154,12 +154,14 @@ export class TextTokenizer {
 
   /**
    * Tokenize, truncate each row to `maxLength` tokens including specials (longest_first for
-   * pairs, exactly as the Rust tokenizers crate does) and right-pad to the longest row.
+   * pairs, exactly as the Rust tokenizers crate does) and right-pad to the longest row, rounded
+   * up to a multiple of `padToMultipleOf` (as Hugging Face's option of that name).
    */
-  encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number }): EncodedBatch {
+  encodeBatch(examples: readonly { text: string; textPair?: string }[], options: { maxLength: number; padToMultipleOf?: number }): EncodedBatch {
     const rows = examples.map((example) => this.encodeOne(example.text, example.textPair, options.maxLength));
     const batch = rows.length;
-    const seq = rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
+    const multiple = options.padToMultipleOf ?? 1;
+    const seq = Math.ceil(rows.reduce((m, r) => Math.max(m, r.ids.length), 0) / multiple) * multiple;
     const inputIds = new Uint32Array(batch * seq).fill(this.padId);
     const attentionMask = new Uint32Array(batch * seq);
     const tokenTypeIds = new Uint32Array(batch * seq);

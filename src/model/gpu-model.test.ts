@@ -4,14 +4,14 @@
 // (ref-grads.safetensors), which also includes the fp32 SVD.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readModelDir } from '../cli/files.ts';
+import { readDatasetFile, readModelDir } from '../cli/files.ts';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { loadModel } from '../train/load.ts';
 import { testGpu } from '../test/gpu.ts';
 import { GpuModel } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
-import { HF_TINY, readFixtureBatch, readTensors } from './test-folders.ts';
+import { DEMO_MODEL, HF_TINY, SHARED, readFixtureBatch, readTensors } from './test-folders.ts';
 
 function norm(x: ArrayLike<number>): number {
   let s = 0;
@@ -91,6 +91,41 @@ describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model o
     const largest = Math.max(...names.map((n) => norm(expected.get(n)!.data)));
     for (const name of names) expect(relativeError(ours(name), expected.get(name)!.data, 1e-3 * largest), name).toBeLessThan(HF_GRAD_TOL);
   });
+});
+
+// The hf-tiny folders are narrow (hidden 32, 4 heads of 8, ≤ 16 positions); the real model
+// has heads of 64 and SST-2 batches reach past one 64-wide tile.
+it('matches the float64 reference on the demo BERT with a real SST-2 batch (32 rows, 72 positions)', async () => {
+  const data = await readDatasetFile(join(SHARED, 'data/glue/SST-2/train.tsv'), {});
+  const examples = [...data.examples.slice(0, 2000)].sort((a, b) => b.text.length - a.text.length).slice(0, 32);
+  const labels = examples.map((e) => e.label);
+  const loaded = await loadModel(await readModelDir(DEMO_MODEL), { task: 'classification', labelNames: data.labelNames }, 42);
+  const batch = loaded.tokenizer.encodeBatch(examples, { maxLength: 66, padToMultipleOf: 72 });
+  expect(batch.seq).toBe(72);
+  const { device } = await testGpu();
+  const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: batch.batch, maxSeq: batch.seq, task: 'classification', trains: () => true, factorOn: 'cpu',
+  });
+  model.setBatch(batch, labels);
+  submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+  const logits = (await readTensor(device, model.logits)).subarray(0, batch.batch * 2);
+  const grads = await readTensor(device, model.gradsTensor);
+  const reference = buildReferenceModel(loaded.config, loaded.weights);
+  for (const [path, f] of await model.readFactors()) {
+    const m = reference.modules.get(path)!;
+    m.u = Float64Array.from(f.u);
+    m.sigma = Float64Array.from(f.sigma);
+    m.v = Float64Array.from(f.v);
+  }
+  const same = referenceGradients(reference, batch, labels);
+  expect(relativeError(logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
+  const keyBias = (e: { role: string; module?: string }) => e.role === 'bias' && e.module === 'k';
+  const entries = model.params.entries.filter((e) => !keyBias(e));
+  const largest = Math.max(...entries.map((e) => norm(same.grads.get(e.name)!)));
+  for (const e of model.params.entries.filter(keyBias)) expect(norm(grads.subarray(e.offset, e.offset + e.length)), e.name).toBeLessThan(1e-5 * largest);
+  for (const e of entries) {
+    expect(relativeError(grads.subarray(e.offset, e.offset + e.length), same.grads.get(e.name)!, 1e-3 * largest), e.name).toBeLessThan(SAME_FACTORS_TOL);
+  }
 });
 
 describe('GPU model with dropout on', () => {

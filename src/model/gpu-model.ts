@@ -535,6 +535,9 @@ export class GpuModel {
         g = undropped;
       }
     }
+    // The head-only baseline trains nothing below the head: the encoder needs no backward.
+    const { trains } = this.options;
+    if (!this.layout.layers.some((l) => l.modules.some((m) => trains('sigma', m.kind) || trains('bias', m.kind)))) return ops;
     // Route the first-token gradient back into the [N, H] gradient of the last hidden state.
     const dH = rows(s.dH, H);
     ops.push({ clear: dH });

@@ -96,6 +96,19 @@ describe('VectorFit trainer on a tiny BERT', () => {
     expect(events.flatMap((e) => (e.type === 'avf' ? [e.step] : []))).toEqual([2, 5]);
   });
 
+  it('the head variant trains the head alone: every Σ and bias keeps its initial value', async () => {
+    const t = await trainer(0.1, { variant: 'head', epochs: 2 });
+    expect(t.summary().trainableParameters).toBe(32 * 32 + 32 + 3 * 32 + 3);
+    const before = await t.trainedTensors();
+    await t.train(() => false);
+    const after = await t.trainedTensors();
+    for (const [name, { data }] of after) {
+      const head = name.startsWith('bert.pooler') || name.startsWith('classifier');
+      if (head) expect(Array.from(data), name).not.toEqual(Array.from(before.get(name)!.data));
+      else expect(Array.from(data), name).toEqual(Array.from(before.get(name)!.data));
+    }
+  });
+
   it('exported vectors imported onto the same base restore the trained model exactly', async () => {
     const t = await trainer(0, { epochs: 2 });
     await t.train(() => false);

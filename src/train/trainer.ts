@@ -257,22 +257,7 @@ export class Trainer {
   /** Tokenizes and pads the sequence length up to the next bucket. */
   encode(examples: readonly Example[]): EncodedBatch {
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
-    const raw = this.loaded.tokenizer.encodeBatch(examples, { maxLength });
-    const seq = Math.ceil(raw.seq / SEQ_BUCKET) * SEQ_BUCKET;
-    if (seq === raw.seq) return raw;
-    const padded: EncodedBatch = {
-      batch: raw.batch,
-      seq,
-      inputIds: new Uint32Array(raw.batch * seq).fill(this.loaded.tokenizer.padId),
-      attentionMask: new Uint32Array(raw.batch * seq),
-      tokenTypeIds: new Uint32Array(raw.batch * seq),
-    };
-    for (let b = 0; b < raw.batch; b++) {
-      padded.inputIds.set(raw.inputIds.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
-      padded.attentionMask.set(raw.attentionMask.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
-      padded.tokenTypeIds.set(raw.tokenTypeIds.subarray(b * raw.seq, (b + 1) * raw.seq), b * seq);
-    }
-    return padded;
+    return this.loaded.tokenizer.encodeBatch(examples, { maxLength, padToMultipleOf: SEQ_BUCKET });
   }
 
   /** Logits of examples under the current parameters (no dropout), [examples, labels]. */

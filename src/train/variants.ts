@@ -1,4 +1,5 @@
-// Which vectors each VectorFit variant trains (paper §6.3); the task head is always trained.
+// Which vectors each VectorFit variant trains (paper §6.3), plus `head`, the baseline that trains
+// the task head alone; the task head is always trained.
 import type { ModuleKind, Variant } from '../worker/protocol.ts';
 
 const ATTENTION: readonly ModuleKind[] = ['q', 'k', 'v', 'o'];
@@ -14,6 +15,8 @@ export function variantTrains(variant: Variant, kind: 'sigma' | 'bias', module: 
     case 'no-avf':
     case 'vectorfit':
       return true;
+    case 'head':
+      return false;
   }
 }
 

@@ -17,7 +17,8 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'no-avf': 'All Σ and biases, no AVF',
   sigma: 'Σ of all six modules',
   'sigma-attn': 'Σ of q, k, v, o',
-  'sigma-attn+bias': 'Σ and biases of q, k, v, o',
+  'sigma-attn+bias': 'Σ of q, k, v, o and every bias',
+  head: 'Head only (baseline, no Σ or biases)',
 };
 
 export function formatCount(n: number): string {

@@ -2,8 +2,8 @@
 // sees these: no GPU handles, no model tensors.
 
 /** Paper §6.3 variants. */
-export type Variant = 'sigma-attn' | 'sigma' | 'sigma-attn+bias' | 'no-avf' | 'vectorfit';
-export const VARIANTS: readonly Variant[] = ['vectorfit', 'no-avf', 'sigma', 'sigma-attn', 'sigma-attn+bias'];
+export type Variant = 'sigma-attn' | 'sigma' | 'sigma-attn+bias' | 'no-avf' | 'vectorfit' | 'head';
+export const VARIANTS: readonly Variant[] = ['vectorfit', 'no-avf', 'sigma', 'sigma-attn', 'sigma-attn+bias', 'head'];
 
 /** The linears of a transformer layer that VectorFit factors. */
 export type ModuleKind = 'q' | 'k' | 'v' | 'o' | 'f1' | 'f2';
