@@ -17,6 +17,10 @@ Needs Debian's python3-torch (CPU; libopenblas0-pthread makes it ~15x faster):
       then deterministic on both sides; --compare LOG.jsonl prints the largest per-step loss
       difference from the studio's training log of the same run (`vectorfit train ... --log`,
       with a config.json whose dropout rates are 0).
+The fixture of src/train/torch-parity.test.ts (a short run of that kind, checked in CI):
+  node --import ./scripts/register-raw.mjs bench/torch/dump-inputs.ts /tmp/sst2-192.json seeds=42 rows=192
+  /usr/bin/python3 bench/torch/vectorfit_reference.py /tmp/sst2-192.json --seeds 42 --rows 192 \
+      --studio-start --dropout 0 --avf 2,2,2,5 --write-trajectory src/train/fixtures/torch-sst2-trajectory.json
 """
 import argparse
 import json
@@ -77,7 +81,7 @@ class VectorFitBert:
         self.head = [(torch.randn(h, h, generator=g) * std).requires_grad_(), torch.zeros(h).requires_grad_(),
                      (torch.randn(labels, h, generator=g) * std).requires_grad_(), torch.zeros(labels).requires_grad_()]
         self.vectors = [p for key in self.sigma for p in (self.sigma[key], self.bias[key])] if trains else []
-        self.vector_names = [f'L{layer}.{k}{kind}' for (layer, kind) in self.sigma for k in ('Σ', 'b')]
+        self.vector_names = [f'bert.encoder.layer.{layer}.{MODULES[kind]}.{k}' for (layer, kind) in self.sigma for k in ('sigma', 'bias')]
 
     def linear(self, x, layer, kind):
         u, vh = self.factors[layer, kind]
@@ -132,14 +136,15 @@ def run(inputs, weights, config, seed, args):
             for p, key in zip(model.head, ('pooler', 'poolerBias', 'classifier', 'classifierBias')):
                 p.copy_(torch.tensor(start[key]).view(p.shape))
         order = torch.tensor(start['order'])
+        assert len(order) == rows, f"{args.inputs} holds the order of {len(order)} rows: dump it with rows={rows}"
     params = model.vectors + model.head
     optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
     texts, labels = inputs['train'][:rows], torch.tensor(inputs['trainLabels'][:rows])
     initial = [p.detach().clone() for p in model.vectors]
     ema, frozen = torch.zeros(len(model.vectors)), []
-    ti, tf, nf, k = (round(steps / 3), round(steps / 2), 4, 5)
-    losses = []
+    ti, tf, nf, k = args.avf or (round(steps / 3), round(steps / 2), 4, 5)
+    losses, avf_events = [], []
     for t in range(1, steps + 1):
         index = order[(t - 1) * batch:t * batch]
         ids, mask = padded([texts[i] for i in index])
@@ -158,6 +163,10 @@ def run(inputs, weights, config, seed, args):
                 strength = torch.tensor([(p - p0).abs().mean().item() for p, p0 in zip(model.vectors, initial)])
             ema = 0.99 * ema + 0.01 * strength
             frozen = sorted(ema.topk(k).indices.tolist())
+            top = ema.topk(k + 1).values
+            # How far the k-th EMA stands above the next: a selection an fp32 rounding could flip
+            # has a margin near 1e-6.
+            avf_events.append({'step': t, 'frozen': [model.vector_names[i] for i in frozen], 'margin': (1 - top[k] / top[k - 1]).item()})
             if args.trace:
                 print(f'AVF @ step {t}: frozen {[model.vector_names[i] for i in frozen]}')
     correct = 0
@@ -165,7 +174,7 @@ def run(inputs, weights, config, seed, args):
         for i in range(0, len(inputs['dev']), 64):
             ids, mask = padded(inputs['dev'][i:i + 64])
             correct += (model.logits(ids, mask, dropout=False).argmax(-1) == torch.tensor(inputs['devLabels'][i:i + 64])).sum().item()
-    return correct / len(inputs['dev']), losses
+    return correct / len(inputs['dev']), losses, avf_events
 
 
 def main():
@@ -179,6 +188,8 @@ def main():
     parser.add_argument('--studio-start', action='store_true', help="the studio's head init and batch order for each seed")
     parser.add_argument('--trace', action='store_true', help='print every step loss and AVF event')
     parser.add_argument('--compare', help="the studio's training log (JSONL) of the same run")
+    parser.add_argument('--avf', type=lambda v: tuple(int(x) for x in v.split(',')), help='ti,tf,nf,k (default: the eval\'s)')
+    parser.add_argument('--write-trajectory', help='write the per-step losses and AVF sets of the (last) seed to this JSON')
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     inputs = json.load(open(args.inputs))
@@ -186,7 +197,7 @@ def main():
     accuracies = []
     for seed in (int(s) for s in args.seeds.split(',')):
         started = time.time()
-        accuracy, losses = run(inputs, weights, config, seed, args)
+        accuracy, losses, avf_events = run(inputs, weights, config, seed, args)
         accuracies.append(100 * accuracy)
         print(f'{args.variant} lr {args.lr:g} seed {seed}: dev accuracy {100 * accuracy:.1f}% '
               f'(loss {np.mean(losses[:5]):.3f} → {np.mean(losses[-10:]):.3f}, {time.time() - started:.0f} s)', flush=True)
@@ -196,6 +207,10 @@ def main():
             assert len(studio_losses) == len(losses), f'{args.compare} has {len(studio_losses)} steps, this run {len(losses)}'
             worst = max(abs(a - b) for a, b in zip(studio_losses, losses))
             print(f'largest per-step loss difference from {args.compare}: {worst:.2e}')
+        if args.write_trajectory:
+            with open(args.write_trajectory, 'w') as f:
+                json.dump({'seed': seed, 'rows': args.rows, 'lr': args.lr, 'dropout': args.dropout, 'avf': list(args.avf or ()),
+                           'losses': losses, 'avf_events': avf_events}, f, indent=1)
     if len(accuracies) > 1:
         print(f'mean {np.mean(accuracies):.2f}% sd {np.std(accuracies, ddof=1):.2f} over {len(accuracies)} seeds')
 
