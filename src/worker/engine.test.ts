@@ -6,18 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../cli/files.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
 import { defaultConfig } from '../train/defaults.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { acquireNodeGpu } from '../gpu/node.ts';
 import { testGpu } from '../test/gpu.ts';
 import { Engine } from './engine.ts';
 import type { Dataset, EngineEvent, EngineRequest, EngineState, Example } from './protocol.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
 
-async function setup() {
+async function setup(acquireGpu: () => Promise<Gpu> = testGpu) {
   const events: EngineEvent[] = [];
   const saved = new Map<string, Uint8Array>();
   const savedSteps: number[] = [];
   const engine = new Engine({
-    acquireGpu: testGpu,
+    acquireGpu,
     store: {
       save: async (name, bytes) => {
         saved.set(name, bytes);
@@ -25,8 +27,12 @@ async function setup() {
       },
       load: async (name) => saved.get(name) ?? null,
     },
-    post: (e) => events.push(e),
+    post: (e) => {
+      events.push(e);
+      onEvent?.(e);
+    },
   });
+  let onEvent: ((e: EngineEvent) => void) | undefined;
   const rows = (await readFile(join(FIXTURE, 'data.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Example);
   const dataset: Dataset = { task: 'classification', labelNames: ['a', 'b', 'c'], train: rows, validation: rows.slice(0, 4), name: 'hf-tiny' };
   const load: EngineRequest = {
@@ -40,7 +46,8 @@ async function setup() {
     for (let i = 0; i < 600 && !states().includes(state); i++) await new Promise((r) => setTimeout(r, 100));
     expect(states()).toContain(state);
   };
-  return { engine, events, load, states, waitFor, saved, savedSteps };
+  const watch = (f: (e: EngineEvent) => void) => (onEvent = f);
+  return { engine, events, load, states, waitFor, saved, savedSteps, watch };
 }
 
 describe('the engine protocol', () => {
@@ -101,5 +108,49 @@ describe('the engine protocol', () => {
     expect(states().at(-1)).toBe('error');
     await engine.handle(load);
     expect(states().at(-1)).toBe('ready');
+  });
+
+  it('after a lost device, restores onto a new device from the last checkpoint and finishes as an uninterrupted run', async () => {
+    const losses = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e.loss] : []));
+    const straight = await setup();
+    await straight.engine.handle(straight.load);
+    await straight.engine.handle({ type: 'start' });
+    await straight.waitFor('finished');
+
+    // Dawn cannot lose a device on demand: the first device's `lost` promise is ours to resolve,
+    // and the device is destroyed with it, as a real loss leaves it.
+    let loseDevice = (_info: GPUDeviceLostInfo) => {};
+    const devices: GPUDevice[] = [];
+    const acquire = async () => {
+      const gpu = await acquireNodeGpu();
+      if (!devices.length) Object.defineProperty(gpu.device, 'lost', { value: new Promise<GPUDeviceLostInfo>((resolve) => (loseDevice = resolve)) });
+      devices.push(gpu.device);
+      return gpu;
+    };
+    const run = await setup(acquire);
+    run.watch((e) => {
+      if (e.type === 'step' && e.step === 3 && devices.length === 1) {
+        loseDevice({ reason: 'unknown', message: 'simulated loss' } as GPUDeviceLostInfo);
+        devices[0].destroy();
+      }
+    });
+    await run.engine.handle(run.load);
+    await run.engine.handle({ type: 'start' });
+    await run.waitFor('error');
+    // The cut-short step settles without a second message or another state.
+    await new Promise((r) => setTimeout(r, 500));
+    const errors = run.events.flatMap((e) => (e.type === 'error' ? [e.message] : []));
+    expect(errors).toEqual([expect.stringMatching(/GPU device was lost \(simulated loss\)\. Choose "Resume from checkpoint"/)]);
+    expect(run.states().at(-1)).toBe('error');
+    expect(run.savedSteps).toEqual([2]);
+
+    await run.engine.handle({ type: 'restore' });
+    expect(devices).toHaveLength(2);
+    expect(run.states().at(-1)).toBe('paused');
+    await run.engine.handle({ type: 'resume' });
+    await run.waitFor('finished');
+    // Step 3 ran on the lost device; from the checkpoint, steps 3 and 4 run again as they did
+    // in the uninterrupted run.
+    expect(losses(run.events).slice(-2)).toEqual(losses(straight.events).slice(2));
   });
 });

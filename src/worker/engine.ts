@@ -21,7 +21,7 @@ export class Engine {
   private trainer?: Trainer;
   private lastLoad?: LoadRequest;
   private state: EngineState = 'idle';
-  private interrupt: 'pause' | 'stop' | null = null;
+  private interrupt: 'pause' | 'stop' | 'lost' | null = null;
   private running?: Promise<void>;
 
   constructor(private readonly deps: EngineDeps) {}
@@ -73,7 +73,7 @@ export class Engine {
         if (this.gpu !== gpu) return;
         this.gpu = undefined;
         this.trainer = undefined;
-        this.interrupt = 'stop';
+        this.interrupt = info.reason === 'destroyed' ? 'stop' : 'lost';
         if (info.reason === 'destroyed') return;
         this.deps.post({ type: 'error', message: `The GPU device was lost (${info.message || info.reason}). Choose "Resume from checkpoint" to continue from the last checkpoint.`, recoverable: true });
         this.setState('error');
@@ -105,9 +105,12 @@ export class Engine {
     this.setState('training');
     this.running = this.trainWithCheckpoints(trainer)
       .then(() => {
-        this.setState(this.interrupt === 'pause' ? 'paused' : this.interrupt === 'stop' ? 'stopped' : 'finished');
+        // After a lost device the state stays 'error' until the user restores.
+        if (this.interrupt !== 'lost') this.setState(this.interrupt === 'pause' ? 'paused' : this.interrupt === 'stop' ? 'stopped' : 'finished');
       })
       .catch((error: unknown) => {
+        // A step cut short by a lost device fails too: the loss has been reported already.
+        if (this.interrupt === 'lost') return;
         this.fail(error);
         this.setState(error instanceof NonFiniteLossError ? 'stopped' : 'error');
       })
