@@ -5,7 +5,8 @@ import { buildExamples, guessColumns, parseTable, type BuiltExamples } from '../
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import type { ModelFiles } from '../worker/protocol.ts';
 
-/** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`. */
+/** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`.
+ * Symbolic links to files are followed: a Hugging Face cache snapshot is made of them. */
 export async function readModelDir(dir: string): Promise<ModelFiles> {
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new Error(`${dir}: not a model folder`);
@@ -13,8 +14,9 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
   const walk = async (folder: string) => {
     for (const entry of await readdir(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
+      const linkedFile = entry.isSymbolicLink() && (await stat(path).catch(() => null))?.isFile();
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) {
+      else if (entry.isFile() || linkedFile) {
         const bytes = await readFile(path);
         files[relative(dir, path)] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       }
