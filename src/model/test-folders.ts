@@ -1,6 +1,7 @@
 // Test helpers (Node only): the shared fixture folders read from disk.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readModelFolder } from '../io/model-folder.ts';
 import { readSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from './config.ts';
 import type { ModelBatch } from './batch.ts';
@@ -14,15 +15,16 @@ export function readTensors(file: string): Map<string, TensorEntry> {
   return readSafetensors(readFileSync(file), file).tensors;
 }
 
-/** config.json and every tensor of a folder (single file or sharded with an index). */
+/** config.json and every tensor of a folder, read through the studio's own folder reader (the
+ * fixture folders are flat, so a synchronous listing suffices for describe-time use). */
 export function readFolder(dir: string): { config: ModelConfig; tensors: Map<string, TensorEntry> } {
-  const config = parseModelConfig(readFileSync(join(dir, 'config.json'), 'utf8'), join(dir, 'config.json'));
-  const index = join(dir, 'model.safetensors.index.json');
-  if (!existsSync(index)) return { config, tensors: readTensors(join(dir, 'model.safetensors')) };
-  const shards = new Set(Object.values(JSON.parse(readFileSync(index, 'utf8')).weight_map as Record<string, string>));
-  const tensors = new Map<string, TensorEntry>();
-  for (const shard of shards) for (const [k, v] of readTensors(join(dir, shard))) tensors.set(k, v);
-  return { config, tensors };
+  const files: Record<string, ArrayBuffer> = {};
+  for (const name of readdirSync(dir)) {
+    const bytes = readFileSync(join(dir, name));
+    files[name] = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+  const folder = readModelFolder({ name: basename(dir), files });
+  return { config: parseModelConfig(folder.config, join(dir, 'config.json')), tensors: folder.tensors };
 }
 
 export function loadFolderWeights(dir: string, options: LoadOptions = {}): { config: ModelConfig; weights: ModelWeights } {
