@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { readDatasetFile, readModelDir } from '../cli/files.ts';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
-import { loadModel } from '../train/load.ts';
+import { loadModel, type LoadedModel } from '../train/load.ts';
 import { testGpu } from '../test/gpu.ts';
+import type { ModelBatch } from './batch.ts';
 import { GpuModel } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
 import { DEMO_MODEL, HF_TINY, SHARED, readFixtureBatch, readTensors } from './test-folders.ts';
@@ -22,6 +23,18 @@ function norm(x: ArrayLike<number>): number {
 function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>, floor: number): number {
   const diff = Array.from(ours, (g, i) => g - ref[i]);
   return norm(diff) / Math.max(norm(ref), floor);
+}
+
+/** The float64 reference model's loss, logits and gradients on the GPU model's own fp32 SVD factors. */
+async function sameFactorReference(model: GpuModel, loaded: LoadedModel, batch: ModelBatch, labels: number[]) {
+  const reference = buildReferenceModel(loaded.config, loaded.weights);
+  for (const [path, f] of await model.readFactors()) {
+    const m = reference.modules.get(path)!;
+    m.u = Float64Array.from(f.u);
+    m.sigma = Float64Array.from(f.sigma);
+    m.v = Float64Array.from(f.v);
+  }
+  return referenceGradients(reference, batch, labels);
 }
 
 // (1) Same factors: every op is fp32 against float64 on ≤ 64-wide reductions, a few hundred
@@ -72,14 +85,7 @@ describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model o
     const names = all.filter((n) => !keyBiases.includes(n));
 
     // (1) The reference model with the GPU's factors.
-    const reference = buildReferenceModel(loaded.config, loaded.weights);
-    for (const [path, f] of await model.readFactors()) {
-      const m = reference.modules.get(path)!;
-      m.u = Float64Array.from(f.u);
-      m.sigma = Float64Array.from(f.sigma);
-      m.v = Float64Array.from(f.v);
-    }
-    const same = referenceGradients(reference, batch, labels);
+    const same = await sameFactorReference(model, loaded, batch, labels);
     const sameLargest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
     for (const name of keyBiases) expect(norm(ours(name)), name).toBeLessThan(1e-5 * sameLargest);
     expect(relativeError(logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
@@ -110,14 +116,7 @@ it('matches the float64 reference on the demo BERT with a real SST-2 batch (32 r
   submitPlan(device, model.trainPlan(batch.batch, batch.seq));
   const logits = (await readTensor(device, model.logits)).subarray(0, batch.batch * 2);
   const grads = await readTensor(device, model.gradsTensor);
-  const reference = buildReferenceModel(loaded.config, loaded.weights);
-  for (const [path, f] of await model.readFactors()) {
-    const m = reference.modules.get(path)!;
-    m.u = Float64Array.from(f.u);
-    m.sigma = Float64Array.from(f.sigma);
-    m.v = Float64Array.from(f.v);
-  }
-  const same = referenceGradients(reference, batch, labels);
+  const same = await sameFactorReference(model, loaded, batch, labels);
   expect(relativeError(logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
   const keyBias = (e: { role: string; module?: string }) => e.role === 'bias' && e.module === 'k';
   const entries = model.params.entries.filter((e) => !keyBias(e));
