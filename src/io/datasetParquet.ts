@@ -20,7 +20,7 @@ export async function readParquetTable(bytes: ArrayBuffer): Promise<ParquetTable
   return { columns, rows, labelNames: classLabelNames(metadata) };
 }
 
-function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
+export function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
   const value = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
   if (!value) return {};
   let features: unknown;
