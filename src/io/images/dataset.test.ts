@@ -3,11 +3,12 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { zipSync } from 'fflate';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../safetensors.ts';
-import { countPerClass, loadPixelValues, readImageDataset, type DroppedFiles } from './dataset.ts';
+import { countPerClass, loadPixelValues, readImageDataset, readImageDatasetZip, type DroppedFiles } from './dataset.ts';
 import { decodeImageNode } from './decode-node.ts';
 import { parseImageProcessorConfig, VIT_DEFAULTS } from './image-processor.ts';
 
@@ -60,6 +61,13 @@ describe('imagefolder', () => {
     await expect(readImageDataset(folder('d', { 'd/a/1.png': png(1), 'd/b/2.png': png(2), 'd/3.png': png(3) }))).rejects.toThrow('d/3.png: the image is not inside a class folder');
     await expect(readImageDataset(folder('d', { 'd/x/a/1.png': png(1), 'd/x/a/2.png': png(2) }))).rejects.toThrow(/only one class folder|not inside a class folder/);
     await expect(readImageDataset(folder('empty', { 'empty/notes.md': text('#') }))).rejects.toThrow('empty: no images (.png, .jpg) and no data table');
+  });
+
+  it('reads the same folder from a zip, and names a corrupt zip', async () => {
+    const zip = zipSync({ 'pets/cat/1.png': bytesOf(png(1)), 'pets/dog/2.png': bytesOf(png(2)), '__MACOSX/pets/._x': new Uint8Array(3) });
+    const ds = await readImageDatasetZip(zip.buffer as ArrayBuffer, 'pets.zip');
+    expect(ds.splits.train.map((e) => [e.path, e.label])).toEqual([['pets/cat/1.png', 0], ['pets/dog/2.png', 1]]);
+    await expect(readImageDatasetZip(zip.slice(0, 30).buffer as ArrayBuffer, 'cut.zip')).rejects.toThrow(/cut\.zip/);
   });
 
   it('names a corrupt image when the examples are decoded', async () => {

@@ -11,6 +11,7 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { buildExamples, DatasetError, parseTable, type Table } from '../dataset.ts';
 import { classLabelNames } from '../datasetParquet.ts';
+import { unzipModel } from '../zip.ts';
 import type { ImageDecoder } from './decode.ts';
 import { preprocessImage, type ImageProcessorConfig } from './image-processor.ts';
 
@@ -177,6 +178,11 @@ export async function readImageDataset(dropped: DroppedFiles, opts: { table?: st
     }
     return { layout: 'table', labelNames, splits: splits as ImageDataset['splits'] };
   }
+}
+
+/** A dataset dropped as a .zip (any of the layouts inside); a corrupt zip is named. */
+export async function readImageDatasetZip(bytes: ArrayBuffer, fileName: string, opts: { table?: string } = {}): Promise<ImageDataset> {
+  return readImageDataset(unzipModel(bytes, fileName), opts);
 }
 
 /** The image-path and label columns of a table, by name, else by content. */
