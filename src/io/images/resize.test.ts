@@ -36,6 +36,15 @@ describe('float64 reference (resize.ref.ts)', () => {
     expect(Array.from(w[0]).map((v) => v * 7)).toEqual([3, 3, 1, 0, 0, 0, 0, 0].map((v) => expect.closeTo(v, 12)));
   });
 
+  it("gives PIL's antialiased values that PyTorch's own tests hold (8×8 ramp → 2×2)", () => {
+    // test_nn.py, test_upsamplingBi{Linear,Cubic}2d_aa_correctness: channel 0 of arange(3·8·8)
+    // resized by PIL in float mode (resample LINEAR, BICUBIC), float32 values.
+    const ramp = { width: 8, height: 8, channels: 1, data: Uint8Array.from({ length: 64 }, (_, k) => k) };
+    const close = (values: number[]) => values.map((v) => expect.closeTo(v, 5));
+    expect(Array.from(resizeRef(ramp, 2, 2, 'bilinear').data)).toEqual(close([17.035713, 20.25, 42.75, 45.964287]));
+    expect(Array.from(resizeRef(ramp, 2, 2, 'bicubic').data)).toEqual(close([15.1205635, 18.760439, 44.23956, 47.879436]));
+  });
+
   it('doubles [0, 100] to [0, 25, 75, 100] (bilinear keeps the edge pixels)', () => {
     const out = resizeRef({ width: 2, height: 1, channels: 1, data: new Uint8Array([0, 100]) }, 4, 1, 'bilinear');
     expect(Array.from(out.data)).toEqual([0, 25, 75, 100]);
