@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../safetensors.ts';
 import { decodeImageNode } from './decode-node.ts';
-import { normalizationOf, parseImageProcessorConfig, preprocessImage, VIT_DEFAULTS, type ImageProcessorConfig } from './image-processor.ts';
+import { normalizationOf, parseImageProcessorConfig, preprocessImage, readImageProcessorConfig, VIT_DEFAULTS, type ImageProcessorConfig } from './image-processor.ts';
 import type { PixelsU8 } from './resize.ts';
 import { resizeRef } from './resize.ref.ts';
 
@@ -15,7 +15,7 @@ const FIXTURE = join(import.meta.dirname, '../../../../shared/fixtures/hf-tiny/v
 
 describe('the tiny ViT fixture (20×20 RGB PNGs → 16×16 bilinear, mean = std = 0.5)', () => {
   it('reproduces the pixel_values transformers computed, within 1e-5', async () => {
-    const config = parseImageProcessorConfig(JSON.parse(readFileSync(join(FIXTURE, 'preprocessor_config.json'), 'utf8')), 'preprocessor_config.json');
+    const config = readImageProcessorConfig(readFileSync(join(FIXTURE, 'preprocessor_config.json')), 'vit/preprocessor_config.json');
     expect(config).toMatchObject({ size: { height: 16, width: 16 }, resample: 'bilinear' });
     const reference = readSafetensors(readFileSync(join(FIXTURE, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors.get('pixel_values')!;
     expect(reference.shape).toEqual([12, 3, 16, 16]);
@@ -114,6 +114,10 @@ describe('parseImageProcessorConfig', () => {
   it('fills ViTImageProcessor defaults and reads a scalar mean', () => {
     const c = parseImageProcessorConfig({ resample: 3, image_mean: 0.5, size: { height: 32, width: 48 } }, 'p.json');
     expect(c).toMatchObject({ resample: 'bicubic', imageMean: [0.5, 0.5, 0.5], size: { height: 32, width: 48 }, rescaleFactor: 1 / 255 });
+  });
+
+  it('names a file that is not JSON', () => {
+    expect(() => readImageProcessorConfig(new TextEncoder().encode('{"size": }'), 'm/preprocessor_config.json')).toThrow(/^m\/preprocessor_config\.json: not valid JSON: .* at line 1, column 10/);
   });
 
   it.each([

@@ -5,6 +5,7 @@
 // tensors multiplied by 1/rescale_factor, and the image is (x − mean·(1/f)) / (std·(1/f)),
 // each step rounded to float32.
 
+import { JsonSyntaxError, parseJson } from '../strict-json.ts';
 import { resizeU8, type PixelsU8, type Resample } from './resize.ts';
 
 export class ImageProcessorConfigError extends Error {
@@ -46,6 +47,24 @@ export const VIT_DEFAULTS: ImageProcessorConfig = {
  */
 const RESAMPLE: Record<number, Resample | undefined> = { 1: 'bicubic', 2: 'bilinear', 3: 'bicubic' };
 const RESAMPLE_NAMES: Record<number, string> = { 0: 'nearest', 4: 'box', 5: 'hamming' };
+
+/** Reads the bytes of a preprocessor_config.json; bad JSON or a bad key is named with `file`. */
+export function readImageProcessorConfig(bytes: ArrayBuffer | Uint8Array, file: string): ImageProcessorConfig {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ImageProcessorConfigError(file, 'not UTF-8 text');
+  }
+  let json: unknown;
+  try {
+    json = parseJson(text, { rejectDuplicateKeys: false });
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new ImageProcessorConfigError(file, `not valid JSON: ${error.message}`);
+    throw error;
+  }
+  return parseImageProcessorConfig(json, file);
+}
 
 /** Reads a parsed preprocessor_config.json; throws ImageProcessorConfigError naming `file` and the key. */
 export function parseImageProcessorConfig(json: unknown, file: string): ImageProcessorConfig {
