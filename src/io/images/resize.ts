@@ -107,27 +107,35 @@ export function axisTapsInt16(inSize: number, outSize: number, resample: Resampl
   return { ...taps, weights, precision };
 }
 
-/** One fixed-point pass along x (`horizontal`) or y, rounding and clamping to 0–255. */
+/**
+ * One fixed-point pass along x (`horizontal`) or y, rounding and clamping to 0–255. Sums stay in
+ * int32 as in torch: |weights| sum to at most ~1.25·2^22 (precision ≤ 22), times 255.
+ */
 function pass(src: PixelsU8, taps: AxisTapsInt16, horizontal: boolean): PixelsU8 {
-  const { channels: c } = src;
+  const { channels: c, data: input } = src;
   const width = horizontal ? taps.start.length : src.width;
   const height = horizontal ? src.height : taps.start.length;
   const out = new Uint8Array(width * height * c);
-  const half = taps.precision > 0 ? 2 ** (taps.precision - 1) : 0;
-  const scale = 2 ** taps.precision;
+  const half = taps.precision > 0 ? 1 << (taps.precision - 1) : 0;
+  const precision = taps.precision;
+  const weights = Int32Array.from(taps.weights);
+  const { start, size, taps: stride } = taps;
   // Stride between neighbouring taps in the source.
   const step = horizontal ? c : src.width * c;
+  const rowLength = width * c;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const o = horizontal ? x : y;
-      const base = horizontal ? (y * src.width + taps.start[o]) * c : (taps.start[o] * src.width + x) * c;
-      const w0 = o * taps.taps;
+      const base = horizontal ? (y * src.width + start[o]) * c : (start[o] * src.width + x) * c;
+      const w0 = o * stride;
+      const n = size[o];
+      const at = y * rowLength + x * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = half;
-        for (let j = 0; j < taps.size[o]; j++) acc += taps.weights[w0 + j] * src.data[base + j * step + ch];
-        // An arithmetic shift right: floor of the quotient, negative sums included.
-        const v = Math.floor(acc / scale);
-        out[(y * width + x) * c + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+        for (let j = 0, k = base + ch; j < n; j++, k += step) acc = (acc + weights[w0 + j] * input[k]) | 0;
+        // An arithmetic shift right: the floor of the quotient, negative sums included.
+        const v = acc >> precision;
+        out[at + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
   }
