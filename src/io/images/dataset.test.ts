@@ -115,6 +115,7 @@ describe('a table of image paths and labels', () => {
       readImageDataset(folder('d', { ...base, 'd/train.csv': text('image,label\na.png,x\nb.png,y\n'), 'd/test.csv': text('image,label\na.png,z\n') })),
     ).rejects.toThrow('d/test.csv, line 2: the label "z" is not one of the classes x, y');
     await expect(readImageDataset(folder('d', { ...base, 'd/data.csv': text('picture,kind,extra\na.png,0,1\n') }))).rejects.toThrow('d/data.csv: no label column');
+    await expect(readImageDataset(folder('d', { ...base, 'd/train.csv': text('image,label\na.png,0\n'), 'd/training.jsonl': text('{"image": "b.png", "label": 1}\n') }))).rejects.toThrow(/a second train table \(d\/train\.csv, d\/training\.jsonl\)/);
   });
 });
 

@@ -150,6 +150,8 @@ export async function readImageDataset(dropped: DroppedFiles, opts: { table?: st
     const named = tablePaths.map((p) => ({ p, split: tablePaths.length === 1 ? ('train' as const) : splitOf(p.split('/').pop()!) }));
     const unnamed = named.find((t) => t.split === undefined);
     if (unnamed) throw new DatasetError(unnamed.p, `several data tables (${tablePaths.join(', ')}): name them by split (train.jsonl, validation.jsonl, test.jsonl)`);
+    const twice = named.find((t, i) => named.findIndex((u) => u.split === t.split) !== i);
+    if (twice) throw new DatasetError(twice.p, `a second ${twice.split} table (${named.filter((t) => t.split === twice.split).map((t) => t.p).join(', ')}): keep one per split`);
     if (!named.some((t) => t.split === 'train')) throw new DatasetError(tablePaths[0], `no training table among ${tablePaths.join(', ')} (name it train.csv or train.jsonl)`);
     const parsed = [];
     for (const { p, split } of named) {
