@@ -27,9 +27,12 @@ test('browser decoding + preprocessing reproduces the ViT fixture and the Node d
   const others = { gray: make(0), grayAlpha: make(4), rgba: make(6) };
   const rgba = new Uint8Array(32 * 24 * 4).map((_, k) => (k % 4 === 3 ? 255 : Math.round(((k >> 2) % 32) * 6 + ((k >> 2) / 32) * 3 + (k % 4) * 20)));
   const jpegBytes = Array.from(jpeg.encode({ width: 32, height: 24, data: rgba }, 90).data);
+  // The same JPEG tagged EXIF orientation 6 (rotate 90°), as phones write: PIL ignores the tag.
+  const app1 = [0xff, 0xe1, 0, 34, ...Array.from('Exif\0\0MM', (ch) => ch.charCodeAt(0)), 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
+  const exifJpeg = [...jpegBytes.slice(0, 2), ...app1, ...jpegBytes.slice(2)];
 
   const result = await page.evaluate(
-    async ({ pngs, names, config, others, jpegBytes }) => {
+    async ({ pngs, names, config, others, jpegBytes, exifJpeg }) => {
       const decodeUrl = '/src/io/images/decode-browser.ts';
       const processorUrl = '/src/io/images/image-processor.ts';
       const { decodeImageBrowser } = await import(/* @vite-ignore */ decodeUrl);
@@ -41,7 +44,7 @@ test('browser decoding + preprocessing reproduces the ViT fixture and the Node d
         pixelValues.push(...preprocessImage(image, cfg, names[i]));
       }
       const decoded: Record<string, { width: number; height: number; channels: number; data: number[] }> = {};
-      for (const [name, bytes] of Object.entries({ ...others, jpeg: jpegBytes })) {
+      for (const [name, bytes] of Object.entries({ ...others, jpeg: jpegBytes, exif: exifJpeg })) {
         const image = await decodeImageBrowser(new Uint8Array(bytes as number[]), name);
         decoded[name] = { ...image, data: Array.from(image.data as Uint8Array) };
       }
@@ -56,7 +59,7 @@ test('browser decoding + preprocessing reproduces the ViT fixture and the Node d
       }
       return { pixelValues, decoded, errors };
     },
-    { pngs, names, config, others, jpegBytes },
+    { pngs, names, config, others, jpegBytes, exifJpeg },
   );
 
   const reference = readSafetensors(readFileSync(path.join(vit, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors.get('pixel_values')!;
@@ -84,6 +87,12 @@ test('browser decoding + preprocessing reproduces the ViT fixture and the Node d
   for (let p = 0; p < node.width * node.height; p++) for (let c = 0; c < 3; c++) jpegWorst = Math.max(jpegWorst, Math.abs(result.decoded.jpeg.data[p * 4 + c] - node.data[p * 3 + c]));
   console.log(`JPEG: browser vs jpeg-js, largest difference ${jpegWorst} levels`);
   expect(jpegWorst).toBeLessThanOrEqual(4);
+  // The EXIF orientation is ignored, as PIL ignores it: same size, same pixels as without the tag.
+  const exif = result.decoded.exif;
+  expect([exif.width, exif.height]).toEqual([32, 24]);
+  expect(exif.data).toEqual(result.decoded.jpeg.data);
+  const nodeExif = await decodeImageNode(Uint8Array.from(exifJpeg), 'exif.jpg');
+  expect(nodeExif.data).toEqual(node.data);
 
   expect(result.errors[0]).toMatch(/^images\/cut\.png: a damaged PNG/);
   expect(result.errors[1]).toBe('cat.gif: a GIF image: only PNG and JPEG are supported');

@@ -49,3 +49,44 @@ export function checkDimensions(width: number, height: number, path: string): vo
   if (!(width > 0 && height > 0)) throw new ImageDecodeError(path, `the image has no pixels (${width}×${height})`);
   if (width * height > MAX_PIXELS) throw new ImageDecodeError(path, `the image is ${width}×${height}, larger than the ${MAX_PIXELS / 2 ** 20} Mpx this studio decodes`);
 }
+
+/**
+ * The file without its EXIF metadata (JPEG APP1 "Exif" segments, PNG eXIf chunks). Browsers turn
+ * images by the EXIF orientation; PIL, and so transformers, do not: a phone photo must reach the
+ * model as stored, in the studio as in the CLI.
+ */
+export function withoutExif(bytes: Uint8Array, format: ImageFormat): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const keep: [number, number][] = [];
+  let at: number;
+  if (format === 'jpeg') {
+    // Marker segments up to the start of scan: FF xx, then a big-endian length that counts itself.
+    at = 2;
+    keep.push([0, 2]);
+    while (at + 4 <= bytes.length && bytes[at] === 0xff && bytes[at + 1] !== 0xda) {
+      const end = at + 2 + view.getUint16(at + 2);
+      const exif = bytes[at + 1] === 0xe1 && String.fromCharCode(...bytes.subarray(at + 4, at + 8)) === 'Exif';
+      if (!exif) keep.push([at, end]);
+      at = Math.min(end, bytes.length);
+    }
+  } else {
+    // Chunks: length, type, data, CRC; each stands alone.
+    at = 8;
+    keep.push([0, 8]);
+    while (at + 12 <= bytes.length) {
+      const end = at + 12 + view.getUint32(at);
+      if (String.fromCharCode(...bytes.subarray(at + 4, at + 8)) !== 'eXIf') keep.push([at, Math.min(end, bytes.length)]);
+      at = Math.min(end, bytes.length);
+    }
+  }
+  keep.push([at, bytes.length]);
+  const length = keep.reduce((n, [a, b]) => n + b - a, 0);
+  if (length === bytes.length) return bytes;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const [a, b] of keep) {
+    out.set(bytes.subarray(a, b), o);
+    o += b - a;
+  }
+  return out;
+}
