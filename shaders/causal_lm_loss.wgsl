@@ -78,9 +78,9 @@ fn zeroRow(base: u32, first: u32, step: u32) {
   for (var j = first; j < p.vocab; j += step) { logits[base + j] = 0.0; }
 }
 
-fn rowStats(base: u32, first: u32, step: u32) -> vec2f {
+fn rowStats(base: u32, first: u32, last: u32, step: u32) -> vec2f {
   var ms = vec2f(logits[base], 0.0);
-  for (var j = first; j < p.vocab; j += step) { ms = merge(ms, vec2f(logits[base + j], 1.0)); }
+  for (var j = first; j < last; j += step) { ms = merge(ms, vec2f(logits[base + j], 1.0)); }
   return ms;
 }
 
@@ -111,7 +111,7 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: ve
       workgroupBarrier(); // everyone has read rowTarget before the next row's write
       continue;
     }
-    let ms = rowStats(base, li, WG);
+    let ms = rowStats(base, li, p.vocab, WG);
     // Read before the reduction's barriers, so no thread has overwritten it yet.
     let targetLogit = logits[base + u32(t)];
     partial[li] = ms;
@@ -140,7 +140,10 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
       rowLoss[row] = 0.0;
       continue;
     }
-    let total = rowStats(base, 0u, 1u);
+    // Blocks of WG, then the blocks merged: the rounding of the workgroup's strided sums, not
+    // the vocab·2⁻²⁴ (worst case) of one sum over the whole vocabulary.
+    var total = vec2f(logits[base], 0.0);
+    for (var block = 0u; block < p.vocab; block += WG) { total = merge(total, rowStats(base, block, min(block + WG, p.vocab), 1u)); }
     rowLoss[row] = crossEntropy(total, logits[base + u32(t)]);
     if (GRADIENT) { writeGrad(base, 0u, 1u, total, u32(t), invCount); }
   }
