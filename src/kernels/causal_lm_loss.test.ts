@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSafetensors } from '../io/safetensors.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
@@ -93,6 +96,33 @@ describe('causalLmLoss', () => {
     expect(() => causalLmLoss(device, { logits: t(10), labels: t(2, 'i32'), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/logits has 10 elements, expected 8/);
     expect(() => causalLmLoss(device, { logits: t(8), labels: t(2), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/labels are f32, expected i32/);
     expect(() => causalLmLoss(device, { logits: t(8), labels: t(2, 'i32'), rowLoss: t(2), loss: t(1), batch: 1, seq: 2, vocab: 4 })).toThrow(/loss has 1 elements, expected 2/);
+  });
+});
+
+describe("transformers' causal-LM loss on hf-tiny/llama", () => {
+  // The fixture's logits (float64) and the loss LlamaForCausalLM computed from them (in float32,
+  // as transformers always does: ~1e-6 accurate); labels are the input ids with padding −100.
+  const dir = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/llama');
+  const ref = JSON.parse(readFileSync(join(dir, 'ref-batch.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][] };
+  const tensors = readSafetensors(readFileSync(join(dir, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors;
+  const [batch, seq, vocab] = tensors.get('logits')!.shape;
+  const logits = Float64Array.from(tensors.get('logits')!.data);
+  const expected = tensors.get('loss')!.data[0];
+  const labels = Int32Array.from(ref.input_ids.flat().map((id, i) => (ref.attention_mask.flat()[i] ? id : IGNORE_INDEX)));
+
+  it('is what the float64 reference computes (float32 rounding of transformers: 2e-6)', () => {
+    expect(Math.abs(causalLmLossRef({ logits, labels, batch, seq, vocab }).loss - expected)).toBeLessThan(2e-6);
+  });
+
+  it.each(['workgroup', 'rows'] as const)('is what the %s kernel computes from the float32 logits', async (variant) => {
+    const { device } = await testGpu();
+    const loss = createTensor(device, [2]);
+    runDispatches(device, causalLmLoss(device, {
+      logits: uploadTensor(device, logits, [batch * seq, vocab]), labels: uploadTensor(device, labels, [batch * seq], 'i32'),
+      rowLoss: createTensor(device, [batch * seq]), loss, batch, seq, vocab, variant,
+    }));
+    // Both sides round the logits to float32 and then differ by their own roundings (lossTol).
+    expectClose((await readTensor(device, loss)).subarray(0, 1), [expected], lossTol(vocab, variant), 'loss');
   });
 });
 
