@@ -80,12 +80,12 @@ function rope(device: GPUDevice, args: RopeArgs, direction: 'forward' | 'backwar
   for (const t of data) {
     if (numel(t.shape) !== tokens * heads * headDim) throw new Error(`${label}: a tensor has ${numel(t.shape)} elements, expected ${tokens * heads * headDim}`);
   }
-  const positions = numel(args.table.shape) / headDim;
+  const tableLength = numel(args.table.shape) / headDim;
   if (args.table.shape[1] * 2 !== headDim) throw new Error(`${label}: the table is for head_dim ${args.table.shape[1] * 2}`);
   if (args.positions) {
     if (args.positions.dtype !== 'u32' || numel(args.positions.shape) !== tokens) throw new Error(`${label}: positions must be u32 [${tokens}]`);
-  } else if (offset + seq > positions) {
-    throw new Error(`${label}: positions up to ${offset + seq - 1} need a table of ${offset + seq}, it has ${positions}`);
+  } else if (offset + seq > tableLength) {
+    throw new Error(`${label}: positions up to ${offset + seq - 1} need a table of ${offset + seq}, it has ${tableLength}`);
   }
   const pairs = (tokens * heads * headDim) / 2;
   return makeDispatch(device, {
