@@ -186,7 +186,17 @@ export class TextTokenizer {
     return this.wrapSpecials(a.slice(0, n1), b && b.slice(0, n2));
   }
 
-  private wrapSpecials(a: number[], b: number[] | null): { ids: number[]; typeIds: number[] } {
+  /** Token ids and strings of one text without special tokens (question answering aligns them to characters). */
+  tokenize(text: string): { ids: number[]; tokens: string[] } {
+    const encoding = this.tokenizer.encode(text, { add_special_tokens: false });
+    return { ids: encoding.ids, tokens: encoding.tokens };
+  }
+
+  /**
+   * The post-processor's special tokens around already-tokenized sequences; `sequenceIds` says
+   * which sequence each position holds (0 for A, 1 for B, null for a special), as HF's sequence_ids().
+   */
+  wrapSpecials(a: readonly number[], b: readonly number[] | null): { ids: number[]; typeIds: number[]; sequenceIds: (0 | 1 | null)[] } {
     const tokensA = a.map((_, i) => MARK_A + i);
     const tokensB = b && b.map((_, i) => MARK_B + i);
     const processor = this.tokenizer.post_processor;
@@ -197,21 +207,25 @@ export class TextTokenizer {
     const tokens = out.tokens_pair ? [...out.tokens, ...out.tokens_pair] : out.tokens;
     const ids: number[] = [];
     const typeIds: number[] = [];
+    const sequenceIds: (0 | 1 | null)[] = [];
     tokens.forEach((token, i) => {
       let typeId = out.token_type_ids?.[i] ?? 0;
       if (token.startsWith(MARK_A)) {
         ids.push(a[Number(token.slice(MARK_A.length))]);
+        sequenceIds.push(0);
       } else if (b && token.startsWith(MARK_B)) {
         ids.push(b[Number(token.slice(MARK_B.length))]);
+        sequenceIds.push(1);
         if (!out.token_type_ids) typeId = 1;
       } else {
         const special = this.tokenizer.token_to_id(token);
         if (special === undefined) throw new TokenizerError(`the post-processor's special token "${token}" is not in the vocabulary`);
         ids.push(special);
+        sequenceIds.push(null);
       }
       typeIds.push(this.singleTypeId ? 0 : typeId);
     });
-    return { ids, typeIds };
+    return { ids, typeIds, sequenceIds };
   }
 }
 
