@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { debertaV2TokenizerJson, parseSentencePieceModel, PieceType, SentencePieceError } from './sentencepiece.ts';
 import { createTokenizer } from './tokenizer.ts';
+import { readModelFolder } from './model-folder.ts';
+import { writeSafetensors } from './safetensors.ts';
 
 // google/sentencepiece's python/test/test_model.model (Apache-2.0; see fixtures/README.md): a
 // real 1000-piece Unigram model trained on botchan.txt, with the nmt_nfkc precompiled charsmap.
@@ -134,5 +136,34 @@ describe('DeBERTa-v2/v3 tokenizer from spm.model', () => {
     const batch = createTokenizer({ tokenizerJson: converted, tokenizerConfig }).encodeBatch(examples, { maxLength: 64 });
     const rows = Array.from({ length: batch.batch }, (_, b) => Array.from(batch.inputIds.subarray(b * batch.seq, (b + 1) * batch.seq)));
     expect(rows).toEqual(ref.input_ids);
+  });
+});
+
+describe('model folders that ship spm.model', () => {
+  const bytes = new Uint8Array(readFileSync(TEST_MODEL));
+  const buffer = (u8: Uint8Array | string) => {
+    const b = typeof u8 === 'string' ? new TextEncoder().encode(u8) : u8;
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  };
+
+  it('the folder reader picks spm.model up and createTokenizer converts it when there is no tokenizer.json', () => {
+    const files = {
+      'deberta/config.json': buffer(JSON.stringify({ model_type: 'deberta-v2' })),
+      'deberta/model.safetensors': buffer(writeSafetensors([{ name: 'w', dtype: 'F32', shape: [1], data: [0] }])),
+      'deberta/spm.model': buffer(bytes),
+      'deberta/tokenizer_config.json': buffer(JSON.stringify({ do_lower_case: false, vocab_type: 'spm', unk_token: '<unk>' })),
+    };
+    const folder = readModelFolder({ name: 'deberta', files });
+    expect(folder.tokenizer.spmModel).toEqual(bytes);
+    const tokenizer = createTokenizer(folder.tokenizer);
+    const batch = tokenizer.encodeBatch([{ text: 'This is a test' }], { maxLength: 16 });
+    expect(Array.from(batch.inputIds)).toEqual([tokenizer.clsId, 284, 47, 11, 4, 15, 400, tokenizer.sepId]);
+  });
+
+  it("refuses another family's SentencePiece model instead of laying it out as DeBERTa", () => {
+    expect(() => createTokenizer({ spmModel: bytes, tokenizerConfig: { tokenizer_class: 'T5Tokenizer' } }, { spmModel: 't5/spm.model' })).toThrow(
+      /^t5\/spm\.model: a T5Tokenizer SentencePiece model: only DeBERTa-v2\/v3's/,
+    );
+    expect(() => createTokenizer({ spmModel: new Uint8Array([1, 2, 3]) }, { spmModel: 'x/spm.model' })).toThrow(/^x\/spm\.model: not a SentencePiece model/);
   });
 });

@@ -4,6 +4,7 @@
 // the engine worker and in Node (no DOM, no fs).
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { debertaV2TokenizerJson, parseSentencePieceModel } from './sentencepiece.ts';
 import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
 
 /** The tokenizer files of a model folder, already parsed (model-folder.ts reads them). */
@@ -15,6 +16,8 @@ export interface TokenizerFiles {
   vocabTxt?: string;
   vocabJson?: object;
   mergesTxt?: string;
+  /** SentencePiece model (DeBERTa-v2/v3 ship it instead of tokenizer.json). */
+  spmModel?: Uint8Array;
 }
 
 /** Where each file came from (a path inside the dropped folder), for error messages. */
@@ -27,6 +30,7 @@ const DEFAULT_NAMES: Required<TokenizerFileNames> = {
   vocabTxt: 'vocab.txt',
   vocabJson: 'vocab.json',
   mergesTxt: 'merges.txt',
+  spmModel: 'spm.model',
 };
 
 export class TokenizerError extends Error {
@@ -64,13 +68,16 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   } else if (files.vocabTxt !== undefined) {
     source = names.vocabTxt;
     json = wrap(source, () => wordPieceTokenizerJson(files.vocabTxt as string, config));
+  } else if (files.spmModel) {
+    source = names.spmModel;
+    json = wrap(source, () => sentencePieceTokenizerJson(files.spmModel as Uint8Array, config, source));
   } else if (files.vocabJson && files.mergesTxt !== undefined) {
     source = names.vocabJson;
     json = wrap(source, () => byteLevelBpeTokenizerJson(files.vocabJson as object, files.mergesTxt as string, config));
   } else {
     const partial = files.vocabJson ? ` (found ${names.vocabJson} but no ${names.mergesTxt})` : files.mergesTxt !== undefined ? ` (found ${names.mergesTxt} but no ${names.vocabJson})` : '';
     throw new TokenizerError(
-      `No tokenizer in the model folder${partial}: it needs tokenizer.json, or vocab.txt (WordPiece: BERT, DistilBERT), or vocab.json + merges.txt (byte-level BPE: RoBERTa, GPT-2), with tokenizer_config.json beside them.`,
+      `No tokenizer in the model folder${partial}: it needs tokenizer.json, or vocab.txt (WordPiece: BERT, DistilBERT), or vocab.json + merges.txt (byte-level BPE: RoBERTa, GPT-2), or spm.model (SentencePiece: DeBERTa-v2/v3), with tokenizer_config.json beside them.`,
     );
   }
   // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
@@ -79,11 +86,21 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   return new TextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
 }
 
+/** Only DeBERTa-v2/v3's converter is built; other SentencePiece tokenizers (T5, ALBERT) lay out specials differently. */
+function sentencePieceTokenizerJson(bytes: Uint8Array, config: TokenizerConfig, file: string): object {
+  const tokenizerClass = config.tokenizer_class;
+  if (typeof tokenizerClass === 'string' && !/^DebertaV2Tokenizer(Fast)?$/.test(tokenizerClass)) {
+    throw new Error(`a ${tokenizerClass} SentencePiece model: only DeBERTa-v2/v3's (DebertaV2Tokenizer) can be converted here; save the tokenizer with tokenizer.json instead`);
+  }
+  return debertaV2TokenizerJson(parseSentencePieceModel(bytes, file), config, file);
+}
+
 function wrap<T>(file: string, build: () => T): T {
   try {
     return build();
   } catch (error) {
-    throw new TokenizerError(`${file}: ${error instanceof Error ? error.message : String(error)}`, file);
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TokenizerError(message.startsWith(`${file}: `) ? message : `${file}: ${message}`, file);
   }
 }
 
