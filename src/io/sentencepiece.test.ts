@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { PrecompiledNormalizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { debertaV2TokenizerJson, parseSentencePieceModel, PieceType, SentencePieceError } from './sentencepiece.ts';
+import { charsmapNormalizer, debertaV2TokenizerJson, parseSentencePieceModel, PieceType, SentencePieceError } from './sentencepiece.ts';
 import { createTokenizer } from './tokenizer.ts';
 import { readModelFolder } from './model-folder.ts';
 import { writeSafetensors } from './safetensors.ts';
@@ -165,5 +166,35 @@ describe('model folders that ship spm.model', () => {
       /^t5\/spm\.model: a T5Tokenizer SentencePiece model: only DeBERTa-v2\/v3's/,
     );
     expect(() => createTokenizer({ spmModel: new Uint8Array([1, 2, 3]) }, { spmModel: 'x/spm.model' })).toThrow(/^x\/spm\.model: not a SentencePiece model/);
+  });
+});
+
+describe('precompiled charsmap', () => {
+  const model = parseSentencePieceModel(readFileSync(TEST_MODEL));
+  const normalize = charsmapNormalizer(model.precompiledCharsmap);
+
+  it("maps as sentencepiece's own normalizer does on its test model (sentencepiece_test.py)", () => {
+    expect(normalize('ＫＡＤＯＫＡＷＡABC')).toBe('KADOKAWAABC');
+    expect(normalize('㍻')).toBe('平成');
+    expect(normalize('ﬁ ① ½')).toBe('fi 1 1⁄2');
+  });
+
+  it("follows this model's charsmap where tokenizers.js guesses otherwise: U+FF5E becomes \"~\"; U+0001, U+007F and U+200B stay", () => {
+    expect(normalize('a～b')).toBe('a~b');
+    expect(normalize('a\u0001b\u007fc\u200bd')).toBe('a\u0001b\u007fc\u200bd');
+    expect(new PrecompiledNormalizer({ type: 'Precompiled', precompiled_charsmap: '' } as never).normalize('a～b\u007fc\u200bd')).toBe('a～bc d');
+  });
+
+  it('tokenizers built from spm.model or a tokenizer.json with a charsmap use it', () => {
+    const config = { unk_token: '<unk>' };
+    const json = debertaV2TokenizerJson(model, config);
+    for (const tokenizer of [createTokenizer({ spmModel: new Uint8Array(readFileSync(TEST_MODEL)), tokenizerConfig: config }), createTokenizer({ tokenizerJson: json, tokenizerConfig: config })]) {
+      const batch = tokenizer.encodeBatch([{ text: 'Hello world～' }, { text: 'Hello world~' }], { maxLength: 16 });
+      expect(Array.from(batch.inputIds.subarray(0, batch.seq))).toEqual(Array.from(batch.inputIds.subarray(batch.seq)));
+    }
+  });
+
+  it('refuses a charsmap whose trie does not fit', () => {
+    expect(() => charsmapNormalizer(new Uint8Array([0xff, 0, 0, 0, 1, 2]))).toThrow("the precompiled charsmap's trie size 255 does not fit its 6 bytes");
   });
 });

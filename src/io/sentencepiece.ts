@@ -7,9 +7,9 @@
 //   byte_fallback false (DebertaV2Converter leaves SpmConverter.handle_byte_fallback off, so a
 //   model trained with byte fallback still maps unknown characters to unk there too);
 // - normalizer: [Lowercase if do_lower_case], Strip, Precompiled(charsmap) if the model has one,
-//   Replace / {2,}/ → " ". The charsmap bytes are carried base64 as in tokenizer.json; note that
-//   tokenizers.js does not interpret them: its Precompiled applies NFKC plus SentencePiece's
-//   whitespace/control-character mapping, which is what the stock nmt_nfkc charsmap encodes;
+//   Replace / {2,}/ → " ". The charsmap bytes are carried base64 as in tokenizer.json, and
+//   since tokenizers.js's Precompiled only approximates them (NFKC plus a fixed whitespace and
+//   control-character list), createTokenizer swaps in charsmapNormalizer, the real lookup;
 // - pre-tokenizer: [Punctuation(isolated) if split_by_punct], Metaspace("▁", prepend_scheme
 //   "always", or "never" when add_prefix_space is false: DebertaV2Tokenizer has no `legacy`);
 // - added tokens: CONTROL pieces (special) and USER_DEFINED pieces (not special), then the
@@ -196,4 +196,81 @@ function base64(bytes: Uint8Array): string {
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
+}
+
+/**
+ * SentencePiece's precompiled charsmap as a normalizer, as the tokenizers crate's Precompiled
+ * (spm_precompiled) applies it: the blob is a little-endian u32 byte length, a Darts
+ * double-array trie over UTF-8 bytes of that length, then the NUL-terminated replacement
+ * strings. Each grapheme cluster shorter than 6 UTF-8 bytes is looked up whole first, else each
+ * of its characters; the first (shortest) prefix match wins, as in the crate.
+ */
+export function charsmapNormalizer(charsmap: Uint8Array): (text: string) => string {
+  const view = new DataView(charsmap.buffer, charsmap.byteOffset, charsmap.byteLength);
+  if (charsmap.byteLength < 4) throw new Error('the precompiled charsmap is shorter than its 4-byte header');
+  const trieBytes = view.getUint32(0, true);
+  if (trieBytes % 4 !== 0 || 4 + trieBytes > charsmap.byteLength) throw new Error(`the precompiled charsmap's trie size ${trieBytes} does not fit its ${charsmap.byteLength} bytes`);
+  const trie = new Uint32Array(trieBytes / 4);
+  for (let i = 0; i < trie.length; i++) trie[i] = view.getUint32(4 + 4 * i, true);
+  const replacements = charsmap.subarray(4 + trieBytes);
+  const offset = (unit: number) => (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const cache = new Map<string, string | null>();
+  const transform = (chunk: string): string | null => {
+    const known = cache.get(chunk);
+    if (known !== undefined) return known;
+    let result: string | null = null;
+    let pos = offset(trie[0]);
+    for (const byte of encoder.encode(chunk)) {
+      if (byte === 0) break;
+      pos ^= byte;
+      const unit = trie[pos];
+      if (unit === undefined || (unit & 0x800000ff) >>> 0 !== byte) break;
+      pos ^= offset(unit);
+      if ((unit >>> 8) & 1) {
+        const start = trie[pos] & 0x7fffffff;
+        let end = start;
+        while (end < replacements.length && replacements[end] !== 0) end++;
+        result = decoder.decode(replacements.subarray(start, end));
+        break;
+      }
+    }
+    cache.set(chunk, result);
+    return result;
+  };
+  const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  return (text) => {
+    let out = '';
+    for (const { segment } of graphemes.segment(text)) {
+      const whole = encoder.encode(segment).length < 6 ? transform(segment) : null;
+      if (whole !== null) {
+        out += whole;
+        continue;
+      }
+      for (const ch of segment) out += transform(ch) ?? ch;
+    }
+    return out;
+  };
+}
+
+interface NormalizerNode {
+  config?: { type?: string; precompiled_charsmap?: unknown };
+  normalizers?: (NormalizerNode | null)[];
+  normalize?: (text: string) => string;
+}
+
+/**
+ * tokenizers.js's Precompiled ignores the charsmap (it applies NFKC and a fixed whitespace and
+ * control-character list instead); this swaps in the real one wherever a tokenizer.json has it.
+ */
+export function useRealCharsmaps(normalizer: unknown): void {
+  const node = normalizer as NormalizerNode | null;
+  if (!node) return;
+  node.normalizers?.forEach(useRealCharsmaps);
+  const charsmap = node.config?.type === 'Precompiled' ? node.config.precompiled_charsmap : undefined;
+  if (typeof charsmap === 'string' && charsmap.length > 0) {
+    const bytes = Uint8Array.from(atob(charsmap), (c) => c.charCodeAt(0));
+    node.normalize = charsmapNormalizer(bytes);
+  }
 }

@@ -4,7 +4,7 @@
 // the engine worker and in Node (no DOM, no fs).
 
 import { Tokenizer } from '@huggingface/tokenizers';
-import { debertaV2TokenizerJson, parseSentencePieceModel } from './sentencepiece.ts';
+import { debertaV2TokenizerJson, parseSentencePieceModel, useRealCharsmaps } from './sentencepiece.ts';
 import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
 
 /** The tokenizer files of a model folder, already parsed (model-folder.ts reads them). */
@@ -83,6 +83,7 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
   const complete = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
   const tokenizer = wrap(source, () => new Tokenizer(complete, config));
+  wrap(source, () => useRealCharsmaps(tokenizer.normalizer));
   return new TextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
 }
 
