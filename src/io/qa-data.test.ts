@@ -38,6 +38,23 @@ describe('context tokens with character offsets', () => {
     });
   }
 
+  it('byte-level BPE (RoBERTa): whole-text ids; a token whose bytes are not text (é as Ã©) shares its word with its neighbours', () => {
+    const dir = new URL('../../../shared/fixtures/hf-tiny/roberta/', import.meta.url).pathname;
+    const roberta = createTokenizer({ tokenizerJson: json(`${dir}tokenizer.json`), tokenizerConfig: json(`${dir}tokenizer_config.json`) });
+    const { ids, offsets } = tokenizeWithOffsets(roberta, text);
+    expect(ids).toEqual(roberta.tokenize(text).ids);
+    const tokens = roberta.tokenize(text).tokens;
+    tokens.forEach((token, i) => {
+      const piece = token.replace(/^Ġ/, '');
+      if (/^[\x20-\x7e]+$/.test(piece) && fold(text).includes(fold(piece))) expect(text.slice(...offsets[i])).toBe(piece);
+    });
+    const cafe = text.indexOf('café');
+    const inCafe = offsets.filter(([s, e]) => s >= cafe && e <= cafe + 4 && e > s);
+    expect(inCafe.length).toBeGreaterThan(0);
+    expect(Math.min(...inCafe.map(([s]) => s))).toBe(cafe);
+    expect(Math.max(...inCafe.map(([, e]) => e))).toBe(cafe + 4);
+  });
+
   it('an unknown token spans the characters up to the next known token', () => {
     // "9" and "é" are not in the SentencePiece test model: each becomes <unk> (id 0) with its own character.
     const text = 'born in 92000, falsé.';

@@ -125,19 +125,20 @@ const surface = (token: string) => fold(token.replace(/^(▁|##|Ġ)/, ''));
 
 /**
  * Token ids of a context with each token's [start, end) characters. The context is tokenized
- * word by word (whitespace-separated, later words with their leading space), which gives the
- * whole-text ids for tokenizers that split on whitespace first (WordPiece, SentencePiece's
- * Metaspace, byte-level BPE). Within a word, tokens are matched to characters after folding
+ * word by word (each with the whitespace before it), which gives the whole-text ids for
+ * tokenizers that split on whitespace first (WordPiece, SentencePiece's Metaspace, byte-level BPE). Within a word, tokens are matched to characters after folding
  * case and accents; a token that cannot be matched (an unknown-token id, a byte piece) spans
  * the characters up to the next token that can. Spans exclude the whitespace before a word.
  */
 export function tokenizeWithOffsets(tokenizer: QaTokenizer, text: string): { ids: number[]; offsets: [number, number][] } {
   const ids: number[] = [];
   const offsets: [number, number][] = [];
-  for (const match of text.matchAll(/\S+/gu)) {
-    const word = match[0];
-    const wordStart = match.index as number;
-    const { ids: wordIds, tokens } = tokenizer.tokenize(ids.length === 0 && wordStart === 0 ? word : ` ${word}`);
+  // Each word with the whitespace before it, so byte-level BPE also sees runs of spaces (its Ġ tokens).
+  for (const match of text.matchAll(/\s*\S+|\s+$/gu)) {
+    const space = /^\s*/.exec(match[0])?.[0].length ?? 0;
+    const word = match[0].slice(space);
+    const wordStart = (match.index as number) + space;
+    const { ids: wordIds, tokens } = tokenizer.tokenize(match[0]);
     // folded[i] came from word character origin[i]; origin[folded.length] is the word's end.
     let folded = '';
     const origin: number[] = [];
