@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestAnswer, exactMatch, normalizeAnswer, squadScores, tokenF1, type WindowLogits } from './qa-metrics.ts';
+import { answersFromWindows, bestAnswer, exactMatch, normalizeAnswer, squadScores, tokenF1, type WindowLogits } from './qa-metrics.ts';
 
 // Expected values worked by hand from the official evaluate-v1.1.py / evaluate-v2.0.py
 // (normalize_answer, f1_score / compute_f1, the max over gold answers, ×100).
@@ -122,5 +122,33 @@ describe('answer post-processing (postprocess_qa_predictions)', () => {
     // Alone, window a's null 12 beats its span 4 → no answer.
     expect(bestAnswer(context, [a], { withNegative: true })).toMatchObject({ text: '', nullScoreDiff: 8 });
     expect(bestAnswer(context, [a], { withNegative: true, nullScoreDiffThreshold: 10 }).text).toBe('Paris');
+  });
+});
+
+describe('answers for an evaluation set', () => {
+  it('groups windows by example and scores each example from all of its windows', () => {
+    const examples = [
+      { id: 'a', context: 'red green blue' },
+      { id: 'b', context: 'one two' },
+    ];
+    const windows = [
+      { exampleIndex: 0, offsets: [null, [0, 3], [4, 9], null] as ([number, number] | null)[] },
+      { exampleIndex: 0, offsets: [null, [4, 9], [10, 14], null] as ([number, number] | null)[] },
+      { exampleIndex: 1, offsets: [null, [0, 3], [4, 7], null] as ([number, number] | null)[] },
+    ];
+    // Padded logits (longer than the window) are fine: positions past the window have no offsets.
+    const logits = [
+      { start: [0, 1, 0, 0, 9], end: [0, 1, 0, 0, 9] },
+      { start: [0, 0, 4, 0], end: [0, 0, 4, 0] },
+      { start: [0, 0, 2, 0], end: [0, 0, 2, 0] },
+    ];
+    const answers = answersFromWindows(examples, windows, logits);
+    expect([answers.get('a')?.text, answers.get('b')?.text]).toEqual(['blue', 'two']);
+    expect(squadScores([{ id: 'a', answers: { text: ['Blue'] } }, { id: 'b', answers: { text: ['three'] } }], new Map([...answers].map(([id, p]) => [id, p.text])), 1).exact).toBe(50);
+  });
+
+  it('refuses logits that do not line up with the windows', () => {
+    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: [null, [0, 1]] }], [])).toThrow('answers: 0 logit rows for 1 windows');
+    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: [null, [0, 1]] }], [{ start: [0], end: [0] }])).toThrow('window 0 has 2 tokens but 1 logits');
   });
 });

@@ -179,3 +179,26 @@ export function bestAnswer(context: string, windows: readonly WindowLogits[], op
   if (diff > threshold) return { text: '', start: 0, end: 0, score: nullScore, nullScoreDiff: diff };
   return { text: bestSpan.text, start: bestSpan.start, end: bestSpan.end, score: bestSpan.score, nullScoreDiff: diff };
 }
+
+/**
+ * Answers for a whole evaluation set: each example's windows (features in order, as qaFeatures
+ * makes them) with the model's start/end logits, through bestAnswer. Keyed by example id.
+ */
+export function answersFromWindows(
+  examples: readonly { id: string; context: string }[],
+  windows: readonly { exampleIndex: number; offsets: readonly ([number, number] | null)[] }[],
+  logits: readonly { start: ArrayLike<number>; end: ArrayLike<number> }[],
+  options: PostprocessOptions = {},
+): Map<string, AnswerPrediction> {
+  if (windows.length !== logits.length) throw new Error(`answers: ${logits.length} logit rows for ${windows.length} windows`);
+  const byExample = examples.map((): WindowLogits[] => []);
+  windows.forEach((w, i) => {
+    const list = byExample[w.exampleIndex];
+    if (!list) throw new Error(`answers: window ${i} belongs to example ${w.exampleIndex}, but there are ${examples.length} examples`);
+    if (logits[i].start.length < w.offsets.length || logits[i].end.length < w.offsets.length) {
+      throw new Error(`answers: window ${i} has ${w.offsets.length} tokens but ${Math.min(logits[i].start.length, logits[i].end.length)} logits`);
+    }
+    list.push({ startLogits: logits[i].start, endLogits: logits[i].end, offsets: w.offsets });
+  });
+  return new Map(examples.map((e, k) => [e.id, bestAnswer(e.context, byExample[k], options)]));
+}
