@@ -161,5 +161,7 @@ describe('QA windows (run_qa.py prepare features)', () => {
 
   it('refuses a question too long for the window and stride, naming it', () => {
     expect(() => qaFeatures([example], bert, { maxLength: 20, stride: 16 })).toThrow(/^question w: its 4 tokens leave 13 context tokens per window of 20/);
+    // A context that fits whole needs no stride.
+    expect(qaFeatures([{ ...example, context: 'Paris.', answers: { text: ['Paris'], answerStart: [0] } }], bert, { maxLength: 20, stride: 16 })).toHaveLength(1);
   });
 });
