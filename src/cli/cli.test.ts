@@ -1,11 +1,12 @@
 // `vectorfit grads` as a user runs it, on the tiny Hugging Face BERT: its output file holds the
 // loss, the logits and every gradient under the export names, equal to what transformers computed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../io/safetensors.ts';
+import { decodeCheckpoint } from '../train/checkpoint.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURE = join(ROOT, '../shared/fixtures/hf-tiny/bert');
@@ -46,5 +47,21 @@ describe('vectorfit grads', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--data is required');
     expect(run.stderr).toContain('vectorfit grads --model DIR --data FILE');
+  });
+});
+
+describe('vectorfit train', () => {
+  it('stops a diverging run (--lr 1e30) with a non-zero exit naming the step, keeps the finite checkpoint and writes no exports', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const data = join(FIXTURE, 'data.jsonl');
+    // 12 rows in one batch: a checkpoint per step, so step 1's is on disk when step 2 diverges.
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--lr', '1e30', '--schedule', 'constant', '--batch', '12', '--epochs', '3', '--out', out);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/at step 2: training diverged and stopped .*the last finite checkpoint is \S+latest\.safetensors \(step 1\); no exports written/);
+    const checkpoint = decodeCheckpoint(readFileSync(join(out, 'checkpoints', 'latest.safetensors'))).snapshot;
+    expect(checkpoint.step).toBe(1);
+    expect(Array.from(checkpoint.params).every(Number.isFinite)).toBe(true);
+    expect(existsSync(join(out, 'merged'))).toBe(false);
+    expect(existsSync(join(out, 'vectors'))).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
-import { Trainer } from '../train/trainer.ts';
+import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
 import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
 
@@ -157,10 +157,21 @@ async function train(flags: Flags): Promise<void> {
     }
   }
   // One segment per epoch, with a checkpoint after each (files on disk, as the studio's OPFS).
+  let checkpointStep: number | undefined;
   while (!trainer.finished) {
     const epochEnd = (Math.floor(trainer.step / trainer.stepsPerEpoch) + 1) * trainer.stepsPerEpoch;
-    await trainer.train(() => trainer.step >= epochEnd);
-    if (store) await store.save(CHECKPOINT_FILE, await checkpoint());
+    try {
+      await trainer.train(() => trainer.step >= epochEnd);
+    } catch (error) {
+      if (!(error instanceof DivergenceError)) throw error;
+      progress.done();
+      const kept = checkpointStep === undefined ? 'no checkpoint was written before it' : `the last finite checkpoint is ${join(outDir!, 'checkpoints', CHECKPOINT_FILE)} (step ${checkpointStep})`;
+      throw new Error(`${error.message}; ${kept}; no exports written`);
+    }
+    if (store) {
+      await store.save(CHECKPOINT_FILE, await checkpoint());
+      checkpointStep = trainer.step;
+    }
   }
   progress.done();
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);

@@ -2,6 +2,7 @@
 // model under the original Hugging Face names, loadable by Hugging Face tools unchanged, and
 // (c) the training log and strength history.
 import { writeSafetensors, readSafetensors } from '../io/safetensors.ts';
+import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
 import type { ExportKind } from '../worker/protocol.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -25,6 +26,14 @@ export async function buildExport(trainer: Trainer, kind: ExportKind): Promise<E
   return logExport(trainer);
 }
 
+/** A diverged run must not leave NaN or ±Inf in a file someone loads later. */
+export function assertFiniteTensors(tensors: Iterable<{ name: string; data: ArrayLike<number> }>, what: string): void {
+  for (const { name, data } of tensors) {
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new Error(`${what} export refused: ${name}[${bad}] is ${data[bad]} (the run diverged; restore the last checkpoint first)`);
+  }
+}
+
 function bytesOf(data: Uint8Array): ArrayBuffer {
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
@@ -37,6 +46,7 @@ async function vectorsExport(trainer: Trainer): Promise<ExportFile[]> {
   const tensors = await trainer.trainedTensors();
   const { config, loaded, dataset } = trainer;
   const layout = loaded.weights.layout;
+  assertFiniteTensors([...tensors].map(([name, t]) => ({ name, data: t.data })), 'vectors');
   const safetensors = writeSafetensors(
     [...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })),
     { format: 'vectorfit', base_model: loaded.name, variant: config.variant },
@@ -78,6 +88,7 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
     const data = merged.get(name) ?? trained.get(moduleBias.get(name) ?? name)?.data ?? t.data;
     return { name, dtype: 'F32' as const, shape: t.shape, data };
   });
+  assertFiniteTensors(tensors, 'merged');
   const id2label = Object.fromEntries(loaded.config.labelNames.map((label, i) => [String(i), label]));
   const config = {
     ...loaded.rawConfig,

@@ -56,10 +56,32 @@ describe('VectorFit trainer on a tiny BERT', () => {
     const tensors = new Map([...(await t.trainedTensors())].map(([name, v]) => [name, v.data]));
     tensors.get('classifier.weight')![0] = NaN;
     t.importVectors(tensors);
-    await expect(t.train(() => false)).rejects.toThrow(/the loss became NaN at step 1: training stopped/);
+    await expect(t.train(() => false)).rejects.toThrow(/the loss became NaN at step 1: training diverged and stopped/);
     expect(t.step).toBe(1);
     const last = events.filter((e) => e.type === 'step').at(-1);
     expect(last?.type === 'step' && Number.isFinite(last.loss)).toBe(false);
+  });
+
+  it('an absurd learning rate stops the run at the step where Σ turns NaN behind a finite loss; checkpoints and exports stay finite', async () => {
+    // At lr 1e30 step 2's loss is a finite ~1e30 while its update makes Σ NaN: only the check of
+    // the parameters catches it.
+    const events: EngineEvent[] = [];
+    const t = await trainer(0, { lr: 1e30, lrSchedule: 'constant' }, events);
+    await t.train(() => t.step >= 1);
+    const finiteSnapshot = await t.snapshot();
+    await expect(t.train(() => false)).rejects.toThrow(/\.sigma\[\d+\] became NaN or infinite in the update at step 2: training diverged/);
+    expect(t.step).toBe(2);
+    const last = events.filter((e) => e.type === 'step').at(-1);
+    expect(last?.type === 'step' && Number.isFinite(last.loss)).toBe(true);
+    // No eval or strength of the diverged step reaches the studio.
+    expect(events.some((e) => (e.type === 'eval' || e.type === 'strength') && e.step === 2)).toBe(false);
+    await expect(t.snapshot()).rejects.toThrow(/at step 2: training diverged/);
+    await expect(buildExport(t, 'vectors')).rejects.toThrow(/vectors export refused: \S+\[\d+\] is NaN/);
+    await expect(buildExport(t, 'merged')).rejects.toThrow(/merged export refused: \S+ is NaN/);
+    // The finite checkpoint brings the run back, and its exports are finite.
+    t.restore(finiteSnapshot);
+    const [vectors] = await buildExport(t, 'vectors');
+    for (const [name, data] of readVectorsExport(vectors.bytes)) expect(data.every(Number.isFinite), name).toBe(true);
   });
 
   it('resumed from a checkpoint, repeats the uninterrupted run’s loss trajectory exactly (dropout on)', async () => {

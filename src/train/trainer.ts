@@ -4,7 +4,10 @@
 import type { Gpu } from '../gpu/device.ts';
 import { encodePlan, submitPlan } from '../gpu/plan.ts';
 import { readBuffer, readTensor } from '../gpu/readback.ts';
-import { encodeDispatches } from '../gpu/dispatch.ts';
+import { encodeDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import { createTensor, type Tensor } from '../gpu/tensor.ts';
+import { finite, firstNonFinite } from '../kernels/finite.ts';
+import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
@@ -65,6 +68,10 @@ export class Trainer {
   private readonly avf: AvfState;
   private readonly avfCandidate: Uint8Array;
   private readonly vectorEntries: TrainableEntry[];
+  /** Per step, read back in one piece: [first non-finite parameter (finite.wgsl's code), the
+   * same for the loss, the loss's f32 bits]. */
+  private readonly health: Tensor;
+  private readonly healthChecks: Dispatch[];
   private lastStrengthAt = 0;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
@@ -86,6 +93,11 @@ export class Trainer {
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
     this.avfCandidate = new Uint8Array(model.params.slotCount);
+    this.health = createTensor(gpu.device, [3], 'u32', 'step health');
+    this.healthChecks = [
+      finite(gpu.device, { input: model.paramsTensor, out: this.health, slot: 0 }),
+      finite(gpu.device, { input: model.loss, out: this.health, slot: 1 }),
+    ];
     if (variantUsesAvf(config.variant)) {
       for (const e of this.vectorEntries) this.avfCandidate[e.slot] = variantTrains(config.variant, e.role as 'sigma' | 'bias', e.module!) ? 1 : 0;
     }
@@ -181,14 +193,21 @@ export class Trainer {
     this.optimizer.setHyper(hyper);
     const encoder = this.gpu.device.createCommandEncoder();
     encodePlan(encoder, this.model.trainPlan(batch.batch, batch.seq));
+    // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the loss is
+    // copied beside the verdict, so the one small readback per step carries both: a diverging
+    // run can hide NaN Σ behind a finite loss (frozen or saturated paths), and must stop anyway.
+    encoder.clearBuffer(this.health.buffer, 0, 8);
     const pass = encoder.beginComputePass();
     encodeDispatches(pass, this.optimizer.update);
+    encodeDispatches(pass, this.healthChecks);
     pass.end();
+    encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 8, 4);
     this.gpu.device.queue.submit([encoder.finish()]);
     this.tokensSinceStart += batch.attentionMask.reduce((a, b) => a + b, 0);
 
-    const loss = readBuffer(this.gpu.device, this.model.loss.buffer, 4).then((bytes) => {
-      const value = new Float32Array(bytes)[0];
+    const loss = readBuffer(this.gpu.device, this.health.buffer, 12).then((bytes) => {
+      const [badParam, badLoss] = new Uint32Array(bytes, 0, 2);
+      const value = new Float32Array(bytes, 8, 1)[0];
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
@@ -196,17 +215,22 @@ export class Trainer {
         type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr,
         stepsPerSecond: done / seconds, tokensPerSecond: this.tokensSinceStart / seconds,
       });
-      if (!Number.isFinite(value)) throw new NonFiniteLossError(t, value);
+      if (firstNonFinite(badLoss) >= 0 || !Number.isFinite(value)) throw new DivergenceError(t, `the loss became ${value}`);
+      const bad = firstNonFinite(badParam);
+      if (bad >= 0) throw new DivergenceError(t, `${this.elementName(bad)} became NaN or infinite in the update`);
     });
-    return { loss, after: this.afterStep(t, epoch) };
+    return { loss, after: this.afterStep(t, epoch, loss) };
   }
 
-  private async afterStep(t: number, epoch: number): Promise<void> {
+  /** AVF, strength and evaluation of step t, once `healthy` says its parameters are finite. */
+  private async afterStep(t: number, epoch: number, healthy: Promise<void>): Promise<void> {
     const avfNow = isAvfStep(t, this.config.avf) && variantUsesAvf(this.config.variant);
     const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
-    if (showStrength) {
-      submitPlan(this.gpu.device, [this.optimizer.strength]);
-      const strength = await this.optimizer.readStrength();
+    if (showStrength) submitPlan(this.gpu.device, [this.optimizer.strength]);
+    const reading = showStrength ? this.optimizer.readStrength() : undefined;
+    await healthy;
+    if (reading) {
+      const strength = await reading;
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
         this.optimizer.setAvfFrozen(this.avf.frozen);
@@ -248,6 +272,12 @@ export class Trainer {
   private vectorId(slot: number): VectorId {
     const e = this.model.params.entries.find((x) => x.slot === slot)!;
     return { layer: e.layer!, module: e.module!, kind: e.role as 'sigma' | 'bias' };
+  }
+
+  /** `<tensor name>[i]` of an element of the flat parameter buffer. */
+  private elementName(index: number): string {
+    const e = this.model.params.entries.find((x) => index >= x.offset && index < x.offset + x.length);
+    return e ? `${e.name}[${index - e.offset}]` : `parameter padding element ${index}`;
   }
 
   private slotName(slot: number): string {
@@ -339,9 +369,15 @@ export class Trainer {
   /** Everything needed to continue this run exactly where it is. */
   async snapshot(): Promise<TrainerSnapshot> {
     const state = await this.optimizer.readState();
+    const params = await readTensor(this.gpu.device, this.model.paramsTensor);
+    // A checkpoint must stay a safe place to return to: never write a diverged state into it.
+    for (const [what, data] of [['parameter', params], ['AdamW first moment', state.m], ['AdamW second moment', state.v]] as const) {
+      const bad = firstNonFiniteOnCpu(data);
+      if (bad >= 0) throw new DivergenceError(this.step, `the ${what} of ${this.elementName(bad)} is ${data[bad]}; no checkpoint written`);
+    }
     return {
       step: this.step,
-      params: await readTensor(this.gpu.device, this.model.paramsTensor),
+      params,
       initial: await readTensor(this.gpu.device, this.model.initialTensor),
       m: state.m,
       v: state.v,
@@ -381,13 +417,14 @@ export interface TrainerSnapshot {
   log: LogRecord[];
 }
 
-export class NonFiniteLossError extends Error {
+/** Training produced NaN or ±Inf (in the loss or a trainable tensor) at `step`. */
+export class DivergenceError extends Error {
   constructor(
     readonly step: number,
-    readonly value: number,
+    readonly detail: string,
   ) {
-    super(`the loss became ${value} at step ${step}: training stopped (try a lower learning rate)`);
-    this.name = 'NonFiniteLossError';
+    super(`${detail} at step ${step}: training diverged and stopped (try a lower learning rate)`);
+    this.name = 'DivergenceError';
   }
 }
 

@@ -99,6 +99,30 @@ describe('the engine protocol', () => {
     expect(new Set(steps).size).toBe(4);
   });
 
+  it('stops a diverging run (lr 1e30) naming the step, keeps the last finite checkpoint and refuses to export NaN', async () => {
+    const { engine, events, load, states, waitFor, saved, savedSteps } = await setup();
+    // One step per epoch, so a checkpoint is saved (step 1) before step 2 diverges.
+    const config = { ...(load as Extract<EngineRequest, { type: 'load' }>).config, batchSize: 12, epochs: 3, lr: 1e30, lrSchedule: 'constant' as const };
+    await engine.handle({ ...load, config } as EngineRequest);
+    await engine.handle({ type: 'start' });
+    await waitFor('stopped');
+    const errors = events.flatMap((e) => (e.type === 'error' ? [e.message] : []));
+    expect(errors).toEqual([expect.stringMatching(/at step 2: training diverged.*The last checkpoint \(step 1\) is finite and kept/)]);
+    expect(savedSteps).toEqual([1]);
+    const checkpoint = decodeCheckpoint(saved.get('latest.safetensors')!).snapshot;
+    for (const data of [checkpoint.params, checkpoint.m, checkpoint.v]) expect(Array.from(data).every(Number.isFinite)).toBe(true);
+
+    await engine.handle({ type: 'export', kind: 'merged' });
+    expect(events.filter((e) => e.type === 'export')).toHaveLength(0);
+    expect(events.at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/^merged export refused: \S+ is NaN/) });
+
+    await engine.handle({ type: 'restore' });
+    expect(states().at(-1)).toBe('paused');
+    await engine.handle({ type: 'export', kind: 'vectors' });
+    const exported = events.find((e) => e.type === 'export');
+    expect(exported?.type === 'export' && exported.files.length).toBe(2);
+  });
+
   it('reports a bad model file by name and stays usable', async () => {
     const { engine, events, load, states } = await setup();
     const files = { ...load.model.files, 'model.safetensors': new Uint8Array([1, 2, 3]).buffer };
