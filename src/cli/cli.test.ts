@@ -64,4 +64,27 @@ describe('vectorfit train', () => {
     expect(existsSync(join(out, 'merged'))).toBe(false);
     expect(existsSync(join(out, 'vectors'))).toBe(false);
   });
+
+  it('with --patience and --metric stops early and exports the best checkpoint beside the last', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const data = join(FIXTURE, 'data.jsonl');
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--val', data, '--lr', '0.3', '--schedule', 'constant', '--batch', '4', '--epochs', '10', '--patience', '1', '--metric', 'loss', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/early stop @ step \d+: loss has not improved/);
+    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(summary.stoppedEarly).toBe(true);
+    expect(summary.steps).toBeLessThan(30);
+    expect(summary.best.metric).toBe('loss');
+    const adapter = JSON.parse(readFileSync(join(out, 'best', 'vectors', 'adapter_config.json'), 'utf8'));
+    expect(adapter.training.steps).toBe(summary.best.step);
+    expect(adapter.metrics.loss).toBe(summary.best.metrics.loss);
+    expect(existsSync(join(out, 'best', 'merged', 'model.safetensors'))).toBe(true);
+  });
+
+  it('names an unknown --metric', () => {
+    const data = join(FIXTURE, 'data.jsonl');
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--metric', 'bleu');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('metric bleu is not a classification metric: choose one of accuracy, macro_f1, mcc, loss');
+  });
 });

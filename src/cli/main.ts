@@ -24,10 +24,13 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
                   [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
-                  [--log out.jsonl] [--out DIR] [--resume yes]
+                  [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
+      With validation data the best checkpoint by --metric (default accuracy, or pearson for
+      regression; loss = validation loss) is kept and, when it is not the last step, exported
+      to DIR/best/; --patience N stops after N evaluations without improvement.
 
 Data files: CSV, TSV (GLUE layouts included), JSONL or Parquet with a text column, an
 optional text-pair column and a label column (class name/index, or a float for regression).
@@ -120,6 +123,8 @@ async function train(flags: Flags): Promise<void> {
   if (flags.schedule) overrides.lrSchedule = flags.schedule === 'constant' ? 'constant' : 'linear';
   if (flags.seed) overrides.seed = int(flags, 'seed');
   if (flags['max-length']) overrides.maxLength = int(flags, 'max-length');
+  if (flags.patience) overrides.patience = int(flags, 'patience');
+  if (flags.metric) overrides.metric = flags.metric;
   const config = defaultConfig(trainSet.length, overrides);
   const epochSteps = stepsPerEpoch(trainSet.length, config.batchSize);
   config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
@@ -175,13 +180,21 @@ async function train(flags: Flags): Promise<void> {
   }
   progress.done();
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
-  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
+  const best = trainer.best && { step: trainer.best.step, metric: trainer.watchedMetric, metrics: trainer.best.metrics };
+  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, best, stoppedEarly: trainer.stoppedEarly, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
   if (flags.log) await writeFile(flags.log, trainer.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (outDir && store) {
     for (const kind of ['vectors', 'merged', 'log'] as const) {
       const dir = kind === 'log' ? outDir : join(outDir, kind);
       await mkdir(dir, { recursive: true });
       for (const file of await buildExport(trainer, kind)) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+    }
+    if (best && best.step !== trainer.step) {
+      for (const kind of ['vectors', 'merged'] as const) {
+        const dir = join(outDir, 'best', kind);
+        await mkdir(dir, { recursive: true });
+        for (const file of await buildExport(trainer, kind, { which: 'best' })) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+      }
     }
     console.error(`exports written to ${outDir}`);
   }
@@ -207,6 +220,8 @@ class ProgressLine {
       );
     } else if (event.type === 'eval') {
       this.line(`eval @ step ${event.step}: ${Object.entries(event.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+    } else if (event.type === 'earlyStop') {
+      this.line(`early stop @ step ${event.step}: ${event.metric} has not improved on ${event.best.toFixed(4)} (step ${event.bestStep})`);
     } else if (event.type === 'avf') {
       const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
       this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);

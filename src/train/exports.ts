@@ -3,7 +3,7 @@
 // (c) the training log and strength history.
 import { writeSafetensors, readSafetensors } from '../io/safetensors.ts';
 import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
-import type { ExportKind } from '../worker/protocol.ts';
+import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 import type { Trainer } from './trainer.ts';
 
 export interface ExportFile {
@@ -20,10 +20,25 @@ const HF_CLASSES: Record<string, string> = {
   distilbert: 'DistilBertForSequenceClassification',
 };
 
-export async function buildExport(trainer: Trainer, kind: ExportKind): Promise<ExportFile[]> {
-  if (kind === 'vectors') return vectorsExport(trainer);
-  if (kind === 'merged') return mergedExport(trainer);
-  return logExport(trainer);
+export interface ExportOptions {
+  /** 'best': the best checkpoint's parameters (by the watched validation metric); default 'last'. */
+  which?: ExportWhich;
+}
+
+/** The state an export describes: its step and validation metrics. */
+interface ExportedState {
+  step: number;
+  metrics: Record<string, number>;
+  avfFrozen?: ArrayLike<number>;
+}
+
+export async function buildExport(trainer: Trainer, kind: ExportKind, options: ExportOptions = {}): Promise<ExportFile[]> {
+  if (kind === 'log') return logExport(trainer);
+  const build = (state: ExportedState) => (kind === 'vectors' ? vectorsExport(trainer, state) : mergedExport(trainer));
+  if (options.which !== 'best') return build({ step: trainer.step, metrics: trainer.lastMetrics });
+  const best = trainer.best;
+  if (!best) throw new Error('best export: there is no best checkpoint yet (it is taken at the first evaluation on validation data)');
+  return trainer.withBestParameters(() => build({ step: best.step, metrics: best.metrics, avfFrozen: best.avfFrozen }));
 }
 
 /** A diverged run must not leave NaN or ±Inf in a file someone loads later. */
@@ -42,7 +57,7 @@ function json(value: unknown): ArrayBuffer {
   return bytesOf(new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }
 
-async function vectorsExport(trainer: Trainer): Promise<ExportFile[]> {
+async function vectorsExport(trainer: Trainer, state: ExportedState): Promise<ExportFile[]> {
   const tensors = await trainer.trainedTensors();
   const { config, loaded, dataset } = trainer;
   const layout = loaded.weights.layout;
@@ -51,7 +66,7 @@ async function vectorsExport(trainer: Trainer): Promise<ExportFile[]> {
     [...tensors].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })),
     { format: 'vectorfit', base_model: loaded.name, variant: config.variant },
   );
-  const frozen = trainer.frozenVectorNames();
+  const frozen = trainer.frozenVectorNames(state.avfFrozen);
   const adapterConfig = {
     method: 'vectorfit',
     variant: config.variant,
@@ -68,9 +83,10 @@ async function vectorsExport(trainer: Trainer): Promise<ExportFile[]> {
     training: {
       epochs: config.epochs, batch_size: config.batchSize, lr: config.lr, lr_schedule: config.lrSchedule,
       betas: [config.beta1, config.beta2], eps: config.eps, weight_decay: config.weightDecay, seed: config.seed,
-      max_length: config.maxLength, steps: trainer.step, dataset: dataset.name,
+      max_length: config.maxLength, steps: state.step, dataset: dataset.name,
     },
-    metrics: trainer.lastMetrics,
+    metrics: state.metrics,
+    watched_metric: trainer.watchedMetric,
   };
   return [
     { name: VECTORS_FILE, bytes: bytesOf(safetensors) },

@@ -84,6 +84,48 @@ describe('VectorFit trainer on a tiny BERT', () => {
     for (const [name, data] of readVectorsExport(vectors.bytes)) expect(data.every(Number.isFinite), name).toBe(true);
   });
 
+  it('keeps the best checkpoint by the watched metric, stops after `patience` evaluations without improvement, and exports the best', async () => {
+    const events: EngineEvent[] = [];
+    const settings = { epochs: 10, evalEvery: 1, patience: 2, metric: 'loss', lr: 0.3, lrSchedule: 'constant' as const };
+    const t = await trainer(0, settings, events);
+    await t.train(() => false);
+    const evals = t.log.flatMap((r) => (r.type === 'eval' ? [{ step: r.step, loss: r.metrics.loss }] : []));
+    const stop = t.log.find((r) => r.type === 'early-stop');
+    // lr 0.3 overshoots: the validation loss stops improving long before the 30 steps end.
+    expect(t.stoppedEarly).toBe(true);
+    expect(stop).toMatchObject({ type: 'early-stop', metric: 'loss' });
+    expect(t.step).toBeLessThan(t.totalSteps);
+    const bestLoss = Math.min(...evals.map((e) => e.loss));
+    const bestStep = evals.find((e) => e.loss === bestLoss)!.step;
+    expect(t.best).toMatchObject({ step: bestStep, value: bestLoss });
+    expect(stop).toMatchObject({ step: t.step, bestStep, best: bestLoss });
+    // Exactly `patience` evaluations came after the best, none better.
+    expect(evals.filter((e) => e.step > bestStep)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'earlyStop')).toHaveLength(1);
+    expect(events.flatMap((e) => (e.type === 'best' ? [e.step] : [])).at(-1)).toBe(bestStep);
+
+    // The best export, imported onto the base model, evaluates to the best checkpoint's metrics;
+    // the trainer itself keeps its last parameters.
+    const lastLogits = await t.logits(t.dataset.validation);
+    const [vectors, adapterConfig] = await buildExport(t, 'vectors', { which: 'best' });
+    expect(JSON.parse(new TextDecoder().decode(adapterConfig.bytes))).toMatchObject({ training: { steps: bestStep }, metrics: { loss: bestLoss }, watched_metric: 'loss' });
+    expect(Array.from(await t.logits(t.dataset.validation))).toEqual(Array.from(lastLogits));
+    const fresh = await trainer(0, settings);
+    fresh.importVectors(readVectorsExport(vectors.bytes));
+    expect(await fresh.evaluate()).toEqual(t.best!.metrics);
+
+    // The checkpoint carries the best and the stop, so a restored run knows both.
+    const restored = await trainer(0, settings);
+    restored.restore(decodeCheckpoint(encodeCheckpoint({ snapshot: await t.snapshot(), config: t.config, modelName: 'bert', datasetName: 'hf-tiny' })).snapshot);
+    expect(restored.finished).toBe(true);
+    expect(restored.best?.step).toBe(bestStep);
+    expect(Array.from(restored.best!.params)).toEqual(Array.from(t.best!.params));
+  });
+
+  it('refuses a metric the task does not have', async () => {
+    await expect(trainer(0, { metric: 'pearson' })).rejects.toThrow(/metric pearson is not a classification metric: choose one of accuracy, macro_f1, mcc, loss/);
+  });
+
   it('resumed from a checkpoint, repeats the uninterrupted run’s loss trajectory exactly (dropout on)', async () => {
     const settings = { avf: { start: 3, interval: 2, count: 3, k: 4, beta: 0.99 } };
     const straight = await trainer(0.1, settings);

@@ -26,7 +26,7 @@ import {
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
 import { loadModel, type LoadedModel } from './load.ts';
-import { taskMetrics } from './metrics.ts';
+import { defaultWatchedMetric, improves, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
 import { variantTrains, variantUsesAvf } from './variants.ts';
@@ -37,7 +37,8 @@ export type Emit = (event: EngineEvent) => void;
 export type LogRecord =
   | { type: 'step'; step: number; epoch: number; loss: number; lr: number; seconds: number }
   | { type: 'avf'; step: number; frozen: string[]; released: string[] }
-  | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> };
+  | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> }
+  | { type: 'early-stop'; step: number; metric: string; bestStep: number; best: number };
 
 /** Sequences are padded up to a multiple of this, so a run compiles only a few plan shapes. */
 const SEQ_BUCKET = 8;
@@ -59,6 +60,10 @@ export class Trainer {
   readonly log: LogRecord[] = [];
   readonly strengthHistory: { step: number; values: number[] }[] = [];
   lastMetrics: Record<string, number> = {};
+  /** The validation metric the best checkpoint and early stopping follow. */
+  readonly watchedMetric: string;
+  /** Best checkpoint so far and evaluations since it improved (part of every snapshot). */
+  private watch: WatchState = { stale: 0, stopped: false };
   /** Wall-clock seconds spent training (evaluations excluded) and real tokens seen, all runs. */
   trainingSeconds = 0;
   trainingTokens = 0;
@@ -93,6 +98,7 @@ export class Trainer {
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
     this.avfCandidate = new Uint8Array(model.params.slotCount);
+    this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
     this.health = createTensor(gpu.device, [3], 'u32', 'step health');
     this.healthChecks = [
       finite(gpu.device, { input: model.paramsTensor, out: this.health, slot: 0 }),
@@ -105,6 +111,11 @@ export class Trainer {
 
   static async create({ gpu, files, dataset, config, emit }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
+    if (config.metric !== undefined) {
+      const known = [...Object.keys(taskMetrics(dataset.task, 1, [], [])), 'loss'];
+      if (!known.includes(config.metric)) throw new Error(`metric ${config.metric} is not a ${dataset.task} metric: choose one of ${known.join(', ')}`);
+    }
+    if ((config.patience ?? 0) > 0 && !dataset.validation.length) throw new Error(`${dataset.name}: early stopping (patience ${config.patience}) needs a validation split`);
     emit({ type: 'progress', phase: 'reading', done: 0, total: 1, message: `Reading ${files.name}` });
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
@@ -146,8 +157,18 @@ export class Trainer {
     return this.sampler.stepsPerEpoch;
   }
 
+  /** The last step, or early stopping, ended the run. */
   get finished(): boolean {
-    return this.step >= this.totalSteps;
+    return this.step >= this.totalSteps || this.watch.stopped;
+  }
+
+  /** The best checkpoint by the watched metric (undefined before the first evaluation). */
+  get best(): BestCheckpoint | undefined {
+    return this.watch.best;
+  }
+
+  get stoppedEarly(): boolean {
+    return this.watch.stopped;
   }
 
   /** Trains until the last step or until `interrupted()` says so (checked between steps). */
@@ -246,9 +267,46 @@ export class Trainer {
     if ((endOfEpoch || periodic) && this.dataset.validation.length) {
       const start = performance.now();
       this.lastMetrics = await this.evaluate();
-      this.evalSeconds += (performance.now() - start) / 1000;
       this.log.push({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
       this.emit({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
+      await this.watchMetric(t);
+      this.evalSeconds += (performance.now() - start) / 1000;
+    }
+  }
+
+  /** Keeps the best checkpoint (parameters and optimizer state, as an epoch checkpoint) and stops
+   * the run after `patience` evaluations without a strict improvement. */
+  private async watchMetric(t: number): Promise<void> {
+    const metric = this.watchedMetric;
+    const value = this.lastMetrics[metric];
+    if (improves(metric, value, this.watch.best?.value)) {
+      const s = await this.snapshot();
+      const best = { step: t, value, metrics: { ...this.lastMetrics }, params: s.params, m: s.m, v: s.v, steps: s.steps, avfEma: s.avfEma, avfFrozen: s.avfFrozen };
+      this.watch = { stale: 0, stopped: false, best };
+      this.emit({ type: 'best', step: t, metric, value });
+      return;
+    }
+    this.watch.stale++;
+    const patience = this.config.patience ?? 0;
+    if (patience > 0 && this.watch.stale >= patience && this.watch.best) {
+      this.watch.stopped = true;
+      const { step: bestStep, value: best } = this.watch.best;
+      this.log.push({ type: 'early-stop', step: t, metric, bestStep, best });
+      this.emit({ type: 'earlyStop', step: t, metric, bestStep, best });
+    }
+  }
+
+  /** Runs `task` with the best checkpoint's parameters on the GPU, then puts the current ones back
+   * (call through `exclusive`). */
+  async withBestParameters<T>(task: () => Promise<T>): Promise<T> {
+    const best = this.watch.best;
+    if (!best) throw new Error('there is no best checkpoint yet: it is taken at the first evaluation on validation data');
+    const current = await readTensor(this.gpu.device, this.model.paramsTensor);
+    this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(best.params));
+    try {
+      return await task();
+    } finally {
+      this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, current);
     }
   }
 
@@ -310,7 +368,8 @@ export class Trainer {
     const numLabels = this.loaded.config.numLabels;
     const logits = await this.logits(validation);
     const predictions = task === 'regression' ? Array.from(logits) : validation.map((_, i) => argmax(logits.subarray(i * numLabels, (i + 1) * numLabels)));
-    return taskMetrics(task, numLabels, predictions, validation.map((e) => e.label));
+    const golds = validation.map((e) => e.label);
+    return { ...taskMetrics(task, numLabels, predictions, golds), loss: validationLoss(task, numLabels, logits, golds) };
   }
 
   /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */
@@ -350,9 +409,9 @@ export class Trainer {
     return new Map(this.model.params.entries.map((e) => [e.name, { shape: e.shape, data: all.slice(e.offset, e.offset + e.length) }]));
   }
 
-  /** Export names of the vectors AVF keeps frozen now. */
-  frozenVectorNames(): string[] {
-    return this.vectorEntries.filter((e) => this.avf.frozen[e.slot]).map((e) => e.name);
+  /** Export names of the vectors AVF keeps frozen now (or in a checkpoint's AVF state). */
+  frozenVectorNames(frozen: ArrayLike<number> = this.avf.frozen): string[] {
+    return this.vectorEntries.filter((e) => frozen[e.slot]).map((e) => e.name);
   }
 
   /** Sets the trainable tensors from exported vectors (same base model and variant layout). */
@@ -385,6 +444,7 @@ export class Trainer {
       avfEma: Float64Array.from(this.avf.ema),
       avfFrozen: Uint8Array.from(this.avf.frozen),
       log: [...this.log],
+      watch: { ...this.watch },
     };
   }
 
@@ -402,7 +462,28 @@ export class Trainer {
     this.step = snapshot.step;
     this.log.length = 0;
     this.log.push(...snapshot.log);
+    this.watch = snapshot.watch ? { ...snapshot.watch } : { stale: 0, stopped: false };
   }
+}
+
+/** The best checkpoint: the optimizer state at its step, its metrics and the watched value. */
+export interface BestCheckpoint {
+  step: number;
+  value: number;
+  metrics: Record<string, number>;
+  params: ArrayLike<number>;
+  m: ArrayLike<number>;
+  v: ArrayLike<number>;
+  steps: ArrayLike<number>;
+  avfEma: ArrayLike<number>;
+  avfFrozen: ArrayLike<number>;
+}
+
+/** Early stopping's state: the best checkpoint, evaluations since, and whether it stopped the run. */
+export interface WatchState {
+  best?: BestCheckpoint;
+  stale: number;
+  stopped: boolean;
 }
 
 export interface TrainerSnapshot {
@@ -415,6 +496,8 @@ export interface TrainerSnapshot {
   avfEma: ArrayLike<number>;
   avfFrozen: ArrayLike<number>;
   log: LogRecord[];
+  /** Absent in checkpoints written before early stopping existed. */
+  watch?: WatchState;
 }
 
 /** Training produced NaN or ±Inf (in the loss or a trainable tensor) at `step`. */

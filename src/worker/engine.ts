@@ -42,7 +42,7 @@ export class Engine {
         case 'restore':
           return await this.restore();
         case 'export':
-          return await this.export(request.kind);
+          return await this.export(request);
         case 'predict': {
           const trainer = this.requireTrainer();
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
@@ -171,9 +171,9 @@ export class Engine {
     this.setState('paused');
   }
 
-  private async export(kind: 'vectors' | 'merged' | 'log'): Promise<void> {
+  private async export({ kind, which }: Extract<EngineRequest, { type: 'export' }>): Promise<void> {
     const trainer = this.requireTrainer();
-    const files = await trainer.exclusive(() => buildExport(trainer, kind));
-    this.deps.post({ type: 'export', kind, files });
+    const files = await trainer.exclusive(() => buildExport(trainer, kind, { which }));
+    this.deps.post({ type: 'export', kind, ...(which ? { which } : {}), files });
   }
 }
