@@ -79,6 +79,8 @@ describe('vectorfit train', () => {
     expect(adapter.training.steps).toBe(summary.best.step);
     expect(adapter.metrics.loss).toBe(summary.best.metrics.loss);
     expect(existsSync(join(out, 'best', 'merged', 'model.safetensors'))).toBe(true);
+    expect(run.stderr).toMatch(/ΔW over 12 modules: effective rank median [0-9.]+/);
+    expect(JSON.parse(readFileSync(join(out, 'delta-spectrum.json'), 'utf8')).modules).toHaveLength(12);
   });
 
   it('names an unknown --metric', () => {

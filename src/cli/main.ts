@@ -8,7 +8,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import { buildExport } from '../train/exports.ts';
+import { buildExport, DELTA_SPECTRUM_FILE } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
@@ -180,6 +180,13 @@ async function train(flags: Flags): Promise<void> {
   }
   progress.done();
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+  const spectrum = await trainer.deltaSpectrum();
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  console.error(
+    `ΔW over ${spectrum.modules.length} modules: effective rank median ${median(spectrum.modules.map((m) => m.effectiveRank)).toFixed(1)}, ` +
+      `top-8 share of ‖ΔW‖²_F median ${median(spectrum.modules.map((m) => m.energyTop8)).toFixed(3)}` +
+      (outDir ? ` (per module: ${join(outDir, DELTA_SPECTRUM_FILE)})` : ''),
+  );
   const best = trainer.best && { step: trainer.best.step, metric: trainer.watchedMetric, metrics: trainer.best.metrics };
   console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, best, stoppedEarly: trainer.stoppedEarly, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
   if (flags.log) await writeFile(flags.log, trainer.log.map((r) => JSON.stringify(r)).join('\n') + '\n');

@@ -4,6 +4,7 @@
 import { writeSafetensors, readSafetensors } from '../io/safetensors.ts';
 import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
 import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
+import { deltaSpectrumJson } from './delta-spectrum.ts';
 import type { Trainer } from './trainer.ts';
 
 export interface ExportFile {
@@ -121,11 +122,14 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   ];
 }
 
-function logExport(trainer: Trainer): ExportFile[] {
+export const DELTA_SPECTRUM_FILE = 'delta-spectrum.json';
+
+async function logExport(trainer: Trainer): Promise<ExportFile[]> {
   const lines = (rows: unknown[]) => bytesOf(new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
   return [
     { name: 'training_log.jsonl', bytes: lines(trainer.log) },
     { name: 'strength_history.jsonl', bytes: lines(trainer.strengthHistory) },
+    { name: DELTA_SPECTRUM_FILE, bytes: bytesOf(new TextEncoder().encode(deltaSpectrumJson(await trainer.deltaSpectrum()))) },
   ];
 }
 

@@ -9,6 +9,7 @@ import { testGpu } from '../test/gpu.ts';
 import type { Dataset, EngineEvent, Example, ModelFiles, TrainConfig } from '../worker/protocol.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { defaultConfig } from './defaults.ts';
+import { moduleSpectrum } from './delta-spectrum.ts';
 import { buildExport, readVectorsExport } from './exports.ts';
 import { Trainer } from './trainer.ts';
 
@@ -124,6 +125,35 @@ describe('VectorFit trainer on a tiny BERT', () => {
 
   it('refuses a metric the task does not have', async () => {
     await expect(trainer(0, { metric: 'pearson' })).rejects.toThrow(/metric pearson is not a classification metric: choose one of accuracy, macro_f1, mcc, loss/);
+  });
+
+  it('reports ΔW’s spectrum live with the strength, equal to |Σ − Σ₀| of the trained vectors, and exports it with the log', async () => {
+    const events: EngineEvent[] = [];
+    const t = await trainer(0, { epochs: 1 }, events);
+    await t.train(() => false);
+    const spectra = events.filter((e) => e.type === 'deltaSpectrum');
+    const strengths = events.filter((e) => e.type === 'strength');
+    expect(spectra.map((e) => e.step)).toEqual(strengths.map((e) => e.step));
+    const last = spectra.at(-1)!;
+    if (last.type !== 'deltaSpectrum') throw new Error('unreachable');
+    expect(last.step).toBe(3);
+    expect(last.modules).toHaveLength(12);
+    expect(last.layers.map((l) => Object.keys(l.change).sort())).toEqual([0, 1].map(() => ['f1', 'f2', 'k', 'o', 'q', 'v']));
+    const { params, initial } = await t.snapshot();
+    const tensors = await t.trainedTensors();
+    const start = (name: string) => t.model.params.entries.find((e) => e.name === name)!.offset;
+    for (const m of last.modules) {
+      const sigma = tensors.get(`${m.path}.sigma`)!.data;
+      const o = start(`${m.path}.sigma`);
+      const expected = moduleSpectrum({ ...m, sigma, initial: Array.from(sigma, (_, i) => initial[o + i]) });
+      expect(Array.from(m.values), m.path).toEqual(Array.from(expected.values));
+      expect(m.effectiveRank).toBe(expected.effectiveRank);
+      expect(m.effectiveRank, m.path).toBeGreaterThan(1);
+      expect(params[o]).toBe(sigma[0]);
+    }
+    const files = await buildExport(t, 'log');
+    const json = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'delta-spectrum.json')!.bytes));
+    expect(json.modules.map((m: { path: string }) => m.path)).toEqual(last.modules.map((m) => m.path));
   });
 
   it('resumed from a checkpoint, repeats the uninterrupted run’s loss trajectory exactly (dropout on)', async () => {

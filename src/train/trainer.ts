@@ -25,6 +25,7 @@ import {
 } from '../worker/protocol.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
+import { deltaSpectrum, type DeltaSpectrum } from './delta-spectrum.ts';
 import { loadModel, type LoadedModel } from './load.ts';
 import { defaultWatchedMetric, improves, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
@@ -77,6 +78,11 @@ export class Trainer {
    * same for the loss, the loss's f32 bits]. */
   private readonly health: Tensor;
   private readonly healthChecks: Dispatch[];
+  /** Σ entries of the parameter buffer, and the bytes from its start that cover them all. */
+  private readonly sigmaEntries: TrainableEntry[];
+  private readonly sigmaBytes: number;
+  /** Σ₀ (and whatever lies between) from the start of the initial buffer; read once. */
+  private initialSigmas?: Promise<Float32Array>;
   private lastStrengthAt = 0;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
@@ -99,6 +105,8 @@ export class Trainer {
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
     this.avfCandidate = new Uint8Array(model.params.slotCount);
     this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
+    this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
+    this.sigmaBytes = 4 * Math.max(0, ...this.sigmaEntries.map((e) => e.offset + e.length));
     this.health = createTensor(gpu.device, [3], 'u32', 'step health');
     this.healthChecks = [
       finite(gpu.device, { input: model.paramsTensor, out: this.health, slot: 0 }),
@@ -249,8 +257,9 @@ export class Trainer {
     const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
     if (showStrength) submitPlan(this.gpu.device, [this.optimizer.strength]);
     const reading = showStrength ? this.optimizer.readStrength() : undefined;
+    const spectrum = showStrength ? this.deltaSpectrum() : undefined;
     await healthy;
-    if (reading) {
+    if (reading && spectrum) {
       const strength = await reading;
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
@@ -261,6 +270,7 @@ export class Trainer {
         this.emit({ type: 'avf', step: t, frozen, released });
       }
       this.emitStrength(t, strength);
+      this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
     }
     const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
     const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
@@ -308,6 +318,23 @@ export class Trainer {
     } finally {
       this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, current);
     }
+  }
+
+  /** ΔW's spectrum of every factored module now (see delta-spectrum.ts): one readback of the Σs. */
+  async deltaSpectrum(): Promise<DeltaSpectrum> {
+    const device = this.gpu.device;
+    this.initialSigmas ??= readBuffer(device, this.model.initialTensor.buffer, this.sigmaBytes).then((b) => new Float32Array(b));
+    const params = new Float32Array(await readBuffer(device, this.model.paramsTensor.buffer, this.sigmaBytes));
+    const initial = await this.initialSigmas;
+    return deltaSpectrum(
+      this.sigmaEntries.map((e) => ({
+        path: e.name.slice(0, -'.sigma'.length),
+        layer: e.layer!,
+        module: e.module!,
+        sigma: params.subarray(e.offset, e.offset + e.length),
+        initial: initial.subarray(e.offset, e.offset + e.length),
+      })),
+    );
   }
 
   private emitStrength(step: number, strength: Float32Array): void {
@@ -455,6 +482,7 @@ export class Trainer {
     }
     this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(snapshot.params));
     this.gpu.device.queue.writeBuffer(this.model.initialTensor.buffer, 0, Float32Array.from(snapshot.initial));
+    this.initialSigmas = undefined;
     this.optimizer.writeState(snapshot);
     this.avf.ema.set(snapshot.avfEma);
     this.avf.frozen.set(snapshot.avfFrozen);

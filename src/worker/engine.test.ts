@@ -66,6 +66,7 @@ describe('the engine protocol', () => {
     const strength = events.filter((e) => e.type === 'strength').at(-1);
     expect(strength).toMatchObject({ type: 'strength', layers: 2 });
     expect(strength?.type === 'strength' && strength.values.length).toBe(24);
+    expect(events.filter((e) => e.type === 'deltaSpectrum').at(-1)).toMatchObject({ type: 'deltaSpectrum', step: 4, layers: [{ layer: 0 }, { layer: 1 }] });
     expect(events.filter((e) => e.type === 'eval')).toHaveLength(2);
     expect(savedSteps).toEqual([2, 4]);
 
