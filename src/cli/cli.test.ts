@@ -65,10 +65,10 @@ describe('vectorfit train', () => {
     expect(existsSync(join(out, 'vectors'))).toBe(false);
   });
 
-  it('with --patience and --metric stops early and exports the best checkpoint beside the last', () => {
+  it('with --patience and --metric stops early and exports the best checkpoint beside the last; --lora-rank writes a LoRA adapter', () => {
     const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
     const data = join(FIXTURE, 'data.jsonl');
-    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--val', data, '--lr', '0.3', '--schedule', 'constant', '--batch', '4', '--epochs', '10', '--patience', '1', '--metric', 'loss', '--out', out);
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--val', data, '--lr', '0.3', '--schedule', 'constant', '--batch', '4', '--epochs', '10', '--patience', '1', '--metric', 'loss', '--lora-rank', '4', '--out', out);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/early stop @ step \d+: loss has not improved/);
     const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
@@ -80,6 +80,9 @@ describe('vectorfit train', () => {
     expect(adapter.metrics.loss).toBe(summary.best.metrics.loss);
     expect(existsSync(join(out, 'best', 'merged', 'model.safetensors'))).toBe(true);
     expect(run.stderr).toMatch(/ΔW over 12 modules: effective rank median [0-9.]+/);
+    expect(run.stderr).toMatch(/LoRA rank 4: relative truncation error 0\.\d+ overall, validation logits move by at most/);
+    expect(JSON.parse(readFileSync(join(out, 'lora', 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'LORA', r: 4 });
+    expect(readSafetensors(readFileSync(join(out, 'lora', 'adapter_model.safetensors')), 'adapter_model.safetensors').tensors.get('base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight')?.shape).toEqual([4, 32]);
     expect(JSON.parse(readFileSync(join(out, 'delta-spectrum.json'), 'utf8')).modules).toHaveLength(12);
   });
 

@@ -8,7 +8,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import { buildExport, DELTA_SPECTRUM_FILE } from '../train/exports.ts';
+import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
@@ -25,12 +25,15 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
                   [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
                   [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
+                  [--lora-rank R]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
+      --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
+      each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
 Data files: CSV, TSV (GLUE layouts included), JSONL or Parquet with a text column, an
 optional text-pair column and a label column (class name/index, or a float for regression).
@@ -125,6 +128,8 @@ async function train(flags: Flags): Promise<void> {
   if (flags['max-length']) overrides.maxLength = int(flags, 'max-length');
   if (flags.patience) overrides.patience = int(flags, 'patience');
   if (flags.metric) overrides.metric = flags.metric;
+  const loraRank = int(flags, 'lora-rank');
+  if (loraRank === 0) throw new UsageError('--lora-rank must be at least 1');
   const config = defaultConfig(trainSet.length, overrides);
   const epochSteps = stepsPerEpoch(trainSet.length, config.batchSize);
   config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
@@ -195,6 +200,18 @@ async function train(flags: Flags): Promise<void> {
       const dir = kind === 'log' ? outDir : join(outDir, kind);
       await mkdir(dir, { recursive: true });
       for (const file of await buildExport(trainer, kind)) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+    }
+    if (loraRank) {
+      const dir = join(outDir, 'lora');
+      await mkdir(dir, { recursive: true });
+      const files = await buildExport(trainer, 'lora', { rank: loraRank });
+      for (const file of files) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+      const report = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === LORA_REPORT_FILE)!.bytes));
+      const logits = report.validation_logits;
+      console.error(
+        `LoRA rank ${loraRank}: relative truncation error ${report.overall_truncation_error.toFixed(4)} overall` +
+          (logits ? `, validation logits move by at most ${logits.max_abs_change.toExponential(2)} (relative ${logits.relative_change.toExponential(2)})` : ''),
+      );
     }
     if (best && best.step !== trainer.step) {
       for (const kind of ['vectors', 'merged'] as const) {

@@ -25,7 +25,7 @@ import {
 } from '../worker/protocol.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
-import { deltaSpectrum, type DeltaSpectrum } from './delta-spectrum.ts';
+import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
 import { loadModel, type LoadedModel } from './load.ts';
 import { defaultWatchedMetric, improves, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
@@ -311,8 +311,15 @@ export class Trainer {
   async withBestParameters<T>(task: () => Promise<T>): Promise<T> {
     const best = this.watch.best;
     if (!best) throw new Error('there is no best checkpoint yet: it is taken at the first evaluation on validation data');
+    return this.withParameters(best.params, task);
+  }
+
+  /** Runs `task` with the given flat trainable parameters on the GPU, then puts the current ones
+   * back (call through `exclusive`). */
+  async withParameters<T>(params: ArrayLike<number>, task: () => Promise<T>): Promise<T> {
+    if (params.length !== this.model.params.size) throw new Error(`withParameters: ${params.length} values for ${this.model.params.size}`);
     const current = await readTensor(this.gpu.device, this.model.paramsTensor);
-    this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(best.params));
+    this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(params));
     try {
       return await task();
     } finally {
@@ -320,21 +327,24 @@ export class Trainer {
     }
   }
 
-  /** ΔW's spectrum of every factored module now (see delta-spectrum.ts): one readback of the Σs. */
+  /** ΔW's spectrum of every factored module now (see delta-spectrum.ts). */
   async deltaSpectrum(): Promise<DeltaSpectrum> {
+    return deltaSpectrum(await this.sigmaPairs());
+  }
+
+  /** Σ and Σ₀ of every factored module, by module path: one readback of the Σs. */
+  async sigmaPairs(): Promise<SigmaPair[]> {
     const device = this.gpu.device;
     this.initialSigmas ??= readBuffer(device, this.model.initialTensor.buffer, this.sigmaBytes).then((b) => new Float32Array(b));
     const params = new Float32Array(await readBuffer(device, this.model.paramsTensor.buffer, this.sigmaBytes));
     const initial = await this.initialSigmas;
-    return deltaSpectrum(
-      this.sigmaEntries.map((e) => ({
-        path: e.name.slice(0, -'.sigma'.length),
-        layer: e.layer!,
-        module: e.module!,
-        sigma: params.subarray(e.offset, e.offset + e.length),
-        initial: initial.subarray(e.offset, e.offset + e.length),
-      })),
-    );
+    return this.sigmaEntries.map((e) => ({
+      path: e.name.slice(0, -'.sigma'.length),
+      layer: e.layer!,
+      module: e.module!,
+      sigma: params.subarray(e.offset, e.offset + e.length),
+      initial: initial.subarray(e.offset, e.offset + e.length),
+    }));
   }
 
   private emitStrength(step: number, strength: Float32Array): void {

@@ -171,9 +171,9 @@ export class Engine {
     this.setState('paused');
   }
 
-  private async export({ kind, which }: Extract<EngineRequest, { type: 'export' }>): Promise<void> {
+  private async export({ kind, which, rank }: Extract<EngineRequest, { type: 'export' }>): Promise<void> {
     const trainer = this.requireTrainer();
-    const files = await trainer.exclusive(() => buildExport(trainer, kind, { which }));
+    const files = await trainer.exclusive(() => buildExport(trainer, kind, { which, rank }));
     this.deps.post({ type: 'export', kind, ...(which ? { which } : {}), files });
   }
 }

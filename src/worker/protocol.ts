@@ -94,7 +94,7 @@ export interface ModelSummary {
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
 
-export type ExportKind = 'vectors' | 'merged' | 'log';
+export type ExportKind = 'vectors' | 'merged' | 'log' | 'lora';
 /** Which parameters an export writes: the run's last, or its best checkpoint's (by the watched metric). */
 export type ExportWhich = 'best' | 'last';
 
