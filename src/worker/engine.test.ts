@@ -124,6 +124,29 @@ describe('the engine protocol', () => {
     expect(exported?.type === 'export' && exported.files.length).toBe(2);
   });
 
+  it('stops early on the watched metric, then exports the best checkpoint and a LoRA adapter on request', async () => {
+    const { engine, events, load, waitFor } = await setup();
+    const config = { ...(load as Extract<EngineRequest, { type: 'load' }>).config, epochs: 10, evalEvery: 1, patience: 1, metric: 'loss', lr: 0.3, lrSchedule: 'constant' as const };
+    await engine.handle({ ...load, config } as EngineRequest);
+    await engine.handle({ type: 'start' });
+    await waitFor('finished');
+    const stop = events.find((e) => e.type === 'earlyStop');
+    const bests = events.flatMap((e) => (e.type === 'best' ? [e.step] : []));
+    expect(stop).toMatchObject({ type: 'earlyStop', metric: 'loss', bestStep: bests.at(-1) });
+    expect(events.filter((e) => e.type === 'step').length).toBeLessThan(20);
+
+    await engine.handle({ type: 'export', kind: 'vectors', which: 'best' });
+    const best = events.find((e) => e.type === 'export');
+    expect(best).toMatchObject({ type: 'export', kind: 'vectors', which: 'best' });
+    const adapter = best?.type === 'export' ? JSON.parse(new TextDecoder().decode(best.files[1].bytes)) : null;
+    expect(adapter.training.steps).toBe(bests.at(-1));
+
+    await engine.handle({ type: 'export', kind: 'lora', rank: 3 });
+    const lora = events.filter((e) => e.type === 'export').at(-1);
+    expect(lora?.type === 'export' && lora.files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'lora_report.json']);
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+  });
+
   it('reports a bad model file by name and stays usable', async () => {
     const { engine, events, load, states } = await setup();
     const files = { ...load.model.files, 'model.safetensors': new Uint8Array([1, 2, 3]).buffer };
