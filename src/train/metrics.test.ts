@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, averageRanks, improves, macroF1, matthewsCorrelation, meanSquaredError, pearson, spearman, taskMetrics, validationLoss } from './metrics.ts';
+import { accuracy, averageRanks, improves, TASK_METRICS, macroF1, matthewsCorrelation, meanSquaredError, pearson, spearman, taskMetrics, validationLoss } from './metrics.ts';
 
 // Expected values are worked by hand (in the comments) from the definitions sklearn/SciPy use;
 // 1e-12 is float64 rounding over a handful of terms.
@@ -70,6 +70,11 @@ describe('metrics', () => {
     close(validationLoss('classification', 2, [0, Math.log(3), 1000, 1000], [1, 0]), (-Math.log(3 / 4) + Math.log(2)) / 2);
     close(validationLoss('regression', 1, [1, 2], [0, 0]), 2.5);
     expect(() => validationLoss('classification', 3, [0, 1], [0])).toThrow(/2 logits for 1 targets × 3 labels/);
+  });
+
+  it('TASK_METRICS names exactly what an evaluation reports', () => {
+    expect([...Object.keys(taskMetrics('classification', 2, [0, 1], [0, 1])), 'loss']).toEqual(TASK_METRICS.classification);
+    expect([...Object.keys(taskMetrics('regression', 1, [0, 1], [0, 1])), 'loss']).toEqual(TASK_METRICS.regression);
   });
 
   it('early stopping compares in each metric’s direction, strictly, and NaN never improves', () => {

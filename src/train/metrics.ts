@@ -180,6 +180,12 @@ export function validationLoss(task: Task, labelCount: number, logits: Values, g
   return sum / golds.length;
 }
 
+/** Every metric an evaluation reports (taskMetrics plus the validation loss), by task. */
+export const TASK_METRICS: Record<Task, readonly string[]> = {
+  classification: ['accuracy', 'macro_f1', 'mcc', 'loss'],
+  regression: ['pearson', 'spearman', 'mse', 'loss'],
+};
+
 /** The metric early stopping watches unless told otherwise: the task's headline metric. */
 export function defaultWatchedMetric(task: Task): string {
   return task === 'classification' ? 'accuracy' : 'pearson';

@@ -27,7 +27,7 @@ import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts
 import { BatchSampler } from './batches.ts';
 import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
 import { loadModel, type LoadedModel } from './load.ts';
-import { defaultWatchedMetric, improves, taskMetrics, validationLoss } from './metrics.ts';
+import { defaultWatchedMetric, improves, TASK_METRICS, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
 import { variantTrains, variantUsesAvf } from './variants.ts';
@@ -120,7 +120,7 @@ export class Trainer {
   static async create({ gpu, files, dataset, config, emit }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
     if (config.metric !== undefined) {
-      const known = [...Object.keys(taskMetrics(dataset.task, 1, [], [])), 'loss'];
+      const known = TASK_METRICS[dataset.task];
       if (!known.includes(config.metric)) throw new Error(`metric ${config.metric} is not a ${dataset.task} metric: choose one of ${known.join(', ')}`);
     }
     if ((config.patience ?? 0) > 0 && !dataset.validation.length) throw new Error(`${dataset.name}: early stopping (patience ${config.patience}) needs a validation split`);
