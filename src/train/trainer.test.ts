@@ -127,13 +127,15 @@ describe('VectorFit trainer on a tiny BERT', () => {
     await expect(trainer(0, { metric: 'pearson' })).rejects.toThrow(/metric pearson is not a classification metric: choose one of accuracy, macro_f1, mcc, loss/);
   });
 
-  it('reports ΔW’s spectrum live with the strength, equal to |Σ − Σ₀| of the trained vectors, and exports it with the log', async () => {
+  it('reports ΔW’s spectrum live (throttled) with the strength, equal to |Σ − Σ₀| of the trained vectors, and exports it with the log', async () => {
     const events: EngineEvent[] = [];
     const t = await trainer(0, { epochs: 1 }, events);
     await t.train(() => false);
     const spectra = events.filter((e) => e.type === 'deltaSpectrum');
     const strengths = events.filter((e) => e.type === 'strength');
-    expect(spectra.map((e) => e.step)).toEqual(strengths.map((e) => e.step));
+    // At most once a second, always beside a strength event, and at the last step.
+    expect(spectra.length).toBeGreaterThan(0);
+    for (const e of spectra) expect(strengths.map((x) => x.step)).toContain(e.step);
     const last = spectra.at(-1)!;
     if (last.type !== 'deltaSpectrum') throw new Error('unreachable');
     expect(last.step).toBe(3);

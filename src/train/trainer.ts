@@ -45,6 +45,9 @@ export type LogRecord =
 const SEQ_BUCKET = 8;
 /** The studio's heatmap needs no more than this many updates per second. */
 const STRENGTH_INTERVAL_MS = 100;
+/** ΔW's spectrum changes slowly and costs a readback of every Σ and a sort per module (≈5 ms at
+ * BERT-base on the CPU): once a second is live enough. */
+const DELTA_SPECTRUM_INTERVAL_MS = 1000;
 
 export interface TrainerOptions {
   gpu: Gpu;
@@ -84,6 +87,7 @@ export class Trainer {
   /** Σ₀ (and whatever lies between) from the start of the initial buffer; read once. */
   private initialSigmas?: Promise<Float32Array>;
   private lastStrengthAt = 0;
+  private lastSpectrumAt = -Infinity;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
   private startedAt = 0;
@@ -257,9 +261,10 @@ export class Trainer {
     const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
     if (showStrength) submitPlan(this.gpu.device, [this.optimizer.strength]);
     const reading = showStrength ? this.optimizer.readStrength() : undefined;
-    const spectrum = showStrength ? this.deltaSpectrum() : undefined;
+    const showSpectrum = showStrength && (t === this.totalSteps || performance.now() - this.lastSpectrumAt >= DELTA_SPECTRUM_INTERVAL_MS);
+    const spectrum = showSpectrum ? this.deltaSpectrum() : undefined;
     await healthy;
-    if (reading && spectrum) {
+    if (reading) {
       const strength = await reading;
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
@@ -270,7 +275,10 @@ export class Trainer {
         this.emit({ type: 'avf', step: t, frozen, released });
       }
       this.emitStrength(t, strength);
-      this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
+      if (spectrum) {
+        this.lastSpectrumAt = performance.now();
+        this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
+      }
     }
     const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
     const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
