@@ -85,6 +85,18 @@ describe('VectorFit trainer on a tiny BERT', () => {
     for (const [name, data] of readVectorsExport(vectors.bytes)) expect(data.every(Number.isFinite), name).toBe(true);
   });
 
+  it('stops when an AdamW moment overflows even though the parameters stay finite', async () => {
+    // v = ∞ makes the update m/(√v + ε) = 0: the parameter stays finite, the optimizer is broken.
+    const t = await trainer(0, {});
+    await t.train(() => t.step >= 1);
+    const state = await t.optimizer.readState();
+    const entry = t.model.params.entries.find((e) => e.name.endsWith('.sigma'))!;
+    state.v[entry.offset + 2] = Infinity;
+    t.optimizer.writeState(state);
+    await expect(t.train(() => false)).rejects.toThrow(`the AdamW second moment of ${entry.name}[2] became NaN or infinite in the update at step 2`);
+    expect((await t.trainedTensors()).get(entry.name)!.data.every(Number.isFinite)).toBe(true);
+  });
+
   it('keeps the best checkpoint by the watched metric, stops after `patience` evaluations without improvement, and exports the best', async () => {
     const events: EngineEvent[] = [];
     const settings = { epochs: 10, evalEvery: 1, patience: 2, metric: 'loss', lr: 0.3, lrSchedule: 'constant' as const };
