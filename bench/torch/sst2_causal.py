@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import re
 import time
 
 import torch
@@ -198,11 +199,15 @@ def main():
             'rows': 8 * 8, 'batch': 8, 'steps': 8, 'lr': args.lr, 'variant': 'sigma (all 7 linears, Σ only), no AVF',
             'optimizer': 'AdamW betas (0.9, 0.999) eps 1e-8 weight decay 0, constant lr',
             'losses': short_losses,
+            'rows_ids': [encode_row(tokenizer, r)[0] for r in train_rows[:64]],
+            'rows_labels': [encode_row(tokenizer, r)[1] for r in train_rows[:64]],
             'dev32_loss_before': dense['loss'], 'dev32_loss_after': dev_after['loss'],
             'sigma_strength_after': change,
         }
+        text = json.dumps(fixture, indent=1)
+        text = re.sub(r'\[[^\[\]{}]*\]', lambda m: json.dumps(json.loads(m.group(0))), text)  # a list of numbers on one line
         with open(args.write_trajectory, 'w') as f:
-            json.dump(fixture, f, indent=1)
+            f.write(text + '\n')
         print('trajectory:', [round(l, 5) for l in short_losses])
 
 
