@@ -105,6 +105,9 @@ describe('causal-LM data', () => {
     expect(text.examples[0].inputIds).toEqual(tokenizer.encodeIds(long, { addSpecialTokens: true }).slice(0, 5));
     expect(text.examples[0].labels).toEqual(text.examples[0].inputIds);
     expect(text.examples[1].inputIds).toEqual([BOS, ...tokenizer.encodeIds('milo', { addSpecialTokens: false }), EOS]);
+    // A text that already ends with EOS gets no second one.
+    const ended = await build([{ text: 'milo<|end_of_text|>' }]);
+    expect(ended.examples[0].inputIds).toEqual(text.examples[1].inputIds);
     const { examples, truncated, droppedNoLoss } = await build(
       [{ prompt: long, completion: ' zita' }, { prompt: 'milo', completion: ' neru suru' }],
       { maxLength: 5 },

@@ -95,12 +95,12 @@ export function buildCausalLmExamples(table: Table, fileName: string, tokenizer:
     let ids: number[];
     let trained: [number, number][];
     if (format === 'text') {
-      ids = [...tokenizer.encodeIds(stringCell(index, 'text', false), { addSpecialTokens: true }), eosId as number];
+      ids = withEos(tokenizer.encodeIds(stringCell(index, 'text', false), { addSpecialTokens: true }), eosId as number);
       trained = [[0, ids.length]];
     } else if (format === 'prompt-completion') {
       const prompt = stringCell(index, 'prompt', true);
       const completion = stringCell(index, 'completion', false);
-      ids = [...tokenizer.encodeIds(prompt + completion, { addSpecialTokens: true }), eosId as number];
+      ids = withEos(tokenizer.encodeIds(prompt + completion, { addSpecialTokens: true }), eosId as number);
       trained = [[sharedPrefix(tokenizer.encodeIds(prompt, { addSpecialTokens: true }), ids), ids.length]];
     } else {
       const messages = readMessages(table.rows[index][column('messages')], (problem) => fail(index, problem));
@@ -151,6 +151,11 @@ export function collateCausalLm(examples: readonly CausalLmExample[], padId: num
     labels.set(example.labels, b * seq);
   });
   return { batch, seq, inputIds, attentionMask, labels };
+}
+
+/** EOS appended, unless the text already ends with it (as TRL appends it). */
+function withEos(ids: number[], eosId: number): number[] {
+  return ids[ids.length - 1] === eosId ? ids : [...ids, eosId];
 }
 
 /** Length of the common prefix of two id sequences. */
