@@ -8,16 +8,23 @@ fine-tune of it: the "real check" of issue 12, independent of the studio's code.
 2. Ids and labels as src/io/causal-lm-data.ts builds them (TRL's rule): ids = BOS + tokens of
    prompt + completion, then EOS; labels −100 on the prompt tokens.
 3. Figures on the dev rows: loss and perplexity of the completion tokens (completion + EOS),
-   and completion accuracy: the completion (with EOS) with the higher summed log-likelihood of
-   the two is the prediction, as lm-evaluation-harness scores multiple choice.
+   and completion accuracy: of the two completions, the one whose first token (' pos' or ' ne',
+   where they differ) is more likely after the prompt is the prediction, as greedy decoding would
+   choose between them. Also `accuracy_whole`: the higher summed log-likelihood of the whole
+   completion with EOS (lm-evaluation-harness's multiple choice), which favours ' positive'
+   (2 tokens) over ' negative' (3 tokens).
 4. VectorFit: each of the 7 linears of every layer factored once, W = U·diag(Σ)·Vᵀ (float64 SVD,
    then float32); only Σ trained, AdamW (β 0.9/0.999, ε 1e-8, no weight decay), constant lr,
    no AVF; embedding (tied head) and norms frozen. Prints the dev figures after every epoch.
 5. --write-trajectory: a short deterministic run (rows in file order, no shuffling) whose
    per-step losses the studio's engine must reproduce (like torch-sst2-trajectory.json).
 
-  /usr/bin/python3 bench/torch/sst2_causal.py --write-data --epochs 4 \\
-      --write-trajectory src/train/fixtures/torch-llm-sst2-trajectory.json
+  /usr/bin/python3 bench/torch/sst2_causal.py --write-data --epochs 8 \\
+      --write-trajectory src/train/fixtures/torch-llm-sst2-trajectory.json \\
+      --write-summary public/demo-llm/sst2-finetune-summary.json
+  ... --train-rows 4096 --batch 32     more rows drawn from SST-2 train instead of the file
+  ... --completions " bad, good"       other completions (negative, positive) for the same rows
+  ... --full --lr 1e-3 --epochs 6      full fine-tuning of every weight, for comparison
 """
 import argparse
 import json
@@ -93,7 +100,8 @@ class Factored:
 
 
 def completion_scores(config, weights, linear, tokenizer, rows):
-    """Per row: summed log-likelihood of each candidate completion (with EOS) after the prompt."""
+    """Per row and candidate completion: the log-likelihood of its first token (where the two
+    differ: ' pos' against ' ne') and of the whole completion with EOS, after the prompt."""
     candidates = [dict(row, completion=c) for row in rows for c in COMPLETIONS]
     encoded = [encode_row(tokenizer, r) for r in candidates]
     input_ids, mask, labels = pad_batch(encoded, tokenizer.pad_id)
@@ -101,7 +109,9 @@ def completion_scores(config, weights, linear, tokenizer, rows):
         logp = torch.log_softmax(llama_logits(config, weights, input_ids, mask, linear)[:, :-1], dim=-1)
     target = labels[:, 1:]
     picked = logp.gather(-1, target.clamp(min=0)[..., None])[..., 0] * (target != -100)
-    return picked.sum(-1).view(len(rows), len(COMPLETIONS))
+    first = (target != -100).int().argmax(-1)
+    first_token = picked.gather(-1, first[:, None])[:, 0]
+    return first_token.view(len(rows), len(COMPLETIONS)), picked.sum(-1).view(len(rows), len(COMPLETIONS))
 
 
 def evaluate(config, weights, linear, tokenizer, rows, batch=64):
@@ -113,17 +123,23 @@ def evaluate(config, weights, linear, tokenizer, rows, batch=64):
             n = int((labels[:, 1:] != -100).sum())
             losses += causal_lm_loss(llama_logits(config, weights, input_ids, mask, linear), labels).item() * n
             tokens += n
-    scores = completion_scores(config, weights, linear, tokenizer, rows)
+    first, whole = completion_scores(config, weights, linear, tokenizer, rows)
     gold = torch.tensor([COMPLETIONS.index(r['completion']) for r in rows])
-    predicted = scores.argmax(-1)
+    predicted = first.argmax(-1)
     loss = losses / tokens
     return {'loss': loss, 'perplexity': math.exp(loss), 'accuracy': (predicted == gold).float().mean().item(),
-            'predicted_positive': predicted.float().mean().item()}
+            'predicted_positive': predicted.float().mean().item(),
+            'accuracy_whole': (whole.argmax(-1) == gold).float().mean().item()}
 
 
 def train(config, weights, tokenizer, rows, args, shuffle, steps=None, dev=None, log=print):
-    factored = Factored(config, weights)
-    optimizer = torch.optim.AdamW(factored.sigma.values(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    if getattr(args, 'full', False):  # the comparison: every weight trained, dense
+        weights = {k: t.detach().clone().requires_grad_(True) for k, t in weights.items()}
+        factored, trainable = None, weights.values()
+    else:
+        factored = Factored(config, weights)
+        trainable = factored.sigma.values()
+    optimizer = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     rng = random.Random(args.seed)
     losses = []
     epochs = args.epochs if steps is None else math.ceil(steps * args.batch / len(rows))
@@ -154,6 +170,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default=MODEL)
     ap.add_argument('--write-data', action='store_true', help='(re)write the two JSONL files from GLUE SST-2')
+    ap.add_argument('--train-rows', type=int, help='train on this many rows drawn from SST-2 train (seed 7) instead of the 512-row file')
+    ap.add_argument('--full', action='store_true', help='full fine-tuning of every weight instead (for comparison)')
+    ap.add_argument('--completions', help='override the two completions (negative,positive) of the files, e.g. " bad, good"')
     ap.add_argument('--epochs', type=int, default=4)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1e-2)
@@ -171,6 +190,14 @@ def main():
     weights = read_safetensors(f'{args.model}/model.safetensors')
     train_rows = read_jsonl(f'{args.model}/{TRAIN_FILE}')
     dev_rows = read_jsonl(f'{args.model}/{DEV_FILE}')
+    if args.train_rows:
+        pool = sst2_rows(f"{GLUE}/train.tsv")
+        train_rows = [as_prompt(*pool[i]) for i in random.Random(7).sample(range(len(pool)), args.train_rows)]
+    if args.completions:
+        global COMPLETIONS
+        replaced = tuple(args.completions.split(','))
+        relabel = lambda rows: [dict(r, completion=replaced[COMPLETIONS.index(r['completion'])]) for r in rows]
+        train_rows, dev_rows, COMPLETIONS = relabel(train_rows), relabel(dev_rows), replaced
     print('completion tokens:', {c: tokenizer.encode(c, add_bos=False) for c in COMPLETIONS})
 
     started = time.time()
@@ -182,7 +209,7 @@ def main():
     print('base model on dev:', json.dumps({k: round(v, 4) for k, v in base.items()}))
     _, losses, history = train(config, weights, tokenizer, train_rows, args, shuffle=True, dev=dev_rows)
     seconds = time.time() - started
-    print(f'VectorFit (Σ only, lr {args.lr}, batch {args.batch}, {args.epochs} epochs, {len(losses)} steps): {seconds:.0f} s')
+    print(f'{"full fine-tuning" if args.full else "VectorFit (Σ only)"}, lr {args.lr}, batch {args.batch}, {args.epochs} epochs, {len(losses)} steps: {seconds:.0f} s')
     summary = {'base': base, 'epochs': history, 'lr': args.lr, 'batch': args.batch, 'seed': args.seed,
                'train_rows': len(train_rows), 'dev_rows': len(dev_rows), 'seconds': round(seconds)}
     if args.write_summary:
