@@ -165,6 +165,12 @@ export class TextTokenizer {
     return this.tokenizer.token_to_id(token);
   }
 
+  /** One text's ids, untruncated, with the post-processor's specials (BOS …) when asked. */
+  encodeIds(text: string, options: { addSpecialTokens: boolean }): number[] {
+    const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    return options.addSpecialTokens ? this.wrapSpecials(ids, null).ids : ids;
+  }
+
   decode(ids: ArrayLike<number>, options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: options.skipSpecialTokens ?? false });
