@@ -12,7 +12,8 @@ import { buildExport } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { Trainer } from '../train/trainer.ts';
-import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
+import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
+import type { EngineEvent } from '../worker/protocol.ts';
 import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
@@ -76,7 +77,6 @@ async function grads(flags: Flags): Promise<void> {
   const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch,
     maxSeq: batch.seq,
-    task: dataset.task,
     trains: () => true,
     factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });

@@ -11,6 +11,8 @@ import { layerNormBackward, layerNormForward } from '../kernels/layernorm.ref.ts
 import { mseLoss, softmaxCrossEntropy } from '../kernels/loss.ref.ts';
 import { matmul } from '../kernels/matmul.ref.ts';
 import { svd } from '../kernels/svd.ref.ts';
+import { unreachable } from '../util/unreachable.ts';
+import { kernelActivation } from './activation-kind.ts';
 import type { LayerLayout, LinearLayout, ModelLayout, ModuleLayout, NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
@@ -28,8 +30,8 @@ export interface FactoredModule {
   sigma: Float64Array;
   /** [dIn, r] */
   v: Float64Array;
-  /** [dOut] */
-  bias: Float64Array;
+  /** [dOut], or null where the linear has no bias. */
+  bias: Float64Array | null;
 }
 
 export interface ReferenceModel {
@@ -49,6 +51,7 @@ export function buildReferenceModel(config: ModelConfig, weights: ModelWeights):
     if (!t) throw new Error(`reference model: no tensor ${key}`);
     return Float64Array.from(t.data);
   };
+  checkSupported(layout);
   const moduleKeys = new Set(layout.layers.flatMap((l) => l.modules.flatMap((m) => [m.weight, m.bias])));
   const tensors = new Map<string, Float64Array>();
   for (const key of weights.tensors.keys()) if (!moduleKeys.has(key)) tensors.set(key, get(key));
@@ -56,7 +59,7 @@ export function buildReferenceModel(config: ModelConfig, weights: ModelWeights):
   for (const m of layout.layers.flatMap((l) => l.modules)) {
     const weight = get(m.weight);
     const { u, s, v } = svd(weight, m.dOut, m.dIn);
-    modules.set(m.path, { layout: m, weight, u, sigma: s, v, bias: get(m.bias) });
+    modules.set(m.path, { layout: m, weight, u, sigma: s, v, bias: m.bias ? get(m.bias) : null });
   }
   return { config, layout, tensors, modules };
 }
@@ -65,7 +68,8 @@ export function buildReferenceModel(config: ModelConfig, weights: ModelWeights):
 export function parameter(model: ReferenceModel, exportName: string): Float64Array {
   const match = /^(.*)\.(sigma|bias)$/.exec(exportName);
   const module = match ? model.modules.get(match[1]) : undefined;
-  if (module) return match![2] === 'sigma' ? module.sigma : module.bias;
+  if (module && match![2] === 'sigma') return module.sigma;
+  if (module?.bias) return module.bias;
   const tensor = model.tensors.get(exportName);
   if (!tensor) throw new Error(`reference model: no parameter ${exportName}`);
   return tensor;
@@ -75,6 +79,49 @@ function tensor(model: ReferenceModel, key: string): Float64Array {
   const t = model.tensors.get(key);
   if (!t) throw new Error(`reference model: no tensor ${key}`);
   return t;
+}
+
+/** Refuses, by name, every layout choice the reference cannot compute yet, instead of running it
+ * as the BERT family. */
+function checkSupported(layout: ModelLayout): void {
+  const where = `${layout.modelType} (float64 reference)`;
+  for (const n of [layout.embeddings.norm, layout.layers[0]?.attentionNorm].filter((x) => x !== null && x !== undefined)) {
+    switch (n!.kind) {
+      case 'layernorm':
+        break;
+      case 'rmsnorm':
+        throw new Error(`${where}: RMSNorm is not implemented yet`);
+      default:
+        unreachable(n!.kind, 'norm kind');
+    }
+  }
+  switch (layout.normPlacement) {
+    case 'post':
+      break;
+    case 'pre':
+      throw new Error(`${where}: pre-norm layers are not implemented yet`);
+    default:
+      unreachable(layout.normPlacement, 'norm placement');
+  }
+  switch (layout.mlp) {
+    case 'plain':
+      break;
+    case 'gated':
+      throw new Error(`${where}: the gated MLP is not implemented yet`);
+    default:
+      unreachable(layout.mlp, 'MLP shape');
+  }
+  switch (layout.task.input) {
+    case 'first-token':
+      break;
+    case 'last-token':
+    case 'every-token':
+      throw new Error(`${where}: a head on the ${layout.task.input} is not implemented yet`);
+    default:
+      unreachable(layout.task.input, 'head input');
+  }
+  if (layout.positions === 'rotary') throw new Error(`${where}: rotary positions are not implemented yet`);
+  if (layout.kvHeads !== layout.heads || layout.heads * layout.headDim !== layout.hidden) throw new Error(`${where}: grouped or resized attention heads are not implemented yet`);
 }
 
 /** 'dense' runs the checkpoint's unfactored weights: the check that factoring changed nothing. */
@@ -90,9 +137,9 @@ interface ModuleCache {
 function moduleForward(m: FactoredModule, x: Float64Array, n: number, mode: LinearMode): { y: Float64Array; cache: ModuleCache } {
   const { dIn, dOut, rank: r } = m.layout;
   if (mode === 'dense') {
-    return { y: matmul({ a: x, b: m.weight, m: n, n: dOut, k: dIn, transB: true, bias: m.bias }), cache: { t: new Float64Array(0) } };
+    return { y: matmul({ a: x, b: m.weight, m: n, n: dOut, k: dIn, transB: true, bias: m.bias ?? undefined }), cache: { t: new Float64Array(0) } };
   }
-  const { t, y } = factoredLinearForward({ x, u: m.u, sigma: m.sigma, v: m.v, bias: m.bias, n, dIn, dOut, r });
+  const { t, y } = factoredLinearForward({ x, u: m.u, sigma: m.sigma, v: m.v, bias: m.bias ?? undefined, n, dIn, dOut, r });
   return { y, cache: { t } };
 }
 
@@ -100,20 +147,20 @@ function moduleBackward(m: FactoredModule, cache: ModuleCache, g: Float64Array, 
   const { dIn, dOut, rank: r } = m.layout;
   const { dSigma, dBias, dx } = factoredLinearBackward({ g, t: cache.t, u: m.u, sigma: m.sigma, v: m.v, n, dIn, dOut, r });
   grads.set(m.layout.sigmaName, dSigma);
-  grads.set(m.layout.biasName, dBias);
+  if (m.layout.biasName) grads.set(m.layout.biasName, dBias);
   return dx;
 }
 
 // ---- Plain linear (head): forward / backward ----
 
 function linearForward(model: ReferenceModel, l: LinearLayout, x: Float64Array, n: number): Float64Array {
-  return matmul({ a: x, b: tensor(model, l.weight), m: n, n: l.dOut, k: l.dIn, transB: true, bias: tensor(model, l.bias) });
+  return matmul({ a: x, b: tensor(model, l.weight), m: n, n: l.dOut, k: l.dIn, transB: true, bias: l.bias ? tensor(model, l.bias) : undefined });
 }
 
 /** dW = gᵀ·x, db = Σ_rows g, dx = g·W. */
 function linearBackward(model: ReferenceModel, l: LinearLayout, x: Float64Array, g: Float64Array, n: number, grads: Map<string, Float64Array>): Float64Array {
   grads.set(l.weight, matmul({ a: g, b: x, m: l.dOut, n: l.dIn, k: n, transA: true }));
-  grads.set(l.bias, columnSum({ x: g, rows: n, cols: l.dOut }));
+  if (l.bias) grads.set(l.bias, columnSum({ x: g, rows: n, cols: l.dOut }));
   return matmul({ a: g, b: tensor(model, l.weight), m: n, n: l.dIn, k: l.dOut });
 }
 
@@ -126,7 +173,7 @@ interface NormCache {
 }
 
 function normForward(model: ReferenceModel, nl: NormLayout, x: Float64Array, rows: number): { y: Float64Array; cache: NormCache } {
-  const { y, mean, rstd } = layerNormForward({ x, gamma: tensor(model, nl.weight), beta: tensor(model, nl.bias), rows, d: nl.dim, eps: nl.eps });
+  const { y, mean, rstd } = layerNormForward({ x, gamma: tensor(model, nl.weight), beta: tensor(model, nl.bias!), rows, d: nl.dim, eps: nl.eps });
   return { y, cache: { x, mean, rstd } };
 }
 
@@ -148,9 +195,10 @@ function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Arr
     return embeddingForward({ table: tensor(model, table.key), ids, rows, dim: table.dim });
   };
   let x = lookup(word, batch.inputIds, 'token id');
-  x = add({ a: x, b: lookup(position, positionIds(layout, batch), 'position id'), n: x.length });
+  const positions = positionIds(layout, batch);
+  if (position) x = add({ a: x, b: lookup(position, positions, 'position id'), n: x.length });
   if (tokenType) x = add({ a: x, b: lookup(tokenType, batch.tokenTypeIds ?? new Uint32Array(rows), 'token type'), n: x.length });
-  return normForward(model, layout.embeddings.norm, x, rows).y;
+  return layout.embeddings.norm ? normForward(model, layout.embeddings.norm, x, rows).y : x;
 }
 
 // ---- Transformer layer (post-LN): forward / backward ----
@@ -183,7 +231,7 @@ function layerForward(model: ReferenceModel, layer: LayerLayout, x: Float64Array
   const o = moduleForward(mo, att.out, n, mode);
   const h = normForward(model, layer.attentionNorm, add({ a: o.y, b: x, n: o.y.length }), n);
   const f1 = moduleForward(mf1, h.y, n, mode);
-  const act = activationForward({ x: f1.y, n: f1.y.length, kind: model.layout.activation });
+  const act = activationForward({ x: f1.y, n: f1.y.length, kind: kernelActivation(model.layout.activation, model.layout.modelType) });
   const f2 = moduleForward(mf2, act, n, mode);
   const out = normForward(model, layer.ffnNorm, add({ a: f2.y, b: h.y, n: f2.y.length }), n);
   return {
@@ -203,7 +251,7 @@ function layerBackward(model: ReferenceModel, layer: LayerLayout, cache: LayerCa
   // out = LN(f2(act(f1(h))) + h): the residual sends dOut straight to h as well.
   const dSum2 = normBackward(model, layer.ffnNorm, cache.ffnNorm, dy, n);
   const dAct = moduleBackward(mf2, cf2, dSum2, n, grads);
-  const dPre = activationBackward({ dy: dAct, x: cache.preActivation, n: dAct.length, kind: model.layout.activation });
+  const dPre = activationBackward({ dy: dAct, x: cache.preActivation, n: dAct.length, kind: kernelActivation(model.layout.activation, model.layout.modelType) });
   const dh = add({ a: moduleBackward(mf1, cf1, dPre, n, grads), b: dSum2, n: dSum2.length });
   // h = LN(o(attention(q, k, v)) + x)
   const dSum1 = normBackward(model, layer.attentionNorm, cache.attentionNorm, dh, n);
@@ -237,7 +285,7 @@ function headForward(model: ReferenceModel, pooled: Float64Array, rows: number):
     cache.inputs.push(x);
     const pre = linearForward(model, step.linear, x, rows);
     cache.pre.push(pre);
-    x = step.activation ? activationForward({ x: pre, n: pre.length, kind: step.activation }) : pre;
+    x = step.activation ? activationForward({ x: pre, n: pre.length, kind: kernelActivation(step.activation, step.linear.path) }) : pre;
   }
   return { logits: x, cache };
 }
@@ -246,7 +294,7 @@ function headBackward(model: ReferenceModel, cache: HeadCache, dLogits: Float64A
   let g = dLogits;
   for (let i = model.layout.head.length - 1; i >= 0; i--) {
     const step = model.layout.head[i];
-    if (step.activation) g = activationBackward({ dy: g, x: cache.pre[i], n: g.length, kind: step.activation });
+    if (step.activation) g = activationBackward({ dy: g, x: cache.pre[i], n: g.length, kind: kernelActivation(step.activation, step.linear.path) });
     g = linearBackward(model, step.linear, cache.inputs[i], g, rows, grads);
   }
   return g;
@@ -326,7 +374,7 @@ export function referenceMaskedLm(model: ReferenceModel, batch: ModelBatch): Flo
   const rows = batch.batch * batch.seq;
   const { hidden } = encoderForward(model, batch, 'factored');
   const dense = linearForward(model, mlm.dense, hidden, rows);
-  const h = normForward(model, mlm.norm, activationForward({ x: dense, n: dense.length, kind: model.layout.activation }), rows).y;
+  const h = normForward(model, mlm.norm, activationForward({ x: dense, n: dense.length, kind: kernelActivation(model.layout.activation, model.layout.modelType) }), rows).y;
   const word = model.layout.embeddings.word;
   return matmul({ a: h, b: tensor(model, word.key), m: rows, n: word.rows, k: word.dim, transB: true, bias: tensor(model, mlm.bias) });
 }

@@ -3,7 +3,7 @@
 // log so far in its metadata. The data position and every dropout seed follow from the step and
 // the seed, so a resumed run repeats the uninterrupted run exactly.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import type { TrainConfig } from '../worker/protocol.ts';
+import type { TrainConfig } from './types.ts';
 import type { LogRecord, TrainerSnapshot } from './trainer.ts';
 
 const FORMAT = 'vectorfit-checkpoint-1';

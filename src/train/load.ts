@@ -5,7 +5,7 @@ import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { loadWeights, type ModelWeights } from '../model/weights.ts';
-import type { Dataset, ModelFiles } from '../worker/protocol.ts';
+import type { Dataset, ModelFiles } from '../io/types.ts';
 
 export interface LoadedModel {
   name: string;

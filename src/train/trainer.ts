@@ -8,18 +8,11 @@ import { encodeDispatches } from '../gpu/dispatch.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
-import {
-  MODULE_KINDS,
-  VECTOR_ROWS,
-  type Dataset,
-  type EngineEvent,
-  type Example,
-  type ModelFiles,
-  type ModelSummary,
-  type Prediction,
-  type TrainConfig,
-  type VectorId,
-} from '../worker/protocol.ts';
+import { vectorRows } from '../model/architectures.ts';
+import type { VectorId, VectorRow } from '../model/types.ts';
+import type { Dataset, Example, ModelFiles } from '../io/types.ts';
+import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
+import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
 import { loadModel, type LoadedModel } from './load.ts';
@@ -65,6 +58,8 @@ export class Trainer {
   private readonly avf: AvfState;
   private readonly avfCandidate: Uint8Array;
   private readonly vectorEntries: TrainableEntry[];
+  /** The heatmap's rows: this model's vectors (Σ of each linear, then the biases it has). */
+  private readonly rows: VectorRow[];
   private lastStrengthAt = 0;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
@@ -85,6 +80,7 @@ export class Trainer {
     this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
+    this.rows = vectorRows(model.layout);
     this.avfCandidate = new Uint8Array(model.params.slotCount);
     if (variantUsesAvf(config.variant)) {
       for (const e of this.vectorEntries) this.avfCandidate[e.slot] = variantTrains(config.variant, e.role as 'sigma' | 'bias', e.module!) ? 1 : 0;
@@ -100,7 +96,6 @@ export class Trainer {
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
-      task: dataset.task,
       trains: (kind, module) => variantTrains(config.variant, kind, module),
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
@@ -127,6 +122,7 @@ export class Trainer {
       totalParameters: this.loaded.totalParameters,
       trainableParameters: trainable,
       numLabels: config.numLabels,
+      vectorRows: this.rows,
     };
   }
 
@@ -231,18 +227,19 @@ export class Trainer {
   private emitStrength(step: number, strength: Float32Array): void {
     this.lastStrengthAt = performance.now();
     const layers = this.loaded.config.layers;
-    const cells = layers * VECTOR_ROWS.length;
+    const rows = this.rows;
+    const cells = layers * rows.length;
     const values = new Float32Array(cells);
     const frozen = new Uint8Array(cells);
     const trainable = new Uint8Array(cells);
     for (const e of this.vectorEntries) {
-      const cell = e.layer! * VECTOR_ROWS.length + rowOf(e);
+      const cell = e.layer! * rows.length + rows.findIndex((r) => r.kind === e.role && r.module === e.module);
       values[cell] = strength[e.slot];
       frozen[cell] = this.avf.frozen[e.slot];
       trainable[cell] = this.optimizer.alwaysFrozen[e.slot] ? 0 : 1;
     }
     this.strengthHistory.push({ step, values: Array.from(values) });
-    this.emit({ type: 'strength', step, layers, values, frozen, trainable });
+    this.emit({ type: 'strength', step, layers, rows, values, frozen, trainable });
   }
 
   private vectorId(slot: number): VectorId {
@@ -400,10 +397,6 @@ function stepSeed(seed: number, step: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step, 0xc2b2ae35);
   h ^= h >>> 16;
   return Math.imul(h, 0x27d4eb2f) >>> 0;
-}
-
-function rowOf(e: TrainableEntry): number {
-  return (e.role === 'sigma' ? 0 : MODULE_KINDS.length) + MODULE_KINDS.indexOf(e.module!);
 }
 
 function argmax(values: ArrayLike<number>): number {

@@ -1,0 +1,110 @@
+// What the GPU model's blocks share: the device, the layout, the batch inputs, the dropout seed
+// and the scratch buffers of the backward, which every block reuses in turn (the backward runs
+// one block at a time, so one set sized for the widest block serves them all).
+import { prefix, createTensor, uploadTensor, type Tensor } from '../gpu/tensor.ts';
+import type { PlanOp } from '../gpu/plan.ts';
+import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
+import { add } from '../kernels/elementwise.ts';
+import type { ModelLayout } from './architectures.ts';
+import type { ModuleKind } from './types.ts';
+import type { ModelWeights } from './weights.ts';
+
+export interface DropoutRates {
+  hidden: number;
+  attention: number;
+  classifier: number;
+}
+
+/** Stream ids of the dropout sites, so every site of a step draws an independent mask. */
+export const STREAM = {
+  embeddings: 1,
+  attentionProbs: (layer: number) => 16 + 4 * layer,
+  attentionOutput: (layer: number) => 17 + 4 * layer,
+  ffnOutput: (layer: number) => 18 + 4 * layer,
+  head: (step: number) => 8 + step,
+};
+
+export interface GpuInputs {
+  ids: Tensor;
+  types: Tensor;
+  positions: Tensor;
+  mask: Tensor;
+  /** Token rows that feed the head (the task's head input). */
+  headRows: Tensor;
+  labels: Tensor;
+}
+
+export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dContext' | 'dq' | 'dk' | 'dv';
+
+export class BlockContext {
+  readonly inputs: GpuInputs;
+  /** u32 [1]: the dropout seed of the current step (written by the trainer). */
+  readonly seed: Tensor;
+  readonly scratch: Record<ScratchName, Tensor>;
+  /** Largest token count a plan may use (maxBatch · maxSeq). */
+  readonly maxTokens: number;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly layout: ModelLayout,
+    readonly weights: ModelWeights,
+    readonly dropout: DropoutRates,
+    readonly maxBatch: number,
+    readonly maxSeq: number,
+    /** Vectors that get gradients at all (the variant's trainable set). */
+    readonly trains: (kind: 'sigma' | 'bias', module: ModuleKind) => boolean,
+  ) {
+    const N = (this.maxTokens = maxBatch * maxSeq);
+    const { hidden: H, intermediate: I } = layout;
+    const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
+    const probs = maxBatch * layout.heads * maxSeq * maxSeq;
+    this.inputs = {
+      ids: this.tensor([N], 'input ids', 'u32'),
+      types: this.tensor([N], 'token types', 'u32'),
+      positions: this.tensor([N], 'position ids', 'u32'),
+      mask: this.tensor([N], 'attention mask', 'u32'),
+      headRows: this.tensor([maxBatch], 'head rows', 'u32'),
+      labels: this.tensor([maxBatch], 'labels', layout.task.loss === 'regression' ? 'f32' : 'u32'),
+    };
+    this.seed = this.tensor([1], 'dropout seed', 'u32');
+    this.scratch = {
+      drop: this.tensor([N, Math.max(H, I)], 'dropout scratch'),
+      h: this.tensor([N, maxRank], 'g·U scratch'),
+      dScores: this.tensor([probs], 'dScores'),
+      dH: this.tensor([N, H], 'dHidden'),
+      dS: this.tensor([N, H], 'dSum'),
+      dAct: this.tensor([N, I], 'dFfnAct'),
+      dPre: this.tensor([N, I], 'dFfnPre'),
+      dContext: this.tensor([N, H], 'dContext'),
+      dq: this.tensor([N, H], 'dq'),
+      dk: this.tensor([N, H], 'dk'),
+      dv: this.tensor([N, H], 'dv'),
+    };
+  }
+
+  tensor(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+    return createTensor(this.device, shape, dtype, label);
+  }
+
+  /** A checkpoint tensor uploaded as it is. */
+  upload(name: string): Tensor {
+    const w = this.weights.tensors.get(name);
+    if (!w) throw new Error(`weights lack ${name}`);
+    return uploadTensor(this.device, w.data, w.shape, 'f32', name);
+  }
+
+  /** out = dropout(a) + b (plain a + b when p = 0). */
+  dropoutThenAdd(a: Tensor, b: Tensor, out: Tensor, n: number, p: number, stream: number): PlanOp[] {
+    if (p <= 0) return [add(this.device, { a, b, out, n })];
+    const dropped = prefix(this.scratch.drop, [n]);
+    return [dropoutForward(this.device, { x: a, out: dropped, n, p, seedBuffer: this.seed, stream }), add(this.device, { a: dropped, b, out, n })];
+  }
+
+  /** The gradient through a dropout site: `g` itself when p = 0, else the masked copy. */
+  dropoutGrad(g: Tensor, n: number, p: number, stream: number, ops: PlanOp[]): Tensor {
+    if (p <= 0) return g;
+    const out = prefix(this.scratch.drop, [n]);
+    ops.push(dropoutBackward(this.device, { dy: g, dx: out, n, p, seedBuffer: this.seed, stream }));
+    return out;
+  }
+}
