@@ -1,0 +1,71 @@
+// GPU wrapper for shaders/causal_lm_loss.wgsl; the float64 reference of the same name is
+// causal_lm_loss.ref.ts.
+import code from '../../shaders/causal_lm_loss.wgsl?raw';
+import { isSoftwareDevice } from '../gpu/device.ts';
+import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import { createParams, numel, type Tensor } from '../gpu/tensor.ts';
+import { rowGrid } from './grid.ts';
+
+/** transformers' ignore_index: a label that no position is trained to predict. */
+export const IGNORE_INDEX = -100;
+
+export interface CausalLmLossArgs {
+  /** [batch·seq, vocab] f32, overwritten by dLogits when `gradient` (the default). */
+  logits: Tensor;
+  /** [batch·seq] i32: the input ids, IGNORE_INDEX where no loss applies (unshifted). */
+  labels: Tensor;
+  /** [batch·seq] scratch: each position's −log p(target), 0 where it predicts nothing. */
+  rowLoss: Tensor;
+  /** [2]: the mean over the positions that predict a token (0 when none does; transformers gives
+   * NaN), and their number (to weight batch means into a validation perplexity). */
+  loss: Tensor;
+  batch: number;
+  seq: number;
+  vocab: number;
+  /** false for evaluation: the logits are left as they are. */
+  gradient?: boolean;
+  variant?: CausalLmLossVariant;
+}
+
+/** 'workgroup': a workgroup per row with tree reductions (GPUs); 'rows': an invocation per row,
+ * no barriers (software adapters). Chosen from the device when absent; tests run both. */
+export type CausalLmLossVariant = 'workgroup' | 'rows';
+
+/** The loss, and dLogits in place of the logits: three dispatches. */
+export function causalLmLoss(device: GPUDevice, args: CausalLmLossArgs): Dispatch[] {
+  const { batch, seq, vocab } = args;
+  const rows = batch * seq;
+  const label = `causal-LM loss ${batch}×${seq}×${vocab}`;
+  const expect = (name: string, t: Tensor, size: number) => {
+    if (numel(t.shape) !== size) throw new Error(`${label}: ${name} has ${numel(t.shape)} elements, expected ${size}`);
+  };
+  expect('logits', args.logits, rows * vocab);
+  expect('labels', args.labels, rows);
+  expect('rowLoss', args.rowLoss, rows);
+  expect('loss', args.loss, 2);
+  if (args.labels.dtype !== 'i32') throw new Error(`${label}: labels are ${args.labels.dtype}, expected i32 (−100 is ignored)`);
+  const params = createParams(device, [['u32', rows], ['u32', seq], ['u32', vocab]]);
+  const perRow = (args.variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
+  return [
+    makeDispatch(device, { label: `${label} count`, code, entryPoint: 'count_targets', bindings: [args.loss, args.labels, params], workgroups: [1] }),
+    makeDispatch(device, {
+      label,
+      code,
+      entryPoint: perRow ? 'forward_rows' : 'forward',
+      constants: { GRADIENT: Number(args.gradient ?? true) },
+      bindings: [args.logits, args.labels, params, args.rowLoss, args.loss],
+      workgroups: perRow ? [Math.min(Math.max(1, ceilDiv(rows, 64)), 1024)] : rowGrid(rows),
+    }),
+    makeDispatch(device, { label: `${label} mean`, code, entryPoint: 'mean_loss', bindings: [args.loss, args.rowLoss, params], workgroups: [1] }),
+  ];
+}
+
+/** Throws unless every label is a vocabulary index or IGNORE_INDEX (the kernel would skip it). */
+export function checkCausalLmLabels(labels: ArrayLike<number>, vocab: number, source: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i];
+    if (v !== IGNORE_INDEX && !(Number.isInteger(v) && v >= 0 && v < vocab)) {
+      throw new Error(`${source}: label ${v} at position ${i} is neither a token id below the vocabulary size ${vocab} nor ${IGNORE_INDEX}`);
+    }
+  }
+}
