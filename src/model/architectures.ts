@@ -1,12 +1,14 @@
 // Supported architectures, each a short description (key names, which linears are q/k/v/o/f1/f2,
 // norms, positions, head), and `describeModel`, which expands one with a config into the concrete
 // list of tensors and shapes that the weight loader, the CPU reference and the GPU model walk.
+import type { ActivationKind } from '../kernels/activation.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { ModelConfig, RotaryConfig } from './config.ts';
 import type { TaskSpec } from './task.ts';
 import type { ModuleKind, VectorRow } from './types.ts';
 
-export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'tanh' | 'silu';
+/** The activations the kernels compute (Hugging Face's names are mapped in config.ts). */
+export type Activation = ActivationKind;
 /** layernorm: (x − mean)·rstd·γ + β. rmsnorm (Llama): x·rsqrt(mean(x²) + eps)·γ, weight only. */
 export type NormKind = 'layernorm' | 'rmsnorm';
 /** post: LN(x + attn(x)), LN(h + ffn(h)) (BERT family). pre: x + attn(LN(x)), h + ffn(LN(h)),

@@ -12,7 +12,6 @@ import { matmul } from '../kernels/matmul.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { HeadStepLayout, LinearLayout } from './architectures.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
-import { kernelActivation } from './activation-kind.ts';
 import type { ParamView } from './gpu-layer.ts';
 
 interface GpuHeadStep {
@@ -44,7 +43,6 @@ export class HeadBlock {
     for (const step of layout.head) {
       const { linear } = step;
       if (!linear.bias) throw new Error(`${linear.path}: a head linear without bias is not implemented on the GPU yet`);
-      if (step.activation) kernelActivation(step.activation, linear.path);
       const weight = param('params', linear.weight);
       const bias = param('params', linear.bias);
       writeTensor(device, weight, weights.tensors.get(linear.weight)!.data);
@@ -85,7 +83,7 @@ export class HeadBlock {
       current = pre;
       if (act) {
         current = s + 1 < this.steps.length ? prefix(this.acts.input[s + 1], [B, dOut]) : prefix(this.acts.out[s], [B, dOut]);
-        ops.push(activationForward(d, { x: pre, y: current, n: B * dOut, kind: kernelActivation(act, step.linear.path) }));
+        ops.push(activationForward(d, { x: pre, y: current, n: B * dOut, kind: act }));
       } else if (s + 1 < this.steps.length) {
         throw new Error('a head linear without activation must be the last');
       }
@@ -130,7 +128,7 @@ export class HeadBlock {
       let dPre = g;
       if (act) {
         dPre = other([B, dOut], g);
-        ops.push(activationBackward(d, { dy: g, x: prefix(this.acts.pre[i], [B, dOut]), dx: dPre, n: B * dOut, kind: kernelActivation(act, step.linear.path) }));
+        ops.push(activationBackward(d, { dy: g, x: prefix(this.acts.pre[i], [B, dOut]), dx: dPre, n: B * dOut, kind: act }));
       }
       const p = step.layout.dropoutBefore ? dropout.classifier : 0;
       const input = p > 0 ? prefix(s.drop, [B, dIn]) : prefix(this.acts.input[i], [B, dIn]);

@@ -4,8 +4,7 @@
 // KV heads, gated MLP) is refused when the block is built, never run as BERT.
 import { prefix, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
-import { activationBackward, activationForward, type ActivationKind } from '../kernels/activation.ts';
-import { kernelActivation } from './activation-kind.ts';
+import { activationBackward, activationForward } from '../kernels/activation.ts';
 import { attentionBackward, attentionForward } from '../kernels/attention.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../kernels/factored_linear.ts';
 import { unreachable } from '../util/unreachable.ts';
@@ -78,7 +77,6 @@ function checkSupported(layout: ModelLayout): void {
   if (layout.kvHeads !== layout.heads) throw new Error(`${where}: grouped-query attention (${layout.kvHeads} KV heads for ${layout.heads}) is not implemented on the GPU yet`);
   if (layout.heads * layout.headDim !== layout.hidden) throw new Error(`${where}: head_dim ${layout.headDim} × ${layout.heads} heads ≠ hidden ${layout.hidden} is not implemented on the GPU yet`);
   if (layout.causal) throw new Error(`${where}: causal attention is not implemented on the GPU yet`);
-  kernelActivation(layout.activation, where);
 }
 
 export class LayerBlock {
@@ -86,12 +84,10 @@ export class LayerBlock {
   private readonly attentionNorm: GpuNorm;
   private readonly ffnNorm: GpuNorm;
   private readonly acts: LayerActivations;
-  private readonly activation: ActivationKind;
 
   constructor(private readonly ctx: BlockContext, readonly layout: LayerLayout, param: ParamView) {
     const model = ctx.layout;
     checkSupported(model);
-    this.activation = kernelActivation(model.activation, model.modelType);
     const { device, weights, maxTokens: N, maxBatch, maxSeq } = ctx;
     const { hidden: H, intermediate: I } = model;
     const l = layout.index;
@@ -169,7 +165,7 @@ export class LayerBlock {
     ops.push(normForward(d, this.attentionNorm, rows(a.sum1, H), hidden1, a.norm1, N));
     const ffnPre = rows(a.ffnPre, I), ffnAct = rows(a.ffnAct, I), ffnOut = rows(a.ffnOut, H);
     ops.push(...linear('f1', hidden1, ffnPre));
-    ops.push(activationForward(d, { x: ffnPre, y: ffnAct, n: N * I, kind: this.activation }));
+    ops.push(activationForward(d, { x: ffnPre, y: ffnAct, n: N * I, kind: model.activation }));
     ops.push(...linear('f2', ffnAct, ffnOut));
     ops.push(...this.ctx.dropoutThenAdd(ffnOut, hidden1, rows(a.sum2, H), N * H, drop(dropout.hidden), STREAM.ffnOutput(l)));
     ops.push(normForward(d, this.ffnNorm, rows(a.sum2, H), rows(y, H), a.norm2, N));
@@ -205,7 +201,7 @@ export class LayerBlock {
     const dFfnOut = this.ctx.dropoutGrad(dS, N * H, dropout.hidden, STREAM.ffnOutput(l), ops);
     const dAct = rows(s.dAct, I), dPre = rows(s.dPre, I);
     ops.push(...moduleBackward('f2', dFfnOut, dAct, false));
-    ops.push(activationBackward(d, { dy: dAct, x: rows(a.ffnPre, I), dx: dPre, n: N * I, kind: this.activation }));
+    ops.push(activationBackward(d, { dy: dAct, x: rows(a.ffnPre, I), dx: dPre, n: N * I, kind: model.activation }));
     // dS becomes d(hidden1): the residual's ds2 plus f1's dx.
     ops.push(...moduleBackward('f1', dPre, dS, true));
     ops.push(...normBackward(d, this.attentionNorm, dS, rows(a.sum1, H), a.norm1, dH, N));

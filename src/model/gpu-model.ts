@@ -15,7 +15,6 @@ import { positionIds, type ModelBatch } from './batch.ts';
 import { BlockContext, type DropoutRates } from './gpu-context.ts';
 import { EmbeddingsBlock } from './gpu-embeddings.ts';
 import { HeadBlock } from './gpu-head.ts';
-import { kernelActivation } from './activation-kind.ts';
 import { LayerBlock, type GpuModule } from './gpu-layer.ts';
 import { buildParameterLayout, entryByName, type ParameterLayout, type TrainableSpec } from './parameter-layout.ts';
 import { headRows } from './task.ts';
@@ -186,7 +185,7 @@ export class GpuModel {
     submitPlan(d, [
       ...this.encoderOps(B, T, false),
       matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
-      activationForward(d, { x: dense, y: act, n: N * H, kind: kernelActivation(this.layout.activation, 'masked-LM head') }),
+      activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
       layerNormForward(d, { x: act, gamma: mlm.gamma, beta: mlm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.eps }),
       matmul(d, { m: N, n: vocab, k: H, a: normed, b: this.embeddings.word, transB: true, bias: mlm.bias, out: logits }),
     ]);

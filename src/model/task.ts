@@ -1,6 +1,7 @@
 // What the head computes and which loss trains it, as data: the positions that feed the head and
 // the loss, from which the labels' shape follows. The GPU model and the float64 reference both
 // read it instead of assuming "first token, classes".
+import { IGNORE_INDEX } from '../kernels/causal_lm_loss.ts';
 import { unreachable } from '../util/unreachable.ts';
 
 /** first-token: BERT's [CLS]. last-token: the last non-pad token of each row (decoder
@@ -16,9 +17,6 @@ export interface TaskSpec {
   input: HeadInput;
   loss: TaskLoss;
 }
-
-/** Hugging Face's ignore index: a label that contributes no loss. */
-export const IGNORE_INDEX = -100;
 
 /** How many labels a B×T batch carries, and their type. */
 export function labelShape(task: TaskSpec, batch: number, seq: number): { count: number; dtype: 'u32' | 'f32' | 'i32' } {

@@ -1,0 +1,126 @@
+// The float64 reference on the Llama family: against transformers' own llama folder (loss,
+// logits, every Σ gradient and lm_head's), and against central finite differences on tiny
+// random decoders covering what that folder does not: Qwen2's q/k/v biases, a tied head (one
+// matrix, two uses), a single KV head, head_dim ≠ hidden/heads, llama3 rope scaling.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { seededNormal } from '../util/random.ts';
+import { describeModel, exportNames, type LinearLayout, type NormLayout } from './architectures.ts';
+import type { ModelBatch } from './batch.ts';
+import { architectureFor, parseModelConfig } from './config.ts';
+import { buildReferenceModel, parameter, referenceGradients, referenceLoss, type ReferenceModel } from './reference.ts';
+import { causalLmLabels } from './task.ts';
+import { HF_TINY, loadFolderWeights, readLlamaBatch, readTensors } from './test-folders.ts';
+import { loadWeights, type SourceTensor } from './weights.ts';
+
+const LLAMA = join(HF_TINY, 'llama');
+
+function norm(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 0): number {
+  expect(actual.length).toBe(expected.length);
+  return norm(Array.from(expected, (e, i) => actual[i] - e)) / Math.max(norm(expected), floor);
+}
+
+// transformers computes RMSNorm, the rotary tables and the loss in float32 even in its float64
+// model (see the folder's README), so its figures carry ~1e-7 relative error. Measured here:
+// loss 5e-9, logits 2.2e-7, gradients ≤ 6.7e-7 (layer 1's k Σ). 1e-5 keeps a margin and still
+// catches a wrong eps, θ, KV-head mapping, pairing or shift by orders of magnitude.
+const FIXTURE_TOL = 1e-5;
+
+describe('hf-tiny/llama (transformers, causal LM)', () => {
+  const { config, weights } = loadFolderWeights(LLAMA);
+  const model = buildReferenceModel(config, weights);
+  const batch = readLlamaBatch();
+  const labels = causalLmLabels(batch.inputIds, batch.attentionMask);
+  const expected = readTensors(join(LLAMA, 'ref-grads.safetensors'));
+  const result = referenceGradients(model, batch, labels);
+
+  it('matches the loss and the logits of every position, padded ones included', () => {
+    const loss = expected.get('loss')!.data[0];
+    expect(Math.abs(result.loss - loss) / loss).toBeLessThan(FIXTURE_TOL);
+    expect(relativeError(result.logits, expected.get('logits')!.data)).toBeLessThan(FIXTURE_TOL);
+  });
+
+  it('matches every Σ gradient and lm_head’s', () => {
+    const names = exportNames(architectureFor(config), config);
+    expect(new Set(result.grads.keys())).toEqual(new Set(names));
+    for (const name of names) expect(relativeError(result.grads.get(name)!, expected.get(name)!.data), name).toBeLessThan(FIXTURE_TOL);
+  });
+});
+
+/** A decoder from the llama folder's config with `overrides`, every weight random (biases and
+ * norm weights too, so neither is trivially 0 or 1). */
+function randomDecoder(overrides: Record<string, unknown>, seed: number): ReferenceModel {
+  const raw = { ...JSON.parse(readFileSync(join(LLAMA, 'config.json'), 'utf8')), vocab_size: 40, ...overrides };
+  const config = parseModelConfig(raw);
+  const layout = describeModel(architectureFor(config), config);
+  const random = seededNormal(seed);
+  const source = new Map<string, SourceTensor>();
+  const put = (key: string, shape: number[], mean = 0, std = 0.3) =>
+    source.set(key, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => mean + std * random()) });
+  const linear = (l: LinearLayout) => {
+    put(l.weight, [l.dOut, l.dIn]);
+    if (l.bias) put(l.bias, [l.dOut], 0, 0.1);
+  };
+  const normWeights = (n: NormLayout | null) => n && put(n.weight, [n.dim], 1, 0.1);
+  put(layout.embeddings.word.key, [layout.embeddings.word.rows, layout.hidden]);
+  for (const layer of layout.layers) {
+    layer.modules.forEach(linear);
+    normWeights(layer.attentionNorm);
+    normWeights(layer.ffnNorm);
+  }
+  normWeights(layout.finalNorm);
+  if (!layout.tiedHead) linear(layout.head[0].linear);
+  return buildReferenceModel(config, loadWeights(config, architectureFor(config), source, 0));
+}
+
+/** Two rows, the second right-padded, with ids below the tiny vocabulary. */
+function smallBatch(): ModelBatch {
+  return {
+    batch: 2,
+    seq: 5,
+    inputIds: Uint32Array.of(0, 7, 31, 12, 39, 0, 5, 2, 2, 2),
+    attentionMask: Uint32Array.of(1, 1, 1, 1, 1, 1, 1, 0, 0, 0),
+  };
+}
+
+describe.each([
+  ['llama (untied, 2 KV heads)', {}],
+  ['qwen2 with q, k, v biases', { model_type: 'qwen2', rope_parameters: undefined }],
+  ['a tied head (the embedding matrix, through both uses)', { tie_word_embeddings: true }],
+  ['one KV head', { num_key_value_heads: 1 }],
+  ['head_dim 12 ≠ hidden/heads, llama3 rope scaling', {
+    head_dim: 12, rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 4 },
+  }],
+])('float64 reference gradients of %s', (_, overrides) => {
+  it('equal central finite differences of its loss', () => {
+    const model = randomDecoder(overrides, 7);
+    const batch = smallBatch();
+    const labels = causalLmLabels(batch.inputIds, batch.attentionMask);
+    const { grads } = referenceGradients(model, batch, labels);
+    const names = [...grads.keys()];
+    expect(names.length).toBeGreaterThan(14);
+    // Every tensor, a few entries each (first, middle, last).
+    const h = 1e-5;
+    for (const name of names) {
+      const p = parameter(model, name);
+      for (const i of [0, p.length >> 1, p.length - 1]) {
+        const saved = p[i];
+        p[i] = saved + h;
+        const up = referenceLoss(model, batch, labels).loss;
+        p[i] = saved - h;
+        const down = referenceLoss(model, batch, labels).loss;
+        p[i] = saved;
+        const numeric = (up - down) / (2 * h);
+        const analytic = grads.get(name)![i];
+        expect(Math.abs(numeric - analytic), `${name}[${i}]: ${analytic} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
+      }
+    }
+  });
+});
