@@ -1,11 +1,13 @@
 // What the GPU model's blocks share: the device, the layout, the batch inputs, the dropout seed
 // and the scratch buffers of the backward, which every block reuses in turn (the backward runs
 // one block at a time, so one set sized for the widest block serves them all).
-import { prefix, createTensor, uploadTensor, type Tensor } from '../gpu/tensor.ts';
+import { prefix, createTensor, uploadTensor, type DType, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { add } from '../kernels/elementwise.ts';
+import { createRopeTable } from '../kernels/rope.ts';
 import type { ModelLayout } from './architectures.ts';
+import { labelShape } from './task.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -34,7 +36,7 @@ export interface GpuInputs {
   labels: Tensor;
 }
 
-export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dContext' | 'dq' | 'dk' | 'dv';
+export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dUp' | 'dContext' | 'dq' | 'dk' | 'dv' | 'dkHeads' | 'dvHeads';
 
 export class BlockContext {
   readonly inputs: GpuInputs;
@@ -43,6 +45,8 @@ export class BlockContext {
   readonly scratch: Record<ScratchName, Tensor>;
   /** Largest token count a plan may use (maxBatch · maxSeq). */
   readonly maxTokens: number;
+  /** The rotary (cos, sin) table for maxSeq positions (rotary positions only). */
+  readonly rope: Tensor | null;
 
   constructor(
     readonly device: GPUDevice,
@@ -55,17 +59,27 @@ export class BlockContext {
     readonly trains: (kind: 'sigma' | 'bias', module: ModuleKind) => boolean,
   ) {
     const N = (this.maxTokens = maxBatch * maxSeq);
-    const { hidden: H, intermediate: I } = layout;
+    const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
+    const A = heads * headDim;
+    const KV = kvHeads * headDim;
     const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
-    const probs = maxBatch * layout.heads * maxSeq * maxSeq;
+    const probs = maxBatch * heads * maxSeq * maxSeq;
+    const labels = labelShape(layout.task, maxBatch, maxSeq);
     this.inputs = {
       ids: this.tensor([N], 'input ids', 'u32'),
       types: this.tensor([N], 'token types', 'u32'),
       positions: this.tensor([N], 'position ids', 'u32'),
       mask: this.tensor([N], 'attention mask', 'u32'),
-      headRows: this.tensor([maxBatch], 'head rows', 'u32'),
-      labels: this.tensor([maxBatch], 'labels', layout.task.loss === 'regression' ? 'f32' : 'u32'),
+      headRows: this.tensor([layout.task.input === 'every-token' ? N : maxBatch], 'head rows', 'u32'),
+      labels: this.tensor([labels.count], 'labels', labels.dtype),
     };
+    const { rotary } = layout;
+    const scaling = rotary?.scaling;
+    this.rope = rotary && createRopeTable(device, {
+      headDim,
+      theta: rotary.theta,
+      scaling: scaling ? { type: 'llama3', factor: scaling.factor, lowFreqFactor: scaling.lowFreqFactor, highFreqFactor: scaling.highFreqFactor, originalMaxPositionEmbeddings: scaling.originalMaxPositions } : undefined,
+    }, maxSeq);
     this.seed = this.tensor([1], 'dropout seed', 'u32');
     this.scratch = {
       drop: this.tensor([N, Math.max(H, I)], 'dropout scratch'),
@@ -75,14 +89,17 @@ export class BlockContext {
       dS: this.tensor([N, H], 'dSum'),
       dAct: this.tensor([N, I], 'dFfnAct'),
       dPre: this.tensor([N, I], 'dFfnPre'),
-      dContext: this.tensor([N, H], 'dContext'),
-      dq: this.tensor([N, H], 'dq'),
-      dk: this.tensor([N, H], 'dk'),
-      dv: this.tensor([N, H], 'dv'),
+      dUp: this.tensor([layout.mlp === 'gated' ? N * I : 1], 'dFfnUp'),
+      dContext: this.tensor([N, A], 'dContext'),
+      dq: this.tensor([N, A], 'dq'),
+      dk: this.tensor([N, A], 'dk'),
+      dv: this.tensor([N, A], 'dv'),
+      dkHeads: this.tensor([kvHeads !== heads ? N * KV : 1], 'dk heads'),
+      dvHeads: this.tensor([kvHeads !== heads ? N * KV : 1], 'dv heads'),
     };
   }
 
-  tensor(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+  tensor(shape: number[], label: string, dtype: DType = 'f32'): Tensor {
     return createTensor(this.device, shape, dtype, label);
   }
 

@@ -1,6 +1,7 @@
-// The task head on the GPU: gathers the rows the task feeds it (first token, last non-pad token),
-// runs the classifier's linears, the loss, and the backward that routes the gradient back into
-// the last hidden state. The head's weights are trained: they are views into the flat buffers.
+// The task head on the GPU. `GpuHead` is what the model needs of any head; the classifier here
+// gathers the rows the task feeds it (first token, last non-pad token), runs its linears, the
+// loss, and the backward that routes the gradient back into the last hidden state. Its weights
+// are trained: views into the flat buffers. (The causal-LM head is gpu-lm-head.ts.)
 import { prefix, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { activationBackward, activationForward } from '../kernels/activation.ts';
@@ -23,7 +24,18 @@ interface GpuHeadStep {
   dBias: Tensor;
 }
 
-export class HeadBlock {
+export interface GpuHead {
+  readonly loss: Tensor;
+  readonly logits: Tensor;
+  /** Logits from the last hidden state [B·T, H]. */
+  forwardOps(B: number, T: number, training: boolean, last: Tensor): PlanOp[];
+  /** The mean loss, and (with `gradient`) dLoss/dLogits for the backward. */
+  lossOps(B: number, T: number, gradient: boolean): PlanOp[];
+  /** The head's own gradients and, into `into` when given, the last hidden state's. */
+  backwardOps(B: number, T: number, last: Tensor, into: Tensor | null): PlanOp[];
+}
+
+export class ClassifierHeadBlock implements GpuHead {
   readonly loss: Tensor;
   readonly logits: Tensor;
   private readonly steps: GpuHeadStep[] = [];
@@ -36,7 +48,7 @@ export class HeadBlock {
       case 'last-token':
         break;
       case 'every-token':
-        throw new Error(`${layout.modelType}: a head on every token (language modelling) is not implemented on the GPU yet`);
+        throw new Error(`${layout.modelType}: a classifier reads one row per sequence, not every token`);
       default:
         unreachable(layout.task.input, 'head input');
     }
@@ -91,8 +103,8 @@ export class HeadBlock {
     return ops;
   }
 
-  /** The mean loss and dLoss/dLogits under the task's loss. */
-  lossOps(B: number): PlanOp[] {
+  /** The mean loss and dLoss/dLogits under the task's loss (both always: they are small). */
+  lossOps(B: number, _T: number, _gradient: boolean): PlanOp[] {
     const { device: d, layout, inputs } = this.ctx;
     const numLabels = this.steps[this.steps.length - 1].linear.dOut;
     const logits = prefix(this.logits, [B, numLabels]);
@@ -104,17 +116,17 @@ export class HeadBlock {
       case 'classes':
         return [softmaxCrossEntropy(d, { logits, labels, loss: this.loss, dLogits, rows: B, classes: numLabels })];
       case 'causal-lm':
-        throw new Error(`${layout.modelType}: the causal-LM loss is not implemented on the GPU yet`);
+        throw new Error(`${layout.modelType}: the causal-LM loss belongs to the LM head, not a classifier`);
       default:
         return unreachable(layout.task.loss, 'loss');
     }
   }
 
   /**
-   * Gradients of the head's weights and biases, and, when `intoHidden`, the gradient of the last
-   * hidden state written into the shared dH scratch (zero on the rows the head does not read).
+   * Gradients of the head's weights and biases, and, into `into`, the gradient of the last
+   * hidden state (zero on the rows the head does not read).
    */
-  backwardOps(B: number, T: number, intoHidden: boolean): PlanOp[] {
+  backwardOps(B: number, T: number, _last: Tensor, into: Tensor | null): PlanOp[] {
     const { device: d, layout, inputs, dropout, scratch: s } = this.ctx;
     const ops: PlanOp[] = [];
     // Last step first. Gradients rotate through three [B, width] buffers: a dispatch never writes
@@ -146,10 +158,10 @@ export class HeadBlock {
         g = undropped;
       }
     }
-    if (!intoHidden) return ops;
+    if (!into) return ops;
     // Route the gathered rows' gradient back into the [N, H] gradient of the last hidden state.
     const H = layout.hidden;
-    const dH = prefix(s.dH, [B * T, H]);
+    const dH = prefix(into, [B * T, H]);
     ops.push({ clear: dH });
     ops.push(embeddingBackward(d, { dOut: g, ids: prefix(inputs.headRows, [B]), dTable: dH, rows: B, dim: H }));
     return ops;

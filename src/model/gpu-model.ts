@@ -14,10 +14,13 @@ import type { ModelLayout, ModuleLayout } from './architectures.ts';
 import { positionIds, type ModelBatch } from './batch.ts';
 import { BlockContext, type DropoutRates } from './gpu-context.ts';
 import { EmbeddingsBlock } from './gpu-embeddings.ts';
-import { HeadBlock } from './gpu-head.ts';
+import { ClassifierHeadBlock, type GpuHead } from './gpu-head.ts';
+import { LmHeadBlock } from './gpu-lm-head.ts';
+import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
 import { LayerBlock, type GpuModule } from './gpu-layer.ts';
 import { buildParameterLayout, entryByName, type ParameterLayout, type TrainableSpec } from './parameter-layout.ts';
-import { headRows } from './task.ts';
+import { headRows, labelShape } from './task.ts';
+import { unreachable } from '../util/unreachable.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -26,8 +29,11 @@ export type { DropoutRates } from './gpu-context.ts';
 export interface GpuModelOptions {
   maxBatch: number;
   maxSeq: number;
-  /** Vectors that get gradients at all (the variant's trainable set); the head always does. */
+  /** Vectors that get gradients at all (the variant's trainable set). */
   trains: (kind: 'sigma' | 'bias', module: ModuleKind) => boolean;
+  /** Train the causal-LM head too (default: no, it stays dense and frozen). A classifier's head
+   * is always trained. */
+  trainHead?: boolean;
   /** Where to run the SVD: the GPU, or float64 on the CPU. On a software adapter the GPU is
    * the CPU emulating one, and the float64 Jacobi is ~40× faster than the WGSL one there. */
   factorOn: 'gpu' | 'cpu';
@@ -50,9 +56,11 @@ export class GpuModel {
   private readonly ctx: BlockContext;
   private readonly embeddings: EmbeddingsBlock;
   private readonly layers: LayerBlock[];
-  private readonly head: HeadBlock;
+  private readonly head: GpuHead;
   /** The residual stream: hidden[0] the embeddings' output, hidden[l + 1] layer l's. */
   private readonly hidden: Tensor[];
+  /** Pre-norm models' norm after the last layer, with its output and statistics. */
+  private readonly finalNorm: { norm: GpuNorm; out: Tensor; stats: NormActivations } | null;
   /** The checkpoint's masked-LM head, when the weights carry it (decoder tied to the word table). */
   private readonly maskedLm?: { dense: Tensor; denseBias: Tensor; gamma: Tensor; beta: Tensor; eps: number; bias: Tensor };
   private readonly plans = new Map<string, PlanOp[]>();
@@ -64,7 +72,8 @@ export class GpuModel {
     readonly dropout: DropoutRates,
     weights: ModelWeights,
   ) {
-    this.params = buildParameterLayout(trainableSpecs(layout));
+    const trainHead = trainsHead(layout, options);
+    this.params = buildParameterLayout(trainableSpecs(layout, trainHead));
     this.paramsTensor = createTensor(device, [this.params.size], 'f32', 'params');
     this.initialTensor = createTensor(device, [this.params.size], 'f32', 'initial params');
     this.gradsTensor = createTensor(device, [this.params.size], 'f32', 'grads');
@@ -76,10 +85,27 @@ export class GpuModel {
     this.seedTensor = ctx.seed;
     this.embeddings = new EmbeddingsBlock(ctx);
     this.layers = layout.layers.map((l) => new LayerBlock(ctx, l, param));
-    this.head = new HeadBlock(ctx, param);
+    const loss = layout.task.loss;
+    switch (loss) {
+      case 'classes':
+      case 'regression':
+        this.head = new ClassifierHeadBlock(ctx, param);
+        break;
+      case 'causal-lm':
+        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead);
+        break;
+      default:
+        this.head = unreachable(loss, 'loss');
+    }
     this.loss = this.head.loss;
     this.logits = this.head.logits;
-    this.hidden = [...layout.layers.map((_, l) => ctx.tensor([ctx.maxTokens, layout.hidden], `hidden ${l}`)), ctx.tensor([ctx.maxTokens, layout.hidden], 'last hidden')];
+    const N = ctx.maxTokens;
+    this.hidden = [...layout.layers.map((_, l) => ctx.tensor([N, layout.hidden], `hidden ${l}`)), ctx.tensor([N, layout.hidden], 'last hidden')];
+    this.finalNorm = layout.finalNorm && {
+      norm: gpuNorm(ctx, layout.finalNorm),
+      out: ctx.tensor([N, layout.hidden], 'final norm'),
+      stats: { mean: ctx.tensor([N], 'final mean'), rstd: ctx.tensor([N], 'final rstd') },
+    };
     const mlm = layout.maskedLm;
     if (mlm && weights.tensors.has(mlm.dense.weight)) {
       this.maskedLm = { dense: ctx.upload(mlm.dense.weight), denseBias: ctx.upload(mlm.dense.bias!), gamma: ctx.upload(mlm.norm.weight), beta: ctx.upload(mlm.norm.bias!), eps: mlm.norm.eps, bias: ctx.upload(mlm.bias) };
@@ -156,7 +182,7 @@ export class GpuModel {
   }
 
   /** Writes one batch's token ids, masks, positions and labels into the input buffers. */
-  setBatch(batch: ModelBatch, labels?: readonly number[] | Float32Array | Uint32Array): void {
+  setBatch(batch: ModelBatch, labels?: readonly number[] | Float32Array | Uint32Array | Int32Array): void {
     const { batch: B, seq: T } = batch;
     if (B > this.options.maxBatch || T > this.options.maxSeq) throw new Error(`batch ${B}×${T} exceeds the plan's ${this.options.maxBatch}×${this.options.maxSeq}`);
     const { inputs } = this.ctx;
@@ -165,7 +191,11 @@ export class GpuModel {
     writeTensor(this.device, inputs.positions, positionIds(this.layout, batch));
     writeTensor(this.device, inputs.types, batch.tokenTypeIds ?? new Uint32Array(B * T));
     writeTensor(this.device, inputs.headRows, headRows(this.layout.task, batch.attentionMask, B, T));
-    if (labels) writeTensor(this.device, inputs.labels, labels);
+    if (labels) {
+      const expected = labelShape(this.layout.task, B, T).count;
+      if (labels.length !== expected) throw new Error(`${labels.length} labels for a ${B}×${T} batch; the ${this.layout.task.loss} task takes ${expected}`);
+      writeTensor(this.device, inputs.labels, labels);
+    }
   }
 
   /** Masked-LM logits [B·T, vocab] under the current Σ and biases, without dropout (a check of
@@ -196,7 +226,7 @@ export class GpuModel {
 
   /** The forward, loss and backward of one training step (dropout on) for a B×T batch. */
   trainPlan(B: number, T: number): PlanOp[] {
-    return this.cached(`train ${B}x${T}`, () => [...this.forwardOps(B, T, true), ...this.head.lossOps(B), ...this.backwardOps(B, T)]);
+    return this.cached(`train ${B}x${T}`, () => [...this.forwardOps(B, T, true), ...this.head.lossOps(B, T, true), ...this.backwardOps(B, T)]);
   }
 
   /** The forward only, without dropout: logits of a B×T batch. */
@@ -207,7 +237,7 @@ export class GpuModel {
   /** The forward and the loss, with the training step's dropout masks (the current seed) or
    * without dropout: what trainPlan differentiates, for checking it. */
   lossPlan(B: number, T: number, training: boolean): PlanOp[] {
-    return this.cached(`loss ${B}x${T} ${training}`, () => [...this.forwardOps(B, T, training), ...this.head.lossOps(B)]);
+    return this.cached(`loss ${B}x${T} ${training}`, () => [...this.forwardOps(B, T, training), ...this.head.lossOps(B, T, false)]);
   }
 
   private cached(key: string, build: () => PlanOp[]): PlanOp[] {
@@ -223,24 +253,43 @@ export class GpuModel {
     return ops;
   }
 
+  /** The head's input: the last layer's output, or its final norm. */
+  private get last(): Tensor {
+    return this.finalNorm?.out ?? this.hidden[this.layers.length];
+  }
+
   private forwardOps(B: number, T: number, training: boolean): PlanOp[] {
-    return [...this.encoderOps(B, T, training), ...this.head.forwardOps(B, T, training, this.hidden[this.layers.length])];
+    const ops = this.encoderOps(B, T, training);
+    const N = B * T;
+    const f = this.finalNorm;
+    if (f) ops.push(normForward(this.device, f.norm, prefix(this.hidden[this.layers.length], [N, this.layout.hidden]), prefix(f.out, [N, this.layout.hidden]), f.stats, N));
+    return [...ops, ...this.head.forwardOps(B, T, training, this.last)];
   }
 
   private backwardOps(B: number, T: number): PlanOp[] {
     // The head-only baseline trains nothing below the head: the layers need no backward.
     const { trains } = this.options;
     const belowHead = this.layout.layers.some((l) => l.modules.some((m) => trains('sigma', m.kind) || (m.biasName !== null && trains('bias', m.kind))));
-    const ops = this.head.backwardOps(B, T, belowHead);
+    const { dH, dS } = this.ctx.scratch;
+    const f = this.finalNorm;
+    const ops = this.head.backwardOps(B, T, this.last, belowHead ? (f ? dS : dH) : null);
     if (!belowHead) return ops;
-    for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, l > 0));
+    const N = B * T;
+    const rows = (t: Tensor) => prefix(t, [N, this.layout.hidden]);
+    if (f) ops.push(...normBackward(this.device, f.norm, rows(dS), rows(this.hidden[this.layers.length]), f.stats, rows(dH), N));
+    for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, this.hidden[l], l > 0));
     return ops;
   }
 }
 
+/** Whether the head is trained: always for a classifier, on request for a causal LM. */
+export function trainsHead(layout: ModelLayout, options: Pick<GpuModelOptions, 'trainHead'>): boolean {
+  return layout.task.loss !== 'causal-lm' || options.trainHead === true;
+}
+
 /** Σ and bias (where the linear has one) of every module (layer-major, in linear order), then
- * the head's weights and biases. */
-export function trainableSpecs(layout: ModelLayout): TrainableSpec[] {
+ * the head's weights and biases when it is trained. */
+export function trainableSpecs(layout: ModelLayout, trainHead = true): TrainableSpec[] {
   const specs: TrainableSpec[] = [];
   for (const layer of layout.layers) {
     for (const m of layer.modules) {
@@ -248,7 +297,7 @@ export function trainableSpecs(layout: ModelLayout): TrainableSpec[] {
       if (m.biasName) specs.push({ name: m.biasName, shape: [m.dOut], role: 'bias', layer: layer.index, module: m.kind });
     }
   }
-  for (const step of layout.head) {
+  for (const step of trainHead ? layout.head : []) {
     specs.push({ name: step.linear.weight, shape: [step.linear.dOut, step.linear.dIn], role: 'head' });
     if (step.linear.bias) specs.push({ name: step.linear.bias, shape: [step.linear.dOut], role: 'head' });
   }

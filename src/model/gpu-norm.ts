@@ -1,8 +1,9 @@
-// A norm on the GPU as the layout names it. LayerNorm runs today; RMSNorm fails loudly until its
-// kernel exists, instead of running as LayerNorm.
+// A norm on the GPU as the layout names it: LayerNorm (weight and bias) or RMSNorm (weight
+// only). Norm weights are not trained: the backward gives dx alone.
 import { prefix, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm.ts';
+import { rmsNormBackward, rmsNormForward } from '../kernels/rmsnorm.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { NormLayout } from './architectures.ts';
 import type { BlockContext } from './gpu-context.ts';
@@ -10,32 +11,44 @@ import type { BlockContext } from './gpu-context.ts';
 export interface GpuNorm {
   layout: NormLayout;
   gamma: Tensor;
-  beta: Tensor;
+  /** LayerNorm only. */
+  beta: Tensor | null;
 }
 
-/** Per-row statistics the backward needs, sized for the largest batch. */
+/** Per-row statistics the backward needs, sized for the largest batch (mean: LayerNorm only). */
 export interface NormActivations {
   mean: Tensor;
   rstd: Tensor;
 }
 
 export function gpuNorm(ctx: BlockContext, layout: NormLayout): GpuNorm {
-  switch (layout.kind) {
-    case 'layernorm':
-      return { layout, gamma: ctx.upload(layout.weight), beta: ctx.upload(layout.bias!) };
-    case 'rmsnorm':
-      throw new Error(`${layout.path}: RMSNorm is not implemented on the GPU yet`);
-    default:
-      return unreachable(layout.kind, 'norm kind');
-  }
+  return { layout, gamma: ctx.upload(layout.weight), beta: layout.bias ? ctx.upload(layout.bias) : null };
 }
 
 export function normForward(d: GPUDevice, n: GpuNorm, x: Tensor, y: Tensor, acts: NormActivations, rows: number): PlanOp {
-  const { dim, eps } = n.layout;
-  return layerNormForward(d, { x, gamma: n.gamma, beta: n.beta, y, mean: prefix(acts.mean, [rows]), rstd: prefix(acts.rstd, [rows]), rows, d: dim, eps });
+  const { dim, eps, kind } = n.layout;
+  const rstd = prefix(acts.rstd, [rows]);
+  switch (kind) {
+    case 'layernorm':
+      return layerNormForward(d, { x, gamma: n.gamma, beta: n.beta!, y, mean: prefix(acts.mean, [rows]), rstd, rows, d: dim, eps });
+    case 'rmsnorm':
+      return rmsNormForward(d, { x, weight: n.gamma, y, rstd, rows, d: dim, eps });
+    default:
+      return unreachable(kind, 'norm kind');
+  }
 }
 
-/** dx only: norm weights are not trained. */
-export function normBackward(d: GPUDevice, n: GpuNorm, dy: Tensor, x: Tensor, acts: NormActivations, dx: Tensor, rows: number): PlanOp[] {
-  return layerNormBackward(d, { dy, x, gamma: n.gamma, mean: prefix(acts.mean, [rows]), rstd: prefix(acts.rstd, [rows]), dx, rows, d: n.layout.dim });
+/** dx (written, or added to what dx holds with `accumulateDx`: RMSNorm only). */
+export function normBackward(d: GPUDevice, n: GpuNorm, dy: Tensor, x: Tensor, acts: NormActivations, dx: Tensor, rows: number, accumulateDx = false): PlanOp[] {
+  const { dim, kind } = n.layout;
+  const rstd = prefix(acts.rstd, [rows]);
+  switch (kind) {
+    case 'layernorm':
+      if (accumulateDx) throw new Error(`${n.layout.path}: LayerNorm's backward writes dx, it cannot add to it`);
+      return layerNormBackward(d, { dy, x, gamma: n.gamma, mean: prefix(acts.mean, [rows]), rstd, dx, rows, d: dim });
+    case 'rmsnorm':
+      return rmsNormBackward(d, { dy, x, weight: n.gamma, rstd, dx, rows, d: dim, accumulateDx });
+    default:
+      return unreachable(kind, 'norm kind');
+  }
 }

@@ -2,17 +2,14 @@
 // logits, every Σ gradient and lm_head's), and against central finite differences on tiny
 // random decoders covering what that folder does not: Qwen2's q/k/v biases, a tied head (one
 // matrix, two uses), a single KV head, head_dim ≠ hidden/heads, llama3 rope scaling.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { seededNormal } from '../util/random.ts';
-import { describeModel, exportNames, type LinearLayout, type NormLayout } from './architectures.ts';
-import type { ModelBatch } from './batch.ts';
-import { architectureFor, parseModelConfig } from './config.ts';
-import { buildReferenceModel, parameter, referenceGradients, referenceLoss, type ReferenceModel } from './reference.ts';
+import { exportNames } from './architectures.ts';
+import { architectureFor } from './config.ts';
+import { buildReferenceModel, parameter, referenceGradients, referenceLoss } from './reference.ts';
 import { causalLmLabels } from './task.ts';
 import { HF_TINY, loadFolderWeights, readLlamaBatch, readTensors } from './test-folders.ts';
-import { loadWeights, type SourceTensor } from './weights.ts';
+import { DECODER_VARIANTS, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
 
 const LLAMA = join(HF_TINY, 'llama');
 
@@ -54,54 +51,11 @@ describe('hf-tiny/llama (transformers, causal LM)', () => {
   });
 });
 
-/** A decoder from the llama folder's config with `overrides`, every weight random (biases and
- * norm weights too, so neither is trivially 0 or 1). */
-function randomDecoder(overrides: Record<string, unknown>, seed: number): ReferenceModel {
-  const raw = { ...JSON.parse(readFileSync(join(LLAMA, 'config.json'), 'utf8')), vocab_size: 40, ...overrides };
-  const config = parseModelConfig(raw);
-  const layout = describeModel(architectureFor(config), config);
-  const random = seededNormal(seed);
-  const source = new Map<string, SourceTensor>();
-  const put = (key: string, shape: number[], mean = 0, std = 0.3) =>
-    source.set(key, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => mean + std * random()) });
-  const linear = (l: LinearLayout) => {
-    put(l.weight, [l.dOut, l.dIn]);
-    if (l.bias) put(l.bias, [l.dOut], 0, 0.1);
-  };
-  const normWeights = (n: NormLayout | null) => n && put(n.weight, [n.dim], 1, 0.1);
-  put(layout.embeddings.word.key, [layout.embeddings.word.rows, layout.hidden]);
-  for (const layer of layout.layers) {
-    layer.modules.forEach(linear);
-    normWeights(layer.attentionNorm);
-    normWeights(layer.ffnNorm);
-  }
-  normWeights(layout.finalNorm);
-  if (!layout.tiedHead) linear(layout.head[0].linear);
-  return buildReferenceModel(config, loadWeights(config, architectureFor(config), source, 0));
-}
-
-/** Two rows, the second right-padded, with ids below the tiny vocabulary. */
-function smallBatch(): ModelBatch {
-  return {
-    batch: 2,
-    seq: 5,
-    inputIds: Uint32Array.of(0, 7, 31, 12, 39, 0, 5, 2, 2, 2),
-    attentionMask: Uint32Array.of(1, 1, 1, 1, 1, 1, 1, 0, 0, 0),
-  };
-}
-
-describe.each([
-  ['llama (untied, 2 KV heads)', {}],
-  ['qwen2 with q, k, v biases', { model_type: 'qwen2', rope_parameters: undefined }],
-  ['a tied head (the embedding matrix, through both uses)', { tie_word_embeddings: true }],
-  ['one KV head', { num_key_value_heads: 1 }],
-  ['head_dim 12 ≠ hidden/heads, llama3 rope scaling', {
-    head_dim: 12, rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 4 },
-  }],
-])('float64 reference gradients of %s', (_, overrides) => {
+describe.each(DECODER_VARIANTS)('float64 reference gradients of %s', (_, overrides) => {
   it('equal central finite differences of its loss', () => {
-    const model = randomDecoder(overrides, 7);
-    const batch = smallBatch();
+    const { config, weights } = randomDecoder(overrides, 7);
+    const model = buildReferenceModel(config, weights);
+    const batch = smallDecoderBatch();
     const labels = causalLmLabels(batch.inputIds, batch.attentionMask);
     const { grads } = referenceGradients(model, batch, labels);
     const names = [...grads.keys()];
