@@ -27,7 +27,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       Loss, logits and the gradients of every Σ, bias and head tensor for the first N rows
       of FILE (no dropout), under the export names (<module path>.sigma, .bias, head names).
       For a causal LM (llama, qwen2) FILE is JSONL with a "text" per row; the loss is the
-      shifted next-token cross-entropy, and lm_head.weight's gradient is written too.
+      shifted next-token cross-entropy, and lm_head.weight's gradient is written too (a tied
+      head's, through both its uses, as model.embed_tokens.weight).
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
@@ -108,8 +109,8 @@ async function grads(flags: Flags): Promise<void> {
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 
-/** `grads` for a causal LM: text rows, labels = ids with padding ignored, the LM head trained
- * (so its gradient is written) unless it is tied to the embeddings. */
+/** `grads` for a causal LM: text rows, labels = ids with padding ignored, the LM head trained so
+ * its gradient is written (a tied head's, through both uses, under the embedding's name). */
 async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string): Promise<void> {
   const texts = readTextRows(await readFile(dataFile, 'utf8'), dataFile);
   const rows = texts.slice(0, int(flags, 'batch', Math.min(32, texts.length))!);
@@ -121,7 +122,7 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
     maxBatch: batch.batch,
     maxSeq: batch.seq,
     trains: () => true,
-    trainHead: !layout.tiedHead,
+    trainHead: true,
     factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
   gpuModel.setBatch(batch, labels);
@@ -141,7 +142,6 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   const out = need(flags, 'out');
   await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
   console.log(`loss ${loss.toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}, ${count} predicted tokens); ${tensors.length} tensors written to ${out}`);
-  if (layout.tiedHead) console.log('the LM head is tied to the embeddings: its gradient through both uses is not computed on the GPU yet, so none is written');
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 

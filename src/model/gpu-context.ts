@@ -34,6 +34,10 @@ export interface GpuInputs {
   /** Token rows that feed the head (the task's head input). */
   headRows: Tensor;
   labels: Tensor;
+  /** The batch's rows grouped by token id (groupRows), for a trained word table's gradient. */
+  tokenOrder: Tensor;
+  tokenOffsets: Tensor;
+  tokenGroups: Tensor;
 }
 
 export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dUp' | 'dContext' | 'dq' | 'dk' | 'dv' | 'dkHeads' | 'dvHeads';
@@ -72,6 +76,9 @@ export class BlockContext {
       mask: this.tensor([N], 'attention mask', 'u32'),
       headRows: this.tensor([layout.task.input === 'every-token' ? N : maxBatch], 'head rows', 'u32'),
       labels: this.tensor([labels.count], 'labels', labels.dtype),
+      tokenOrder: this.tensor([N], 'token order', 'u32'),
+      tokenOffsets: this.tensor([N + 1], 'token group offsets', 'u32'),
+      tokenGroups: this.tensor([N], 'token group ids', 'u32'),
     };
     const { rotary } = layout;
     const scaling = rotary?.scaling;

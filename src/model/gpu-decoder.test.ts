@@ -87,11 +87,19 @@ describe('GPU decoder on hf-tiny/llama', () => {
 });
 
 describe.each(DECODER_VARIANTS)('GPU decoder: %s', (_, overrides) => {
-  it('matches the float64 reference on its own factors (head not trained: Σ and biases)', async () => {
+  it('leaves the head out of the trainable set by default', async () => {
     const { config, weights } = randomDecoder(overrides, 11);
-    const { gpu, same } = await runBoth(config, weights, smallDecoderBatch(), false);
+    const { gpu } = await runBoth(config, weights, smallDecoderBatch(), false);
     const names = [...gpu.grads.keys()];
-    expect(names.some((n) => n.includes('lm_head') || n.includes('embed'))).toBe(false);
+    expect(names.filter((n) => !n.endsWith('.sigma') && !n.endsWith('.bias'))).toEqual([]);
+    expect(names.length).toBe(config.layers * (7 + config.biases.length));
+  });
+
+  it('matches the float64 reference on its own factors, the trained head included (a tied one through both uses)', async () => {
+    const { config, weights } = randomDecoder(overrides, 11);
+    const { gpu, same } = await runBoth(config, weights, smallDecoderBatch(), true);
+    const names = [...gpu.grads.keys()];
+    expect(new Set(names)).toEqual(new Set(same.grads.keys()));
     const largest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
     expect(relativeError(gpu.logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
     expect(Math.abs(gpu.loss - same.loss) / same.loss).toBeLessThan(SAME_FACTORS_TOL);

@@ -1,10 +1,11 @@
 // The embeddings block on the GPU: word (+ position table) (+ token type), then the embedding
-// norm and dropout where the architecture has them. Embeddings are not trained, so the block has
-// no backward: the gradient stops at the first layer's input.
+// norm and dropout where the architecture has them. Embeddings are not trained, except the word
+// table of a tied LM head that is: then its backward adds the lookup's gradient to the table's
+// (the head's use wrote the other part).
 import { prefix, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutForward } from '../kernels/dropout.ts';
-import { embeddingForward } from '../kernels/embedding.ts';
+import { embeddingBackwardGrouped, embeddingForward } from '../kernels/embedding.ts';
 import { unreachable } from '../util/unreachable.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import { gpuNorm, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
@@ -17,7 +18,9 @@ export class EmbeddingsBlock {
   private readonly norm: GpuNorm | null;
   private readonly acts: { sum: Tensor; norm: NormActivations; normed: Tensor };
 
-  constructor(private readonly ctx: BlockContext) {
+  /** `word`: the table to read when it is a trained tensor (a tied head's view into the flat
+   * parameters); otherwise the checkpoint's table is uploaded. */
+  constructor(private readonly ctx: BlockContext, word?: Tensor) {
     const { embeddings, positions, hidden: H } = ctx.layout;
     const N = ctx.maxTokens;
     switch (positions) {
@@ -30,7 +33,7 @@ export class EmbeddingsBlock {
       default:
         unreachable(positions, 'position scheme');
     }
-    this.word = ctx.upload(embeddings.word.key);
+    this.word = word ?? ctx.upload(embeddings.word.key);
     this.position = embeddings.position ? ctx.upload(embeddings.position.key) : null;
     this.tokenType = embeddings.tokenType ? ctx.upload(embeddings.tokenType.key) : null;
     this.norm = embeddings.norm ? gpuNorm(ctx, embeddings.norm) : null;
@@ -66,4 +69,22 @@ export class EmbeddingsBlock {
     if (p > 0) ops.push(dropoutForward(d, { x: current, out: rows(out), n: N * H, p, seedBuffer: this.ctx.seed, stream: STREAM.embeddings }));
     return ops;
   }
+}
+
+/** The word table's gradient from the first layer's input gradient (the shared dH scratch),
+ * added into `dTable`: tokens repeat, so rows are summed per id (groups set by setBatch). */
+export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dTable: Tensor): PlanOp[] {
+  const { layout, scratch, inputs, device } = ctx;
+  if (layout.embeddings.norm || layout.embeddings.position || layout.embeddings.tokenType) {
+    throw new Error(`${layout.modelType}: training the word table is implemented for decoders (a lookup alone), not behind an embedding norm or position table`);
+  }
+  const H = layout.hidden;
+  const N = B * T;
+  const ops: PlanOp[] = [];
+  const dOut = ctx.dropoutGrad(prefix(scratch.dH, [N, H]), N * H, ctx.dropout.hidden, STREAM.embeddings, ops);
+  ops.push(embeddingBackwardGrouped(device, {
+    dOut: prefix(dOut, [N, H]), order: prefix(inputs.tokenOrder, [N]), offsets: prefix(inputs.tokenOffsets, [N + 1]), ids: prefix(inputs.tokenGroups, [N]),
+    dTable, rows: N, dim: H,
+  }));
+  return ops;
 }

@@ -1,7 +1,8 @@
 // The causal-LM head on the GPU: every position's final hidden state times the LM head's weight
 // (dense, no bias) gives the logits [B·T, vocab]; the loss shifts the labels inside (position t
 // predicts token t + 1, −100 ignored). The head's weight is trained only when asked; a tied head
-// is the word embedding matrix, whose training (one matrix, two uses) is not implemented here yet.
+// is the word embedding matrix (`word`), whose gradient this block writes for its own use and the
+// embeddings block then adds the lookup's to.
 import { prefix, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { causalLmLoss } from '../kernels/causal_lm_loss.ts';
@@ -27,9 +28,8 @@ export class LmHeadBlock implements GpuHead {
     this.linear = linear;
     if (layout.head.length !== 1 || linear.bias) throw new Error(`${layout.modelType}: the LM head must be one linear without bias`);
     if (layout.tiedHead) {
-      if (trained) throw new Error(`${layout.modelType}: training a tied LM head (the embedding matrix) is not implemented on the GPU yet`);
       this.weight = word;
-      this.dWeight = null;
+      this.dWeight = trained ? param('grads', linear.weight) : null;
     } else if (trained) {
       this.weight = param('params', linear.weight);
       writeTensor(device, this.weight, weights.tensors.get(linear.weight)!.data);
@@ -58,7 +58,8 @@ export class LmHeadBlock implements GpuHead {
     });
   }
 
-  /** dW (when trained) and the last hidden state's gradient into `into` [B·T, H]. */
+  /** dW (when trained; written, before a tied table's lookup adds to it) and the last hidden
+   * state's gradient into `into` [B·T, H]. */
   backwardOps(B: number, T: number, last: Tensor, into: Tensor | null): PlanOp[] {
     const { dIn, dOut } = this.linear;
     const N = B * T;

@@ -7,13 +7,14 @@ import { submitPlan, type PlanOp } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { activationForward } from '../kernels/activation.ts';
 import { layerNormForward } from '../kernels/layernorm.ts';
+import { groupRows } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { svd, svdReport, type SvdReport } from '../kernels/svd.ts';
 import { svd as svdRef } from '../kernels/svd.ref.ts';
 import type { ModelLayout, ModuleLayout } from './architectures.ts';
 import { positionIds, type ModelBatch } from './batch.ts';
 import { BlockContext, type DropoutRates } from './gpu-context.ts';
-import { EmbeddingsBlock } from './gpu-embeddings.ts';
+import { EmbeddingsBlock, wordTableBackwardOps } from './gpu-embeddings.ts';
 import { ClassifierHeadBlock, type GpuHead } from './gpu-head.ts';
 import { LmHeadBlock } from './gpu-lm-head.ts';
 import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
@@ -64,6 +65,8 @@ export class GpuModel {
   /** The checkpoint's masked-LM head, when the weights carry it (decoder tied to the word table). */
   private readonly maskedLm?: { dense: Tensor; denseBias: Tensor; gamma: Tensor; beta: Tensor; eps: number; bias: Tensor };
   private readonly plans = new Map<string, PlanOp[]>();
+  /** The LM head is tied to the word table and trained: the gradient reaches the embeddings. */
+  private readonly tiedTrained: boolean;
 
   private constructor(
     readonly device: GPUDevice,
@@ -83,7 +86,14 @@ export class GpuModel {
     };
     const ctx = (this.ctx = new BlockContext(device, layout, weights, dropout, options.maxBatch, options.maxSeq, options.trains));
     this.seedTensor = ctx.seed;
-    this.embeddings = new EmbeddingsBlock(ctx);
+    // A trained tied head is the word table: both uses read (and AdamW updates) one view.
+    this.tiedTrained = layout.tiedHead && trainHead;
+    let word: Tensor | undefined;
+    if (this.tiedTrained) {
+      word = param('params', layout.embeddings.word.key);
+      writeTensor(device, word, weights.tensors.get(layout.embeddings.word.key)!.data);
+    }
+    this.embeddings = new EmbeddingsBlock(ctx, word);
     this.layers = layout.layers.map((l) => new LayerBlock(ctx, l, param));
     const loss = layout.task.loss;
     switch (loss) {
@@ -191,6 +201,12 @@ export class GpuModel {
     writeTensor(this.device, inputs.positions, positionIds(this.layout, batch));
     writeTensor(this.device, inputs.types, batch.tokenTypeIds ?? new Uint32Array(B * T));
     writeTensor(this.device, inputs.headRows, headRows(this.layout.task, batch.attentionMask, B, T));
+    if (this.tiedTrained) {
+      const groups = groupRows(batch.inputIds);
+      writeTensor(this.device, inputs.tokenOrder, groups.order);
+      writeTensor(this.device, inputs.tokenOffsets, groups.offsets);
+      writeTensor(this.device, inputs.tokenGroups, groups.ids);
+    }
     if (labels) {
       const expected = labelShape(this.layout.task, B, T).count;
       if (labels.length !== expected) throw new Error(`${labels.length} labels for a ${B}×${T} batch; the ${this.layout.task.loss} task takes ${expected}`);
@@ -277,7 +293,11 @@ export class GpuModel {
     const N = B * T;
     const rows = (t: Tensor) => prefix(t, [N, this.layout.hidden]);
     if (f) ops.push(...normBackward(this.device, f.norm, rows(dS), rows(this.hidden[this.layers.length]), f.stats, rows(dH), N));
-    for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, this.hidden[l], l > 0));
+    for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, this.hidden[l], l > 0 || this.tiedTrained));
+    if (this.tiedTrained) {
+      const entry = entryByName(this.params, this.layout.embeddings.word.key);
+      ops.push(...wordTableBackwardOps(this.ctx, B, T, view(this.gradsTensor, entry.offset, entry.shape)));
+    }
     return ops;
   }
 }
