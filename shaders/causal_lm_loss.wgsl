@@ -15,7 +15,9 @@
 
 override GRADIENT: bool = true;
 
-struct Params { rows: u32, seq: u32, vocab: u32 }
+// rows: the whole batch's (labels, rowLoss); the forward sees logits rows firstRow … firstRow +
+// blockRows − 1 (a batch whose logits exceed one storage binding comes in several blocks).
+struct Params { rows: u32, seq: u32, vocab: u32, firstRow: u32, blockRows: u32 }
 
 const WG = 256u;
 
@@ -101,8 +103,9 @@ fn crossEntropy(total: vec2f, targetLogit: f32) -> f32 {
 fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
            @builtin(local_invocation_index) li: u32) {
   let invCount = inverseCount();
-  for (var row = wg.x; row < p.rows; row += groups.x) {
-    let base = row * p.vocab;
+  for (var local = wg.x; local < p.blockRows; local += groups.x) {
+    let base = local * p.vocab;
+    let row = p.firstRow + local;
     if (li == 0u) { rowTarget = targetOf(row); }
     let t = workgroupUniformLoad(&rowTarget); // uniform: the barriers below stay legal
     if (t < 0) {
@@ -132,8 +135,9 @@ fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: ve
 @compute @workgroup_size(64)
 fn forward_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let invCount = inverseCount();
-  for (var row = gid.x; row < p.rows; row += groups.x * 64u) {
-    let base = row * p.vocab;
+  for (var local = gid.x; local < p.blockRows; local += groups.x * 64u) {
+    let base = local * p.vocab;
+    let row = p.firstRow + local;
     let t = targetOf(row);
     if (t < 0) {
       if (GRADIENT) { zeroRow(base, 0u, 1u); }

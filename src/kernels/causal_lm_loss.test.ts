@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSafetensors } from '../io/safetensors.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
@@ -32,6 +35,8 @@ interface Case {
   prompt?: number;
   gradient?: boolean;
   variant: CausalLmLossVariant;
+  /** The logits in separate tensors starting at these rows (the first is 0). */
+  blocks?: number[];
 }
 
 function inputs(c: Omit<Case, 'variant'>, seed: number) {
@@ -50,11 +55,16 @@ async function check(c: Case, seed = 1) {
   const { batch, seq, vocab } = c;
   const rows = batch * seq;
   const { logits, labels } = inputs(c, seed);
-  const logitsT = uploadTensor(device, logits, [rows, vocab]);
+  const starts = c.blocks ?? [0];
+  const blocks = starts.map((firstRow, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1] : rows;
+    return { firstRow, logits: uploadTensor(device, logits.subarray(firstRow * vocab, end * vocab), [end - firstRow, vocab]) };
+  });
   const rowLoss = createTensor(device, [rows]);
   const loss = createTensor(device, [2]);
   runDispatches(device, causalLmLoss(device, {
-    logits: logitsT, labels: uploadTensor(device, labels, [rows], 'i32'), rowLoss, loss, batch, seq, vocab, gradient: c.gradient, variant: c.variant,
+    logits: c.blocks ? blocks : blocks[0].logits, labels: uploadTensor(device, labels, [rows], 'i32'), rowLoss, loss, batch, seq, vocab,
+    gradient: c.gradient, variant: c.variant,
   }));
   const ref = causalLmLossRef({ logits, labels, batch, seq, vocab });
   const label = JSON.stringify(c);
@@ -62,7 +72,8 @@ async function check(c: Case, seed = 1) {
   expectClose([mean], [ref.loss], lossTol(vocab, c.variant), `${label} loss`);
   expect(count, `${label} count`).toBe(ref.count);
   expectClose(await readTensor(device, rowLoss), ref.rowLoss, lossTol(vocab, c.variant), `${label} rowLoss`);
-  const after = await readTensor(device, logitsT);
+  const after = new Float64Array(rows * vocab);
+  for (const b of blocks) after.set(await readTensor(device, b.logits), b.firstRow * vocab);
   if (c.gradient === false) expectClose(after, logits, { atol: 0, rtol: 0 }, `${label} logits untouched`);
   else expectClose(after, ref.dLogits, gradTol(vocab, c.variant, ref.count), `${label} dLogits`);
   return ref;
@@ -80,6 +91,8 @@ describe.each(['workgroup', 'rows'] as const)('causalLmLoss (%s) matches its flo
       check({ variant, batch: 1, seq: MAX_ROW_WORKGROUPS + 3, vocab: 2, lengths: [MAX_ROW_WORKGROUPS] }));
   }
   it('without the gradient (evaluation), leaving the logits as they are', () => check({ variant, batch: 2, seq: 4, vocab: 11, lengths: [4, 3], gradient: false }));
+  it('on logits split into blocks of rows (larger than one binding), a block boundary inside a sequence', () =>
+    check({ variant, batch: 3, seq: 5, vocab: 260, lengths: [5, 4, 2], prompt: 1, blocks: [0, 3, 4, 11] }));
   it('on a batch with nothing to predict: loss 0 and zero gradients, no NaN', async () => {
     const ref = await check({ variant, batch: 2, seq: 3, vocab: 5, lengths: [1, 0] });
     expect([ref.loss, ref.count]).toEqual([0, 0]);
@@ -90,9 +103,39 @@ describe('causalLmLoss', () => {
   it('refuses tensors of the wrong size or label type', async () => {
     const { device } = await testGpu();
     const t = (n: number, dtype: 'f32' | 'i32' = 'f32') => createTensor(device, [n], dtype);
-    expect(() => causalLmLoss(device, { logits: t(10), labels: t(2, 'i32'), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/logits has 10 elements, expected 8/);
+    expect(() => causalLmLoss(device, { logits: t(10), labels: t(2, 'i32'), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/block of 10 elements is not whole rows of 4/);
+    expect(() => causalLmLoss(device, { logits: t(12), labels: t(2, 'i32'), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/cover 3 rows, expected 2/);
+    const split = [{ logits: t(4), firstRow: 0 }, { logits: t(4), firstRow: 2 }];
+    expect(() => causalLmLoss(device, { logits: split, labels: t(3, 'i32'), rowLoss: t(3), loss: t(2), batch: 1, seq: 3, vocab: 4 })).toThrow(/block starts at row 2, expected 1/);
     expect(() => causalLmLoss(device, { logits: t(8), labels: t(2), rowLoss: t(2), loss: t(2), batch: 1, seq: 2, vocab: 4 })).toThrow(/labels are f32, expected i32/);
     expect(() => causalLmLoss(device, { logits: t(8), labels: t(2, 'i32'), rowLoss: t(2), loss: t(1), batch: 1, seq: 2, vocab: 4 })).toThrow(/loss has 1 elements, expected 2/);
+  });
+});
+
+describe("transformers' causal-LM loss on hf-tiny/llama", () => {
+  // The fixture's logits (float64) and the loss LlamaForCausalLM computed from them (in float32,
+  // as transformers always does: ~1e-6 accurate); labels are the input ids with padding −100.
+  const dir = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/llama');
+  const ref = JSON.parse(readFileSync(join(dir, 'ref-batch.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][] };
+  const tensors = readSafetensors(readFileSync(join(dir, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors;
+  const [batch, seq, vocab] = tensors.get('logits')!.shape;
+  const logits = Float64Array.from(tensors.get('logits')!.data);
+  const expected = tensors.get('loss')!.data[0];
+  const labels = Int32Array.from(ref.input_ids.flat().map((id, i) => (ref.attention_mask.flat()[i] ? id : IGNORE_INDEX)));
+
+  it('is what the float64 reference computes (float32 rounding of transformers: 2e-6)', () => {
+    expect(Math.abs(causalLmLossRef({ logits, labels, batch, seq, vocab }).loss - expected)).toBeLessThan(2e-6);
+  });
+
+  it.each(['workgroup', 'rows'] as const)('is what the %s kernel computes from the float32 logits', async (variant) => {
+    const { device } = await testGpu();
+    const loss = createTensor(device, [2]);
+    runDispatches(device, causalLmLoss(device, {
+      logits: uploadTensor(device, logits, [batch * seq, vocab]), labels: uploadTensor(device, labels, [batch * seq], 'i32'),
+      rowLoss: createTensor(device, [batch * seq]), loss, batch, seq, vocab, variant,
+    }));
+    // Both sides round the logits to float32 and then differ by their own roundings (lossTol).
+    expectClose((await readTensor(device, loss)).subarray(0, 1), [expected], lossTol(vocab, variant), 'loss');
   });
 });
 

@@ -9,9 +9,17 @@ import { rowGrid } from './grid.ts';
 /** transformers' ignore_index: a label that no position is trained to predict. */
 export const IGNORE_INDEX = -100;
 
-export interface CausalLmLossArgs {
-  /** [batch·seq, vocab] f32, overwritten by dLogits when `gradient` (the default). */
+/** Logits rows firstRow … of the batch, [rows, vocab]: a batch whose logits exceed one storage
+ * binding is passed as consecutive blocks. */
+export interface LogitsBlock {
   logits: Tensor;
+  firstRow: number;
+}
+
+export interface CausalLmLossArgs {
+  /** [batch·seq, vocab] f32, or consecutive blocks of its rows; overwritten by dLogits when
+   * `gradient` (the default). */
+  logits: Tensor | readonly LogitsBlock[];
   /** [batch·seq] i32: the input ids, IGNORE_INDEX where no loss applies (unshifted). */
   labels: Tensor;
   /** [batch·seq] scratch: each position's −log p(target), 0 where it predicts nothing. */
@@ -31,7 +39,7 @@ export interface CausalLmLossArgs {
  * no barriers (software adapters). Chosen from the device when absent; tests run both. */
 export type CausalLmLossVariant = 'workgroup' | 'rows';
 
-/** The loss, and dLogits in place of the logits: three dispatches. */
+/** The loss, and dLogits in place of the logits: a count, a dispatch per logits block, a mean. */
 export function causalLmLoss(device: GPUDevice, args: CausalLmLossArgs): Dispatch[] {
   const { batch, seq, vocab } = args;
   const rows = batch * seq;
@@ -39,24 +47,36 @@ export function causalLmLoss(device: GPUDevice, args: CausalLmLossArgs): Dispatc
   const expect = (name: string, t: Tensor, size: number) => {
     if (numel(t.shape) !== size) throw new Error(`${label}: ${name} has ${numel(t.shape)} elements, expected ${size}`);
   };
-  expect('logits', args.logits, rows * vocab);
   expect('labels', args.labels, rows);
   expect('rowLoss', args.rowLoss, rows);
   expect('loss', args.loss, 2);
   if (args.labels.dtype !== 'i32') throw new Error(`${label}: labels are ${args.labels.dtype}, expected i32 (−100 is ignored)`);
-  const params = createParams(device, [['u32', rows], ['u32', seq], ['u32', vocab]]);
+  const blocks = 'buffer' in args.logits ? [{ logits: args.logits, firstRow: 0 }] : args.logits;
+  let next = 0;
+  for (const b of blocks) {
+    if (b.firstRow !== next) throw new Error(`${label}: a logits block starts at row ${b.firstRow}, expected ${next}`);
+    if (numel(b.logits.shape) % vocab !== 0) throw new Error(`${label}: a logits block of ${numel(b.logits.shape)} elements is not whole rows of ${vocab}`);
+    next += numel(b.logits.shape) / vocab;
+  }
+  if (next !== rows) throw new Error(`${label}: the logits blocks cover ${next} rows, expected ${rows}`);
+  const params = (firstRow: number, blockRows: number) =>
+    createParams(device, [['u32', rows], ['u32', seq], ['u32', vocab], ['u32', firstRow], ['u32', blockRows]]);
+  const whole = params(0, rows);
   const perRow = (args.variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
   return [
-    makeDispatch(device, { label: `${label} count`, code, entryPoint: 'count_targets', bindings: [args.loss, args.labels, params], workgroups: [1] }),
-    makeDispatch(device, {
-      label,
-      code,
-      entryPoint: perRow ? 'forward_rows' : 'forward',
-      constants: { GRADIENT: Number(args.gradient ?? true) },
-      bindings: [args.logits, args.labels, params, args.rowLoss, args.loss],
-      workgroups: perRow ? [Math.min(Math.max(1, ceilDiv(rows, 64)), 1024)] : rowGrid(rows),
+    makeDispatch(device, { label: `${label} count`, code, entryPoint: 'count_targets', bindings: [args.loss, args.labels, whole], workgroups: [1] }),
+    ...blocks.map((b) => {
+      const blockRows = numel(b.logits.shape) / vocab;
+      return makeDispatch(device, {
+        label: `${label} rows ${b.firstRow}…${b.firstRow + blockRows - 1}`,
+        code,
+        entryPoint: perRow ? 'forward_rows' : 'forward',
+        constants: { GRADIENT: Number(args.gradient ?? true) },
+        bindings: [b.logits, args.labels, params(b.firstRow, blockRows), args.rowLoss, args.loss],
+        workgroups: perRow ? [Math.min(Math.max(1, ceilDiv(blockRows, 64)), 1024)] : rowGrid(blockRows),
+      });
     }),
-    makeDispatch(device, { label: `${label} mean`, code, entryPoint: 'mean_loss', bindings: [args.loss, args.rowLoss, params], workgroups: [1] }),
+    makeDispatch(device, { label: `${label} mean`, code, entryPoint: 'mean_loss', bindings: [args.loss, args.rowLoss, whole], workgroups: [1] }),
   ];
 }
 

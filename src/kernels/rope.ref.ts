@@ -24,8 +24,9 @@ export interface RopeRefArgs {
   seq: number;
   heads: number;
   headDim: number;
-  /** Token t sits at position positionOffset + t mod seq. */
+  /** Token t sits at position positionOffset + t mod seq, or at positions[t] when given. */
   positionOffset?: number;
+  positions?: ArrayLike<number>;
 }
 
 /** Rotates each pair (x[i], x[i + d/2]) by its angle: transformers' x·cos + rotate_half(x)·sin. */
@@ -43,7 +44,7 @@ function rotate(args: RopeRefArgs, sign: 1 | -1): Float64Array {
   const half = headDim / 2;
   const y = new Float64Array(tokens * heads * headDim);
   for (let t = 0; t < tokens; t++) {
-    const pos = (args.positionOffset ?? 0) + (t % seq);
+    const pos = args.positions ? args.positions[t] : (args.positionOffset ?? 0) + (t % seq);
     for (let h = 0; h < heads; h++) {
       const base = (t * heads + h) * headDim;
       for (let i = 0; i < half; i++) {

@@ -23,6 +23,8 @@ interface Case {
   heads: number;
   config: RopeConfig;
   positionOffset?: number;
+  /** Per-token positions (left-padded prompts) instead of offset + t mod seq. */
+  positions?: number[];
   mode: 'out of place' | 'in place';
   direction: 'forward' | 'backward';
 }
@@ -34,11 +36,12 @@ async function check(c: Case, seed = 1) {
   const { batch, seq, heads, config } = c;
   const { headDim } = config;
   const tokens = batch * seq;
-  const positions = (c.positionOffset ?? 0) + seq;
+  const positions = c.positions ? Math.max(...c.positions) + 1 : (c.positionOffset ?? 0) + seq;
   const x = f32(randomArray(tokens * heads * headDim, seed, 3));
   const table = createRopeTable(device, config, positions);
   const shape = [tokens, heads * headDim];
-  const args = { table, tokens, seq, heads, headDim, positionOffset: c.positionOffset };
+  const perToken = c.positions && uploadTensor(device, c.positions, [tokens], 'u32');
+  const args = { table, tokens, seq, heads, headDim, positionOffset: c.positionOffset, positions: perToken };
   const backward = c.direction === 'backward';
   let out;
   if (c.mode === 'in place') {
@@ -49,7 +52,7 @@ async function check(c: Case, seed = 1) {
     const input = uploadTensor(device, x, shape);
     runDispatches(device, [backward ? ropeBackward(device, { ...args, dy: input, dx: out }) : ropeForward(device, { ...args, x: input, y: out })]);
   }
-  const refArgs = { table: Float64Array.from(ropeTable(config, positions)), tokens, seq, heads, headDim, positionOffset: c.positionOffset };
+  const refArgs = { table: Float64Array.from(ropeTable(config, positions)), tokens, seq, heads, headDim, positionOffset: c.positionOffset, positions: c.positions };
   const expected = backward ? ref.ropeBackward({ ...refArgs, dy: x }) : ref.ropeForward({ ...refArgs, x });
   const maxAbs = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   expectClose(await readTensor(device, out), expected, { atol: 4 * 2 ** -24 * maxAbs, rtol: 0 }, JSON.stringify(c));
@@ -65,6 +68,8 @@ describe('rope kernels match their float64 reference', () => {
     check({ batch: 3, seq: 33, heads: 2, config: LLAMA32, mode: 'in place', direction: 'forward' }));
   it('backward in place (Qwen2 theta)', () =>
     check({ batch: 2, seq: 9, heads: 3, config: QWEN2, mode: 'in place', direction: 'backward' }));
+  it('in place at per-token positions (two left-padded prompts, pads at position 1 as transformers puts them)', () =>
+    check({ batch: 2, seq: 5, heads: 2, config: llama2(8), positions: [0, 1, 2, 3, 4, 1, 1, 0, 1, 2], mode: 'in place', direction: 'forward' }));
   it('past the grid-stride cap, where an invocation takes several pairs', () =>
     check({ batch: 2, seq: 130, heads: 4, config: { headDim: 2 * ELEMENTWISE_WORKGROUP * 5 + 2, theta: 10000 }, mode: 'out of place', direction: 'forward' }));
   it('refuses a table too short for the positions, and rows that do not divide the tokens', async () => {
@@ -73,6 +78,7 @@ describe('rope kernels match their float64 reference', () => {
     const data = createTensor(device, [6, 4]);
     expect(() => ropeInPlace(device, { table, data, tokens: 6, seq: 3, heads: 1, headDim: 4, positionOffset: 3 })).toThrow(/table of 6, it has 5/);
     expect(() => ropeInPlace(device, { table, data, tokens: 6, seq: 4, heads: 1, headDim: 4 })).toThrow(/not whole rows of 4/);
+    expect(() => ropeInPlace(device, { table, data, tokens: 6, seq: 3, heads: 1, headDim: 4, positions: createTensor(device, [6]) })).toThrow(/positions must be u32 \[6\]/);
   });
 });
 

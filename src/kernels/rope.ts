@@ -6,7 +6,7 @@
 // by exact ones: at position p the two differ by up to ~(ln θ + 12)·2⁻²⁴·p·inv_freq radians.
 import code from '../../shaders/rope.wgsl?raw';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
-import { createParams, numel, uploadTensor, type Tensor } from '../gpu/tensor.ts';
+import { createParams, numel, placeholder, uploadTensor, type Tensor } from '../gpu/tensor.ts';
 import { gridStride } from './grid.ts';
 import { ropeInverseFrequencies, type RopeConfig } from './rope_frequencies.ts';
 
@@ -41,9 +41,12 @@ export interface RopeArgs {
   /** Heads of this tensor: attention heads for q, KV heads for k. */
   heads: number;
   headDim: number;
-  /** Token t sits at position positionOffset + t mod seq (0 in training; a KV cache's length when
-   * generating). */
+  /** Token t sits at position positionOffset + t mod seq (0 in training, as transformers counts
+   * padding; a KV cache's length when generating). */
   positionOffset?: number;
+  /** u32 [tokens]: each token's position instead (transformers' position_ids, e.g. a batch of
+   * left-padded prompts), each below the table's length (not checkable here: GPU data). */
+  positions?: Tensor;
 }
 
 export interface RopeOutOfPlaceArgs extends RopeArgs {
@@ -77,16 +80,25 @@ function rope(device: GPUDevice, args: RopeArgs, direction: 'forward' | 'backwar
   for (const t of data) {
     if (numel(t.shape) !== tokens * heads * headDim) throw new Error(`${label}: a tensor has ${numel(t.shape)} elements, expected ${tokens * heads * headDim}`);
   }
-  const positions = numel(args.table.shape) / headDim;
+  const tableLength = numel(args.table.shape) / headDim;
   if (args.table.shape[1] * 2 !== headDim) throw new Error(`${label}: the table is for head_dim ${args.table.shape[1] * 2}`);
-  if (offset + seq > positions) throw new Error(`${label}: positions up to ${offset + seq - 1} need a table of ${offset + seq}, it has ${positions}`);
+  if (args.positions) {
+    if (args.positions.dtype !== 'u32' || numel(args.positions.shape) !== tokens) throw new Error(`${label}: positions must be u32 [${tokens}]`);
+  } else if (offset + seq > tableLength) {
+    throw new Error(`${label}: positions up to ${offset + seq - 1} need a table of ${offset + seq}, it has ${tableLength}`);
+  }
   const pairs = (tokens * heads * headDim) / 2;
   return makeDispatch(device, {
     label,
     code,
     entryPoint,
-    constants: { BACKWARD: Number(direction === 'backward') },
-    bindings: [args.table, createParams(device, [['u32', pairs], ['u32', heads], ['u32', headDim / 2], ['u32', seq], ['u32', offset]]), ...data],
+    constants: { BACKWARD: Number(direction === 'backward'), HAS_POSITIONS: Number(!!args.positions) },
+    bindings: [
+      args.table,
+      createParams(device, [['u32', pairs], ['u32', heads], ['u32', headDim / 2], ['u32', seq], ['u32', offset]]),
+      args.positions ?? placeholder(device),
+      ...data,
+    ],
     workgroups: gridStride(pairs),
   });
 }

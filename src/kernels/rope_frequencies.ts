@@ -46,8 +46,9 @@ export function ropeInverseFrequencies(config: RopeConfig, round: Rounding): num
   if (!s) return inv;
   const factor = round(s.factor);
   const oldContext = s.originalMaxPositionEmbeddings;
-  const lowFreqWavelen = oldContext / s.lowFreqFactor;
-  const highFreqWavelen = oldContext / s.highFreqFactor;
+  // Python floats, compared with a float32 tensor after rounding to float32.
+  const lowFreqWavelen = round(oldContext / s.lowFreqFactor);
+  const highFreqWavelen = round(oldContext / s.highFreqFactor);
   const twoPi = round(2 * Math.PI);
   return inv.map((f) => {
     const wavelen = round(twoPi / f);
