@@ -1,4 +1,4 @@
-// Supported architectures, each a short description (key names, which linears are q/k/v/o/f1/f2,
+// Supported architectures, each a short description (key names, the linears of a layer,
 // norms, positions, head), and `describeModel`, which expands one with a config into the concrete
 // list of tensors and shapes that the weight loader, the CPU reference and the GPU model walk.
 import type { ActivationKind } from '../kernels/activation.ts';
