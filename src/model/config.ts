@@ -122,6 +122,9 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     headDim = positiveInt('head_dim', hidden / heads);
     if (headDim % 2 !== 0) fail(`"head_dim" (${headDim}) must be even for rotary embeddings`);
     rope = parseRope(obj, decoder.ropeThetaDefault, fail);
+    // Qwen2's sliding-window attention (off in the released Qwen2.5 configs) is not implemented:
+    // running it as full attention would silently change the model.
+    if (obj.use_sliding_window === true) fail('"use_sliding_window" is true; sliding-window attention is not supported');
     const tie = has('tie_word_embeddings') ? obj.tie_word_embeddings : decoder.tieDefault;
     if (typeof tie !== 'boolean') fail(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
     tieWordEmbeddings = tie as boolean;

@@ -44,6 +44,8 @@ describe('decoder configs', () => {
     expect(parse({ head_dim: 7 })).toThrow('"head_dim" (7) must be even');
     expect(parse({ attention_bias: 'yes' })).toThrow(ModelConfigError);
     expect(parse({ tie_word_embeddings: 1 })).toThrow('"tie_word_embeddings" must be true or false');
+    expect(parse({ model_type: 'qwen2', use_sliding_window: true, sliding_window: 4 })).toThrow('tiny/config.json: "use_sliding_window" is true; sliding-window attention is not supported');
+    expect(parseModelConfig({ ...base, model_type: 'qwen2', use_sliding_window: false, sliding_window: 4 }).modelType).toBe('qwen2');
   });
 });
 
