@@ -31,7 +31,8 @@ export interface GpuInputs {
   types: Tensor;
   positions: Tensor;
   mask: Tensor;
-  /** Token rows that feed the head (the task's head input). */
+  /** Token rows that feed a classifier (first or last non-pad token of each row); an LM head
+   * reads every row and needs none. */
   headRows: Tensor;
   labels: Tensor;
   /** The batch's rows grouped by token id (groupRows), for a trained word table's gradient. */
@@ -74,7 +75,7 @@ export class BlockContext {
       types: this.tensor([N], 'token types', 'u32'),
       positions: this.tensor([N], 'position ids', 'u32'),
       mask: this.tensor([N], 'attention mask', 'u32'),
-      headRows: this.tensor([layout.task.input === 'every-token' ? N : maxBatch], 'head rows', 'u32'),
+      headRows: this.tensor([maxBatch], 'head rows', 'u32'),
       labels: this.tensor([labels.count], 'labels', labels.dtype),
       tokenOrder: this.tensor([N], 'token order', 'u32'),
       tokenOffsets: this.tensor([N + 1], 'token group offsets', 'u32'),

@@ -200,7 +200,7 @@ export class GpuModel {
     writeTensor(this.device, inputs.mask, batch.attentionMask);
     writeTensor(this.device, inputs.positions, positionIds(this.layout, batch));
     writeTensor(this.device, inputs.types, batch.tokenTypeIds ?? new Uint32Array(B * T));
-    writeTensor(this.device, inputs.headRows, headRows(this.layout.task, batch.attentionMask, B, T));
+    if (this.layout.task.input !== 'every-token') writeTensor(this.device, inputs.headRows, headRows(this.layout.task, batch.attentionMask, B, T));
     if (this.tiedTrained) {
       const groups = groupRows(batch.inputIds);
       writeTensor(this.device, inputs.tokenOrder, groups.order);
