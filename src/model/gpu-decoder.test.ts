@@ -12,7 +12,7 @@ import type { ModelConfig } from './config.ts';
 import { GpuModel } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
 import { causalLmLabels } from './task.ts';
-import { DECODER_VARIANTS, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
+import { DECODER_VARIANTS, PRE_LAYERNORM_DECODER, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
 import { HF_TINY, loadFolderWeights, readLlamaBatch, readTensors } from './test-folders.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -105,4 +105,14 @@ describe.each(DECODER_VARIANTS)('GPU decoder: %s', (_, overrides) => {
     expect(Math.abs(gpu.loss - same.loss) / same.loss).toBeLessThan(SAME_FACTORS_TOL);
     for (const name of names) expect(relativeError(gpu.grads.get(name)!, same.grads.get(name)!, 1e-3 * largest), name).toBeLessThan(SAME_FACTORS_TOL);
   });
+});
+
+it('runs pre-norm LayerNorm layers (the ViT/GPT-2 placement) as the float64 reference does', async () => {
+  const { config, weights } = randomDecoder({}, 13, PRE_LAYERNORM_DECODER);
+  expect(weights.layout.layers[0].attentionNorm).toMatchObject({ kind: 'layernorm', bias: 'model.layers.0.input_layernorm.bias' });
+  const { gpu, same } = await runBoth(config, weights, smallDecoderBatch(), true);
+  const names = [...gpu.grads.keys()];
+  const largest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
+  expect(relativeError(gpu.logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
+  for (const name of names) expect(relativeError(gpu.grads.get(name)!, same.grads.get(name)!, 1e-3 * largest), name).toBeLessThan(SAME_FACTORS_TOL);
 });

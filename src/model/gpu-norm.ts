@@ -38,14 +38,13 @@ export function normForward(d: GPUDevice, n: GpuNorm, x: Tensor, y: Tensor, acts
   }
 }
 
-/** dx (written, or added to what dx holds with `accumulateDx`: RMSNorm only). */
+/** dx (written, or added to what dx holds with `accumulateDx`: a pre-norm residual). */
 export function normBackward(d: GPUDevice, n: GpuNorm, dy: Tensor, x: Tensor, acts: NormActivations, dx: Tensor, rows: number, accumulateDx = false): PlanOp[] {
   const { dim, kind } = n.layout;
   const rstd = prefix(acts.rstd, [rows]);
   switch (kind) {
     case 'layernorm':
-      if (accumulateDx) throw new Error(`${n.layout.path}: LayerNorm's backward writes dx, it cannot add to it`);
-      return layerNormBackward(d, { dy, x, gamma: n.gamma, mean: prefix(acts.mean, [rows]), rstd, dx, rows, d: dim });
+      return layerNormBackward(d, { dy, x, gamma: n.gamma, mean: prefix(acts.mean, [rows]), rstd, dx, rows, d: dim, accumulateDx });
     case 'rmsnorm':
       return rmsNormBackward(d, { dy, x, weight: n.gamma, rstd, dx, rows, d: dim, accumulateDx });
     default:

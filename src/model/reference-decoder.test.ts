@@ -9,7 +9,7 @@ import { architectureFor } from './config.ts';
 import { buildReferenceModel, parameter, referenceGradients, referenceLoss } from './reference.ts';
 import { causalLmLabels } from './task.ts';
 import { HF_TINY, loadFolderWeights, readLlamaBatch, readTensors } from './test-folders.ts';
-import { DECODER_VARIANTS, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
+import { DECODER_VARIANTS, PRE_LAYERNORM_DECODER, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
 
 const LLAMA = join(HF_TINY, 'llama');
 
@@ -51,9 +51,9 @@ describe('hf-tiny/llama (transformers, causal LM)', () => {
   });
 });
 
-describe.each(DECODER_VARIANTS)('float64 reference gradients of %s', (_, overrides) => {
+describe.each([...DECODER_VARIANTS, ['pre-norm LayerNorm (the ViT/GPT-2 placement)', {}, PRE_LAYERNORM_DECODER] as const])('float64 reference gradients of %s', (_, overrides, arch?) => {
   it('equal central finite differences of its loss', () => {
-    const { config, weights } = randomDecoder(overrides, 7);
+    const { config, weights } = randomDecoder(overrides, 7, arch);
     const model = buildReferenceModel(config, weights);
     const batch = smallDecoderBatch();
     const labels = causalLmLabels(batch.inputIds, batch.attentionMask);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededNormal } from '../util/random.ts';
-import { describeModel, type LinearLayout, type NormLayout } from './architectures.ts';
+import { ARCHITECTURES, describeModel, type Architecture, type LinearLayout, type NormLayout } from './architectures.ts';
 import type { ModelBatch } from './batch.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from './config.ts';
 import { HF_TINY } from './test-folders.ts';
@@ -12,10 +12,11 @@ import { loadWeights, type ModelWeights, type SourceTensor } from './weights.ts'
 
 /** A decoder from the llama folder's config (vocabulary cut to 40) with `overrides`, every weight
  * random (biases and norm weights too, so neither is trivially 0 or 1). */
-export function randomDecoder(overrides: Record<string, unknown>, seed: number): { config: ModelConfig; weights: ModelWeights } {
+export function randomDecoder(overrides: Record<string, unknown>, seed: number, arch?: Architecture): { config: ModelConfig; weights: ModelWeights } {
   const raw = { ...JSON.parse(readFileSync(join(HF_TINY, 'llama/config.json'), 'utf8')), vocab_size: 40, ...overrides };
   const config = parseModelConfig(raw);
-  const layout = describeModel(architectureFor(config), config);
+  arch ??= architectureFor(config);
+  const layout = describeModel(arch, config);
   const random = seededNormal(seed);
   const source = new Map<string, SourceTensor>();
   const put = (key: string, shape: number[], mean = 0, std = 0.3) =>
@@ -24,7 +25,11 @@ export function randomDecoder(overrides: Record<string, unknown>, seed: number):
     put(l.weight, [l.dOut, l.dIn]);
     if (l.bias) put(l.bias, [l.dOut], 0, 0.1);
   };
-  const normWeights = (n: NormLayout | null) => n && put(n.weight, [n.dim], 1, 0.1);
+  const normWeights = (n: NormLayout | null) => {
+    if (!n) return;
+    put(n.weight, [n.dim], 1, 0.1);
+    if (n.bias) put(n.bias, [n.dim], 0, 0.1);
+  };
   put(layout.embeddings.word.key, [layout.embeddings.word.rows, layout.hidden]);
   for (const layer of layout.layers) {
     layer.modules.forEach(linear);
@@ -33,7 +38,7 @@ export function randomDecoder(overrides: Record<string, unknown>, seed: number):
   }
   normWeights(layout.finalNorm);
   if (!layout.tiedHead) linear(layout.head[0].linear);
-  return { config, weights: loadWeights(config, architectureFor(config), source, 0) };
+  return { config, weights: loadWeights(config, arch, source, 0) };
 }
 
 /** Two rows, the second right-padded (pad id 2), with ids below the tiny vocabulary. */
@@ -56,3 +61,7 @@ export const DECODER_VARIANTS: [string, Record<string, unknown>][] = [
     head_dim: 12, rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 4 },
   }],
 ];
+
+/** The Llama layout with LayerNorm (weight and bias) in place of RMSNorm: pre-norm LayerNorm, the
+ * shape ViT and GPT-2 take, which no supported family has yet. */
+export const PRE_LAYERNORM_DECODER: Architecture = { ...ARCHITECTURES.llama, norm: { ...ARCHITECTURES.llama.norm, kind: 'layernorm' } };
