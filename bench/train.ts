@@ -8,7 +8,7 @@ import { adapterName, type Gpu } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { encodePlan } from '../src/gpu/plan.ts';
 import { readTensor } from '../src/gpu/readback.ts';
-import { ARCHITECTURES, describeModel, type ModelLayout } from '../src/model/architectures.ts';
+import { ARCHITECTURES, describeModel, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
 import type { ModelBatch } from '../src/model/batch.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { GpuModel } from '../src/model/gpu-model.ts';
@@ -61,11 +61,12 @@ function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
   const linears = [...layout.layers.flatMap((l) => l.modules), ...layout.head.map((s) => s.linear)];
   for (const l of linears) {
     put(l.weight, [l.dOut, l.dIn], gaussian);
-    put(l.bias, [l.dOut], gaussian);
+    if (l.bias) put(l.bias, [l.dOut], gaussian);
   }
-  for (const n of [embeddings.norm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
+  for (const n of [embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
+    if (!n) continue;
     put(n.weight, [n.dim], () => 1);
-    put(n.bias, [n.dim], () => 0);
+    if (n.bias) put(n.bias, [n.dim], () => 0);
   }
   return { layout, tensors, initialised: [] };
 }
@@ -123,23 +124,25 @@ async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: Mo
     return v;
   };
   const factors = await model.readFactors();
-  const norm = (n: { weight: string; bias: string; eps: number }) => ({ gamma: constant(n.weight), beta: constant(n.bias), eps: n.eps });
+  const { embeddings } = layout;
+  // The TF.js peer writes out the BERT family: position table, LayerNorms, biases everywhere.
+  if (!embeddings.position || !embeddings.norm || layout.normPlacement !== 'post') throw new Error('the TF.js peer builds the BERT family only');
+  const norm = (n: NormLayout) => ({ gamma: constant(n.weight), beta: constant(n.bias!), eps: n.eps });
   const layers = layout.layers.map((layer) => ({
     modules: Object.fromEntries(layer.modules.map((m) => {
       const f = factors.get(m.path)!;
       const u = tf.tensor(f.u, [m.dOut, m.rank]);
       const v = tf.tensor(f.v, [m.dIn, m.rank]);
       kept.push(u, v);
-      return [m.kind, { u, v, sigma: variable(f.sigma, [m.rank]), bias: variable(weights.tensors.get(m.bias)!.data, [m.dOut]) }];
+      return [m.kind, { u, v, sigma: variable(f.sigma, [m.rank]), bias: variable(weights.tensors.get(m.bias!)!.data, [m.dOut]) }];
     })),
     attentionNorm: norm(layer.attentionNorm),
     ffnNorm: norm(layer.ffnNorm),
   }));
   const head = layout.head.map((s) => ({
     weight: variable(weights.tensors.get(s.linear.weight)!.data, [s.linear.dOut, s.linear.dIn]),
-    bias: variable(weights.tensors.get(s.linear.bias)!.data, [s.linear.dOut]),
+    bias: variable(weights.tensors.get(s.linear.bias!)!.data, [s.linear.dOut]),
   }));
-  const { embeddings } = layout;
   const word = constant(embeddings.word.key);
   const position = constant(embeddings.position.key);
   const tokenType = constant(embeddings.tokenType!.key);
@@ -207,7 +210,7 @@ export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
   console.log(`\n## Training step vs TF.js WebGPU + autograd (same device; ${scale.note}; dropout 0.1; median of ${repeats})`);
   const weights = randomWeights(layout, 1);
   const model = await GpuModel.create(device, weights, config.dropout, {
-    maxBatch: B, maxSeq: T, task: 'classification', trains: () => true, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+    maxBatch: B, maxSeq: T, trains: () => true, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
   const optimizer = new Optimizer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, () => true);
   const data = randomBatch(config, B, T, 2);

@@ -5,7 +5,9 @@ import type { BrowserContext } from '@playwright/test';
 
 /** Runs inside the worker: answers the protocol with plausible numbers, 2 layers, 20 steps/s. */
 function fakeEngine() {
-  const ROWS = 12;
+  const MODULES = ['q', 'k', 'v', 'o', 'f1', 'f2'];
+  const VECTOR_ROWS = [...MODULES.map((module) => ({ kind: 'sigma', module })), ...MODULES.map((module) => ({ kind: 'bias', module }))];
+  const ROWS = VECTOR_ROWS.length;
   const LAYERS = 2;
   let timer: ReturnType<typeof setInterval> | undefined;
   let step = 0;
@@ -21,12 +23,12 @@ function fakeEngine() {
       const next = new Uint8Array(LAYERS * ROWS);
       const pick = [(step * 5) % 24, (step * 5 + 3) % 24];
       pick.forEach((i) => (next[i] = 1));
-      const id = (i: number) => ({ layer: Math.floor(i / ROWS), module: ['q', 'k', 'v', 'o', 'f1', 'f2'][i % 6], kind: i % ROWS < 6 ? 'sigma' : 'bias' });
+      const id = (i: number) => ({ layer: Math.floor(i / ROWS), ...VECTOR_ROWS[i % ROWS] });
       const ids = (mask: Uint8Array, not: Uint8Array) => [...mask.keys()].filter((i) => mask[i] && !not[i]).map(id);
       post({ type: 'avf', step, frozen: ids(next, frozen), released: ids(frozen, next) });
       frozen = next;
     }
-    post({ type: 'strength', step, layers: LAYERS, values, frozen, trainable: frozen.map((f) => 1 - f) });
+    post({ type: 'strength', step, layers: LAYERS, rows: VECTOR_ROWS, values, frozen, trainable: frozen.map((f) => 1 - f) });
     if (step % (total / 2) === 0) post({ type: 'eval', step, epoch: step / (total / 2) - 1, metrics: { accuracy: 0.5 + step / (4 * total), f1: 0.4 + step / (4 * total) } });
     if (step === total) {
       clearInterval(timer);
@@ -45,7 +47,7 @@ function fakeEngine() {
         post({ type: 'state', state: 'loading' });
         post({ type: 'adapter', name: 'fake adapter', isSoftware: true });
         post({ type: 'progress', phase: 'factoring', done: 1, total: 2, message: 'factoring 12 matrices' });
-        post({ type: 'model', summary: { name: request.model.name, modelType: 'bert', layers: LAYERS, hidden: 128, totalParameters: 4_400_000, trainableParameters: 5_000, numLabels: 2 }, totalSteps: total });
+        post({ type: 'model', summary: { name: request.model.name, modelType: 'bert', layers: LAYERS, hidden: 128, totalParameters: 4_400_000, trainableParameters: 5_000, numLabels: 2, vectorRows: VECTOR_ROWS }, totalSteps: total });
         post({ type: 'state', state: 'ready' });
         break;
       }

@@ -36,3 +36,31 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
     dTable[t] += dOut[i];
   }
 }
+
+// The scatter with repeated ids (a word-embedding table's gradient): the rows are grouped by id
+// on the CPU (groupRows in embedding.ts), and one invocation per (group, column) sums its rows
+// and adds the sum to the group's table row. Group ids are unique, so no two invocations write
+// the same element; groups past the batch's count are empty and write nothing.
+struct GroupParams { groups: u32, dim: u32 }
+
+@group(0) @binding(0) var<storage, read> gOut: array<f32>;
+@group(0) @binding(1) var<storage, read> gOrder: array<u32>;
+@group(0) @binding(2) var<storage, read> gOffsets: array<u32>;
+@group(0) @binding(3) var<storage, read> gIds: array<u32>;
+@group(0) @binding(4) var<storage, read_write> gTable: array<f32>;
+@group(0) @binding(5) var<uniform> gp: GroupParams;
+
+// dTable[gIds[u], j] += Σ_{r in group u} dOut[gOrder[r], j]
+@compute @workgroup_size(256)
+fn backward_grouped(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < gp.groups * gp.dim; i += groups.x * 256u) {
+    let u = i / gp.dim;
+    let j = i - u * gp.dim;
+    let start = gOffsets[u];
+    let end = gOffsets[u + 1u];
+    if (start == end) { continue; }
+    var s = 0.0;
+    for (var r = start; r < end; r++) { s += gOut[gOrder[r] * gp.dim + j]; }
+    gTable[gIds[u] * gp.dim + j] += s;
+  }
+}

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { buildExamples, guessColumns, parseTable, type BuiltExamples } from '../io/dataset.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
-import type { ModelFiles } from '../worker/protocol.ts';
+import type { ModelFiles } from '../io/types.ts';
 
 /** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`.
  * Symbolic links to files are followed: a Hugging Face cache snapshot is made of them. */

@@ -1,18 +1,24 @@
 // `vectorfit`: the studio's engine headless in Node (Dawn's WebGPU), for gradient dumps, training
 // runs and benchmarks. Run as `npm run vectorfit -- <command> [flags]`.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { acquireNodeGpu } from '../gpu/node.ts';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
+import { readTextRows, tokenizeCausalLm } from '../io/causal-lm.ts';
+import { readModelFolder } from '../io/model-folder.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
+import type { ModelFiles } from '../io/types.ts';
+import { taskOf } from '../model/architectures.ts';
+import { architectureFor, parseModelConfig } from '../model/config.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
-import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
+import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
+import type { EngineEvent } from '../worker/protocol.ts';
 import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
@@ -20,6 +26,9 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
   vectorfit grads --model DIR --data FILE [--batch N] --out grads.safetensors
       Loss, logits and the gradients of every Σ, bias and head tensor for the first N rows
       of FILE (no dropout), under the export names (<module path>.sigma, .bias, head names).
+      For a causal LM (llama, qwen2) FILE is JSONL with a "text" per row; the loss is the
+      shifted next-token cross-entropy, and lm_head.weight's gradient is written too (a tied
+      head's, through both its uses, as model.embed_tokens.weight).
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
@@ -72,7 +81,11 @@ function int(flags: Flags, name: string, fallback?: number): number | undefined 
 
 async function grads(flags: Flags): Promise<void> {
   const model = await readModelDir(need(flags, 'model'));
-  const dataset = await readDatasetFile(need(flags, 'data'), flags);
+  const dataFile = need(flags, 'data');
+  const folder = readModelFolder(model);
+  const config = parseModelConfig(folder.config, 'config.json');
+  if (taskOf(architectureFor(config), config).loss === 'causal-lm') return causalLmGrads(flags, model, dataFile);
+  const dataset = await readDatasetFile(dataFile, flags);
   const batchSize = int(flags, 'batch', Math.min(32, dataset.examples.length))!;
   const examples = dataset.examples.slice(0, batchSize);
   const loaded = await loadModel(model, dataset, 0);
@@ -82,7 +95,6 @@ async function grads(flags: Flags): Promise<void> {
   const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch,
     maxSeq: batch.seq,
-    task: dataset.task,
     trains: () => true,
     factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
@@ -100,6 +112,42 @@ async function grads(flags: Flags): Promise<void> {
   const out = need(flags, 'out');
   await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
   console.log(`loss ${loss[0].toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}); ${tensors.length} tensors written to ${out}`);
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+}
+
+/** `grads` for a causal LM: text rows, labels = ids with padding ignored, the LM head trained so
+ * its gradient is written (a tied head's, through both uses, under the embedding's name). */
+async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string): Promise<void> {
+  const texts = readTextRows(await readFile(dataFile, 'utf8'), dataFile);
+  const rows = texts.slice(0, int(flags, 'batch', Math.min(32, texts.length))!);
+  const loaded = await loadModel(model, { task: 'classification', labelNames: [] }, 0);
+  const { layout } = loaded.weights;
+  const { batch, labels } = tokenizeCausalLm(loaded.tokenizer, rows, int(flags, 'max-length', layout.maxSequence)!);
+  const gpu = await acquireNodeGpu();
+  const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: batch.batch,
+    maxSeq: batch.seq,
+    trains: () => true,
+    trainHead: true,
+    factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+  });
+  gpuModel.setBatch(batch, labels);
+  const vocab = layout.embeddings.word.rows;
+  const N = batch.batch * batch.seq;
+  // The training plan overwrites the logits with their gradient: read them from an evaluation first.
+  submitPlan(gpu.device, gpuModel.evalPlan(batch.batch, batch.seq));
+  const logits = (await readTensor(gpu.device, gpuModel.logits)).slice(0, N * vocab);
+  submitPlan(gpu.device, gpuModel.trainPlan(batch.batch, batch.seq));
+  const [loss, count] = await readTensor(gpu.device, gpuModel.loss);
+  const all = await readTensor(gpu.device, gpuModel.gradsTensor);
+  const tensors = [
+    { name: 'loss', dtype: 'F32' as const, shape: [1], data: Float32Array.of(loss) },
+    { name: 'logits', dtype: 'F32' as const, shape: [batch.batch, batch.seq, vocab], data: logits },
+    ...gpuModel.params.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: all.subarray(e.offset, e.offset + e.length) })),
+  ];
+  const out = need(flags, 'out');
+  await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
+  console.log(`loss ${loss.toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}, ${count} predicted tokens); ${tensors.length} tensors written to ${out}`);
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 

@@ -4,7 +4,7 @@
 // DatasetError that names the file, the line and what is wrong.
 
 import Papa from 'papaparse';
-import type { Example, Task } from '../worker/protocol.ts';
+import type { Example, Task } from './types.ts';
 import { readParquetTable } from './datasetParquet.ts';
 import { seededRandom, shuffledIndices } from '../util/random.ts';
 

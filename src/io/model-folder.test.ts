@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ModelFiles } from '../worker/protocol.ts';
+import type { ModelFiles } from './types.ts';
 import { ModelFolderError, readModelFolder } from './model-folder.ts';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.ts';
 

@@ -2,7 +2,7 @@
 // safetensors weights (single or sharded), tokenizer files. Pickled checkpoints are refused unread:
 // unpickling runs arbitrary code.
 
-import type { ModelFiles } from '../worker/protocol.ts';
+import type { ModelFiles } from './types.ts';
 import { readSafetensors, type TensorEntry } from './safetensors.ts';
 import { JsonSyntaxError, parseJson } from './strict-json.ts';
 

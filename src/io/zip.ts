@@ -3,7 +3,7 @@
 // gigabytes of optimizer state, are never inflated.
 
 import { unzipSync, type UnzipFileInfo } from 'fflate';
-import type { ModelFiles } from '../worker/protocol.ts';
+import type { ModelFiles } from './types.ts';
 import { ModelFolderError } from './model-folder.ts';
 
 const JUNK = /(^|\/)(__MACOSX\/|\._|\.DS_Store$|Thumbs\.db$)/;

@@ -17,3 +17,17 @@ export function embeddingBackward(args: { dOut: Float64Array; ids: Ids; dTable: 
   for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) dTable[ids[r] * dim + j] += dOut[r * dim + j];
   return dTable;
 }
+
+/** dTable + the sum of dOut's rows of each group (groupRows' arrays) at its id. */
+export function embeddingBackwardGrouped(args: { dOut: Float64Array; order: Ids; offsets: Ids; ids: Ids; dTable: Float64Array; rows: number; dim: number }): Float64Array {
+  const { dOut, order, offsets, ids, rows, dim } = args;
+  const dTable = Float64Array.from(args.dTable);
+  for (let u = 0; u < rows; u++) {
+    for (let j = 0; j < dim; j++) {
+      let s = 0;
+      for (let r = offsets[u]; r < offsets[u + 1]; r++) s += dOut[order[r] * dim + j];
+      if (offsets[u + 1] > offsets[u]) dTable[ids[u] * dim + j] += s;
+    }
+  }
+  return dTable;
+}

@@ -4,8 +4,8 @@ import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { embeddingBackward, embeddingForward } from './embedding.ts';
-import { embeddingBackward as embeddingBackwardRef, embeddingForward as embeddingForwardRef } from './embedding.ref.ts';
+import { embeddingBackward, embeddingBackwardGrouped, embeddingForward, groupRows } from './embedding.ts';
+import { embeddingBackward as embeddingBackwardRef, embeddingBackwardGrouped as embeddingBackwardGroupedRef, embeddingForward as embeddingForwardRef } from './embedding.ref.ts';
 
 // A gather is a copy: exact. An accumulated element is one fp32 addition of two fp32 values,
 // whose result is within half an ulp, i.e. 2⁻²⁴ relative, of the exact sum.
@@ -46,4 +46,28 @@ describe('embeddingBackward matches its float64 reference', () => {
   it('routing gradients to the [CLS] rows (ids = b·seq) and leaving the other rows alone', () => checkBackward(4 * 7, [0, 7, 14, 21], 33));
   it('on one row', () => checkBackward(5, [4], 1));
   it('on unique ids in any order, rows·dim past one workgroup', () => checkBackward(40, [39, 0, 17, 5, 22, 31, 8], 50));
+});
+
+async function checkGrouped(vocab: number, ids: number[], dim: number) {
+  const { device } = await testGpu();
+  const rows = ids.length;
+  const dOut = f32(randomArray(rows * dim, 5));
+  const dTable0 = f32(randomArray(vocab * dim, 6));
+  const groups = groupRows(ids);
+  const dTable = uploadTensor(device, dTable0, [vocab, dim]);
+  const u32 = (data: Uint32Array) => uploadTensor(device, data, [data.length], 'u32');
+  runDispatches(device, [embeddingBackwardGrouped(device, { dOut: uploadTensor(device, dOut, [rows, dim]), order: u32(groups.order), offsets: u32(groups.offsets), ids: u32(groups.ids), dTable, rows, dim })]);
+  const expected = embeddingBackwardGroupedRef({ dOut, ...groups, dTable: dTable0, rows, dim });
+  // The grouped reference is the plain scatter-add regrouped: the same sums.
+  expectClose(expected, embeddingBackwardRef({ dOut, ids, dTable: dTable0, rows, dim }), { atol: 1e-15, rtol: 1e-15 }, 'grouped reference vs scatter-add');
+  // An element of a group of m rows: m fp32 additions, each within 2⁻²⁴ relative of its exact
+  // result; |partial sums| ≤ Σ|terms| ≤ m + |dTable0| with these unit-sized values.
+  const m = Math.max(...[...groups.offsets].slice(1).map((end, u) => end - groups.offsets[u]));
+  expectClose(await readTensor(device, dTable), expected, { atol: (m + 1) * (m + 1) * 2 ** -24, rtol: 0 }, `grouped backward ${vocab}×${dim} ids ${ids.join(',')}`);
+}
+
+describe('embeddingBackwardGrouped (repeated ids: a word table’s gradient) matches its float64 reference', () => {
+  it('on one row', () => checkGrouped(5, [4], 1));
+  it('with every row the same id (pads), and the table’s first and last rows', () => checkGrouped(9, [8, 8, 8, 8, 8, 0, 8, 0], 7));
+  it('on a batch of token ids, rows·dim past one workgroup', () => checkGrouped(40, Array.from({ length: 45 }, (_, r) => (r * r * 7 + 3) % 13), 33));
 });

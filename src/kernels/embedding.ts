@@ -55,3 +55,59 @@ export function embeddingBackward(device: GPUDevice, args: EmbeddingBackwardArgs
     workgroups: gridStride(args.rows * args.dim),
   });
 }
+
+/** Rows grouped by id for embeddingBackwardGrouped: `order` lists the rows group by group,
+ * group u spans order[offsets[u] … offsets[u + 1]) and adds into table row ids[u]. Sized for
+ * `rows` groups; the ones past the distinct ids are empty. */
+export interface RowGroups {
+  order: Uint32Array;
+  /** rows + 1 entries. */
+  offsets: Uint32Array;
+  ids: Uint32Array;
+}
+
+export function groupRows(tokenIds: ArrayLike<number>): RowGroups {
+  const rows = tokenIds.length;
+  const byId = new Map<number, number[]>();
+  for (let r = 0; r < rows; r++) {
+    const list = byId.get(tokenIds[r]);
+    if (list) list.push(r);
+    else byId.set(tokenIds[r], [r]);
+  }
+  const order = new Uint32Array(rows);
+  const offsets = new Uint32Array(rows + 1).fill(rows);
+  const ids = new Uint32Array(rows);
+  let at = 0;
+  let u = 0;
+  for (const [id, list] of byId) {
+    offsets[u] = at;
+    ids[u++] = id;
+    order.set(list, at);
+    at += list.length;
+  }
+  return { order, offsets, ids };
+}
+
+export interface EmbeddingBackwardGroupedArgs {
+  /** [rows, dim] */
+  dOut: Tensor;
+  /** groupRows' arrays, uploaded as u32 tensors ([rows], [rows + 1], [rows]). */
+  order: Tensor;
+  offsets: Tensor;
+  ids: Tensor;
+  /** [vocab, dim]: dTable[id] += Σ dOut[r] over the rows r with that id; other rows untouched. */
+  dTable: Tensor;
+  rows: number;
+  dim: number;
+}
+
+/** The scatter-add with repeated ids (a word-embedding table's gradient). */
+export function embeddingBackwardGrouped(device: GPUDevice, args: EmbeddingBackwardGroupedArgs): Dispatch {
+  return makeDispatch(device, {
+    label: `embedding backward grouped ${args.rows}×${args.dim}`,
+    code,
+    entryPoint: 'backward_grouped',
+    bindings: [args.dOut, args.order, args.offsets, args.ids, args.dTable, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    workgroups: gridStride(args.rows * args.dim),
+  });
+}

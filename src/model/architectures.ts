@@ -1,21 +1,34 @@
-// Supported architectures, each a short description (key names, which linears are q/k/v/o/f1/f2,
+// Supported architectures, each a short description (key names, the linears of a layer,
 // norms, positions, head), and `describeModel`, which expands one with a config into the concrete
 // list of tensors and shapes that the weight loader, the CPU reference and the GPU model walk.
-import type { ModuleKind } from '../worker/protocol.ts';
-import type { ModelConfig } from './config.ts';
+import type { ActivationKind } from '../kernels/activation.ts';
+import { unreachable } from '../util/unreachable.ts';
+import type { ModelConfig, RotaryConfig } from './config.ts';
+import type { TaskSpec } from './task.ts';
+import type { ModuleKind, VectorRow } from './types.ts';
 
-export type Activation = 'gelu' | 'gelu_new' | 'relu' | 'tanh';
-/** Only LayerNorm now; RMSNorm (weight only) comes with the Llama family. */
-export type NormKind = 'layernorm';
-/** post: LN(x + attn(x)), LN(h + ffn(h)) (BERT family); 'pre' comes with ViT/GPT-2. */
-export type NormPlacement = 'post';
+/** The activations the kernels compute (Hugging Face's names are mapped in config.ts). */
+export type Activation = ActivationKind;
+/** layernorm: (x − mean)·rstd·γ + β. rmsnorm (Llama): x·rsqrt(mean(x²) + eps)·γ, weight only. */
+export type NormKind = 'layernorm' | 'rmsnorm';
+/** post: LN(x + attn(x)), LN(h + ffn(h)) (BERT family). pre: x + attn(LN(x)), h + ffn(LN(h)),
+ * and a final norm after the last layer (Llama, ViT, GPT-2). */
+export type NormPlacement = 'post' | 'pre';
 /**
  * absolute: position id = index in the row. padding-offset (RoBERTa): ids = cumsum(tokens ≠ pad)
- * · (token ≠ pad) + pad_token_id, so real tokens start at pad_token_id + 1.
+ * · (token ≠ pad) + pad_token_id, so real tokens start at pad_token_id + 1. rotary (Llama): no
+ * position table; q and k rotated by position (index in the row, pads counted), rotate-half
+ * pairing, θ and the llama3 rescaling from the config.
  */
-export type PositionScheme = 'absolute' | 'padding-offset';
-/** plain: f2(act(f1 x)); a gated MLP (Llama) would add a seventh linear. */
-export type MlpShape = 'plain';
+export type PositionScheme = 'absolute' | 'padding-offset' | 'rotary';
+/** plain: f2(act(f1 x)). gated: down(act(gate x) ⊙ up x) (Llama: SiLU). */
+export type MlpShape = 'plain' | 'gated';
+/** Which linears carry a bias: all (BERT family), those a config flag turns on (Llama's
+ * attention_bias, mlp_bias), or a fixed list (Qwen2: q, k, v). */
+export type BiasRule =
+  | { kind: 'all' }
+  | { kind: 'config'; attention: string; mlp: string }
+  | { kind: 'fixed'; modules: readonly ModuleKind[] };
 
 /** Where config.json keeps each value, and Hugging Face's defaults for the optional ones. */
 export interface ConfigKeys {
@@ -34,9 +47,11 @@ export interface ConfigKeys {
   normEps: { key: string; default: number } | { fixed: number };
   padTokenDefault: number;
   typeVocabDefault: number;
+  /** Decoders: KV heads, head_dim, rotary θ default, tied embeddings default (null: none of these keys). */
+  decoder: { ropeThetaDefault: number; tieDefault: boolean } | null;
 }
 
-/** One nn.Linear of the task head, applied to the first token's final hidden state. */
+/** One nn.Linear of the task head, applied to the pooled hidden state. */
 export interface HeadStep {
   path: string;
   /** Output size: the hidden size, or the number of labels. */
@@ -52,19 +67,23 @@ export interface Architecture {
   /** Hugging Face's base_model_prefix: checkpoints of the bare model store keys without it. */
   prefix: string;
   config: ConfigKeys;
-  /** Module paths below the prefix. */
-  embeddings: { word: string; position: string; tokenType: string | null; norm: string };
+  /** Module paths below the prefix; null where the architecture has none. */
+  embeddings: { word: string; position: string | null; tokenType: string | null; norm: string | null };
   positions: PositionScheme;
   /** Below the prefix; `{i}` is the layer index. */
   layer: string;
-  /** Below the layer path. */
-  modules: Record<ModuleKind, string>;
-  norm: { kind: NormKind; placement: NormPlacement; attention: string; ffn: string };
+  /** The factored linears of a layer, in heatmap order, with paths below the layer path. */
+  linears: readonly { kind: ModuleKind; path: string }[];
+  biases: BiasRule;
+  /** `final`: the norm after the last layer (pre-norm), below the prefix. */
+  norm: { kind: NormKind; placement: NormPlacement; attention: string; ffn: string; final: string | null };
   mlp: MlpShape;
   /** Hidden dropout after the attention output projection (BERT, RoBERTa: yes; DistilBERT: no). */
   attentionOutputDropout: boolean;
-  /** Full paths (no prefix added). */
+  /** Sequence-classification head (full paths); empty: the architecture has none here. */
   head: HeadStep[];
+  /** Causal-LM head (full path, no bias); tied to the word embeddings when the config says so. */
+  lmHead: string | null;
   /** Masked-LM head (full paths); its decoder is tied to the word embeddings. */
   maskedLm: { dense: string; norm: string; bias: string } | null;
 }
@@ -82,20 +101,23 @@ const BERT_KEYS: ConfigKeys = {
   normEps: { key: 'layer_norm_eps', default: 1e-12 },
   padTokenDefault: 0,
   typeVocabDefault: 2,
+  decoder: null,
 };
 
 const BERT_LAYER = {
-  modules: {
-    q: 'attention.self.query',
-    k: 'attention.self.key',
-    v: 'attention.self.value',
-    o: 'attention.output.dense',
-    f1: 'intermediate.dense',
-    f2: 'output.dense',
-  },
-  norm: { kind: 'layernorm', placement: 'post', attention: 'attention.output.LayerNorm', ffn: 'output.LayerNorm' },
+  linears: [
+    { kind: 'q', path: 'attention.self.query' },
+    { kind: 'k', path: 'attention.self.key' },
+    { kind: 'v', path: 'attention.self.value' },
+    { kind: 'o', path: 'attention.output.dense' },
+    { kind: 'f1', path: 'intermediate.dense' },
+    { kind: 'f2', path: 'output.dense' },
+  ],
+  biases: { kind: 'all' },
+  norm: { kind: 'layernorm', placement: 'post', attention: 'attention.output.LayerNorm', ffn: 'output.LayerNorm', final: null },
   mlp: 'plain',
   attentionOutputDropout: true,
+  lmHead: null,
 } as const;
 
 const BERT_EMBEDDINGS = {
@@ -150,42 +172,96 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       normEps: { fixed: 1e-12 },
       padTokenDefault: 0,
       typeVocabDefault: 0,
+      decoder: null,
     },
     embeddings: { word: 'embeddings.word_embeddings', position: 'embeddings.position_embeddings', tokenType: null, norm: 'embeddings.LayerNorm' },
     positions: 'absolute',
     layer: 'transformer.layer.{i}',
-    modules: { q: 'attention.q_lin', k: 'attention.k_lin', v: 'attention.v_lin', o: 'attention.out_lin', f1: 'ffn.lin1', f2: 'ffn.lin2' },
-    norm: { kind: 'layernorm', placement: 'post', attention: 'sa_layer_norm', ffn: 'output_layer_norm' },
+    linears: [
+      { kind: 'q', path: 'attention.q_lin' },
+      { kind: 'k', path: 'attention.k_lin' },
+      { kind: 'v', path: 'attention.v_lin' },
+      { kind: 'o', path: 'attention.out_lin' },
+      { kind: 'f1', path: 'ffn.lin1' },
+      { kind: 'f2', path: 'ffn.lin2' },
+    ],
+    biases: { kind: 'all' },
+    norm: { kind: 'layernorm', placement: 'post', attention: 'sa_layer_norm', ffn: 'output_layer_norm', final: null },
     mlp: 'plain',
     attentionOutputDropout: false,
     head: [
       { path: 'pre_classifier', out: 'hidden', activation: 'relu', dropoutBefore: false },
       { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
     ],
+    lmHead: null,
     maskedLm: null,
   },
+  llama: decoder('llama', { kind: 'config', attention: 'attention_bias', mlp: 'mlp_bias' }, 1e4),
+  qwen2: decoder('qwen2', { kind: 'fixed', modules: ['q', 'k', 'v'] }, 1e6),
 };
+
+/** The Llama family: pre-RMSNorm, rotary positions, grouped-query attention, SiLU-gated MLP. */
+function decoder(modelType: string, biases: BiasRule, ropeThetaDefault: number): Architecture {
+  return {
+    modelType,
+    prefix: 'model',
+    config: {
+      hidden: 'hidden_size',
+      layers: 'num_hidden_layers',
+      heads: 'num_attention_heads',
+      intermediate: 'intermediate_size',
+      activation: 'hidden_act',
+      typeVocab: null,
+      hiddenDropout: { key: 'hidden_dropout', default: 0 },
+      attentionDropout: { key: 'attention_dropout', default: 0 },
+      classifierDropout: { key: 'classifier_dropout', default: 0 },
+      normEps: { key: 'rms_norm_eps', default: 1e-6 },
+      padTokenDefault: 0,
+      typeVocabDefault: 0,
+      decoder: { ropeThetaDefault, tieDefault: false },
+    },
+    embeddings: { word: 'embed_tokens', position: null, tokenType: null, norm: null },
+    positions: 'rotary',
+    layer: 'layers.{i}',
+    linears: [
+      { kind: 'q', path: 'self_attn.q_proj' },
+      { kind: 'k', path: 'self_attn.k_proj' },
+      { kind: 'v', path: 'self_attn.v_proj' },
+      { kind: 'o', path: 'self_attn.o_proj' },
+      { kind: 'gate', path: 'mlp.gate_proj' },
+      { kind: 'up', path: 'mlp.up_proj' },
+      { kind: 'down', path: 'mlp.down_proj' },
+    ],
+    biases,
+    norm: { kind: 'rmsnorm', placement: 'pre', attention: 'input_layernorm', ffn: 'post_attention_layernorm', final: 'norm' },
+    mlp: 'gated',
+    attentionOutputDropout: false,
+    head: [],
+    lmHead: 'lm_head',
+    maskedLm: null,
+  };
+}
 
 export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(ARCHITECTURES);
 
 // ---- The expanded layout ----
 
-/** An nn.Linear: `weight` [dOut, dIn] (HF layout, y = x·Wᵀ + b), `bias` [dOut]. */
+/** An nn.Linear: `weight` [dOut, dIn] (HF layout, y = x·Wᵀ + b), `bias` [dOut] or none. */
 export interface LinearLayout {
   path: string;
   dIn: number;
   dOut: number;
   weight: string;
-  bias: string;
+  bias: string | null;
 }
 
 /** A linear that VectorFit factors as U [dOut, r] · diag(Σ [r]) · Vᵀ (V [dIn, r]). */
 export interface ModuleLayout extends LinearLayout {
   kind: ModuleKind;
   rank: number;
-  /** Export names of its trainable vectors. */
+  /** Export names of its trainable vectors (no bias vector where the linear has no bias). */
   sigmaName: string;
-  biasName: string;
+  biasName: string | null;
 }
 
 export interface NormLayout {
@@ -194,7 +270,8 @@ export interface NormLayout {
   dim: number;
   eps: number;
   weight: string;
-  bias: string;
+  /** null for RMSNorm (weight only). */
+  bias: string | null;
 }
 
 export interface EmbeddingLayout {
@@ -205,7 +282,7 @@ export interface EmbeddingLayout {
 
 export interface LayerLayout {
   index: number;
-  /** In q, k, v, o, f1, f2 order. */
+  /** In the architecture's linear order (q k v o f1 f2, or q k v o gate up down). */
   modules: ModuleLayout[];
   attentionNorm: NormLayout;
   ffnNorm: NormLayout;
@@ -221,43 +298,103 @@ export interface ModelLayout {
   modelType: string;
   hidden: number;
   heads: number;
+  /** Grouped-query attention: query head h reads KV head h // (heads / kvHeads). */
+  kvHeads: number;
   headDim: number;
   intermediate: number;
   activation: Activation;
   positions: PositionScheme;
+  /** Rotary θ and scaling (positions 'rotary' only). */
+  rotary: RotaryConfig | null;
   padTokenId: number;
   normPlacement: NormPlacement;
+  mlp: MlpShape;
+  /** Decoders see only earlier tokens (plus the key-padding mask every model applies). */
+  causal: boolean;
   attentionOutputDropout: boolean;
   /** Longest sequence the position table allows under the position scheme. */
   maxSequence: number;
-  embeddings: { word: EmbeddingLayout; position: EmbeddingLayout; tokenType: EmbeddingLayout | null; norm: NormLayout };
+  embeddings: { word: EmbeddingLayout; position: EmbeddingLayout | null; tokenType: EmbeddingLayout | null; norm: NormLayout | null };
   layers: LayerLayout[];
+  /** The norm after the last layer (pre-norm architectures). */
+  finalNorm: NormLayout | null;
+  task: TaskSpec;
+  /** The head's linears: a classifier's steps, or the LM head alone. */
   head: HeadStepLayout[];
+  /** The LM head is the word embedding matrix (its weight key is the embedding's). */
+  tiedHead: boolean;
   maskedLm: { dense: LinearLayout; norm: NormLayout; bias: string } | null;
 }
 
-function linear(path: string, dIn: number, dOut: number): LinearLayout {
-  return { path, dIn, dOut, weight: `${path}.weight`, bias: `${path}.bias` };
+function linear(path: string, dIn: number, dOut: number, hasBias = true): LinearLayout {
+  return { path, dIn, dOut, weight: `${path}.weight`, bias: hasBias ? `${path}.bias` : null };
 }
 
 function norm(kind: NormKind, path: string, dim: number, eps: number): NormLayout {
-  return { kind, path, dim, eps, weight: `${path}.weight`, bias: `${path}.bias` };
+  switch (kind) {
+    case 'layernorm':
+      return { kind, path, dim, eps, weight: `${path}.weight`, bias: `${path}.bias` };
+    case 'rmsnorm':
+      return { kind, path, dim, eps, weight: `${path}.weight`, bias: null };
+    default:
+      return unreachable(kind, 'norm kind');
+  }
+}
+
+/** [dIn, dOut] of each linear: q reads hidden and writes heads·head_dim, k and v write
+ * kvHeads·head_dim, o maps heads·head_dim back; the MLP's inner width is `intermediate`. */
+function moduleShape(kind: ModuleKind, config: ModelConfig): [number, number] {
+  const { hidden, intermediate, heads, kvHeads, headDim } = config;
+  switch (kind) {
+    case 'q':
+      return [hidden, heads * headDim];
+    case 'k':
+    case 'v':
+      return [hidden, kvHeads * headDim];
+    case 'o':
+      return [heads * headDim, hidden];
+    case 'f1':
+    case 'gate':
+    case 'up':
+      return [hidden, intermediate];
+    case 'f2':
+    case 'down':
+      return [intermediate, hidden];
+    default:
+      return unreachable(kind, 'module kind');
+  }
+}
+
+/** The task an architecture's head serves: a classifier on the first token, or a causal LM. */
+export function taskOf(arch: Architecture, config: ModelConfig): TaskSpec {
+  if (arch.head.length > 0) return { input: 'first-token', loss: config.problemType === 'regression' ? 'regression' : 'classes' };
+  if (arch.lmHead) return { input: 'every-token', loss: 'causal-lm' };
+  throw new Error(`${arch.modelType}: the architecture describes no head`);
+}
+
+function maxSequence(positions: PositionScheme, config: ModelConfig): number {
+  switch (positions) {
+    case 'absolute':
+    case 'rotary':
+      return config.maxPositions;
+    case 'padding-offset':
+      return config.maxPositions - (config.padTokenId + 1);
+    default:
+      return unreachable(positions, 'position scheme');
+  }
 }
 
 export function describeModel(arch: Architecture, config: ModelConfig): ModelLayout {
-  const { hidden, intermediate, layerNormEps: eps } = config;
+  const { hidden, layerNormEps: eps } = config;
   const full = (path: string): string => `${arch.prefix}.${path}`;
-  const moduleShape: Record<ModuleKind, [number, number]> = {
-    q: [hidden, hidden], k: [hidden, hidden], v: [hidden, hidden], o: [hidden, hidden],
-    f1: [hidden, intermediate], f2: [intermediate, hidden],
-  };
   const layers: LayerLayout[] = [];
   for (let index = 0; index < config.layers; index++) {
     const layerPath = full(arch.layer.replace('{i}', String(index)));
-    const modules = (Object.keys(moduleShape) as ModuleKind[]).map((kind): ModuleLayout => {
-      const [dIn, dOut] = moduleShape[kind];
-      const path = `${layerPath}.${arch.modules[kind]}`;
-      return { ...linear(path, dIn, dOut), kind, rank: Math.min(dIn, dOut), sigmaName: `${path}.sigma`, biasName: `${path}.bias` };
+    const modules = arch.linears.map(({ kind, path: local }): ModuleLayout => {
+      const [dIn, dOut] = moduleShape(kind, config);
+      const path = `${layerPath}.${local}`;
+      const hasBias = config.biases.includes(kind);
+      return { ...linear(path, dIn, dOut, hasBias), kind, rank: Math.min(dIn, dOut), sigmaName: `${path}.sigma`, biasName: hasBias ? `${path}.bias` : null };
     });
     layers.push({
       index,
@@ -267,31 +404,43 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
     });
   }
   const table = (path: string, rows: number): EmbeddingLayout => ({ key: `${full(path)}.weight`, rows, dim: hidden });
-  const offset = arch.positions === 'padding-offset' ? config.padTokenId + 1 : 0;
+  const word = table(arch.embeddings.word, config.vocabSize);
+  const task = taskOf(arch, config);
+  const tiedHead = task.loss === 'causal-lm' && config.tieWordEmbeddings;
+  const head: HeadStepLayout[] = task.loss === 'causal-lm'
+    ? [{ linear: { ...linear(arch.lmHead!, hidden, config.vocabSize, false), ...(tiedHead ? { weight: word.key } : {}) }, activation: null, dropoutBefore: false }]
+    : arch.head.map((step) => ({
+      linear: linear(step.path, hidden, step.out === 'hidden' ? hidden : config.numLabels),
+      activation: step.activation,
+      dropoutBefore: step.dropoutBefore,
+    }));
   return {
     modelType: arch.modelType,
     hidden,
     heads: config.heads,
-    headDim: hidden / config.heads,
-    intermediate,
+    kvHeads: config.kvHeads,
+    headDim: config.headDim,
+    intermediate: config.intermediate,
     activation: config.activation,
     positions: arch.positions,
+    rotary: arch.positions === 'rotary' ? config.rope : null,
     padTokenId: config.padTokenId,
     normPlacement: arch.norm.placement,
+    mlp: arch.mlp,
+    causal: task.loss === 'causal-lm',
     attentionOutputDropout: arch.attentionOutputDropout,
-    maxSequence: config.maxPositions - offset,
+    maxSequence: maxSequence(arch.positions, config),
     embeddings: {
-      word: table(arch.embeddings.word, config.vocabSize),
-      position: table(arch.embeddings.position, config.maxPositions),
+      word,
+      position: arch.embeddings.position ? table(arch.embeddings.position, config.maxPositions) : null,
       tokenType: arch.embeddings.tokenType ? table(arch.embeddings.tokenType, config.typeVocabSize) : null,
-      norm: norm(arch.norm.kind, full(arch.embeddings.norm), hidden, eps),
+      norm: arch.embeddings.norm ? norm(arch.norm.kind, full(arch.embeddings.norm), hidden, eps) : null,
     },
     layers,
-    head: arch.head.map((step) => ({
-      linear: linear(step.path, hidden, step.out === 'hidden' ? hidden : config.numLabels),
-      activation: step.activation,
-      dropoutBefore: step.dropoutBefore,
-    })),
+    finalNorm: arch.norm.final ? norm(arch.norm.kind, full(arch.norm.final), hidden, eps) : null,
+    task,
+    head,
+    tiedHead,
     maskedLm: arch.maskedLm && {
       dense: linear(arch.maskedLm.dense, hidden, hidden),
       norm: norm(arch.norm.kind, arch.maskedLm.norm, hidden, eps),
@@ -300,14 +449,24 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
   };
 }
 
+/** The heatmap's rows for a layout: Σ of every linear in layer order, then the biases that exist. */
+export function vectorRows(layout: ModelLayout): VectorRow[] {
+  const modules = layout.layers[0]?.modules ?? [];
+  return [
+    ...modules.map((m) => ({ kind: 'sigma' as const, module: m.kind })),
+    ...modules.filter((m) => m.biasName !== null).map((m) => ({ kind: 'bias' as const, module: m.kind })),
+  ];
+}
+
 /**
  * Export names of every trainable tensor: `<module path>.sigma` and `<module path>.bias` of the
- * six modules of each layer (layer-major, q k v o f1 f2), then the head's HF tensor names.
+ * modules of each layer (layer-major, in linear order; biases only where they exist), then the
+ * head's HF tensor names.
  */
 export function exportNames(arch: Architecture, config: ModelConfig): string[] {
   const layout = describeModel(arch, config);
   return [
-    ...layout.layers.flatMap((layer) => layer.modules.flatMap((m) => [m.sigmaName, m.biasName])),
-    ...layout.head.flatMap((step) => [step.linear.weight, step.linear.bias]),
+    ...layout.layers.flatMap((layer) => layer.modules.flatMap((m) => (m.biasName ? [m.sigmaName, m.biasName] : [m.sigmaName]))),
+    ...layout.head.flatMap((step) => (step.linear.bias ? [step.linear.weight, step.linear.bias] : [step.linear.weight])),
   ];
 }

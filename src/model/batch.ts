@@ -1,5 +1,6 @@
 // A tokenized batch as every model path takes it, and the position ids each position scheme
 // derives from it.
+import { unreachable } from '../util/unreachable.ts';
 import type { ModelLayout } from './architectures.ts';
 
 export interface ModelBatch {
@@ -19,19 +20,26 @@ export function positionIds(layout: ModelLayout, batch: ModelBatch): Uint32Array
     let count = 0;
     for (let s = 0; s < seq; s++) {
       const i = b * seq + s;
-      if (layout.positions === 'absolute') {
-        ids[i] = s;
-      } else {
-        // RoBERTa derives the mask from the ids themselves (create_position_ids_from_input_ids).
-        const real = batch.inputIds[i] !== layout.padTokenId;
-        if (real) count++;
-        ids[i] = real ? count + layout.padTokenId : layout.padTokenId;
+      switch (layout.positions) {
+        case 'absolute':
+        case 'rotary':
+          // Rotary models count pads too (right padding: real tokens keep 0…n−1).
+          ids[i] = s;
+          break;
+        case 'padding-offset': {
+          // RoBERTa derives the mask from the ids themselves (create_position_ids_from_input_ids).
+          const real = batch.inputIds[i] !== layout.padTokenId;
+          if (real) count++;
+          ids[i] = real ? count + layout.padTokenId : layout.padTokenId;
+          break;
+        }
+        default:
+          unreachable(layout.positions, 'position scheme');
       }
     }
   }
   const max = ids.reduce((a, b) => Math.max(a, b), 0);
-  if (max >= layout.embeddings.position.rows) {
-    throw new Error(`sequence length ${seq} needs position ${max}, but the model has ${layout.embeddings.position.rows} positions`);
-  }
+  const limit = layout.embeddings.position?.rows ?? layout.maxSequence;
+  if (max >= limit) throw new Error(`sequence length ${seq} needs position ${max}, but the model has ${limit} positions`);
   return ids;
 }

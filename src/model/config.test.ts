@@ -37,9 +37,9 @@ describe('parseModelConfig', () => {
   });
 
   it('rejects an unsupported model_type, listing the supported ones', () => {
-    const parse = () => parseModelConfig({ ...read(DEMO_MODEL), model_type: 'llama' }, 'models/x/config.json');
+    const parse = () => parseModelConfig({ ...read(DEMO_MODEL), model_type: 'gpt2' }, 'models/x/config.json');
     expect(parse).toThrow(ModelConfigError);
-    expect(parse).toThrow('models/x/config.json: model_type "llama" is not supported; supported model types: bert, roberta, distilbert');
+    expect(parse).toThrow('models/x/config.json: model_type "gpt2" is not supported; supported model types: bert, roberta, distilbert, llama, qwen2');
   });
 
   it('names the missing or invalid field and the file', () => {
@@ -47,7 +47,7 @@ describe('parseModelConfig', () => {
     expect(() => parseModelConfig({ ...base, hidden_size: undefined }, 'a/config.json')).toThrow('a/config.json: "hidden_size" is missing');
     expect(() => parseModelConfig({ ...base, num_attention_heads: 3 })).toThrow('"hidden_size" (128) is not a multiple of "num_attention_heads" (3)');
     expect(() => parseModelConfig({ ...base, num_hidden_layers: '2' })).toThrow('"num_hidden_layers" must be a positive integer, got "2"');
-    expect(() => parseModelConfig({ ...base, hidden_act: 'swish' })).toThrow('"hidden_act" "swish" is not supported');
+    expect(() => parseModelConfig({ ...base, hidden_act: 'quick_gelu' })).toThrow('"hidden_act" "quick_gelu" is not supported');
     expect(() => parseModelConfig({ ...base, problem_type: 'multi_label_classification' })).toThrow('"problem_type"');
     expect(() => parseModelConfig({ ...base, num_labels: 3, id2label: { 0: 'a', 1: 'b' } })).toThrow('"num_labels" (3) disagrees with "id2label"');
     expect(() => parseModelConfig('{ not json', 'b/config.json')).toThrow(/^b\/config.json: not valid JSON/);

@@ -1,13 +1,38 @@
 // config.json → a typed ModelConfig, with errors that name the field and the file.
-import { ARCHITECTURES, SUPPORTED_MODEL_TYPES, type Activation, type Architecture } from './architectures.ts';
+import { unreachable } from '../util/unreachable.ts';
+import { ARCHITECTURES, SUPPORTED_MODEL_TYPES, type Activation, type Architecture, type BiasRule } from './architectures.ts';
+import { ATTENTION_KINDS, GATED_MLP_KINDS, PLAIN_MLP_KINDS, type ModuleKind } from './types.ts';
 
 export type ProblemType = 'single_label_classification' | 'regression';
+
+/** Llama 3's rescaling of the rotary inverse frequencies (rope_type "llama3"). */
+export interface Llama3Scaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositions: number;
+}
+
+export interface RotaryConfig {
+  theta: number;
+  scaling: Llama3Scaling | null;
+}
 
 export interface ModelConfig {
   modelType: string;
   hidden: number;
   layers: number;
   heads: number;
+  /** Key/value heads (grouped-query attention); = heads for the BERT family. */
+  kvHeads: number;
+  /** Width of one attention head; hidden / heads unless the config says otherwise. */
+  headDim: number;
+  /** Rotary θ and scaling (decoders); null for models with position tables. */
+  rope: RotaryConfig | null;
+  /** The LM head is the word embedding matrix. */
+  tieWordEmbeddings: boolean;
+  /** The linears that carry a bias. */
+  biases: ModuleKind[];
   intermediate: number;
   vocabSize: number;
   maxPositions: number;
@@ -41,6 +66,8 @@ const ACTIVATIONS: Record<string, Activation> = {
   gelu_fast: 'gelu_new',
   relu: 'relu',
   tanh: 'tanh',
+  silu: 'silu',
+  swish: 'silu',
 };
 
 export function architectureFor(config: ModelConfig): Architecture {
@@ -83,7 +110,28 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
 
   const hidden = positiveInt(keys.hidden);
   const heads = positiveInt(keys.heads);
-  if (hidden % heads !== 0) fail(`"${keys.hidden}" (${hidden}) is not a multiple of "${keys.heads}" (${heads})`);
+  const decoder = keys.decoder;
+  let kvHeads = heads;
+  let headDim = hidden / heads;
+  let rope: RotaryConfig | null = null;
+  let tieWordEmbeddings = false;
+  if (decoder) {
+    kvHeads = positiveInt('num_key_value_heads', heads);
+    if (heads % kvHeads !== 0) fail(`"num_attention_heads" (${heads}) is not a multiple of "num_key_value_heads" (${kvHeads})`);
+    if (!has('head_dim') && hidden % heads !== 0) fail(`"${keys.hidden}" (${hidden}) is not a multiple of "${keys.heads}" (${heads}) and "head_dim" is missing`);
+    headDim = positiveInt('head_dim', hidden / heads);
+    if (headDim % 2 !== 0) fail(`"head_dim" (${headDim}) must be even for rotary embeddings`);
+    rope = parseRope(obj, decoder.ropeThetaDefault, fail);
+    // Qwen2's sliding-window attention (off in the released Qwen2.5 configs) is not implemented:
+    // running it as full attention would silently change the model.
+    if (obj.use_sliding_window === true) fail('"use_sliding_window" is true; sliding-window attention is not supported');
+    const tie = has('tie_word_embeddings') ? obj.tie_word_embeddings : decoder.tieDefault;
+    if (typeof tie !== 'boolean') fail(`"tie_word_embeddings" must be true or false, got ${JSON.stringify(tie)}`);
+    tieWordEmbeddings = tie as boolean;
+  } else if (hidden % heads !== 0) {
+    fail(`"${keys.hidden}" (${hidden}) is not a multiple of "${keys.heads}" (${heads})`);
+  }
+  const biases = parseBiases(arch.biases, obj, fail);
 
   const actName = has(keys.activation) ? obj[keys.activation] : 'gelu';
   const activation = typeof actName === 'string' ? ACTIVATIONS[actName] : undefined;
@@ -115,6 +163,11 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     hidden,
     layers: positiveInt(keys.layers),
     heads,
+    kvHeads,
+    headDim,
+    rope,
+    tieWordEmbeddings,
+    biases,
     intermediate: positiveInt(keys.intermediate),
     vocabSize,
     maxPositions: positiveInt('max_position_embeddings', 512),
@@ -159,4 +212,56 @@ function parseLabels(obj: Record<string, unknown>, fail: (message: string) => ne
   names ??= ['LABEL_0', 'LABEL_1'];
   if (names.length === 0) fail('"id2label" is empty');
   return { numLabels: names.length, labelNames: names };
+}
+
+/** The linears with a bias under the architecture's rule (config flags default to false, as in
+ * transformers' LlamaConfig). */
+function parseBiases(rule: BiasRule, obj: Record<string, unknown>, fail: (message: string) => never): ModuleKind[] {
+  switch (rule.kind) {
+    case 'all':
+      return [...ATTENTION_KINDS, ...PLAIN_MLP_KINDS, ...GATED_MLP_KINDS];
+    case 'fixed':
+      return [...rule.modules];
+    case 'config': {
+      const flag = (key: string): boolean => {
+        const v = obj[key] ?? false;
+        if (typeof v !== 'boolean') fail(`"${key}" must be true or false, got ${JSON.stringify(v)}`);
+        return v as boolean;
+      };
+      return [...(flag(rule.attention) ? ATTENTION_KINDS : []), ...(flag(rule.mlp) ? GATED_MLP_KINDS : [])];
+    }
+    default:
+      return unreachable(rule, 'bias rule');
+  }
+}
+
+/**
+ * θ and scaling from `rope_theta` + `rope_scaling` (transformers 4) or `rope_parameters`
+ * (transformers 5). Only the default rotary and Llama 3's scaling are implemented: any other
+ * rope_type (linear, dynamic, yarn …) is refused rather than run unscaled.
+ */
+function parseRope(obj: Record<string, unknown>, thetaDefault: number, fail: (message: string) => never): RotaryConfig {
+  const params = obj.rope_parameters ?? obj.rope_scaling ?? null;
+  if (params !== null && (typeof params !== 'object' || Array.isArray(params))) fail('"rope_scaling" must be an object or null');
+  const p = (params ?? {}) as Record<string, unknown>;
+  const number = (key: string, value: unknown, fallback?: number): number => {
+    if (value === undefined || value === null) return fallback ?? fail(`rope scaling "${key}" is missing`);
+    if (typeof value !== 'number' || !(value > 0)) return fail(`rope "${key}" must be a positive number, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const theta = number('rope_theta', p.rope_theta ?? obj.rope_theta, thetaDefault);
+  const type = p.rope_type ?? p.type ?? 'default';
+  if (type === 'default') return { theta, scaling: null };
+  if (type === 'llama3') {
+    return {
+      theta,
+      scaling: {
+        factor: number('factor', p.factor),
+        lowFreqFactor: number('low_freq_factor', p.low_freq_factor),
+        highFreqFactor: number('high_freq_factor', p.high_freq_factor),
+        originalMaxPositions: number('original_max_position_embeddings', p.original_max_position_embeddings),
+      },
+    };
+  }
+  return fail(`rope_type ${JSON.stringify(type)} is not supported; supported: default, llama3`);
 }

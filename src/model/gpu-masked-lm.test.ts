@@ -16,7 +16,7 @@ it('the GPU model fills "this movie was [MASK] ." as the demo model’s card say
   const { weights } = loadFolderWeights(DEMO_MODEL, { maskedLm: true });
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
-    maxBatch: 1, maxSeq: batch.seq, task: 'classification', trains: () => true, factorOn: 'cpu',
+    maxBatch: 1, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
   });
   const logits = await model.maskedLmLogits(batch);
   const vocab = weights.layout.embeddings.word.rows;

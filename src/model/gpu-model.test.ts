@@ -60,7 +60,7 @@ describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model o
     expect(loaded.weights.initialised, 'the fixture carries its head').toEqual([]);
     const { device } = await testGpu();
     const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
-      maxBatch: batch.batch, maxSeq: batch.seq, task: dataset.task, trains: () => true,
+      maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true,
       // The WGSL SVD is slow on SwiftShader: one folder runs it end to end, the rest factor on
       // the CPU (svd.test.ts checks the WGSL SVD itself).
       factorOn: folder === 'bert' ? 'gpu' : 'cpu',
@@ -110,7 +110,7 @@ it('matches the float64 reference on the demo BERT with a real SST-2 batch (32 r
   expect(batch.seq).toBe(72);
   const { device } = await testGpu();
   const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
-    maxBatch: batch.batch, maxSeq: batch.seq, task: 'classification', trains: () => true, factorOn: 'cpu',
+    maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
   });
   model.setBatch(batch, labels);
   submitPlan(device, model.trainPlan(batch.batch, batch.seq));
@@ -134,7 +134,7 @@ describe('GPU model with dropout on', () => {
     const loaded = await loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
     const { device } = await testGpu();
     const model = await GpuModel.create(device, loaded.weights, { hidden: 0.2, attention: 0.2, classifier: 0.2 }, {
-      maxBatch: batch.batch, maxSeq: batch.seq, task: 'classification', trains: () => true, factorOn: 'cpu',
+      maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
     });
     model.setBatch(batch, labels);
     device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(1234));

@@ -3,7 +3,7 @@
 // starts on a 64-element boundary (so kernels can bind it as a view); the gaps are padding
 // pseudo-vectors that are always frozen and never reported.
 import { VIEW_ALIGNMENT_ELEMENTS } from '../gpu/tensor.ts';
-import type { ModuleKind } from '../worker/protocol.ts';
+import type { ModuleKind } from './types.ts';
 
 export interface TrainableSpec {
   /** Export name: `<module path>.sigma`, `<module path>.bias`, or the head tensor's HF name. */

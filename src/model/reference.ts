@@ -1,22 +1,30 @@
 // The whole model in float64 on the CPU, built from the kernels' float64 references: forward and
-// backward as named pairs (llm.c's train_gpt2.c shape), every q, k, v, o, f1, f2 linear factored
-// as U·diag(Σ)·Vᵀ. Evaluation mode: no dropout. It is the ground truth the GPU model is tested
-// against, and is itself tested against gradients that transformers computed.
-import { activationBackward, activationForward } from '../kernels/activation.ref.ts';
+// backward as named pairs (llm.c's train_gpt2.c shape) per block — embeddings, layer, head — as
+// the GPU model is built, every linear of a layer factored as U·diag(Σ)·Vᵀ. The layout decides
+// post- or pre-norm, LayerNorm or RMSNorm, absolute or rotary positions, grouped KV heads, plain
+// or gated MLP, and the task's head input and loss. Evaluation mode: no dropout. It is the ground
+// truth the GPU model is tested against, and is itself tested against gradients that transformers
+// computed.
+import { activationBackward, activationForward, gatedBackward, gatedForward } from '../kernels/activation.ref.ts';
 import { attentionBackward, attentionForward } from '../kernels/attention.ref.ts';
 import { add } from '../kernels/elementwise.ref.ts';
-import { embeddingForward } from '../kernels/embedding.ref.ts';
+import { causalLmLoss } from '../kernels/causal_lm_loss.ref.ts';
+import { embeddingBackward, embeddingForward } from '../kernels/embedding.ref.ts';
+import { kvBroadcastBackward, kvBroadcastForward } from '../kernels/kv_broadcast.ref.ts';
+import { rmsNormBackward, rmsNormForward } from '../kernels/rmsnorm.ref.ts';
+import { ropeBackward, ropeForward, ropeTable } from '../kernels/rope.ref.ts';
 import { columnSum, factoredLinearBackward, factoredLinearForward } from '../kernels/factored_linear.ref.ts';
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm.ref.ts';
 import { mseLoss, softmaxCrossEntropy } from '../kernels/loss.ref.ts';
 import { matmul } from '../kernels/matmul.ref.ts';
 import { svd } from '../kernels/svd.ref.ts';
+import { unreachable } from '../util/unreachable.ts';
 import type { LayerLayout, LinearLayout, ModelLayout, ModuleLayout, NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
 import { positionIds, type ModelBatch } from './batch.ts';
-
-/** Token ids of a padded batch, row-major [batch, seq]. */
+import { headRows } from './task.ts';
+import type { ModuleKind } from './types.ts';
 
 export interface FactoredModule {
   layout: ModuleLayout;
@@ -28,8 +36,8 @@ export interface FactoredModule {
   sigma: Float64Array;
   /** [dIn, r] */
   v: Float64Array;
-  /** [dOut] */
-  bias: Float64Array;
+  /** [dOut], or null where the linear has no bias. */
+  bias: Float64Array | null;
 }
 
 export interface ReferenceModel {
@@ -39,9 +47,11 @@ export interface ReferenceModel {
   tensors: Map<string, Float64Array>;
   /** Factored modules by module path. */
   modules: Map<string, FactoredModule>;
+  /** Rotary (cos, sin) table [maxSequence, headDim/2, 2] in float64 (rotary positions only). */
+  rope: Float64Array | null;
 }
 
-/** Factors every q, k, v, o, f1, f2 weight by thin SVD (Σ descending) and widens all else to float64. */
+/** Factors every linear of every layer by thin SVD (Σ descending) and widens all else to float64. */
 export function buildReferenceModel(config: ModelConfig, weights: ModelWeights): ReferenceModel {
   const { layout } = weights;
   const get = (key: string): Float64Array => {
@@ -56,16 +66,24 @@ export function buildReferenceModel(config: ModelConfig, weights: ModelWeights):
   for (const m of layout.layers.flatMap((l) => l.modules)) {
     const weight = get(m.weight);
     const { u, s, v } = svd(weight, m.dOut, m.dIn);
-    modules.set(m.path, { layout: m, weight, u, sigma: s, v, bias: get(m.bias) });
+    modules.set(m.path, { layout: m, weight, u, sigma: s, v, bias: m.bias ? get(m.bias) : null });
   }
-  return { config, layout, tensors, modules };
+  const { rotary } = layout;
+  const scaling = rotary?.scaling;
+  const rope = rotary && ropeTable({
+    headDim: layout.headDim,
+    theta: rotary.theta,
+    scaling: scaling ? { type: 'llama3', factor: scaling.factor, lowFreqFactor: scaling.lowFreqFactor, highFreqFactor: scaling.highFreqFactor, originalMaxPositionEmbeddings: scaling.originalMaxPositions } : undefined,
+  }, layout.maxSequence);
+  return { config, layout, tensors, modules, rope };
 }
 
 /** The live array behind an export name (Σ or bias of a module, or a head tensor): edit it to perturb the model. */
 export function parameter(model: ReferenceModel, exportName: string): Float64Array {
   const match = /^(.*)\.(sigma|bias)$/.exec(exportName);
   const module = match ? model.modules.get(match[1]) : undefined;
-  if (module) return match![2] === 'sigma' ? module.sigma : module.bias;
+  if (module && match![2] === 'sigma') return module.sigma;
+  if (module?.bias) return module.bias;
   const tensor = model.tensors.get(exportName);
   if (!tensor) throw new Error(`reference model: no parameter ${exportName}`);
   return tensor;
@@ -90,9 +108,9 @@ interface ModuleCache {
 function moduleForward(m: FactoredModule, x: Float64Array, n: number, mode: LinearMode): { y: Float64Array; cache: ModuleCache } {
   const { dIn, dOut, rank: r } = m.layout;
   if (mode === 'dense') {
-    return { y: matmul({ a: x, b: m.weight, m: n, n: dOut, k: dIn, transB: true, bias: m.bias }), cache: { t: new Float64Array(0) } };
+    return { y: matmul({ a: x, b: m.weight, m: n, n: dOut, k: dIn, transB: true, bias: m.bias ?? undefined }), cache: { t: new Float64Array(0) } };
   }
-  const { t, y } = factoredLinearForward({ x, u: m.u, sigma: m.sigma, v: m.v, bias: m.bias, n, dIn, dOut, r });
+  const { t, y } = factoredLinearForward({ x, u: m.u, sigma: m.sigma, v: m.v, bias: m.bias ?? undefined, n, dIn, dOut, r });
   return { y, cache: { t } };
 }
 
@@ -100,43 +118,69 @@ function moduleBackward(m: FactoredModule, cache: ModuleCache, g: Float64Array, 
   const { dIn, dOut, rank: r } = m.layout;
   const { dSigma, dBias, dx } = factoredLinearBackward({ g, t: cache.t, u: m.u, sigma: m.sigma, v: m.v, n, dIn, dOut, r });
   grads.set(m.layout.sigmaName, dSigma);
-  grads.set(m.layout.biasName, dBias);
+  if (m.layout.biasName) grads.set(m.layout.biasName, dBias);
   return dx;
 }
 
 // ---- Plain linear (head): forward / backward ----
 
 function linearForward(model: ReferenceModel, l: LinearLayout, x: Float64Array, n: number): Float64Array {
-  return matmul({ a: x, b: tensor(model, l.weight), m: n, n: l.dOut, k: l.dIn, transB: true, bias: tensor(model, l.bias) });
+  return matmul({ a: x, b: tensor(model, l.weight), m: n, n: l.dOut, k: l.dIn, transB: true, bias: l.bias ? tensor(model, l.bias) : undefined });
 }
 
-/** dW = gᵀ·x, db = Σ_rows g, dx = g·W. */
+/** dW = gᵀ·x (added to what a tied use already put there), db = Σ_rows g, dx = g·W. */
 function linearBackward(model: ReferenceModel, l: LinearLayout, x: Float64Array, g: Float64Array, n: number, grads: Map<string, Float64Array>): Float64Array {
-  grads.set(l.weight, matmul({ a: g, b: x, m: l.dOut, n: l.dIn, k: n, transA: true }));
-  grads.set(l.bias, columnSum({ x: g, rows: n, cols: l.dOut }));
+  accumulate(grads, l.weight, matmul({ a: g, b: x, m: l.dOut, n: l.dIn, k: n, transA: true }));
+  if (l.bias) grads.set(l.bias, columnSum({ x: g, rows: n, cols: l.dOut }));
   return matmul({ a: g, b: tensor(model, l.weight), m: n, n: l.dIn, k: l.dOut });
 }
 
-// ---- Norm ----
+function accumulate(grads: Map<string, Float64Array>, name: string, g: Float64Array): void {
+  const prior = grads.get(name);
+  grads.set(name, prior ? add({ a: prior, b: g, n: g.length }) : g);
+}
+
+/** Scatter-adds rows of dOut into a zero [tableRows, dim] table (the transpose of a gather). */
+function scatterRows(dOut: Float64Array, ids: ArrayLike<number>, tableRows: number, dim: number): Float64Array {
+  return embeddingBackward({ dOut, ids: Uint32Array.from(ids), dTable: new Float64Array(tableRows * dim), rows: ids.length, dim });
+}
+
+// ---- Norm (LayerNorm or RMSNorm; weights not trained) ----
 
 interface NormCache {
   x: Float64Array;
+  /** LayerNorm only. */
   mean: Float64Array;
   rstd: Float64Array;
 }
 
 function normForward(model: ReferenceModel, nl: NormLayout, x: Float64Array, rows: number): { y: Float64Array; cache: NormCache } {
-  const { y, mean, rstd } = layerNormForward({ x, gamma: tensor(model, nl.weight), beta: tensor(model, nl.bias), rows, d: nl.dim, eps: nl.eps });
-  return { y, cache: { x, mean, rstd } };
+  switch (nl.kind) {
+    case 'layernorm': {
+      const { y, mean, rstd } = layerNormForward({ x, gamma: tensor(model, nl.weight), beta: tensor(model, nl.bias!), rows, d: nl.dim, eps: nl.eps });
+      return { y, cache: { x, mean, rstd } };
+    }
+    case 'rmsnorm': {
+      const { y, rstd } = rmsNormForward({ x, weight: tensor(model, nl.weight), rows, d: nl.dim, eps: nl.eps });
+      return { y, cache: { x, mean: new Float64Array(0), rstd } };
+    }
+    default:
+      return unreachable(nl.kind, 'norm kind');
+  }
 }
 
 function normBackward(model: ReferenceModel, nl: NormLayout, cache: NormCache, dy: Float64Array, rows: number): Float64Array {
-  return layerNormBackward({ dy, x: cache.x, gamma: tensor(model, nl.weight), mean: cache.mean, rstd: cache.rstd, rows, d: nl.dim }).dx;
+  switch (nl.kind) {
+    case 'layernorm':
+      return layerNormBackward({ dy, x: cache.x, gamma: tensor(model, nl.weight), mean: cache.mean, rstd: cache.rstd, rows, d: nl.dim }).dx;
+    case 'rmsnorm':
+      return rmsNormBackward({ dy, x: cache.x, weight: tensor(model, nl.weight), rstd: cache.rstd, rows, d: nl.dim }).dx;
+    default:
+      return unreachable(nl.kind, 'norm kind');
+  }
 }
 
-// ---- Embeddings (forward only: embeddings are not trained) ----
-
-/** Position ids under the layout's scheme, checked against the position table. */
+// ---- Embeddings (not trained, except as a tied LM head) ----
 
 function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Array {
   const { layout } = model;
@@ -148,113 +192,261 @@ function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Arr
     return embeddingForward({ table: tensor(model, table.key), ids, rows, dim: table.dim });
   };
   let x = lookup(word, batch.inputIds, 'token id');
-  x = add({ a: x, b: lookup(position, positionIds(layout, batch), 'position id'), n: x.length });
+  // Checked for every scheme: rotary models too have a longest sequence.
+  const positions = positionIds(layout, batch);
+  if (position) x = add({ a: x, b: lookup(position, positions, 'position id'), n: x.length });
   if (tokenType) x = add({ a: x, b: lookup(tokenType, batch.tokenTypeIds ?? new Uint32Array(rows), 'token type'), n: x.length });
-  return normForward(model, layout.embeddings.norm, x, rows).y;
+  return layout.embeddings.norm ? normForward(model, layout.embeddings.norm, x, rows).y : x;
 }
 
-// ---- Transformer layer (post-LN): forward / backward ----
+// ---- Transformer layer: forward / backward ----
 
-interface LayerCache {
-  x: Float64Array;
+interface AttentionCache {
+  /** q and k after the rotation, k and v broadcast to every query head: attention's inputs. */
   q: Float64Array;
   k: Float64Array;
   v: Float64Array;
   probs: Float64Array;
-  modules: ModuleCache[];
+}
+
+interface MlpCache {
+  /** plain: f1's output (the activation's input). gated: gate's and up's outputs. */
+  pre: Float64Array[];
+}
+
+interface LayerCache {
+  attention: AttentionCache;
+  /** Each linear's cache, by kind. */
+  modules: Map<ModuleKind, ModuleCache>;
   attentionNorm: NormCache;
-  /** f1's output, the activation's input. */
-  preActivation: Float64Array;
+  mlp: MlpCache;
   ffnNorm: NormCache;
 }
 
 function attentionShape(model: ReferenceModel, batch: ModelBatch) {
-  const { heads, headDim } = model.layout;
-  return { batch: batch.batch, seq: batch.seq, heads, headDim, scale: 1 / Math.sqrt(headDim) };
+  const { heads, headDim, causal } = model.layout;
+  return { batch: batch.batch, seq: batch.seq, heads, headDim, scale: 1 / Math.sqrt(headDim), causal };
+}
+
+/** The layer's factored linear of a kind. */
+function linearOf(model: ReferenceModel, layer: LayerLayout, kind: ModuleKind): FactoredModule {
+  const m = layer.modules.find((x) => x.kind === kind);
+  if (!m) throw new Error(`layer ${layer.index} has no ${kind} linear`);
+  return model.modules.get(m.path)!;
+}
+
+type Run = (kind: ModuleKind, input: Float64Array) => Float64Array;
+
+/** Runs the layer's linears, keeping each one's cache. */
+function runner(model: ReferenceModel, layer: LayerLayout, n: number, mode: LinearMode, modules: Map<ModuleKind, ModuleCache>): Run {
+  return (kind, input) => {
+    const r = moduleForward(linearOf(model, layer, kind), input, n, mode);
+    modules.set(kind, r.cache);
+    return r.y;
+  };
+}
+
+type Back = (kind: ModuleKind, g: Float64Array) => Float64Array;
+
+function backer(model: ReferenceModel, layer: LayerLayout, cache: LayerCache, n: number, grads: Map<string, Float64Array>): Back {
+  return (kind, g) => moduleBackward(linearOf(model, layer, kind), cache.modules.get(kind)!, g, n, grads);
+}
+
+/** Self-attention with its output projection: rotary on q and k where the positions are rotary,
+ * KV heads broadcast to their query heads, causal where the model is a decoder. */
+function selfAttentionForward(model: ReferenceModel, run: Run, x: Float64Array, batch: ModelBatch): { y: Float64Array; cache: AttentionCache } {
+  const { heads, kvHeads, headDim } = model.layout;
+  const n = batch.batch * batch.seq;
+  let q = run('q', x);
+  let k = run('k', x);
+  let v = run('v', x);
+  if (model.rope) {
+    const rope = { table: model.rope, tokens: n, seq: batch.seq, headDim };
+    q = ropeForward({ ...rope, x: q, heads });
+    k = ropeForward({ ...rope, x: k, heads: kvHeads });
+  }
+  if (kvHeads !== heads) {
+    const shape = { tokens: n, heads, kvHeads, headDim };
+    k = kvBroadcastForward({ ...shape, kv: k });
+    v = kvBroadcastForward({ ...shape, kv: v });
+  }
+  const att = attentionForward({ q, k, v, mask: batch.attentionMask, ...attentionShape(model, batch) });
+  return { y: run('o', att.out), cache: { q, k, v, probs: att.probs } };
+}
+
+/** The gradient of the attention block's input (the sum over q, k and v). */
+function selfAttentionBackward(model: ReferenceModel, back: Back, cache: AttentionCache, dy: Float64Array, batch: ModelBatch): Float64Array {
+  const { heads, kvHeads, headDim } = model.layout;
+  const n = batch.batch * batch.seq;
+  const dContext = back('o', dy);
+  let { dq, dk, dv } = attentionBackward({ dOut: dContext, q: cache.q, k: cache.k, v: cache.v, probs: cache.probs, ...attentionShape(model, batch) });
+  if (kvHeads !== heads) {
+    const shape = { tokens: n, heads, kvHeads, headDim };
+    dk = kvBroadcastBackward({ ...shape, dOut: dk });
+    dv = kvBroadcastBackward({ ...shape, dOut: dv });
+  }
+  if (model.rope) {
+    const rope = { table: model.rope, tokens: n, seq: batch.seq, headDim };
+    dq = ropeBackward({ ...rope, dy: dq, heads });
+    dk = ropeBackward({ ...rope, dy: dk, heads: kvHeads });
+  }
+  let dx = back('q', dq);
+  dx = add({ a: dx, b: back('k', dk), n: dx.length });
+  return add({ a: dx, b: back('v', dv), n: dx.length });
+}
+
+function mlpForward(model: ReferenceModel, run: Run, x: Float64Array): { y: Float64Array; cache: MlpCache } {
+  const kind = model.layout.activation;
+  switch (model.layout.mlp) {
+    case 'plain': {
+      const pre = run('f1', x);
+      return { y: run('f2', activationForward({ x: pre, n: pre.length, kind })), cache: { pre: [pre] } };
+    }
+    case 'gated': {
+      const gate = run('gate', x);
+      const up = run('up', x);
+      return { y: run('down', gatedForward({ gate, up, n: gate.length, kind })), cache: { pre: [gate, up] } };
+    }
+    default:
+      return unreachable(model.layout.mlp, 'MLP shape');
+  }
+}
+
+function mlpBackward(model: ReferenceModel, back: Back, cache: MlpCache, dy: Float64Array): Float64Array {
+  const kind = model.layout.activation;
+  switch (model.layout.mlp) {
+    case 'plain': {
+      const dAct = back('f2', dy);
+      return back('f1', activationBackward({ dy: dAct, x: cache.pre[0], n: dAct.length, kind }));
+    }
+    case 'gated': {
+      const [gate, up] = cache.pre;
+      const dh = back('down', dy);
+      const { dGate, dUp } = gatedBackward({ dh, gate, up, n: dh.length, kind });
+      return add({ a: back('gate', dGate), b: back('up', dUp), n: dh.length });
+    }
+    default:
+      return unreachable(model.layout.mlp, 'MLP shape');
+  }
 }
 
 function layerForward(model: ReferenceModel, layer: LayerLayout, x: Float64Array, batch: ModelBatch, mode: LinearMode): { y: Float64Array; cache: LayerCache } {
   const n = batch.batch * batch.seq;
-  const [mq, mk, mv, mo, mf1, mf2] = layer.modules.map((m) => model.modules.get(m.path)!);
-  const q = moduleForward(mq, x, n, mode);
-  const k = moduleForward(mk, x, n, mode);
-  const v = moduleForward(mv, x, n, mode);
-  const att = attentionForward({ q: q.y, k: k.y, v: v.y, mask: batch.attentionMask, causal: false, ...attentionShape(model, batch) });
-  const o = moduleForward(mo, att.out, n, mode);
-  const h = normForward(model, layer.attentionNorm, add({ a: o.y, b: x, n: o.y.length }), n);
-  const f1 = moduleForward(mf1, h.y, n, mode);
-  const act = activationForward({ x: f1.y, n: f1.y.length, kind: model.layout.activation });
-  const f2 = moduleForward(mf2, act, n, mode);
-  const out = normForward(model, layer.ffnNorm, add({ a: f2.y, b: h.y, n: f2.y.length }), n);
-  return {
-    y: out.y,
-    cache: {
-      x, q: q.y, k: k.y, v: v.y, probs: att.probs,
-      modules: [q, k, v, o, f1, f2].map((r) => r.cache),
-      attentionNorm: h.cache, preActivation: f1.y, ffnNorm: out.cache,
-    },
-  };
+  const modules = new Map<ModuleKind, ModuleCache>();
+  const run = runner(model, layer, n, mode, modules);
+  const placement = model.layout.normPlacement;
+  switch (placement) {
+    case 'post': {
+      // h = N(attn(x) + x), out = N(mlp(h) + h)
+      const att = selfAttentionForward(model, run, x, batch);
+      const h = normForward(model, layer.attentionNorm, add({ a: att.y, b: x, n: att.y.length }), n);
+      const mlp = mlpForward(model, run, h.y);
+      const out = normForward(model, layer.ffnNorm, add({ a: mlp.y, b: h.y, n: mlp.y.length }), n);
+      return { y: out.y, cache: { attention: att.cache, modules, attentionNorm: h.cache, mlp: mlp.cache, ffnNorm: out.cache } };
+    }
+    case 'pre': {
+      // h = x + attn(N(x)), out = h + mlp(N(h))
+      const n1 = normForward(model, layer.attentionNorm, x, n);
+      const att = selfAttentionForward(model, run, n1.y, batch);
+      const h = add({ a: x, b: att.y, n: x.length });
+      const n2 = normForward(model, layer.ffnNorm, h, n);
+      const mlp = mlpForward(model, run, n2.y);
+      return { y: add({ a: h, b: mlp.y, n: h.length }), cache: { attention: att.cache, modules, attentionNorm: n1.cache, mlp: mlp.cache, ffnNorm: n2.cache } };
+    }
+    default:
+      return unreachable(placement, 'norm placement');
+  }
 }
 
 function layerBackward(model: ReferenceModel, layer: LayerLayout, cache: LayerCache, dy: Float64Array, batch: ModelBatch, grads: Map<string, Float64Array>): Float64Array {
   const n = batch.batch * batch.seq;
-  const [mq, mk, mv, mo, mf1, mf2] = layer.modules.map((m) => model.modules.get(m.path)!);
-  const [cq, ck, cv, co, cf1, cf2] = cache.modules;
-  // out = LN(f2(act(f1(h))) + h): the residual sends dOut straight to h as well.
-  const dSum2 = normBackward(model, layer.ffnNorm, cache.ffnNorm, dy, n);
-  const dAct = moduleBackward(mf2, cf2, dSum2, n, grads);
-  const dPre = activationBackward({ dy: dAct, x: cache.preActivation, n: dAct.length, kind: model.layout.activation });
-  const dh = add({ a: moduleBackward(mf1, cf1, dPre, n, grads), b: dSum2, n: dSum2.length });
-  // h = LN(o(attention(q, k, v)) + x)
-  const dSum1 = normBackward(model, layer.attentionNorm, cache.attentionNorm, dh, n);
-  const dContext = moduleBackward(mo, co, dSum1, n, grads);
-  const { dq, dk, dv } = attentionBackward({ dOut: dContext, q: cache.q, k: cache.k, v: cache.v, probs: cache.probs, ...attentionShape(model, batch) });
-  let dx = dSum1;
-  for (const [m, c, g] of [[mq, cq, dq], [mk, ck, dk], [mv, cv, dv]] as const) {
-    dx = add({ a: dx, b: moduleBackward(m, c, g, n, grads), n: dx.length });
+  const back = backer(model, layer, cache, n, grads);
+  const placement = model.layout.normPlacement;
+  switch (placement) {
+    case 'post': {
+      // The residuals send each norm's input gradient straight to the block's input as well.
+      const dSum2 = normBackward(model, layer.ffnNorm, cache.ffnNorm, dy, n);
+      const dh = add({ a: mlpBackward(model, back, cache.mlp, dSum2), b: dSum2, n: dSum2.length });
+      const dSum1 = normBackward(model, layer.attentionNorm, cache.attentionNorm, dh, n);
+      return add({ a: selfAttentionBackward(model, back, cache.attention, dSum1, batch), b: dSum1, n: dSum1.length });
+    }
+    case 'pre': {
+      const dMlp = normBackward(model, layer.ffnNorm, cache.ffnNorm, mlpBackward(model, back, cache.mlp, dy), n);
+      const dh = add({ a: dy, b: dMlp, n: dy.length });
+      const dAttention = normBackward(model, layer.attentionNorm, cache.attentionNorm, selfAttentionBackward(model, back, cache.attention, dh, batch), n);
+      return add({ a: dh, b: dAttention, n: dh.length });
+    }
+    default:
+      return unreachable(placement, 'norm placement');
   }
-  return dx;
 }
 
-// ---- Classification head (first token): forward / backward ----
+// ---- Head (the task's rows, its linears, its loss): forward / backward ----
 
 interface HeadCache {
+  /** Token rows that feed the head. */
+  rows: Uint32Array;
   /** Each step's input and pre-activation output. */
   inputs: Float64Array[];
   pre: Float64Array[];
 }
 
-function firstTokens(x: Float64Array, batch: ModelBatch, hidden: number): Float64Array {
-  const out = new Float64Array(batch.batch * hidden);
-  for (let b = 0; b < batch.batch; b++) out.set(x.subarray(b * batch.seq * hidden, (b * batch.seq + 1) * hidden), b * hidden);
-  return out;
-}
-
-function headForward(model: ReferenceModel, pooled: Float64Array, rows: number): { logits: Float64Array; cache: HeadCache } {
-  const cache: HeadCache = { inputs: [], pre: [] };
-  let x = pooled;
+function headForward(model: ReferenceModel, hidden: Float64Array, batch: ModelBatch): { logits: Float64Array; cache: HeadCache } {
+  const rows = headRows(model.layout.task, batch.attentionMask, batch.batch, batch.seq);
+  const cache: HeadCache = { rows, inputs: [], pre: [] };
+  let x = embeddingForward({ table: hidden, ids: rows, rows: rows.length, dim: model.layout.hidden });
   for (const step of model.layout.head) {
     cache.inputs.push(x);
-    const pre = linearForward(model, step.linear, x, rows);
+    const pre = linearForward(model, step.linear, x, rows.length);
     cache.pre.push(pre);
     x = step.activation ? activationForward({ x: pre, n: pre.length, kind: step.activation }) : pre;
   }
   return { logits: x, cache };
 }
 
-function headBackward(model: ReferenceModel, cache: HeadCache, dLogits: Float64Array, rows: number, grads: Map<string, Float64Array>): Float64Array {
+/** The gradient of the last hidden state [B·T, H] (zero on rows the head does not read). */
+function headBackward(model: ReferenceModel, cache: HeadCache, dLogits: Float64Array, batch: ModelBatch, grads: Map<string, Float64Array>): Float64Array {
   let g = dLogits;
   for (let i = model.layout.head.length - 1; i >= 0; i--) {
     const step = model.layout.head[i];
     if (step.activation) g = activationBackward({ dy: g, x: cache.pre[i], n: g.length, kind: step.activation });
-    g = linearBackward(model, step.linear, cache.inputs[i], g, rows, grads);
+    g = linearBackward(model, step.linear, cache.inputs[i], g, cache.rows.length, grads);
   }
-  return g;
+  return scatterRows(g, cache.rows, batch.batch * batch.seq, model.layout.hidden);
+}
+
+function loss(model: ReferenceModel, logits: Float64Array, labels: ArrayLike<number>, batch: ModelBatch): { loss: number; dLogits: Float64Array } {
+  const { task } = model.layout;
+  const rows = batch.batch;
+  switch (task.loss) {
+    case 'regression': {
+      if (labels.length !== rows) throw new Error(`${labels.length} labels for a batch of ${rows}`);
+      const { loss: value, dPred } = mseLoss({ pred: logits, target: Float64Array.from(labels), rows });
+      return { loss: value, dLogits: dPred };
+    }
+    case 'classes': {
+      if (labels.length !== rows) throw new Error(`${labels.length} labels for a batch of ${rows}`);
+      const classes = model.config.numLabels;
+      const ids = Uint32Array.from(labels);
+      ids.forEach((id, i) => {
+        if (id !== labels[i] || id >= classes) throw new Error(`label ${labels[i]} of row ${i} is not a class id below ${classes}`);
+      });
+      return softmaxCrossEntropy({ logits, labels: ids, rows, classes });
+    }
+    case 'causal-lm': {
+      const tokens = batch.batch * batch.seq;
+      if (labels.length !== tokens) throw new Error(`${labels.length} labels for a batch of ${tokens} tokens`);
+      const { loss: value, dLogits } = causalLmLoss({ logits, labels, batch: batch.batch, seq: batch.seq, vocab: model.layout.embeddings.word.rows });
+      return { loss: value, dLogits };
+    }
+    default:
+      return unreachable(task.loss, 'loss');
+  }
 }
 
 // ---- Whole model ----
 
-function encoderForward(model: ReferenceModel, batch: ModelBatch, mode: LinearMode): { hidden: Float64Array; caches: LayerCache[] } {
+function encoderForward(model: ReferenceModel, batch: ModelBatch, mode: LinearMode): { hidden: Float64Array; caches: LayerCache[]; final: NormCache | null } {
   let x = embeddingsForward(model, batch);
   const caches: LayerCache[] = [];
   for (const layer of model.layout.layers) {
@@ -262,56 +454,48 @@ function encoderForward(model: ReferenceModel, batch: ModelBatch, mode: LinearMo
     caches.push(cache);
     x = y;
   }
-  return { hidden: x, caches };
+  const { finalNorm } = model.layout;
+  if (!finalNorm) return { hidden: x, caches, final: null };
+  const f = normForward(model, finalNorm, x, batch.batch * batch.seq);
+  return { hidden: f.y, caches, final: f.cache };
 }
 
 function forward(model: ReferenceModel, batch: ModelBatch, mode: LinearMode) {
   const encoded = encoderForward(model, batch, mode);
-  const head = headForward(model, firstTokens(encoded.hidden, batch, model.layout.hidden), batch.batch);
-  return { ...encoded, ...head };
+  return { ...encoded, ...headForward(model, encoded.hidden, batch) };
 }
 
-function loss(model: ReferenceModel, logits: Float64Array, labels: ArrayLike<number>, rows: number): { loss: number; dLogits: Float64Array } {
-  if (labels.length !== rows) throw new Error(`${labels.length} labels for a batch of ${rows}`);
-  if (model.config.problemType === 'regression') {
-    const { loss: value, dPred } = mseLoss({ pred: logits, target: Float64Array.from(labels), rows });
-    return { loss: value, dLogits: dPred };
-  }
-  const classes = model.config.numLabels;
-  const ids = Uint32Array.from(labels);
-  ids.forEach((id, i) => {
-    if (id !== labels[i] || id >= classes) throw new Error(`label ${labels[i]} of row ${i} is not a class id below ${classes}`);
-  });
-  return softmaxCrossEntropy({ logits, labels: ids, rows, classes });
-}
-
-/** Logits [batch, numLabels]. */
+/** Logits: [batch, numLabels] for a classifier, [batch·seq, vocab] for a causal LM. */
 export function referenceLogits(model: ReferenceModel, batch: ModelBatch, mode: LinearMode = 'factored'): Float64Array {
   return forward(model, batch, mode).logits;
 }
 
-/** Mean loss over the batch (cross-entropy, or MSE for regression) and the logits. */
+/** Labels follow the task: one per row (class id or target), or for a causal LM one per token
+ * (the ids with padding set to −100, unshifted: the loss shifts them). */
 export function referenceLoss(model: ReferenceModel, batch: ModelBatch, labels: ArrayLike<number>): { loss: number; logits: Float64Array } {
   const { logits } = forward(model, batch, 'factored');
-  return { loss: loss(model, logits, labels, batch.batch).loss, logits };
+  return { loss: loss(model, logits, labels, batch).loss, logits };
 }
 
-/** Also the gradient of every trainable tensor, under its export name (Σ and bias of each module, head tensors). */
+/** Also the gradient of every trainable tensor, under its export name (Σ and the biases of each
+ * module, head tensors; a tied LM head's through both its uses, under the embedding's name). */
 export function referenceGradients(
   model: ReferenceModel,
   batch: ModelBatch,
   labels: ArrayLike<number>,
 ): { loss: number; logits: Float64Array; grads: Map<string, Float64Array> } {
-  const { hidden } = model.layout;
+  const { layout } = model;
+  const n = batch.batch * batch.seq;
   const f = forward(model, batch, 'factored');
-  const { loss: value, dLogits } = loss(model, f.logits, labels, batch.batch);
+  const { loss: value, dLogits } = loss(model, f.logits, labels, batch);
   const grads = new Map<string, Float64Array>();
-  const dPooled = headBackward(model, f.cache, dLogits, batch.batch, grads);
-  // Only the first token of each row feeds the head.
-  let dx: Float64Array = new Float64Array(batch.batch * batch.seq * hidden);
-  for (let b = 0; b < batch.batch; b++) dx.set(dPooled.subarray(b * hidden, (b + 1) * hidden), b * batch.seq * hidden);
-  for (let i = model.layout.layers.length - 1; i >= 0; i--) {
-    dx = layerBackward(model, model.layout.layers[i], f.caches[i], dx, batch, grads);
+  let dx = headBackward(model, f.cache, dLogits, batch, grads);
+  if (layout.finalNorm) dx = normBackward(model, layout.finalNorm, f.final!, dx, n);
+  for (let i = layout.layers.length - 1; i >= 0; i--) dx = layerBackward(model, layout.layers[i], f.caches[i], dx, batch, grads);
+  if (layout.tiedHead) {
+    // The embedding lookup is the tied matrix's second use (decoders have no embedding norm).
+    const word = layout.embeddings.word;
+    accumulate(grads, word.key, scatterRows(dx, batch.inputIds, word.rows, word.dim));
   }
   return { loss: value, logits: f.logits, grads };
 }

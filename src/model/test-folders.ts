@@ -46,3 +46,11 @@ export function readFixtureBatch(dir: string): { batch: ModelBatch; labels: numb
     labels,
   };
 }
+
+/** ref-batch.json of the llama folder: what its tokenizer produced (BOS prepended, right padding
+ * with pad id 2); no labels, a causal LM's come from the ids. */
+export function readLlamaBatch(dir = join(HF_TINY, 'llama')): ModelBatch {
+  const ref = JSON.parse(readFileSync(join(dir, 'ref-batch.json'), 'utf8')) as Record<string, number[][]>;
+  const rows = ref.input_ids;
+  return { batch: rows.length, seq: rows[0].length, inputIds: Uint32Array.from(rows.flat()), attentionMask: Uint32Array.from(ref.attention_mask.flat()) };
+}

@@ -1,6 +1,6 @@
 // Checkpoint tensors → the tensors a model uses (HF names kept), with a missing task head
 // initialised as Hugging Face initialises it.
-import { describeModel, type Architecture, type LinearLayout, type ModelLayout } from './architectures.ts';
+import { describeModel, type Architecture, type LinearLayout, type ModelLayout, type NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import { seededNormal } from '../util/random.ts';
 
@@ -68,11 +68,12 @@ export function loadWeights(
   };
   const needLinear = (l: LinearLayout): void => {
     need(l.weight, [l.dOut, l.dIn]);
-    need(l.bias, [l.dOut]);
+    if (l.bias) need(l.bias, [l.dOut]);
   };
-  const needNorm = (n: { weight: string; bias: string; dim: number }): void => {
+  const needNorm = (n: NormLayout | null): void => {
+    if (!n) return;
     need(n.weight, [n.dim]);
-    need(n.bias, [n.dim]);
+    if (n.bias) need(n.bias, [n.dim]);
   };
 
   const { embeddings } = layout;
@@ -85,6 +86,7 @@ export function loadWeights(
     needNorm(layer.attentionNorm);
     needNorm(layer.ffnNorm);
   }
+  needNorm(layout.finalNorm);
   if (options.maskedLm) {
     if (!layout.maskedLm) throw new Error(`${arch.modelType}: no masked-LM head is described for this architecture`);
     needLinear(layout.maskedLm.dense);
@@ -95,8 +97,9 @@ export function loadWeights(
   const initialised: string[] = [];
   const random = seededNormal(seed);
   for (const { linear } of layout.head) {
-    const hasWeight = take(linear.weight, [linear.dOut, linear.dIn]);
-    const hasBias = take(linear.bias, [linear.dOut]);
+    // A tied LM head is the word embedding matrix, already taken above.
+    const hasWeight = tensors.has(linear.weight) || take(linear.weight, [linear.dOut, linear.dIn]);
+    const hasBias = linear.bias === null || take(linear.bias, [linear.dOut]);
     if (!hasWeight) {
       const data = new Float32Array(linear.dOut * linear.dIn);
       for (let i = 0; i < data.length; i++) data[i] = random() * config.initializerRange;
@@ -104,8 +107,8 @@ export function loadWeights(
       initialised.push(linear.weight);
     }
     if (!hasBias) {
-      tensors.set(linear.bias, { shape: [linear.dOut], data: new Float32Array(linear.dOut) });
-      initialised.push(linear.bias);
+      tensors.set(linear.bias!, { shape: [linear.dOut], data: new Float32Array(linear.dOut) });
+      initialised.push(linear.bias!);
     }
   }
 

@@ -2,7 +2,7 @@
 // and follow the user's edits; the AVF schedule follows epochs and batch size until edited by hand.
 import { create } from 'zustand';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import type { AvfSettings, TrainConfig } from '../worker/protocol.ts';
+import type { AvfSettings, TrainConfig } from '../train/types.ts';
 
 interface ConfigState {
   config: TrainConfig;

@@ -1,7 +1,7 @@
 // The embedded demo: public/demo/manifest.json names a model folder, a training and a validation
 // file, and the settings that make one click train visibly within a minute on a software adapter.
 // The files go through the same store actions as dropped files.
-import type { TrainConfig } from '../worker/protocol.ts';
+import type { TrainConfig } from '../train/types.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';

@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import { buildExamples, guessColumns, parseTable, splitValidation } from '../io/dataset.ts';
 import type { ColumnChoice, Table } from '../io/dataset.ts';
-import type { Dataset, ModelFiles } from '../worker/protocol.ts';
+import type { Dataset, ModelFiles } from '../io/types.ts';
 import { useErrors } from './errors.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';

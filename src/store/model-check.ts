@@ -4,7 +4,7 @@
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { unzipModel } from '../io/zip.ts';
 import { parseModelConfig } from '../model/config.ts';
-import type { ModelFiles } from '../worker/protocol.ts';
+import type { ModelFiles } from '../io/types.ts';
 
 /** A file as dropped or picked, with its path relative to the drop (folder name included). */
 export interface DroppedFile {

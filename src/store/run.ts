@@ -1,7 +1,8 @@
 // The live run: what the engine last reported. Only the engine client writes here; components
 // read through narrow selectors (the heatmap subscribes to `strength` alone).
 import { create } from 'zustand';
-import type { EngineEvent, EngineState, ExportKind, ModelSummary, Prediction, VectorId } from '../worker/protocol.ts';
+import type { EngineEvent, EngineState, ExportKind, ModelSummary, Prediction } from '../worker/protocol.ts';
+import type { VectorId } from '../model/types.ts';
 
 type Event<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AvfSettings } from '../worker/protocol.ts';
+import type { AvfSettings } from './types.ts';
 import { applyAvfStep, avfSteps, createAvfState, isAvfStep } from './avf.ts';
 import { learningRate } from './schedule.ts';
 

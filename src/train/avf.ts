@@ -2,7 +2,7 @@
 // EMA of every candidate vector's training strength is updated, S' ← β·S' + (1 − β)·S(t), and
 // the frozen set becomes exactly the top-k candidates by S'. Vectors frozen before and not
 // re-selected are released. After the last AVF step the last frozen set stays frozen.
-import type { AvfSettings } from '../worker/protocol.ts';
+import type { AvfSettings } from './types.ts';
 
 export interface AvfState {
   /** S' per vector (0 before the first AVF step). */

@@ -5,7 +5,7 @@
 // along: the best checkpoint's tensors under `best.*`, its step, metrics and the count of
 // evaluations since in the `watch` metadata.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
-import type { TrainConfig } from '../worker/protocol.ts';
+import type { TrainConfig } from './types.ts';
 import type { LogRecord, TrainerSnapshot, WatchState } from './trainer.ts';
 
 const FORMAT = 'vectorfit-checkpoint-1';

@@ -1,7 +1,7 @@
 // Default run settings from the dataset size, following the paper (App. C): AdamW 0.9/0.999,
 // no warm-up, no weight decay, lr 1e-3, batch 32, k = 5, t_i ≈ a third of all steps, t_f ≈ one
 // epoch of steps, and n_f such that AVF ends well before training does.
-import type { AvfSettings, TrainConfig } from '../worker/protocol.ts';
+import type { AvfSettings, TrainConfig } from './types.ts';
 
 export const PAPER_DEFAULTS = {
   lr: 1e-3,

@@ -10,7 +10,8 @@
 // - energy share of the top k: Σ_{i<k} s_i² / Σ s_i², the share of ‖ΔW‖²_F that the best rank-k
 //   approximation keeps (Eckart–Young), i.e. 1 − (relative truncation error)². NaN for ΔW = 0.
 // - leading change: Σ[i] − Σ₀[i] for the first LEADING singular values of W₀ (Σ₀ is descending).
-import type { LayerSigmaChange, ModuleKind, ModuleSpectrum } from '../worker/protocol.ts';
+import type { ModuleKind } from '../model/types.ts';
+import type { LayerSigmaChange, ModuleSpectrum } from '../worker/protocol.ts';
 
 export const LEADING = 4;
 

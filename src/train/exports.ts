@@ -185,14 +185,15 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
     tensors.push(
       { name: `${prefix}${m.path}.lora_A.weight`, dtype: 'F32', shape: [r, m.dIn], data: lora.a },
       { name: `${prefix}${m.path}.lora_B.weight`, dtype: 'F32', shape: [m.dOut, r], data: lora.b },
-      { name: `${prefix}${m.path}.base_layer.bias`, dtype: 'F32', shape: [m.dOut], data: trained.get(m.biasName)!.data },
     );
+    if (m.biasName) tensors.push({ name: `${prefix}${m.path}.base_layer.bias`, dtype: 'F32', shape: [m.dOut], data: trained.get(m.biasName)!.data });
     energy += lora.energy;
     dropped += lora.dropped;
     report.push({ path: m.path, rank: m.rank, kept: lora.kept, truncation_error: relativeTruncationError(lora.energy, lora.dropped), delta_frobenius: Math.sqrt(lora.energy) });
   }
   for (const { linear } of layout.head) {
     for (const name of [linear.weight, linear.bias]) {
+      if (name === null) continue;
       const t = trained.get(name)!;
       tensors.push({ name: `${prefix}${name}`, dtype: 'F32', shape: t.shape, data: t.data });
     }

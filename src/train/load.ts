@@ -3,9 +3,10 @@
 // layout and the tokenizer.
 import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
+import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { loadWeights, type ModelWeights } from '../model/weights.ts';
-import type { Dataset, ModelFiles } from '../worker/protocol.ts';
+import type { Dataset, ModelFiles } from '../io/types.ts';
 
 export interface LoadedModel {
   name: string;
@@ -31,8 +32,10 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt',
 export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
   const folder = readModelFolder(files);
   const parsed = parseModelConfig(folder.config, 'config.json');
+  // A causal LM's head is its vocabulary: the dataset's labels do not reshape it.
+  const causalLm = taskOf(architectureFor(parsed), parsed).loss === 'causal-lm';
   const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
-  const config: ModelConfig = {
+  const config: ModelConfig = causalLm ? parsed : {
     ...parsed,
     numLabels,
     problemType: dataset.task === 'regression' ? 'regression' : 'single_label_classification',
@@ -41,7 +44,7 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
   const arch = architectureFor(config);
   const weights = loadWeights(config, arch, folder.tensors, seed);
   const classifier = weights.layout.head[weights.layout.head.length - 1].linear;
-  if (!weights.initialised.includes(classifier.weight) && parsed.numLabels !== numLabels) {
+  if (!causalLm && !weights.initialised.includes(classifier.weight) && parsed.numLabels !== numLabels) {
     throw new TaskMismatchError(
       `config.json: the model's classifier has ${parsed.numLabels} outputs but the dataset has ${numLabels} ` +
         `${dataset.task === 'regression' ? 'target (regression)' : 'classes'}; use a base model without a classifier or a dataset with matching labels`,

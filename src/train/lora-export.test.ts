@@ -8,7 +8,7 @@ import { readModelDir } from '../cli/files.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { buildReferenceModel, referenceLogits, type ReferenceModel } from '../model/reference.ts';
 import { testGpu } from '../test/gpu.ts';
-import type { Dataset, Example, ModelFiles } from '../worker/protocol.ts';
+import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 import { defaultConfig } from './defaults.ts';
 import { buildExport, type ExportFile } from './exports.ts';
 import { loadModel, type LoadedModel } from './load.ts';
@@ -49,7 +49,7 @@ function applyAdapter(base: ReferenceModel, adapter: ExportFile[]): ReferenceMod
   expect(config.lora_alpha).toBe(config.r);
   const scale = config.lora_alpha / config.r;
   const tensors = readSafetensors(file(adapter, 'adapter_model.safetensors'), 'adapter_model.safetensors').tensors;
-  const modules = new Map([...base.modules].map(([path, m]) => [path, { ...m, weight: Float64Array.from(m.weight), bias: Float64Array.from(m.bias) }]));
+  const modules = new Map([...base.modules].map(([path, m]) => [path, { ...m, weight: Float64Array.from(m.weight), bias: m.bias && Float64Array.from(m.bias) }]));
   const plain = new Map([...base.tensors].map(([k, v]) => [k, Float64Array.from(v)]));
   const seen = new Set<string>();
   for (const [key, t] of tensors) {
@@ -73,7 +73,7 @@ function applyAdapter(base: ReferenceModel, adapter: ExportFile[]): ReferenceMod
         }
       }
     } else if (bias) {
-      modules.get(bias[1])!.bias.set(t.data);
+      modules.get(bias[1])!.bias!.set(t.data);
     } else {
       expect(plain.has(name), name).toBe(true);
       expect(config.modules_to_save.some((p: string) => name.startsWith(`${p}.`)), name).toBe(true);

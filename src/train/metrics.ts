@@ -3,7 +3,7 @@
 // Undefined values (an empty set, Pearson of a constant) are NaN, never a made-up 0: a chart or
 // a table should show "—" rather than a correlation nobody measured.
 
-import type { Task } from '../worker/protocol.ts';
+import type { Task } from '../io/types.ts';
 
 type Values = ArrayLike<number>;
 

@@ -11,18 +11,11 @@ import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
-import {
-  MODULE_KINDS,
-  VECTOR_ROWS,
-  type Dataset,
-  type EngineEvent,
-  type Example,
-  type ModelFiles,
-  type ModelSummary,
-  type Prediction,
-  type TrainConfig,
-  type VectorId,
-} from '../worker/protocol.ts';
+import { vectorRows } from '../model/architectures.ts';
+import type { VectorId, VectorRow } from '../model/types.ts';
+import type { Dataset, Example, ModelFiles } from '../io/types.ts';
+import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
+import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
 import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
@@ -86,6 +79,8 @@ export class Trainer {
   private readonly sigmaBytes: number;
   /** Σ₀ (and whatever lies between) from the start of the initial buffer; read once. */
   private initialSigmas?: Promise<Float32Array>;
+  /** The heatmap's rows: this model's vectors (Σ of each linear, then the biases it has). */
+  private readonly rows: VectorRow[];
   private lastStrengthAt = 0;
   private lastSpectrumAt = -Infinity;
   private training = false;
@@ -107,6 +102,7 @@ export class Trainer {
     this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
+    this.rows = vectorRows(model.layout);
     this.avfCandidate = new Uint8Array(model.params.slotCount);
     this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
     this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
@@ -133,7 +129,6 @@ export class Trainer {
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
-      task: dataset.task,
       trains: (kind, module) => variantTrains(config.variant, kind, module),
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
@@ -160,6 +155,7 @@ export class Trainer {
       totalParameters: this.loaded.totalParameters,
       trainableParameters: trainable,
       numLabels: config.numLabels,
+      vectorRows: this.rows,
     };
   }
 
@@ -361,18 +357,19 @@ export class Trainer {
   private emitStrength(step: number, strength: Float32Array): void {
     this.lastStrengthAt = performance.now();
     const layers = this.loaded.config.layers;
-    const cells = layers * VECTOR_ROWS.length;
+    const rows = this.rows;
+    const cells = layers * rows.length;
     const values = new Float32Array(cells);
     const frozen = new Uint8Array(cells);
     const trainable = new Uint8Array(cells);
     for (const e of this.vectorEntries) {
-      const cell = e.layer! * VECTOR_ROWS.length + rowOf(e);
+      const cell = e.layer! * rows.length + rows.findIndex((r) => r.kind === e.role && r.module === e.module);
       values[cell] = strength[e.slot];
       frozen[cell] = this.avf.frozen[e.slot];
       trainable[cell] = this.optimizer.alwaysFrozen[e.slot] ? 0 : 1;
     }
     this.strengthHistory.push({ step, values: Array.from(values) });
-    this.emit({ type: 'strength', step, layers, values, frozen, trainable });
+    this.emit({ type: 'strength', step, layers, rows, values, frozen, trainable });
   }
 
   private vectorId(slot: number): VectorId {
@@ -577,10 +574,6 @@ function stepSeed(seed: number, step: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step, 0xc2b2ae35);
   h ^= h >>> 16;
   return Math.imul(h, 0x27d4eb2f) >>> 0;
-}
-
-function rowOf(e: TrainableEntry): number {
-  return (e.role === 'sigma' ? 0 : MODULE_KINDS.length) + MODULE_KINDS.indexOf(e.module!);
 }
 
 function argmax(values: ArrayLike<number>): number {

@@ -1,6 +1,7 @@
 // Which vectors each VectorFit variant trains (paper §6.3), plus `head`, the baseline that trains
 // the task head alone; the task head is always trained.
-import type { ModuleKind, Variant } from '../worker/protocol.ts';
+import type { ModuleKind } from '../model/types.ts';
+import type { Variant } from './types.ts';
 
 const ATTENTION: readonly ModuleKind[] = ['q', 'k', 'v', 'o'];
 

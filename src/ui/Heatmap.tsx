@@ -1,14 +1,15 @@
 import { useEffect, useRef } from 'react';
+import type { VectorRow } from '../model/types.ts';
 import { useRun } from '../store/run.ts';
-import { VECTOR_ROWS } from '../worker/protocol.ts';
 import { LEGEND_GRADIENT, strengthColor } from './heatmap-colors.ts';
-import { ROW_LABELS } from './labels.ts';
+import { rowLabels } from './labels.ts';
 
 const LEFT = 48;
 const TOP = 22;
 const CELL_H = 22;
 const MAX_CELL_W = 64;
-const ROWS = VECTOR_ROWS.length;
+
+const EMPTY: VectorRow[] = [];
 
 type Strength = NonNullable<ReturnType<typeof useRun.getState>['strength']>;
 
@@ -18,12 +19,14 @@ interface Cell {
 }
 
 /**
- * The training strength S_v of every vector (x = layer, y = Σq … bf2), drawn on a canvas straight
+ * The training strength S_v of every vector (x = layer, y = the model's rows: Σq … then the
+ * biases it has; Σgate Σup Σdown for a gated MLP), drawn on a canvas straight
  * from the store's subscription: strength updates never re-render React. Frozen cells are hatched
  * and outlined; vectors the variant does not train are grey.
  */
 export function Heatmap() {
   const layers = useRun((s) => s.strength?.layers ?? s.summary?.layers ?? 0);
+  const rows = useRun((s) => s.strength?.rows ?? s.summary?.vectorRows ?? EMPTY);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const tooltipRef = useRef<HTMLDivElement>(null);
   const maxRef = useRef<HTMLSpanElement>(null);
@@ -33,6 +36,8 @@ export function Heatmap() {
     const canvas = canvasRef.current;
     if (!canvas || layers === 0) return;
     let frame = 0;
+    const labels = rowLabels(rows);
+    const ROWS = rows.length;
     const cellW = Math.max(8, Math.min(MAX_CELL_W, ((canvas.parentElement?.clientWidth ?? 600) - LEFT) / layers));
     const width = LEFT + layers * cellW;
     const height = TOP + ROWS * CELL_H;
@@ -54,7 +59,7 @@ export function Heatmap() {
       ctx.fillStyle = '#1d2433';
       ctx.textBaseline = 'middle';
       ctx.textAlign = 'right';
-      ROW_LABELS.forEach((label, row) => ctx.fillText(label, LEFT - 8, TOP + row * CELL_H + CELL_H / 2));
+      labels.forEach((label, row) => ctx.fillText(label, LEFT - 8, TOP + row * CELL_H + CELL_H / 2));
       ctx.textAlign = 'center';
       const labelEvery = Math.ceil(28 / cellW);
       for (let l = 0; l < layers; l += labelEvery) ctx.fillText(String(l), LEFT + l * cellW + cellW / 2, TOP / 2);
@@ -73,7 +78,7 @@ export function Heatmap() {
       canvas.dataset.step = String(strength?.step ?? -1);
       canvas.dataset.frozen = String(strength ? strength.frozen.reduce((a, b) => a + b, 0) : 0);
       if (maxRef.current) maxRef.current.textContent = max > 0 ? max.toExponential(2) : '0';
-      updateTooltip(tooltipRef.current, hover.current, strength);
+      updateTooltip(tooltipRef.current, hover.current, strength, labels);
     };
     const schedule = () => {
       frame ||= requestAnimationFrame(draw);
@@ -91,11 +96,11 @@ export function Heatmap() {
         layer >= 0 && layer < layers && row >= 0 && row < ROWS
           ? { cell: { layer, row }, x: e.clientX - rect.left, y: e.clientY - rect.top }
           : null;
-      updateTooltip(tooltipRef.current, hover.current, useRun.getState().strength);
+      updateTooltip(tooltipRef.current, hover.current, useRun.getState().strength, labels);
     };
     const onLeave = () => {
       hover.current = null;
-      updateTooltip(tooltipRef.current, null, null);
+      updateTooltip(tooltipRef.current, null, null, labels);
     };
     canvas.addEventListener('mousemove', onMove);
     canvas.addEventListener('mouseleave', onLeave);
@@ -105,7 +110,7 @@ export function Heatmap() {
       canvas.removeEventListener('mousemove', onMove);
       canvas.removeEventListener('mouseleave', onLeave);
     };
-  }, [layers]);
+  }, [layers, rows]);
 
   return (
     <section className="panel heatmap-panel">
@@ -158,14 +163,14 @@ function hatch(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h
 }
 
 /** The tooltip is written imperatively so hovering re-renders nothing. */
-function updateTooltip(el: HTMLDivElement | null, hover: { cell: Cell; x: number; y: number } | null, strength: Strength | null) {
+function updateTooltip(el: HTMLDivElement | null, hover: { cell: Cell; x: number; y: number } | null, strength: Strength | null, labels: string[]) {
   if (!el) return;
   if (!hover) {
     el.hidden = true;
     return;
   }
   const { layer, row } = hover.cell;
-  const i = layer * ROWS + row;
+  const i = layer * labels.length + row;
   const state = !strength
     ? 'not started'
     : strength.frozen[i]
@@ -174,7 +179,7 @@ function updateTooltip(el: HTMLDivElement | null, hover: { cell: Cell; x: number
         ? 'trainable'
         : 'not trained by this variant';
   const value = strength ? strength.values[i].toExponential(4) : '—';
-  el.textContent = `layer ${layer} · ${ROW_LABELS[row]} · S = ${value} · ${state}`;
+  el.textContent = `layer ${layer} · ${labels[row]} · S = ${value} · ${state}`;
   el.hidden = false;
   el.style.left = `${hover.x + 12}px`;
   el.style.top = `${hover.y + 12}px`;

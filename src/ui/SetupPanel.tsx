@@ -1,7 +1,7 @@
 import { totalSteps, useConfig } from '../store/config.ts';
 import { useFiles } from '../store/files.ts';
 import { isRunning, useRun } from '../store/run.ts';
-import { VARIANTS, type Variant } from '../worker/protocol.ts';
+import { VARIANTS, type Variant } from '../train/types.ts';
 import { formatCount, VARIANT_LABELS } from './labels.ts';
 import { NumberField } from './NumberField.tsx';
 

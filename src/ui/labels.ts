@@ -1,12 +1,14 @@
 // Names in the paper's notation, shared by the heatmap, the timeline and the setup panel.
-import type { ModuleKind, Variant, VectorId } from '../worker/protocol.ts';
-import { VECTOR_ROWS } from '../worker/protocol.ts';
+import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
+import type { Variant } from '../train/types.ts';
 
 export function rowLabel(kind: 'sigma' | 'bias', module: ModuleKind): string {
   return `${kind === 'sigma' ? 'Σ' : 'b'}${module}`;
 }
 
-export const ROW_LABELS = VECTOR_ROWS.map((r) => rowLabel(r.kind, r.module));
+export function rowLabels(rows: readonly VectorRow[]): string[] {
+  return rows.map((r) => rowLabel(r.kind, r.module));
+}
 
 export function vectorLabel(v: VectorId): string {
   return `L${v.layer} ${rowLabel(v.kind, v.module)}`;
@@ -15,7 +17,7 @@ export function vectorLabel(v: VectorId): string {
 export const VARIANT_LABELS: Record<Variant, string> = {
   vectorfit: 'VectorFit: all Σ and biases, with AVF',
   'no-avf': 'All Σ and biases, no AVF',
-  sigma: 'Σ of all six modules',
+  sigma: 'Σ of every factored linear',
   'sigma-attn': 'Σ of q, k, v, o',
   'sigma-attn+bias': 'Σ of q, k, v, o and every bias',
   head: 'Head only (baseline, no Σ or biases)',

@@ -10,7 +10,8 @@ import type { Gpu } from '../gpu/device.ts';
 import { acquireNodeGpu } from '../gpu/node.ts';
 import { testGpu } from '../test/gpu.ts';
 import { Engine } from './engine.ts';
-import type { Dataset, EngineEvent, EngineRequest, EngineState, Example } from './protocol.ts';
+import type { Dataset, Example } from '../io/types.ts';
+import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
 

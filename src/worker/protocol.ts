@@ -1,85 +1,9 @@
 // The typed messages between the studio (main thread) and the engine worker. The UI only ever
 // sees these: no GPU handles, no model tensors.
 
-/** Paper §6.3 variants. */
-export type Variant = 'sigma-attn' | 'sigma' | 'sigma-attn+bias' | 'no-avf' | 'vectorfit' | 'head';
-export const VARIANTS: readonly Variant[] = ['vectorfit', 'no-avf', 'sigma', 'sigma-attn', 'sigma-attn+bias', 'head'];
-
-/** The linears of a transformer layer that VectorFit factors. */
-export type ModuleKind = 'q' | 'k' | 'v' | 'o' | 'f1' | 'f2';
-export const MODULE_KINDS: readonly ModuleKind[] = ['q', 'k', 'v', 'o', 'f1', 'f2'];
-
-/** A trainable vector of one layer: Σ or bias of one module. Rows of the strength heatmap. */
-export interface VectorId {
-  layer: number;
-  module: ModuleKind;
-  kind: 'sigma' | 'bias';
-}
-/** Heatmap row order: Σq Σk Σv Σo Σf1 Σf2 bq bk bv bo bf1 bf2. */
-export const VECTOR_ROWS: readonly { kind: 'sigma' | 'bias'; module: ModuleKind }[] = [
-  ...MODULE_KINDS.map((module) => ({ kind: 'sigma' as const, module })),
-  ...MODULE_KINDS.map((module) => ({ kind: 'bias' as const, module })),
-];
-
-export interface AvfSettings {
-  /** t_i: first AVF step. */
-  start: number;
-  /** t_f: steps between AVF steps. */
-  interval: number;
-  /** n_f: number of AVF steps. */
-  count: number;
-  /** k: vectors frozen at each AVF step. */
-  k: number;
-  /** EMA factor of the training strength (paper: 0.99). */
-  beta: number;
-}
-
-export interface TrainConfig {
-  variant: Variant;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  lrSchedule: 'constant' | 'linear';
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  avf: AvfSettings;
-  seed: number;
-  maxLength: number;
-  /** Evaluate every N steps as well as after each epoch (0: only per epoch). */
-  evalEvery: number;
-  /** Early stopping: stop after this many evaluations without improvement (0 or absent: off). */
-  patience?: number;
-  /** Validation metric to watch for the best checkpoint and early stopping (absent: accuracy for
-   * classification, pearson for regression; `loss` is the validation loss). */
-  metric?: string;
-}
-
-export type Task = 'classification' | 'regression';
-
-export interface Example {
-  text: string;
-  textPair?: string;
-  /** Class index (classification) or target value (regression). */
-  label: number;
-}
-
-export interface Dataset {
-  task: Task;
-  /** Class names, index = label (classification only). */
-  labelNames: string[];
-  train: Example[];
-  validation: Example[];
-  /** Shown in exports and logs. */
-  name: string;
-}
-
-/** A dropped model folder: file name (relative path) → bytes. */
-export interface ModelFiles {
-  name: string;
-  files: Record<string, ArrayBuffer>;
-}
+import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { TrainConfig } from '../train/types.ts';
+import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 
 export interface ModelSummary {
   name: string;
@@ -90,6 +14,8 @@ export interface ModelSummary {
   /** Trainable under the chosen variant (Σ, biases, head). */
   trainableParameters: number;
   numLabels: number;
+  /** The strength heatmap's rows: Σ of each linear, then the biases this model has. */
+  vectorRows: VectorRow[];
 }
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
@@ -116,8 +42,9 @@ export type EngineEvent =
   | { type: 'progress'; phase: 'reading' | 'factoring' | 'tokenizing' | 'checkpoint'; done: number; total: number; message: string }
   | { type: 'model'; summary: ModelSummary; totalSteps: number }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; stepsPerSecond: number; tokensPerSecond: number }
-  /** Strength S_v (not the EMA) of every vector, layer-major in VECTOR_ROWS order; throttled. */
-  | { type: 'strength'; step: number; layers: number; values: Float32Array; frozen: Uint8Array; trainable: Uint8Array }
+  /** Strength S_v (not the EMA) of every vector, layer-major in `rows` order (the model's
+   * vectors: Σ of each linear, then the biases it has); throttled. */
+  | { type: 'strength'; step: number; layers: number; rows: VectorRow[]; values: Float32Array; frozen: Uint8Array; trainable: Uint8Array }
   | { type: 'avf'; step: number; frozen: VectorId[]; released: VectorId[] }
   | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> }
   /** The watched metric improved: the best checkpoint is now this step's. */
