@@ -141,7 +141,7 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
 
   const download = page.waitForEvent('download');
   await page.getByTestId('export-log').click();
-  expect((await download).suggestedFilename()).toBe('log.json');
+  expect((await download).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-log.zip');
 
   await page.getByTestId('playground-text').fill('a gripping, beautifully acted film');
   await page.getByRole('button', { name: 'Predict' }).click();

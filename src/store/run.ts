@@ -34,6 +34,8 @@ interface RunState {
   state: EngineState;
   adapter: { name: string; isSoftware: boolean } | null;
   loading: Event<'progress'> | null;
+  /** The last checkpoint message: shown beside the progress line, never in place of it. */
+  checkpoint: Event<'progress'> | null;
   summary: ModelSummary | null;
   totalSteps: number;
   step: Event<'step'> | null;
@@ -53,10 +55,22 @@ interface RunState {
   addPrediction(entry: PlaygroundEntry): void;
   setExporting(kind: ExportKind | null): void;
   setStartWhenReady(on: boolean): void;
+  /** Show a saved run's history up to its checkpoint (a continued run starts from there). */
+  showHistory(history: RunHistory): void;
+}
+
+/** What a saved run brings back into the live view. */
+export interface RunHistory {
+  step: Event<'step'> | null;
+  losses: LossPoint[];
+  evals: EvalPoint[];
+  avf: AvfEvent[];
+  strength: Event<'strength'> | null;
 }
 
 const emptyRun = {
   loading: null,
+  checkpoint: null,
   summary: null,
   totalSteps: 0,
   step: null,
@@ -90,7 +104,8 @@ export const useRun = create<RunState>()((set) => ({
             next.adapter = { name: event.name, isSoftware: event.isSoftware };
             break;
           case 'progress':
-            next.loading = event;
+            if (event.phase === 'checkpoint') next.checkpoint = event;
+            else next.loading = event;
             break;
           case 'model':
             next.summary = event.summary;
@@ -136,6 +151,9 @@ export const useRun = create<RunState>()((set) => ({
   },
   setStartWhenReady(on) {
     set({ startWhenReady: on });
+  },
+  showHistory(history) {
+    set(history);
   },
 }));
 

@@ -9,14 +9,17 @@ import { DatasetPreview } from './DatasetPreview.tsx';
 import { ErrorBoundary, Errors } from './Errors.tsx';
 import { Exports } from './Exports.tsx';
 import { Heatmap } from './Heatmap.tsx';
+import { LiveDeltaView } from './DeltaView.tsx';
 import { ModelDrop } from './ModelDrop.tsx';
 import { Playground } from './Playground.tsx';
 import { Progress } from './Progress.tsx';
+import { ContinueOffer, Runs } from './Runs.tsx';
 import { SetupPanel } from './SetupPanel.tsx';
 
 // Recharts is most of the page's script: load it after first paint, the charts are empty until a run.
 const LossChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.LossChart })));
 const MetricChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.MetricChart })));
+const Compare = lazy(() => import('./Compare.tsx'));
 
 function AdapterStatus() {
   const gpu = useGpu((s) => s.status);
@@ -54,6 +57,9 @@ export function App() {
         on your GPU; no file leaves this machine.
       </p>
       <Errors />
+      <ErrorBoundary name="continue">
+        <ContinueOffer />
+      </ErrorBoundary>
       <div className="columns">
         <div className="column">
           <ErrorBoundary name="data">
@@ -90,6 +96,9 @@ export function App() {
           </ErrorBoundary>
         </Suspense>
       </div>
+      <ErrorBoundary name="delta">
+        <LiveDeltaView />
+      </ErrorBoundary>
       <div className="columns">
         <ErrorBoundary name="export">
           <Exports />
@@ -98,6 +107,15 @@ export function App() {
           <Playground />
         </ErrorBoundary>
       </div>
+      <h2>Runs</h2>
+      <ErrorBoundary name="runs">
+        <Runs />
+      </ErrorBoundary>
+      <Suspense fallback={<section className="panel" />}>
+        <ErrorBoundary name="compare">
+          <Compare />
+        </ErrorBoundary>
+      </Suspense>
     </main>
   );
 }

@@ -1,5 +1,7 @@
 import { requestExport } from '../store/engine.ts';
+import { useErrors } from '../store/errors.ts';
 import { useRun } from '../store/run.ts';
+import { canPickFolder, pickFolder } from '../store/save-export.ts';
 import type { ExportKind } from '../worker/protocol.ts';
 
 const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
@@ -8,28 +10,49 @@ const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
   { kind: 'log', label: 'Training log', detail: 'loss, metrics, strengths and AVF events' },
 ];
 
+async function exportToFolder(kind: ExportKind) {
+  try {
+    if (await pickFolder(kind)) requestExport(kind);
+  } catch (error) {
+    useErrors.getState().report('export', error);
+  }
+}
+
 export function Exports() {
   const state = useRun((s) => s.state);
   const exporting = useRun((s) => s.exporting);
   const trained = useRun((s) => s.step !== null);
   const available = trained && (state === 'paused' || state === 'stopped' || state === 'finished');
+  const folders = canPickFolder();
   return (
     <section className="panel" data-testid="exports">
       <h3>Export</h3>
-      <div className="export-buttons">
-        {EXPORTS.map((e) => (
-          <button
-            key={e.kind}
-            data-testid={`export-${e.kind}`}
-            disabled={!available || exporting !== null}
-            title={e.detail}
-            onClick={() => requestExport(e.kind)}
-          >
-            {exporting === e.kind ? 'Preparing…' : e.label}
-          </button>
-        ))}
-      </div>
-      <p className="hint">{available ? 'Files download to your machine; nothing is uploaded.' : 'Available when training is paused, stopped or finished.'}</p>
+      <table className="export-table">
+        <tbody>
+          {EXPORTS.map((e) => (
+            <tr key={e.kind}>
+              <th scope="row" title={e.detail}>
+                {exporting === e.kind ? 'Preparing…' : e.label}
+              </th>
+              <td>
+                <button data-testid={`export-${e.kind}`} disabled={!available || exporting !== null} onClick={() => requestExport(e.kind)}>
+                  Download .zip
+                </button>{' '}
+                {folders && (
+                  <button data-testid={`export-${e.kind}-folder`} disabled={!available || exporting !== null} onClick={() => void exportToFolder(e.kind)}>
+                    Save to a folder…
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="hint">
+        {available
+          ? 'Each export is one folder (written where you pick) or one .zip; nothing is uploaded.'
+          : 'Available when training is paused, stopped or finished.'}
+      </p>
     </section>
   );
 }

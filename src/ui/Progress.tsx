@@ -6,6 +6,7 @@ export function Progress() {
   const loading = useRun((s) => s.loading);
   const step = useRun((s) => s.step);
   const total = useRun((s) => s.totalSteps);
+  const checkpoint = useRun((s) => s.checkpoint);
   if (loading) {
     const fraction = loading.total > 0 ? loading.done / loading.total : 0;
     return (
@@ -36,6 +37,11 @@ export function Progress() {
           steps > 0 && <> · {formatCount(steps)} steps planned</>
         )}
       </p>
+      {checkpoint && (
+        <p className="hint" data-testid="checkpoint-note">
+          {checkpoint.message}
+        </p>
+      )}
     </section>
   );
 }
