@@ -248,7 +248,7 @@ export function saveProgress(id: string, update: Partial<RunRecord>, copyCheckpo
         if (model && dataset) {
           const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
           try {
-            update = { ...update, deltas: await checkpointDeltas(bytes, model.files, numLabels) };
+            update = { ...update, deltas: checkpointDeltas(bytes, model.files, numLabels) };
           } catch (error) {
             // The spectra are a view: the run and its checkpoint are saved all the same.
             useErrors.getState().report('runs', `${current.name}: the ΔW spectra could not be read from the checkpoint (${error instanceof Error ? error.message : String(error)}).`);

@@ -2,13 +2,16 @@ import { lazy, Suspense } from 'react';
 import { loadDemo } from '../store/demo.ts';
 import { useGpu } from '../store/gpu.ts';
 import { isRunning, useRun } from '../store/run.ts';
+import { useRuns } from '../store/runs.ts';
 import { AvfTimeline } from './AvfTimeline.tsx';
+import { LossChart, MetricChart } from './Charts.tsx';
 import { Controls } from './Controls.tsx';
 import { DatasetDrop } from './DatasetDrop.tsx';
 import { DatasetPreview } from './DatasetPreview.tsx';
 import { ErrorBoundary, Errors } from './Errors.tsx';
 import { Exports } from './Exports.tsx';
 import { Heatmap } from './Heatmap.tsx';
+import { HubPanel } from './HubPanel.tsx';
 import { LiveDeltaView } from './DeltaView.tsx';
 import { ModelDrop } from './ModelDrop.tsx';
 import { Playground } from './Playground.tsx';
@@ -16,9 +19,7 @@ import { Progress } from './Progress.tsx';
 import { ContinueOffer, Runs } from './Runs.tsx';
 import { SetupPanel } from './SetupPanel.tsx';
 
-// Recharts is most of the page's script: load it after first paint, the charts are empty until a run.
-const LossChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.LossChart })));
-const MetricChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.MetricChart })));
+// Recharts is most of the page's script and only the comparison draws with it: load it on demand.
 const Compare = lazy(() => import('./Compare.tsx'));
 
 function AdapterStatus() {
@@ -43,6 +44,7 @@ function AdapterStatus() {
 
 export function App() {
   const running = useRun((s) => isRunning(s.state));
+  const comparing = useRuns((s) => s.selected.length >= 2);
   return (
     <main>
       <header>
@@ -66,6 +68,7 @@ export function App() {
             <h2>Model and data</h2>
             <ModelDrop />
             <DatasetDrop />
+            <HubPanel />
             <DatasetPreview />
           </ErrorBoundary>
         </div>
@@ -87,14 +90,12 @@ export function App() {
         </ErrorBoundary>
       </div>
       <div className="charts">
-        <Suspense fallback={<section className="panel chart" />}>
-          <ErrorBoundary name="loss chart">
-            <LossChart />
-          </ErrorBoundary>
-          <ErrorBoundary name="metric chart">
-            <MetricChart />
-          </ErrorBoundary>
-        </Suspense>
+        <ErrorBoundary name="loss chart">
+          <LossChart />
+        </ErrorBoundary>
+        <ErrorBoundary name="metric chart">
+          <MetricChart />
+        </ErrorBoundary>
       </div>
       <ErrorBoundary name="delta">
         <LiveDeltaView />
@@ -111,11 +112,18 @@ export function App() {
       <ErrorBoundary name="runs">
         <Runs />
       </ErrorBoundary>
-      <Suspense fallback={<section className="panel" />}>
-        <ErrorBoundary name="compare">
-          <Compare />
-        </ErrorBoundary>
-      </Suspense>
+      {comparing ? (
+        <Suspense fallback={<section className="panel" />}>
+          <ErrorBoundary name="compare">
+            <Compare />
+          </ErrorBoundary>
+        </Suspense>
+      ) : (
+        <section className="panel" data-testid="compare">
+          <h3>Compare runs</h3>
+          <p className="hint">Tick two or more runs in the list to see them side by side.</p>
+        </section>
+      )}
     </main>
   );
 }

@@ -1,4 +1,4 @@
-// Two or more saved runs side by side: loss and metric curves overlaid, a table of final metrics,
+// Two or more saved runs side by side (App shows it once two are ticked): loss and metric curves overlaid, a table of final metrics,
 // their strength heatmaps and their ΔW spectra next to each other (the paper's ablation views).
 import { useMemo, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
@@ -59,14 +59,6 @@ export default function Compare() {
     () => (metric ? overlay(runs, (r) => r.evals.filter((e) => metric in e.metrics).map((e) => ({ step: e.step, value: e.metrics[metric] }))) : []),
     [runs, metric],
   );
-  if (runs.length < 2) {
-    return (
-      <section className="panel" data-testid="compare">
-        <h3>Compare runs</h3>
-        <p className="hint">Tick two or more runs in the list to see them side by side.</p>
-      </section>
-    );
-  }
   return (
     <section className="panel compare" data-testid="compare">
       <h3>Compare runs</h3>
