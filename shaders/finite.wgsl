@@ -1,0 +1,43 @@
+// Finiteness check of a flat f32 buffer: finds the first element that is NaN or ±Inf. WGSL has
+// no isNan/isInf and compilers may fold `x != x` away, so the test is on the bits: an f32 is
+// non-finite exactly when its 8 exponent bits are all ones.
+//
+// The result is one u32 at out[SLOT], cleared to 0 before the dispatch: 0 = every element
+// finite, else ~i (the bitwise complement of the first bad index i). atomicMax of ~i is atomicMin
+// of i, and ~i is never 0 for a buffer shorter than 2³² − 1 elements, so a cleared slot needs no
+// sentinel upload.
+
+override SLOT: u32 = 0u;
+/** Elements to check (from the start of `data`). */
+override COUNT: u32;
+
+@group(0) @binding(0) var<storage, read> data: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<atomic<u32>>;
+
+var<workgroup> firstBad: atomic<u32>;
+
+const EXPONENT: u32 = 0x7f800000u;
+
+@compute @workgroup_size(256)
+fn main(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  if (li == 0u) { atomicStore(&firstBad, 0u); }
+  workgroupBarrier();
+  let n = COUNT;
+  let stride = groups.x * 256u;
+  // Grid-stride: the first bad index this thread sees is its smallest, so it can stop there.
+  for (var i = gid.x; i < n; i += stride) {
+    if ((bitcast<u32>(data[i]) & EXPONENT) == EXPONENT) {
+      atomicMax(&firstBad, ~i);
+      break;
+    }
+  }
+  workgroupBarrier();
+  if (li == 0u) {
+    let bad = atomicLoad(&firstBad);
+    if (bad != 0u) { atomicMax(&out[SLOT], bad); }
+  }
+}
