@@ -1,6 +1,6 @@
 // The engine client: owns the worker, posts EngineRequests and folds EngineEvents into the run
 // store. Per-step events arrive up to tens of times a second on a real GPU; they are batched and
-// applied at most every FLUSH_MS so React renders at ~10 Hz whatever the step rate.
+// applied at most every FLUSH_MS so React renders at ~4 Hz whatever the step rate.
 import type { EngineEvent, EngineRequest, ExportKind } from '../worker/protocol.ts';
 import { totalSteps, useConfig } from './config.ts';
 import { demoSettled } from './demo.ts';
@@ -10,7 +10,7 @@ import { isRunning, useRun, type RunHistory } from './run.ts';
 import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
 import { saveExport } from './save-export.ts';
 
-const FLUSH_MS = 100;
+const FLUSH_MS = 250;
 /** Settings typed in a field change on every keystroke: wait for a pause before reloading. */
 const RELOAD_DEBOUNCE_MS = 400;
 
@@ -60,7 +60,7 @@ function flush() {
 }
 
 function receive(event: EngineEvent) {
-  if (event.type === 'step' || event.type === 'strength') {
+  if (event.type === 'step' || event.type === 'strength' || event.type === 'deltaSpectrum') {
     pending.push(event);
     flushTimer ??= setTimeout(flush, FLUSH_MS);
     return;

@@ -42,6 +42,8 @@ interface RunState {
   losses: LossPoint[];
   evals: EvalPoint[];
   strength: Event<'strength'> | null;
+  /** ΔW's spectrum per module, live (throttled like the strengths). */
+  deltaSpectrum: Event<'deltaSpectrum'> | null;
   avf: AvfEvent[];
   predictions: PlaygroundEntry[];
   /** Export requested and not yet answered. */
@@ -66,6 +68,7 @@ export interface RunHistory {
   evals: EvalPoint[];
   avf: AvfEvent[];
   strength: Event<'strength'> | null;
+  deltaSpectrum: Event<'deltaSpectrum'> | null;
 }
 
 const emptyRun = {
@@ -77,6 +80,7 @@ const emptyRun = {
   losses: [],
   evals: [],
   strength: null,
+  deltaSpectrum: null,
   avf: [],
   exporting: null,
 } satisfies Partial<RunState>;
@@ -118,6 +122,9 @@ export const useRun = create<RunState>()((set) => ({
             break;
           case 'strength':
             next.strength = event;
+            break;
+          case 'deltaSpectrum':
+            next.deltaSpectrum = event;
             break;
           case 'avf':
             next.avf = [...(next.avf ?? s.avf), { step: event.step, frozen: event.frozen, released: event.released }];

@@ -5,9 +5,7 @@
 import { create } from 'zustand';
 import { browserCheckpointStore, browserRunStorage, type RunStorage } from '../train/browser-store.ts';
 import type { EngineState, TrainConfig } from '../worker/protocol.ts';
-import { checkpointDeltas } from './checkpoint-deltas.ts';
-import { useFiles, type Columns, type DroppedFile, type ValidationSource } from './files.ts';
-import type { ModuleDelta } from './spectrum.ts';
+import type { Columns, DroppedFile, ValidationSource } from './files.ts';
 import { useErrors } from './errors.ts';
 import { useRun, type AvfEvent, type EvalPoint, type LossPoint, type RunHistory } from './run.ts';
 
@@ -18,6 +16,7 @@ const CHECKPOINT = 'checkpoint.safetensors';
 const FORMAT = 'vectorfit-run-1';
 
 type StrengthEvent = NonNullable<RunHistory['strength']>;
+type SpectrumEvent = NonNullable<RunHistory['deltaSpectrum']>;
 type StepEvent = NonNullable<RunHistory['step']>;
 
 /** A strength event as JSON keeps it (typed arrays become plain arrays). */
@@ -27,6 +26,12 @@ export interface SavedStrength {
   values: number[];
   frozen: number[];
   trainable: number[];
+}
+
+export interface SavedSpectrum {
+  step: number;
+  modules: (Omit<SpectrumEvent['modules'][number], 'values'> & { values: number[] })[];
+  layers: SpectrumEvent['layers'];
 }
 
 export interface RunRecord {
@@ -55,8 +60,8 @@ export interface RunRecord {
   evals: EvalPoint[];
   avf: AvfEvent[];
   strength: SavedStrength | null;
-  /** ΔΣ of every module at the checkpoint: the ΔW spectra. */
-  deltas: ModuleDelta[] | null;
+  /** The last ΔW spectra (train/delta-spectrum.ts), singular values as plain arrays. */
+  spectrum: SavedSpectrum | null;
   /** Bytes the run holds in browser storage (files, record, checkpoint). */
   bytes: number;
 }
@@ -128,6 +133,14 @@ const dataPath = (role: 'train' | 'validation', fileName: string) => `data/${rol
 
 export function savedStrength(event: StrengthEvent): SavedStrength {
   return { step: event.step, layers: event.layers, values: [...event.values], frozen: [...event.frozen], trainable: [...event.trainable] };
+}
+
+export function savedSpectrum(event: SpectrumEvent): SavedSpectrum {
+  return { step: event.step, modules: event.modules.map((m) => ({ ...m, values: [...m.values] })), layers: event.layers };
+}
+
+export function spectrumEvent(saved: SavedSpectrum): SpectrumEvent {
+  return { type: 'deltaSpectrum', step: saved.step, modules: saved.modules.map((m) => ({ ...m, values: Float32Array.from(m.values) })), layers: saved.layers };
 }
 
 export function strengthEvent(saved: SavedStrength): StrengthEvent {
@@ -217,7 +230,7 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
     evals: [],
     avf: [],
     strength: null,
-    deltas: null,
+    spectrum: null,
     bytes: 0,
   };
   useRuns.setState({ activeId: id });
@@ -236,25 +249,14 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
 
 /** The active run's progress: its log, its state and (after a checkpoint) the checkpoint's step. */
 export function saveProgress(id: string, update: Partial<RunRecord>, copyCheckpoint: boolean): Promise<void> {
-  const { model, dataset } = useFiles.getState();
   return serial(async () => {
     const current = useRuns.getState().runs.find((r) => r.id === id);
     if (!current) return;
     const store = await runStorage();
     if (copyCheckpoint) {
       const bytes = await (await browserCheckpointStore()).load(ENGINE_CHECKPOINT);
-      if (bytes) {
-        await store.write(id, CHECKPOINT, bytes);
-        if (model && dataset) {
-          const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
-          try {
-            update = { ...update, deltas: checkpointDeltas(bytes, model.files, numLabels) };
-          } catch (error) {
-            // The spectra are a view: the run and its checkpoint are saved all the same.
-            useErrors.getState().report('runs', `${current.name}: the ΔW spectra could not be read from the checkpoint (${error instanceof Error ? error.message : String(error)}).`);
-          }
-        }
-      } else update = { ...update, checkpointStep: current.checkpointStep };
+      if (bytes) await store.write(id, CHECKPOINT, bytes);
+      else update = { ...update, checkpointStep: current.checkpointStep };
     }
     await writeRecord(store, { ...current, ...update, updatedAt: Date.now() });
   });
@@ -293,6 +295,7 @@ export function historyAtCheckpoint(record: RunRecord): RunHistory {
     evals: record.evals.filter((e) => e.step <= at),
     avf: record.avf.filter((e) => e.step <= at),
     strength: record.strength && record.strength.step <= at ? strengthEvent(record.strength) : null,
+    deltaSpectrum: record.spectrum && record.spectrum.step <= at ? spectrumEvent(record.spectrum) : null,
   };
 }
 
@@ -329,6 +332,7 @@ export function followActiveRun(): void {
       evals: s.evals,
       avf: s.avf,
       strength: s.strength && savedStrength(s.strength),
+      spectrum: s.deltaSpectrum && savedSpectrum(s.deltaSpectrum),
     };
     if (s.totalSteps > 0) update.totalSteps = s.totalSteps;
     if (checkpointSaved) update.checkpointStep = s.step?.step ?? 0;

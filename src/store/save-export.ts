@@ -36,7 +36,7 @@ export async function pickFolder(kind: ExportKind): Promise<boolean> {
 
 /** The folder (or zip) name of an export: the model's name and what it holds. */
 export function exportName(kind: ExportKind, modelName: string): string {
-  const base = modelName.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
+  const base = modelName.replace(/[^\w.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '') || 'model';
   return `${base}-vectorfit-${kind}`;
 }
 

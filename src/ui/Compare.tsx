@@ -120,7 +120,11 @@ export default function Compare() {
             ) : (
               <p className="hint">No strengths recorded.</p>
             )}
-            {run.deltas ? <DeltaSpectra deltas={run.deltas} testId={`compare-spectra-${i}`} /> : <p className="hint">No checkpoint yet: no ΔW.</p>}
+            {run.spectrum ? (
+              <DeltaSpectra spectrum={run.spectrum} testId={`compare-spectra-${i}`} />
+            ) : (
+              <p className="hint">No ΔW spectra recorded.</p>
+            )}
           </div>
         ))}
       </div>

@@ -1,17 +1,21 @@
-// Inside ΔW: per module the singular values of ΔW (the sorted |ΔΣ|) on a log scale, the effective
-// rank, the share the top 1 / 8 / 64 values carry, and the change of the leading singular values
-// per layer. Drawn as SVG from numbers only (no markup from data).
-import { useMemo } from 'react';
-import { LEADING, moduleSpectrum, type ModuleDelta, type ModuleSpectrum } from '../store/spectrum.ts';
-import { useRuns } from '../store/runs.ts';
+// Inside ΔW = U·diag(Σ − Σ₀)·Vᵀ (computed by train/delta-spectrum.ts): per module the singular
+// values of ΔW (the sorted |ΔΣ|) on a log scale, the effective rank, the share of ‖ΔW‖²_F that the
+// top 1 / 8 / 64 values carry, and the change of the leading singular values per layer. Drawn as
+// text and SVG from numbers only (no markup from data).
+import { useRun } from '../store/run.ts';
 import { MODULE_KINDS } from '../worker/protocol.ts';
+import { useThrottled } from './use-throttled.ts';
+
+type Spectrum = NonNullable<ReturnType<typeof useRun.getState>['deltaSpectrum']>;
+/** Live (Float32Array) or saved (plain array) singular values. */
+type SpectrumLike = { modules: (Omit<Spectrum['modules'][number], 'values'> & { values: ArrayLike<number> })[]; layers: Spectrum['layers'] };
 
 const W = 120;
 const H = 36;
 
-/** log10 |ΔΣ| sorted, as a polyline: a flat line is a full-rank change, a cliff a low-rank one. */
-function SpectrumLine({ values }: { values: number[] }) {
-  const positive = values.filter((v) => v > 0);
+/** log10 of the singular values as a polyline: a flat line is a full-rank change, a cliff a low-rank one. */
+function SpectrumLine({ values }: { values: ArrayLike<number> }) {
+  const positive = Array.from(values).filter((v) => v > 0);
   if (positive.length === 0) return <svg width={W} height={H} aria-label="no change" />;
   const logs = positive.map(Math.log10);
   const top = logs[0];
@@ -24,12 +28,9 @@ function SpectrumLine({ values }: { values: number[] }) {
   );
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 
-export function DeltaSpectra({ deltas, testId = 'delta-spectra' }: { deltas: ModuleDelta[]; testId?: string }) {
-  const spectra = useMemo(() => deltas.map(moduleSpectrum), [deltas]);
-  const layers = [...new Set(spectra.map((s) => s.layer))].sort((a, b) => a - b);
-  const at = (layer: number, module: string): ModuleSpectrum | undefined => spectra.find((s) => s.layer === layer && s.module === module);
+export function DeltaSpectra({ spectrum, testId = 'delta-spectra' }: { spectrum: SpectrumLike; testId?: string }) {
   return (
     <div className="delta-spectra" data-testid={testId}>
       <table className="spectrum-table">
@@ -37,33 +38,41 @@ export function DeltaSpectra({ deltas, testId = 'delta-spectra' }: { deltas: Mod
           <tr>
             <th scope="col">Module</th>
             <th scope="col">|ΔΣ| sorted (log)</th>
-            <th scope="col">Effective rank</th>
-            <th scope="col">Top 1</th>
+            <th scope="col" title="exp of the entropy of s/Σs: 1 for a rank-one ΔW, n for n equal values">
+              Effective rank
+            </th>
+            <th scope="col" title="singular values above 1% of the largest">
+              Above 1%
+            </th>
+            <th scope="col" title="share of ‖ΔW‖²_F in the largest singular value">
+              Top 1
+            </th>
             <th scope="col">Top 8</th>
             <th scope="col">Top 64</th>
           </tr>
         </thead>
         <tbody>
-          {spectra.map((s) => (
-            <tr key={`${s.layer}-${s.module}`} data-testid="spectrum-row">
-              <th scope="row">
-                L{s.layer} {s.module}
+          {spectrum.modules.map((m) => (
+            <tr key={m.path} data-testid="spectrum-row">
+              <th scope="row" title={m.path}>
+                L{m.layer} {m.module}
               </th>
               <td>
-                <SpectrumLine values={s.values} />
+                <SpectrumLine values={m.values} />
               </td>
               <td data-testid="effective-rank">
-                {s.effectiveRank.toFixed(1)} / {s.values.length}
+                {m.effectiveRank.toFixed(1)} / {m.values.length}
               </td>
-              <td>{pct(s.top1)}</td>
-              <td>{pct(s.top8)}</td>
-              <td>{pct(s.top64)}</td>
+              <td>{m.rankAbove1Percent}</td>
+              <td>{pct(m.energyTop1)}</td>
+              <td>{pct(m.energyTop8)}</td>
+              <td>{pct(m.energyTop64)}</td>
             </tr>
           ))}
         </tbody>
       </table>
       <table className="spectrum-table" data-testid={`${testId}-leading`}>
-        <caption>Change of the leading singular values σ₁…σ{LEADING} per layer</caption>
+        <caption>Change Σ − Σ₀ of the leading singular values σ₁…σ₄ per layer</caption>
         <thead>
           <tr>
             <th scope="col">Layer</th>
@@ -75,15 +84,11 @@ export function DeltaSpectra({ deltas, testId = 'delta-spectra' }: { deltas: Mod
           </tr>
         </thead>
         <tbody>
-          {layers.map((layer) => (
-            <tr key={layer}>
-              <th scope="row">{layer}</th>
+          {spectrum.layers.map((layer) => (
+            <tr key={layer.layer}>
+              <th scope="row">{layer.layer}</th>
               {MODULE_KINDS.map((m) => (
-                <td key={m}>
-                  {at(layer, m)
-                    ?.leading.map((d) => d.toExponential(1))
-                    .join(' ') ?? '—'}
-                </td>
+                <td key={m}>{layer.change[m]?.map((d) => d.toExponential(1)).join(' ') ?? '—'}</td>
               ))}
             </tr>
           ))}
@@ -93,19 +98,23 @@ export function DeltaSpectra({ deltas, testId = 'delta-spectra' }: { deltas: Mod
   );
 }
 
-/** The open run's ΔW, as of its last checkpoint (every epoch, and at a pause or stop). */
+const selectSpectrum = (s: ReturnType<typeof useRun.getState>) => s.deltaSpectrum;
+/** The tables of every module re-render at most this often while training. */
+const LIVE_MS = 2000;
+
+/** The live run's ΔW, as the engine last reported it. */
 export function LiveDeltaView() {
-  const run = useRuns((s) => s.runs.find((r) => r.id === s.activeId));
+  const spectrum = useThrottled(useRun, selectSpectrum, LIVE_MS);
   return (
     <section className="panel" data-testid="delta-view">
       <h3>Inside ΔW = U·diag(Σ − Σ₀)·Vᵀ</h3>
-      {run?.deltas ? (
+      {spectrum ? (
         <>
-          <p className="hint">As of the checkpoint at step {run.checkpointStep}.</p>
-          <DeltaSpectra deltas={run.deltas} />
+          <p className="hint">At step {spectrum.step}. ΔW's singular values are the sorted |Σ − Σ₀|.</p>
+          <DeltaSpectra spectrum={spectrum} />
         </>
       ) : (
-        <p className="hint">The spectra of ΔW appear at the run's first checkpoint (each epoch, and at a pause or stop).</p>
+        <p className="hint">The spectra of ΔW appear with the first training steps.</p>
       )}
     </section>
   );

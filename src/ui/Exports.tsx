@@ -7,6 +7,7 @@ import type { ExportKind } from '../worker/protocol.ts';
 const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
   { kind: 'vectors', label: 'Trained vectors', detail: 'Σ, biases and head as safetensors + adapter_config.json' },
   { kind: 'merged', label: 'Merged model', detail: 'W = U·diag(Σ)·Vᵀ written back: a plain Hugging Face folder' },
+  { kind: 'lora', label: 'LoRA (PEFT)', detail: 'ΔW = U·diag(ΔΣ)·Vᵀ as PEFT lora_A/lora_B at full rank: adapter_model.safetensors + adapter_config.json' },
   { kind: 'log', label: 'Training log', detail: 'loss, metrics, strengths and AVF events' },
 ];
 
