@@ -45,6 +45,7 @@ function modelRepo(): Map<string, RepoFile> {
   // What real repositories also hold, which the studio must leave alone.
   files.set('README.md', { bytes: Buffer.from('# tiny BERT\n<script>alert("never rendered as HTML")</script>\n'), lfs: false });
   files.set('pytorch_model.bin', { bytes: Buffer.from('pickled weights are never downloaded'), lfs: true });
+  files.set('<img src=x onerror=alert(1)>.md', { bytes: Buffer.from('a file name that is markup'), lfs: false });
   return files;
 }
 

@@ -33,7 +33,9 @@ test('a model and a dataset from the Hub stand-in load into the studio; a gated 
   await expect(files).toContainText('model.safetensors');
   await expect(files).toContainText('pytorch_model.bin');
   await expect(files).toContainText('(not needed)');
-  // The README's markup is a file name's neighbour only: no script ran, no element was made.
+  // A file name that is markup shows as text: no element was made, no script ran (no dialog).
+  await expect(files).toContainText('<img src=x onerror=alert(1)>.md');
+  await expect(files.locator('img')).toHaveCount(0);
   await expect(page.getByTestId('hub-download-model')).toContainText('Download 5 files');
   await page.getByTestId('hub-download-model').click();
   await expect(page.getByTestId('model-info')).toContainText('tiny-bert: bert, 2 layers, hidden 32', { timeout: 60_000 });

@@ -191,7 +191,8 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
 
   for (const box of await page.getByTestId('run-compare').all()) await box.check();
   const compare = page.getByTestId('compare');
-  await expect(compare.getByTestId('compare-row')).toHaveCount(2);
+  // The comparison's script (recharts) loads when two runs are ticked.
+  await expect(compare.getByTestId('compare-row')).toHaveCount(2, { timeout: 60_000 });
   await expect(compare.getByTestId('compare-row').nth(0)).toContainText('no-avf');
   await expect(compare.getByTestId('compare-row').nth(1)).toContainText('vectorfit');
   await expect(compare.getByTestId('compare-loss').locator('.recharts-line')).toHaveCount(2);
@@ -209,4 +210,13 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   }
   await compare.scrollIntoViewIfNeeded();
   await page.screenshot({ path: 'test-results/runs-compare.png', fullPage: true });
+
+  // Deleting a run frees its storage and takes it out of the list and the comparison.
+  const usage = async () => (await page.getByTestId('storage-quota').textContent()) ?? '';
+  const before = await usage();
+  await page.getByTestId('run-row').nth(0).getByTestId('run-delete').click();
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(page.getByTestId('run-row').first()).toContainText('vectorfit');
+  await expect(page.getByTestId('compare')).toContainText('Tick two or more runs');
+  await expect.poll(usage).not.toBe(before);
 });

@@ -6,9 +6,8 @@
 // `<config>/<split>/<shard>.parquet`. Downloads are kept in the Cache API under the file's content
 // hash (its git or LFS oid), so a moved branch never serves stale bytes.
 import { downloadFile, listFiles, type ListFileEntry } from '@huggingface/hub';
+import { PARQUET_REVISION } from './hub-files.ts';
 
-export const DEFAULT_HUB_URL = 'https://huggingface.co';
-export const PARQUET_REVISION = 'refs/convert/parquet';
 const CACHE = 'vectorfit-hub';
 
 export interface HubAccess {
@@ -37,13 +36,6 @@ export class HubError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Files a model folder needs: config, safetensors weights and index, tokenizer files. */
-const MODEL_FILE = /(^|\/)(config\.json|[^/]*\.safetensors|model\.safetensors\.index\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|vocab\.txt|vocab\.json|merges\.txt|spm\.model|sentencepiece\.bpe\.model)$/;
-
-export function isModelFile(path: string): boolean {
-  return MODEL_FILE.test(path);
 }
 
 /** A repository id as the Hub spells them: `name` or `owner/name`, letters, digits, - _ . */

@@ -2,7 +2,8 @@
 // an id and asks; the token lives in this store only (memory, never saved); the downloaded files
 // go through the same store actions as dropped files.
 import { create } from 'zustand';
-import { DEFAULT_HUB_URL, downloadHubFile, isModelFile, listModelFiles, listParquetSplits, type HubAccess, type HubFile, type ParquetSplit } from '../io/hub.ts';
+import { DEFAULT_HUB_URL, isModelFile, PARQUET_REVISION } from '../io/hub-files.ts';
+import type { HubAccess, HubFile, ParquetSplit } from '../io/hub.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
 
@@ -51,6 +52,9 @@ export const useHub = create<HubState>()((set) => ({
   },
 }));
 
+/** The Hub client is loaded with the first request, not with the page. */
+const client = () => import('../io/hub.ts');
+
 const access = (): HubAccess => ({ hubUrl: HUB_URL, accessToken: useHub.getState().token.trim() || undefined });
 export const splitKey = (s: ParquetSplit) => `${s.config}/${s.split}`;
 
@@ -73,6 +77,7 @@ async function fetchAll(type: 'model' | 'dataset', id: string, revision: string,
   const out: ArrayBuffer[] = [];
   let before = 0;
   for (const file of files) {
+    const { downloadHubFile } = await client();
     out.push(await downloadHubFile(type, id, revision, file, access(), (bytes) => useHub.setState({ transfer: { done: before + bytes, total, file: file.path } })));
     before += file.size;
   }
@@ -82,6 +87,7 @@ async function fetchAll(type: 'model' | 'dataset', id: string, revision: string,
 export function listModel() {
   const { modelId, revision } = useHub.getState();
   return task('model', async () => {
+    const { listModelFiles } = await client();
     useHub.setState({ modelFiles: await listModelFiles(modelId, revision, access()) });
   });
 }
@@ -100,6 +106,7 @@ export function downloadModel() {
 export function listDataset() {
   const { datasetId } = useHub.getState();
   return task('dataset', async () => {
+    const { listParquetSplits } = await client();
     const splits = await listParquetSplits(datasetId, access());
     const train = splits.find((s) => s.split === 'train') ?? splits[0];
     const validation = splits.find((s) => s.config === train.config && (s.split === 'validation' || s.split === 'dev' || s.split === 'test') && s !== train);
@@ -116,7 +123,7 @@ export function downloadDataset() {
     if (!train) throw new Error(`${datasetId}: choose a training split.`);
     const validation = validationSplit ? pick(validationSplit) : undefined;
     const files = [train.files[0], ...(validation ? [validation.files[0]] : [])];
-    const buffers = await fetchAll('dataset', datasetId, 'refs/convert/parquet', files);
+    const buffers = await fetchAll('dataset', datasetId, PARQUET_REVISION, files);
     const asFile = (i: number) => ({ path: `${datasetId}/${files[i].path}`, file: new File([buffers[i]], files[i].path.replace(/\//g, '-')) });
     const store = useFiles.getState();
     await store.dropDataset('train', asFile(0));

@@ -1,6 +1,6 @@
 // Models and datasets from the Hugging Face Hub, on request only. Ids, file names and split names
 // come from the network: they are rendered as text, never as markup.
-import { isModelFile } from '../io/hub.ts';
+import { isModelFile } from '../io/hub-files.ts';
 import { downloadDataset, downloadModel, HUB_URL, listDataset, listModel, splitKey, useHub } from '../store/hub.ts';
 import { formatBytes } from './labels.ts';
 
