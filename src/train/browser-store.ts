@@ -2,8 +2,15 @@
 // in every current engine), IndexedDB otherwise.
 import type { CheckpointStore } from './checkpoint.ts';
 
+/** OPFS files can be written here: createWritable exists (not in Safari, whose OPFS writes need a
+ * worker's sync access handle), so the page and the worker pick the same store. */
+function canWriteOpfs(): boolean {
+  return typeof FileSystemFileHandle !== 'undefined' && 'createWritable' in FileSystemFileHandle.prototype && typeof navigator.storage?.getDirectory === 'function';
+}
+
 export async function browserCheckpointStore(): Promise<CheckpointStore> {
   try {
+    if (!canWriteOpfs()) throw new Error('no createWritable');
     const root = await navigator.storage.getDirectory();
     const dir = await root.getDirectoryHandle('vectorfit-checkpoints', { create: true });
     return {
@@ -72,8 +79,7 @@ const RUNS_FOLDER = 'vectorfit-runs';
 
 export async function browserRunStorage(): Promise<RunStorage> {
   try {
-    // The main thread can write OPFS files only where createWritable exists (not in Safari).
-    if (typeof FileSystemFileHandle === 'undefined' || !('createWritable' in FileSystemFileHandle.prototype)) throw new Error('no createWritable');
+    if (!canWriteOpfs()) throw new Error('no createWritable');
     const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(RUNS_FOLDER, { create: true });
     return opfsRunStorage(root);
   } catch {
@@ -81,7 +87,7 @@ export async function browserRunStorage(): Promise<RunStorage> {
   }
 }
 
-function opfsRunStorage(root: FileSystemDirectoryHandle): RunStorage {
+export function opfsRunStorage(root: FileSystemDirectoryHandle): RunStorage {
   /** The folder holding `path` inside the run's folder, and the file's own name. */
   const locate = async (run: string, path: string, create: boolean) => {
     const parts = [run, ...path.split('/')];
@@ -131,7 +137,7 @@ function opfsRunStorage(root: FileSystemDirectoryHandle): RunStorage {
   };
 }
 
-function indexedDbRunStorage(): RunStorage {
+export function indexedDbRunStorage(): RunStorage {
   const open = () =>
     new Promise<IDBDatabase>((resolve, reject) => {
       const request = indexedDB.open(RUNS_FOLDER, 1);
