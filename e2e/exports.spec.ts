@@ -39,5 +39,12 @@ test('an export is one folder where the user picks, or one zip of that folder', 
     'vectorfit-demo-bert-tiny-vectorfit-vectors/vectorfit.safetensors': 16,
     'vectorfit-demo-bert-tiny-vectorfit-vectors/adapter_config.json': 2,
   });
+
+  // The best checkpoint (the first epoch's evaluation) exports under its own name.
+  await page.getByTestId('export-best').check();
+  await expect(page.getByTestId('exports')).toContainText('From the best checkpoint: step 32, accuracy 0.6250');
+  const best = page.waitForEvent('download');
+  await page.getByTestId('export-merged').click();
+  expect((await best).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-merged-best.zip');
   await expect(page.getByTestId('errors')).toHaveCount(0);
 });

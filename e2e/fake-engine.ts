@@ -27,7 +27,10 @@ function fakeEngine() {
       frozen = next;
     }
     post({ type: 'strength', step, layers: LAYERS, values, frozen, trainable: frozen.map((f) => 1 - f) });
-    if (step % (total / 2) === 0) post({ type: 'eval', step, epoch: step / (total / 2) - 1, metrics: { accuracy: 0.5 + step / (4 * total), f1: 0.4 + step / (4 * total) } });
+    if (step % (total / 2) === 0) {
+      post({ type: 'eval', step, epoch: step / (total / 2) - 1, metrics: { accuracy: 0.5 + step / (4 * total), f1: 0.4 + step / (4 * total) } });
+      if (step === total / 2) post({ type: 'best', step, metric: 'accuracy', value: 0.625 });
+    }
     if (step === total) {
       clearInterval(timer);
       post({ type: 'state', state: 'finished' });
@@ -60,7 +63,7 @@ function fakeEngine() {
         post({ type: 'state', state: request.type === 'pause' ? 'paused' : 'stopped' });
         break;
       case 'export':
-        post({ type: 'export', kind: request.kind, files: request.kind === 'vectors'
+        post({ type: 'export', kind: request.kind, which: request.which, files: request.kind === 'vectors'
           ? [{ name: 'vectorfit.safetensors', bytes: new Uint8Array(16).buffer }, { name: 'adapter_config.json', bytes: new TextEncoder().encode('{}').buffer }]
           : [{ name: `${request.kind}.json`, bytes: new TextEncoder().encode('{}').buffer }] });
         break;

@@ -1,7 +1,7 @@
 // The engine client: owns the worker, posts EngineRequests and folds EngineEvents into the run
 // store. Per-step events arrive up to tens of times a second on a real GPU; they are batched and
 // applied at most every FLUSH_MS so React renders at ~4 Hz whatever the step rate.
-import type { EngineEvent, EngineRequest, ExportKind } from '../worker/protocol.ts';
+import type { EngineEvent, EngineRequest, ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { totalSteps, useConfig } from './config.ts';
 import { demoSettled } from './demo.ts';
 import { useErrors } from './errors.ts';
@@ -69,7 +69,7 @@ function receive(event: EngineEvent) {
   flush();
   useRun.getState().apply([event]);
   if (event.type === 'error') useErrors.getState().report('engine', event.message, event.file);
-  if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files);
+  if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files, event.which);
   if (event.type === 'state' && (event.state === 'ready' || event.state === 'error') && unansweredLoads > 0) unansweredLoads--;
   if (unansweredLoads > 0) return;
   if (event.type === 'state' && event.state === 'ready' && useRun.getState().startWhenReady) {
@@ -182,9 +182,10 @@ export const resumeTraining = () => send({ type: 'resume' });
 export const stopTraining = () => send({ type: 'stop' });
 export const restoreTraining = () => send({ type: 'restore' });
 
-export function requestExport(kind: ExportKind) {
+/** `which`: 'best' exports the best checkpoint's parameters instead of the last. */
+export function requestExport(kind: ExportKind, which?: ExportWhich) {
   useRun.getState().setExporting(kind);
-  send({ type: 'export', kind });
+  send({ type: 'export', kind, ...(which ? { which } : {}) });
 }
 
 export function predict(text: string, textPair?: string) {

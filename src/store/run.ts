@@ -45,6 +45,10 @@ interface RunState {
   /** ΔW's spectrum per module, live (throttled like the strengths). */
   deltaSpectrum: Event<'deltaSpectrum'> | null;
   avf: AvfEvent[];
+  /** The best checkpoint so far by the watched metric (exports can take it). */
+  best: Event<'best'> | null;
+  /** Early stopping ended the run. */
+  earlyStop: Event<'earlyStop'> | null;
   predictions: PlaygroundEntry[];
   /** Export requested and not yet answered. */
   exporting: ExportKind | null;
@@ -82,6 +86,8 @@ const emptyRun = {
   strength: null,
   deltaSpectrum: null,
   avf: [],
+  best: null,
+  earlyStop: null,
   exporting: null,
 } satisfies Partial<RunState>;
 
@@ -128,6 +134,12 @@ export const useRun = create<RunState>()((set) => ({
             break;
           case 'avf':
             next.avf = [...(next.avf ?? s.avf), { step: event.step, frozen: event.frozen, released: event.released }];
+            break;
+          case 'best':
+            next.best = event;
+            break;
+          case 'earlyStop':
+            next.earlyStop = event;
             break;
           case 'eval':
             next.evals = [...(next.evals ?? s.evals), { step: event.step, epoch: event.epoch, metrics: event.metrics }];

@@ -3,7 +3,7 @@
 // stored (not deflated: safetensors barely compress) and built in slices with a yield between
 // them, so a large model never blocks the page for long.
 import { Zip, ZipPassThrough } from 'fflate';
-import type { ExportKind } from '../worker/protocol.ts';
+import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { useErrors } from './errors.ts';
 
 export interface ExportedFile {
@@ -35,13 +35,13 @@ export async function pickFolder(kind: ExportKind): Promise<boolean> {
 }
 
 /** The folder (or zip) name of an export: the model's name and what it holds. */
-export function exportName(kind: ExportKind, modelName: string): string {
+export function exportName(kind: ExportKind, modelName: string, which?: ExportWhich): string {
   const base = modelName.replace(/[^\w.-]+/g, '-').replace(/^[.-]+|[.-]+$/g, '') || 'model';
-  return `${base}-vectorfit-${kind}`;
+  return `${base}-vectorfit-${kind}${which === 'best' ? '-best' : ''}`;
 }
 
-export async function saveExport(kind: ExportKind, modelName: string, files: ExportedFile[]): Promise<void> {
-  const name = exportName(kind, modelName);
+export async function saveExport(kind: ExportKind, modelName: string, files: ExportedFile[], which?: ExportWhich): Promise<void> {
+  const name = exportName(kind, modelName, which);
   const folder = destinations.get(kind);
   destinations.delete(kind);
   try {

@@ -2,7 +2,8 @@ import { requestExport } from '../store/engine.ts';
 import { useErrors } from '../store/errors.ts';
 import { useRun } from '../store/run.ts';
 import { canPickFolder, pickFolder } from '../store/save-export.ts';
-import type { ExportKind } from '../worker/protocol.ts';
+import { useState } from 'react';
+import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 
 const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
   { kind: 'vectors', label: 'Trained vectors', detail: 'Σ, biases and head as safetensors + adapter_config.json' },
@@ -11,9 +12,9 @@ const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
   { kind: 'log', label: 'Training log', detail: 'loss, metrics, strengths and AVF events' },
 ];
 
-async function exportToFolder(kind: ExportKind) {
+async function exportToFolder(kind: ExportKind, which: ExportWhich | undefined) {
   try {
-    if (await pickFolder(kind)) requestExport(kind);
+    if (await pickFolder(kind)) requestExport(kind, which);
   } catch (error) {
     useErrors.getState().report('export', error);
   }
@@ -25,6 +26,10 @@ export function Exports() {
   const trained = useRun((s) => s.step !== null);
   const available = trained && (state === 'paused' || state === 'stopped' || state === 'finished');
   const folders = canPickFolder();
+  const best = useRun((s) => s.best);
+  const [fromBest, setFromBest] = useState(false);
+  // The log is the whole run's; the others take the parameters of the chosen checkpoint.
+  const whichFor = (kind: ExportKind): ExportWhich | undefined => (best && fromBest && kind !== 'log' ? 'best' : undefined);
   return (
     <section className="panel" data-testid="exports">
       <h3>Export</h3>
@@ -36,11 +41,11 @@ export function Exports() {
                 {exporting === e.kind ? 'Preparing…' : e.label}
               </th>
               <td>
-                <button data-testid={`export-${e.kind}`} disabled={!available || exporting !== null} onClick={() => requestExport(e.kind)}>
+                <button data-testid={`export-${e.kind}`} disabled={!available || exporting !== null} onClick={() => requestExport(e.kind, whichFor(e.kind))}>
                   Download .zip
                 </button>{' '}
                 {folders && (
-                  <button data-testid={`export-${e.kind}-folder`} disabled={!available || exporting !== null} onClick={() => void exportToFolder(e.kind)}>
+                  <button data-testid={`export-${e.kind}-folder`} disabled={!available || exporting !== null} onClick={() => void exportToFolder(e.kind, whichFor(e.kind))}>
                     Save to a folder…
                   </button>
                 )}
@@ -49,6 +54,12 @@ export function Exports() {
           ))}
         </tbody>
       </table>
+      {best && (
+        <label className="hint">
+          <input type="checkbox" checked={fromBest} data-testid="export-best" onChange={(e) => setFromBest(e.currentTarget.checked)} /> From the best
+          checkpoint: step {best.step}, {best.metric} {best.value.toFixed(4)}
+        </label>
+      )}
       <p className="hint">
         {available
           ? 'Each export is one folder (written where you pick) or one .zip; nothing is uploaded.'

@@ -7,6 +7,7 @@ export function Progress() {
   const step = useRun((s) => s.step);
   const total = useRun((s) => s.totalSteps);
   const checkpoint = useRun((s) => s.checkpoint);
+  const earlyStop = useRun((s) => s.earlyStop);
   if (loading) {
     const fraction = loading.total > 0 ? loading.done / loading.total : 0;
     return (
@@ -37,6 +38,11 @@ export function Progress() {
           steps > 0 && <> · {formatCount(steps)} steps planned</>
         )}
       </p>
+      {earlyStop && (
+        <p className="hint" data-testid="early-stop">
+          Stopped early at step {earlyStop.step}: no better {earlyStop.metric} since step {earlyStop.bestStep} ({earlyStop.best.toFixed(4)}).
+        </p>
+      )}
       {checkpoint && (
         <p className="hint" data-testid="checkpoint-note">
           {checkpoint.message}
