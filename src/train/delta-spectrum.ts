@@ -32,7 +32,10 @@ export interface DeltaSpectrum {
 /** |Σ − Σ₀| sorted descending: the singular values of ΔW. */
 export function deltaSingularValues(sigma: ArrayLike<number>, initial: ArrayLike<number>): Float64Array {
   if (sigma.length !== initial.length) throw new Error(`delta spectrum: Σ has ${sigma.length} values, Σ₀ ${initial.length}`);
-  return Float64Array.from(sigma, (x, i) => Math.abs(x - initial[i])).sort().reverse();
+  // Plain loops and a comparator-free typed sort: this runs live, on every module.
+  const s = new Float64Array(sigma.length);
+  for (let i = 0; i < s.length; i++) s[i] = Math.abs(sigma[i] - initial[i]);
+  return s.sort().reverse();
 }
 
 export function moduleSpectrum(pair: SigmaPair): ModuleSpectrum {
@@ -58,11 +61,18 @@ export function moduleSpectrum(pair: SigmaPair): ModuleSpectrum {
     values: Float32Array.from(s),
     frobenius: Math.sqrt(energy),
     effectiveRank: sum > 0 ? Math.exp(entropy) : 0,
-    rankAbove1Percent: max > 0 ? s.filter((x) => x > 0.01 * max).length : 0,
+    rankAbove1Percent: countAbove(s, 0.01 * max),
     energyTop1: top(1),
     energyTop8: top(8),
     energyTop64: top(64),
   };
+}
+
+/** How many of the descending values exceed `threshold` (none when all are 0). */
+function countAbove(descending: Float64Array, threshold: number): number {
+  let n = 0;
+  while (n < descending.length && descending[n] > threshold) n++;
+  return n;
 }
 
 export function deltaSpectrum(pairs: readonly SigmaPair[]): DeltaSpectrum {

@@ -45,6 +45,9 @@ export type LogRecord =
 const SEQ_BUCKET = 8;
 /** The studio's heatmap needs no more than this many updates per second. */
 const STRENGTH_INTERVAL_MS = 100;
+/** ΔW's spectrum changes slowly and costs a readback of every Σ and a sort per module (≈5 ms at
+ * BERT-base on the CPU): once a second is live enough. */
+const DELTA_SPECTRUM_INTERVAL_MS = 1000;
 
 export interface TrainerOptions {
   gpu: Gpu;
@@ -74,8 +77,8 @@ export class Trainer {
   private readonly avf: AvfState;
   private readonly avfCandidate: Uint8Array;
   private readonly vectorEntries: TrainableEntry[];
-  /** Per step, read back in one piece: [first non-finite parameter (finite.wgsl's code), the
-   * same for the loss, the loss's f32 bits]. */
+  /** Per step, read back in one piece: the first non-finite element (finite.wgsl's code) of
+   * the loss, the parameters, and AdamW's two moments, then the loss's f32 bits. */
   private readonly health: Tensor;
   private readonly healthChecks: Dispatch[];
   /** Σ entries of the parameter buffer, and the bytes from its start that cover them all. */
@@ -84,6 +87,7 @@ export class Trainer {
   /** Σ₀ (and whatever lies between) from the start of the initial buffer; read once. */
   private initialSigmas?: Promise<Float32Array>;
   private lastStrengthAt = 0;
+  private lastSpectrumAt = -Infinity;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
   private startedAt = 0;
@@ -107,11 +111,9 @@ export class Trainer {
     this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
     this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
     this.sigmaBytes = 4 * Math.max(0, ...this.sigmaEntries.map((e) => e.offset + e.length));
-    this.health = createTensor(gpu.device, [3], 'u32', 'step health');
-    this.healthChecks = [
-      finite(gpu.device, { input: model.paramsTensor, out: this.health, slot: 0 }),
-      finite(gpu.device, { input: model.loss, out: this.health, slot: 1 }),
-    ];
+    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 1], 'u32', 'step health');
+    const checked = { loss: model.loss, params: model.paramsTensor, m: optimizer.m, v: optimizer.v };
+    this.healthChecks = HEALTH_CHECKS.map(({ tensor }, slot) => finite(gpu.device, { input: checked[tensor], out: this.health, slot }));
     if (variantUsesAvf(config.variant)) {
       for (const e of this.vectorEntries) this.avfCandidate[e.slot] = variantTrains(config.variant, e.role as 'sigma' | 'bias', e.module!) ? 1 : 0;
     }
@@ -225,18 +227,18 @@ export class Trainer {
     // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the loss is
     // copied beside the verdict, so the one small readback per step carries both: a diverging
     // run can hide NaN Σ behind a finite loss (frozen or saturated paths), and must stop anyway.
-    encoder.clearBuffer(this.health.buffer, 0, 8);
+    encoder.clearBuffer(this.health.buffer, 0, 4 * HEALTH_CHECKS.length);
     const pass = encoder.beginComputePass();
     encodeDispatches(pass, this.optimizer.update);
     encodeDispatches(pass, this.healthChecks);
     pass.end();
-    encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 8, 4);
+    encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
     this.gpu.device.queue.submit([encoder.finish()]);
     this.tokensSinceStart += batch.attentionMask.reduce((a, b) => a + b, 0);
 
-    const loss = readBuffer(this.gpu.device, this.health.buffer, 12).then((bytes) => {
-      const [badParam, badLoss] = new Uint32Array(bytes, 0, 2);
-      const value = new Float32Array(bytes, 8, 1)[0];
+    const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1)).then((bytes) => {
+      const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
+      const value = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 1)[0];
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
@@ -244,9 +246,11 @@ export class Trainer {
         type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr,
         stepsPerSecond: done / seconds, tokensPerSecond: this.tokensSinceStart / seconds,
       });
-      if (firstNonFinite(badLoss) >= 0 || !Number.isFinite(value)) throw new DivergenceError(t, `the loss became ${value}`);
-      const bad = firstNonFinite(badParam);
-      if (bad >= 0) throw new DivergenceError(t, `${this.elementName(bad)} became NaN or infinite in the update`);
+      if (!Number.isFinite(value)) throw new DivergenceError(t, `the loss became ${value}`);
+      HEALTH_CHECKS.forEach(({ what }, slot) => {
+        const bad = firstNonFinite(verdicts[slot]);
+        if (bad >= 0) throw new DivergenceError(t, slot === 0 ? `the loss became ${value}` : `${what}${this.elementName(bad)} became NaN or infinite in the update`);
+      });
     });
     return { loss, after: this.afterStep(t, epoch, loss) };
   }
@@ -257,9 +261,13 @@ export class Trainer {
     const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
     if (showStrength) submitPlan(this.gpu.device, [this.optimizer.strength]);
     const reading = showStrength ? this.optimizer.readStrength() : undefined;
-    const spectrum = showStrength ? this.deltaSpectrum() : undefined;
+    const showSpectrum = showStrength && (t === this.totalSteps || performance.now() - this.lastSpectrumAt >= DELTA_SPECTRUM_INTERVAL_MS);
+    const spectrum = showSpectrum ? this.deltaSpectrum() : undefined;
+    // When the step fails, these readings are left unawaited: a failure of theirs (a lost device)
+    // must not surface again as an unhandled rejection.
+    for (const pending of [reading, spectrum]) pending?.catch(() => {});
     await healthy;
-    if (reading && spectrum) {
+    if (reading) {
       const strength = await reading;
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
@@ -270,7 +278,10 @@ export class Trainer {
         this.emit({ type: 'avf', step: t, frozen, released });
       }
       this.emitStrength(t, strength);
-      this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
+      if (spectrum) {
+        this.lastSpectrumAt = performance.now();
+        this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
+      }
     }
     const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
     const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
@@ -548,6 +559,14 @@ export class DivergenceError extends Error {
     this.name = 'DivergenceError';
   }
 }
+
+/** What the per-step health check covers, in result-slot order (slot 0 must stay the loss). */
+const HEALTH_CHECKS = [
+  { tensor: 'loss', what: '' },
+  { tensor: 'params', what: '' },
+  { tensor: 'm', what: 'the AdamW first moment of ' },
+  { tensor: 'v', what: 'the AdamW second moment of ' },
+] as const;
 
 function hyperAt(config: TrainConfig, step: number, totalSteps: number) {
   return { lr: learningRate(config, step, totalSteps), beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };

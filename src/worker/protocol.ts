@@ -124,7 +124,7 @@ export type EngineEvent =
   | { type: 'best'; step: number; metric: string; value: number }
   /** Early stopping ended the run at `step`: `patience` evaluations without improvement. */
   | { type: 'earlyStop'; step: number; metric: string; bestStep: number; best: number }
-  /** ΔW's spectrum per module (see train/delta-spectrum.ts); throttled like `strength`. */
+  /** ΔW's spectrum per module (see train/delta-spectrum.ts); with a `strength` event, at most once a second and at the last step. */
   | { type: 'deltaSpectrum'; step: number; modules: ModuleSpectrum[]; layers: LayerSigmaChange[] }
   | { type: 'prediction'; id: number; base: Prediction; tuned: Prediction }
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; files: { name: string; bytes: ArrayBuffer }[] }
