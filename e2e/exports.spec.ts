@@ -46,5 +46,14 @@ test('an export is one folder where the user picks, or one zip of that folder', 
   const best = page.waitForEvent('download');
   await page.getByTestId('export-merged').click();
   expect((await best).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-merged-best.zip');
+
+  // A LoRA export at a chosen rank shows its truncation report (the engine's lora_report.json).
+  await page.getByTestId('export-best').uncheck();
+  await page.getByTestId('lora-rank').fill('8');
+  const lora = page.waitForEvent('download');
+  await page.getByTestId('export-lora').click();
+  expect((await lora).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-lora.zip');
+  await expect(page.getByTestId('lora-report')).toContainText('LoRA r = 8 (step 64): truncation error 25.0% of ‖ΔW‖_F overall');
+  await expect(page.getByTestId('lora-report')).toContainText('at most 1.00e-2 (2.00% relative, 4 examples)');
   await expect(page.getByTestId('errors')).toHaveCount(0);
 });

@@ -6,7 +6,7 @@ import { totalSteps, useConfig } from './config.ts';
 import { demoSettled } from './demo.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
-import { isRunning, useRun, type RunHistory } from './run.ts';
+import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
 import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
 import { saveExport } from './save-export.ts';
 
@@ -69,6 +69,7 @@ function receive(event: EngineEvent) {
   flush();
   useRun.getState().apply([event]);
   if (event.type === 'error') useErrors.getState().report('engine', event.message, event.file);
+  if (event.type === 'export' && event.kind === 'lora') showLoraReport(event.files);
   if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files, event.which);
   if (event.type === 'state' && (event.state === 'ready' || event.state === 'error') && unansweredLoads > 0) unansweredLoads--;
   if (unansweredLoads > 0) return;
@@ -83,6 +84,16 @@ function receive(event: EngineEvent) {
     send({ type: 'restore' });
   }
   if (event.type === 'state' && event.state === 'error') pendingRestore = null;
+}
+
+/** The truncation report the engine writes beside a LoRA export, shown with the export buttons. */
+function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
+  const file = files.find((f) => f.name === 'lora_report.json');
+  try {
+    useRun.getState().setLoraReport(file ? (JSON.parse(new TextDecoder().decode(file.bytes)) as LoraReport) : null);
+  } catch (error) {
+    useErrors.getState().report('export', error, 'lora_report.json');
+  }
 }
 
 /** Record a new run (its files, settings, log and checkpoints are kept) and start it. */
@@ -182,10 +193,11 @@ export const resumeTraining = () => send({ type: 'resume' });
 export const stopTraining = () => send({ type: 'stop' });
 export const restoreTraining = () => send({ type: 'restore' });
 
-/** `which`: 'best' exports the best checkpoint's parameters instead of the last. */
-export function requestExport(kind: ExportKind, which?: ExportWhich) {
+/** `which`: 'best' exports the best checkpoint's parameters instead of the last; `rank`: a LoRA
+ * export's rank (absent: full rank, exact). */
+export function requestExport(kind: ExportKind, which?: ExportWhich, rank?: number) {
   useRun.getState().setExporting(kind);
-  send({ type: 'export', kind, ...(which ? { which } : {}) });
+  send({ type: 'export', kind, ...(which ? { which } : {}), ...(kind === 'lora' && rank ? { rank } : {}) });
 }
 
 export function predict(text: string, textPair?: string) {

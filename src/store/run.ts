@@ -22,6 +22,15 @@ export interface AvfEvent {
   released: VectorId[];
 }
 
+/** What the engine's lora_report.json says about a LoRA export's truncation to rank r. */
+export interface LoraReport {
+  r: number;
+  step: number;
+  overall_truncation_error: number;
+  validation_logits: { examples: number; max_abs_change: number; relative_change: number } | null;
+  modules: { path: string; rank: number; kept: number; truncation_error: number; delta_frobenius: number }[];
+}
+
 export interface PlaygroundEntry {
   id: number;
   text: string;
@@ -49,6 +58,8 @@ interface RunState {
   best: Event<'best'> | null;
   /** Early stopping ended the run. */
   earlyStop: Event<'earlyStop'> | null;
+  /** The last LoRA export's truncation report. */
+  loraReport: LoraReport | null;
   predictions: PlaygroundEntry[];
   /** Export requested and not yet answered. */
   exporting: ExportKind | null;
@@ -60,6 +71,7 @@ interface RunState {
   apply(events: EngineEvent[]): void;
   addPrediction(entry: PlaygroundEntry): void;
   setExporting(kind: ExportKind | null): void;
+  setLoraReport(report: LoraReport | null): void;
   setStartWhenReady(on: boolean): void;
   /** Show a saved run's history up to its checkpoint (a continued run starts from there). */
   showHistory(history: RunHistory): void;
@@ -88,6 +100,7 @@ const emptyRun = {
   avf: [],
   best: null,
   earlyStop: null,
+  loraReport: null,
   exporting: null,
 } satisfies Partial<RunState>;
 
@@ -167,6 +180,9 @@ export const useRun = create<RunState>()((set) => ({
   },
   setExporting(kind) {
     set({ exporting: kind });
+  },
+  setLoraReport(loraReport) {
+    set({ loraReport });
   },
   setStartWhenReady(on) {
     set({ startWhenReady: on });

@@ -1,6 +1,6 @@
 import { requestExport } from '../store/engine.ts';
 import { useErrors } from '../store/errors.ts';
-import { useRun } from '../store/run.ts';
+import { useRun, type LoraReport } from '../store/run.ts';
 import { canPickFolder, pickFolder } from '../store/save-export.ts';
 import { useState } from 'react';
 import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
@@ -12,9 +12,9 @@ const EXPORTS: { kind: ExportKind; label: string; detail: string }[] = [
   { kind: 'log', label: 'Training log', detail: 'loss, metrics, strengths and AVF events' },
 ];
 
-async function exportToFolder(kind: ExportKind, which: ExportWhich | undefined) {
+async function exportToFolder(kind: ExportKind, which: ExportWhich | undefined, rank: number | undefined) {
   try {
-    if (await pickFolder(kind)) requestExport(kind, which);
+    if (await pickFolder(kind)) requestExport(kind, which, rank);
   } catch (error) {
     useErrors.getState().report('export', error);
   }
@@ -28,6 +28,10 @@ export function Exports() {
   const folders = canPickFolder();
   const best = useRun((s) => s.best);
   const [fromBest, setFromBest] = useState(false);
+  const [rankText, setRankText] = useState('');
+  const rank = /^\d+$/.test(rankText.trim()) && Number(rankText) > 0 ? Number(rankText) : undefined;
+  const rankInvalid = rankText.trim() !== '' && rank === undefined;
+  const report = useRun((s) => s.loraReport);
   // The log is the whole run's; the others take the parameters of the chosen checkpoint.
   const whichFor = (kind: ExportKind): ExportWhich | undefined => (best && fromBest && kind !== 'log' ? 'best' : undefined);
   return (
@@ -41,19 +45,34 @@ export function Exports() {
                 {exporting === e.kind ? 'Preparing…' : e.label}
               </th>
               <td>
-                <button data-testid={`export-${e.kind}`} disabled={!available || exporting !== null} onClick={() => requestExport(e.kind, whichFor(e.kind))}>
+                <button data-testid={`export-${e.kind}`} disabled={!available || exporting !== null} onClick={() => requestExport(e.kind, whichFor(e.kind), rank)}>
                   Download .zip
                 </button>{' '}
                 {folders && (
-                  <button data-testid={`export-${e.kind}-folder`} disabled={!available || exporting !== null} onClick={() => void exportToFolder(e.kind, whichFor(e.kind))}>
+                  <button data-testid={`export-${e.kind}-folder`} disabled={!available || exporting !== null} onClick={() => void exportToFolder(e.kind, whichFor(e.kind), rank)}>
                     Save to a folder…
                   </button>
+                )}
+                {e.kind === 'lora' && (
+                  <label className="hint">
+                    {' '}
+                    rank r{' '}
+                    <input
+                      className="small"
+                      placeholder="full"
+                      value={rankText}
+                      aria-invalid={rankInvalid}
+                      data-testid="lora-rank"
+                      onChange={(ev) => setRankText(ev.currentTarget.value)}
+                    />
+                  </label>
                 )}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {report && <LoraSummary report={report} />}
       {best && (
         <label className="hint">
           <input type="checkbox" checked={fromBest} data-testid="export-best" onChange={(e) => setFromBest(e.currentTarget.checked)} /> From the best
@@ -66,5 +85,42 @@ export function Exports() {
           : 'Available when training is paused, stopped or finished.'}
       </p>
     </section>
+  );
+}
+
+const pct = (x: number) => `${(100 * x).toPrecision(3)}%`;
+
+/** The last LoRA export's truncation: per module and overall, and the validation logits' change. */
+function LoraSummary({ report }: { report: LoraReport }) {
+  const logits = report.validation_logits;
+  return (
+    <details className="hint" data-testid="lora-report">
+      <summary>
+        LoRA r = {report.r} (step {report.step}): truncation error {pct(report.overall_truncation_error)} of ‖ΔW‖_F overall
+        {logits
+          ? `; validation logits move by at most ${logits.max_abs_change.toExponential(2)} (${pct(logits.relative_change)} relative, ${logits.examples} examples)`
+          : '; no validation examples to compare logits on'}
+      </summary>
+      <table className="spectrum-table">
+        <thead>
+          <tr>
+            <th scope="col">Module</th>
+            <th scope="col">Kept</th>
+            <th scope="col">Truncation error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.modules.map((m) => (
+            <tr key={m.path}>
+              <th scope="row">{m.path}</th>
+              <td>
+                {m.kept} / {m.rank}
+              </td>
+              <td>{pct(m.truncation_error)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }
