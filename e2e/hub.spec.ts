@@ -51,6 +51,8 @@ test('a model and a dataset from the Hub stand-in load into the studio; a gated 
   await expect(page.getByTestId('validation-info')).toContainText('4 rows');
   await expect(page.getByTestId('dataset-summary')).toContainText('12 training and 4 validation examples');
   await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  // The model came before its data: the superseded load (3 labels beside SST-2's 2) left no message.
+  await expect(page.getByTestId('errors')).toHaveCount(0);
   await page.screenshot({ path: 'test-results/hub-loaded.png', fullPage: true });
 
   // A second download of the same files comes from the browser's cache: no new file requests.

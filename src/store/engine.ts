@@ -68,7 +68,9 @@ function receive(event: EngineEvent) {
   // Everything else is rare and keeps its order relative to the batched step events.
   flush();
   useRun.getState().apply([event]);
-  if (event.type === 'error') useErrors.getState().report('engine', event.message, event.file);
+  // A load that a newer one has replaced may still fail (the new model beside the old data): that
+  // message would outlive the change that made it moot.
+  if (event.type === 'error' && unansweredLoads <= 1) useErrors.getState().report('engine', event.message, event.file);
   if (event.type === 'export' && event.kind === 'lora') showLoraReport(event.files);
   if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files, event.which);
   if (event.type === 'state' && (event.state === 'ready' || event.state === 'error') && unansweredLoads > 0) unansweredLoads--;
