@@ -1,7 +1,7 @@
-// The live loss and validation curves: canvases fed by the run store's subscription, so a step
+// The live loss and validation curves: SVG charts fed by the run store's subscription, so a step
 // never re-renders React (only the latest-metrics line, once per evaluation).
 import { useRun } from '../store/run.ts';
-import { LineCanvas, type Series } from './LineCanvas.tsx';
+import { LiveChart, type Series } from './LiveChart.tsx';
 
 export const COLORS = ['#2f6fde', '#d7263d', '#1b998b', '#f49d37', '#8b5fbf'];
 
@@ -25,7 +25,7 @@ export function LossChart() {
     <section className="panel chart" data-testid="loss-chart">
       <h3>Training loss</h3>
       {started ? (
-        <LineCanvas read={readLosses} subscribe={onLosses} height={220} label="Training loss per step" testId="loss-canvas" />
+        <LiveChart read={readLosses} subscribe={onLosses} height={220} label="Training loss per step" testId="loss-curve" />
       ) : (
         <p className="hint">The loss appears with the first step.</p>
       )}
@@ -42,7 +42,7 @@ export function MetricChart() {
         <p className="hint">Metrics appear after the first evaluation (each epoch).</p>
       ) : (
         <>
-          <LineCanvas read={readMetrics} subscribe={onMetrics} height={200} label="Validation metrics per evaluation" testId="metric-canvas" />
+          <LiveChart read={readMetrics} subscribe={onMetrics} height={200} label="Validation metrics per evaluation" testId="metric-curve" />
           <p className="metrics-latest" data-testid="metrics-latest">
             Epoch {last.epoch + 1}, step {last.step}:{' '}
             {Object.entries(last.metrics)

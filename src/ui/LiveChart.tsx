@@ -50,7 +50,7 @@ function element<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<st
   return el;
 }
 
-export function LineCanvas({ read, subscribe, height, label, testId }: Props) {
+export function LiveChart({ read, subscribe, height, label, testId }: Props) {
   const ref = useRef<SVGSVGElement>(null);
   useEffect(() => {
     const svg = ref.current;
