@@ -221,3 +221,27 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect(page.getByTestId('compare')).toContainText('Tick two or more runs');
   await expect.poll(usage).not.toBe(before);
 });
+
+test('a diverging run stops in the studio with the step named, and its exports are refused', async ({ page }) => {
+  test.setTimeout(15 * 60_000);
+  await openWithTinyBert(page, modelFolder());
+  await settle(page, { epochs: 8 });
+  await page.getByTestId('lr').fill('1e30');
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  await page.getByTestId('train').click();
+  await waitState(page, 'stopped');
+  const errors = page.getByTestId('errors');
+  await expect(errors).toContainText(/at step \d+: training diverged and stopped/);
+  const step = Number(/at step (\d+)/.exec((await errors.textContent()) ?? '')![1]);
+  // The run's record keeps the stop and the step the studio last showed.
+  await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-state', 'stopped');
+  const checkpoint = await page.getByTestId('run-row').first().getAttribute('data-checkpoint');
+  if (checkpoint) expect(Number(checkpoint)).toBeLessThan(step);
+  await page.screenshot({ path: 'test-results/runs-diverged.png', fullPage: true });
+  // Exports of the diverged parameters are refused with a message, and nothing downloads.
+  let downloads = 0;
+  page.on('download', () => downloads++);
+  await page.getByTestId('export-merged').click();
+  await expect(errors).toContainText('export refused');
+  expect(downloads).toBe(0);
+});

@@ -31,6 +31,8 @@ const MAX_POINTS = 600;
 const REDRAW_MS = 500;
 
 function format(v: number, span: number): string {
+  // Huge or finely split values (a diverging loss, a near-constant metric) in exponent form.
+  if (Math.abs(v) >= 1e5 || (span > 0 && span < 1e-4)) return v.toExponential(2);
   const digits = span > 0 ? Math.max(0, Math.min(6, 2 - Math.floor(Math.log10(span)))) : 2;
   return v.toFixed(digits);
 }

@@ -1,5 +1,5 @@
 import { useRun } from '../store/run.ts';
-import { formatCount, formatDuration } from './labels.ts';
+import { formatCount, formatDuration, formatLoss } from './labels.ts';
 
 export function Progress() {
   const state = useRun((s) => s.state);
@@ -30,7 +30,7 @@ export function Progress() {
         {step ? (
           <>
             {' '}
-            step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {step.loss.toFixed(4)} · lr{' '}
+            step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {formatLoss(step.loss)} · lr{' '}
             {step.lr.toExponential(2)} · {step.stepsPerSecond.toFixed(2)} steps/s ·{' '}
             {formatCount(Math.round(step.tokensPerSecond))} tokens/s · ETA {formatDuration(eta)}
           </>
