@@ -14,7 +14,10 @@ const chromiumArgs = [
   '--no-first-run',
 ];
 
-const port = 4873;
+// Ports can be moved (E2E_PORT, E2E_HUB_PORT) when several checkouts run e2e on one machine.
+const port = Number(process.env.E2E_PORT ?? 4873);
+/** e2e/hub-stand-in.ts: the Hugging Face Hub's URL layout served from ../shared. */
+const hubPort = Number(process.env.E2E_HUB_PORT ?? 4874);
 
 export default defineConfig({
   testDir: 'e2e',
@@ -28,10 +31,20 @@ export default defineConfig({
     acceptDownloads: true,
     viewport: { width: 1400, height: 1000 },
   },
-  webServer: {
-    command: `npx vite --port ${port} --strictPort`,
-    url: `http://localhost:${port}`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-  },
+  webServer: [
+    {
+      // The studio points at the Hub stand-in (its CSP then allows it instead of nothing extra).
+      command: `npx vite --port ${port} --strictPort`,
+      url: `http://localhost:${port}`,
+      env: { VITE_HUB_URL: `http://127.0.0.1:${hubPort}` },
+      reuseExistingServer: false,
+      timeout: 120_000,
+    },
+    {
+      command: `node --import ./scripts/register-raw.mjs e2e/hub-stand-in.ts ${hubPort}`,
+      url: `http://127.0.0.1:${hubPort}/__health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
 });

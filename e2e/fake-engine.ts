@@ -29,7 +29,10 @@ function fakeEngine() {
       frozen = next;
     }
     post({ type: 'strength', step, layers: LAYERS, rows: VECTOR_ROWS, values, frozen, trainable: frozen.map((f) => 1 - f) });
-    if (step % (total / 2) === 0) post({ type: 'eval', step, epoch: step / (total / 2) - 1, metrics: { accuracy: 0.5 + step / (4 * total), f1: 0.4 + step / (4 * total) } });
+    if (step % (total / 2) === 0) {
+      post({ type: 'eval', step, epoch: step / (total / 2) - 1, metrics: { accuracy: 0.5 + step / (4 * total), f1: 0.4 + step / (4 * total) } });
+      if (step === total / 2) post({ type: 'best', step, metric: 'accuracy', value: 0.625 });
+    }
     if (step === total) {
       clearInterval(timer);
       post({ type: 'state', state: 'finished' });
@@ -62,9 +65,11 @@ function fakeEngine() {
         post({ type: 'state', state: request.type === 'pause' ? 'paused' : 'stopped' });
         break;
       case 'export':
-        post({ type: 'export', kind: request.kind, files: request.kind === 'vectors'
+        post({ type: 'export', kind: request.kind, which: request.which, files: request.kind === 'vectors'
           ? [{ name: 'vectorfit.safetensors', bytes: new Uint8Array(16).buffer }, { name: 'adapter_config.json', bytes: new TextEncoder().encode('{}').buffer }]
-          : [{ name: `${request.kind}.json`, bytes: new TextEncoder().encode('{}').buffer }] });
+          : request.kind === 'lora'
+            ? [{ name: 'lora_report.json', bytes: new TextEncoder().encode(JSON.stringify({ r: request.rank ?? 128, step, overall_truncation_error: 0.25, validation_logits: { examples: 4, max_abs_change: 0.01, relative_change: 0.02 }, modules: [{ path: 'bert.encoder.layer.0.attention.self.query', rank: 128, kept: request.rank ?? 128, truncation_error: 0.3, delta_frobenius: 1 }] })).buffer }]
+            : [{ name: `${request.kind}.json`, bytes: new TextEncoder().encode('{}').buffer }] });
         break;
       case 'predict':
         post({ type: 'prediction', id: request.id, base: { scores: [0.5, 0.5], label: '0' }, tuned: { scores: [0.1, 0.9], label: '1' } });

@@ -141,7 +141,7 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
 
   const download = page.waitForEvent('download');
   await page.getByTestId('export-log').click();
-  expect((await download).suggestedFilename()).toBe('log.json');
+  expect((await download).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-log.zip');
 
   await page.getByTestId('playground-text').fill('a gripping, beautifully acted film');
   await page.getByRole('button', { name: 'Predict' }).click();
@@ -152,6 +152,6 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
   await expect(page.getByTestId('avf-event')).toHaveCount(4);
   await expect(page.getByTestId('progress')).toContainText('step 64 / 64');
   await expect(page.getByTestId('metrics-latest')).toContainText('accuracy');
-  await expect(page.getByTestId('loss-chart').locator('.recharts-line')).toHaveCount(1);
+  await expect(page.getByTestId('loss-curve')).toHaveAttribute('data-points', '64');
   await page.screenshot({ path: 'test-results/studio-finished.png', fullPage: true });
 });

@@ -2,6 +2,7 @@
 // heatmap, an AVF event lands on the timeline, pause/resume work, and the trained vectors download.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Download } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import { readSafetensors } from '../src/io/safetensors.ts';
 
 async function bytesOf(download: Download): Promise<ArrayBuffer> {
@@ -39,18 +40,19 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
   await page.screenshot({ path: 'test-results/train-paused.png', fullPage: true });
 
-  const downloads: Download[] = [];
-  page.on('download', (d) => downloads.push(d));
+  const download = page.waitForEvent('download', { timeout: 60_000 });
   await page.getByTestId('export-vectors').click();
-  await expect.poll(() => downloads.length, { timeout: 60_000 }).toBe(2);
-  const byName = new Map(downloads.map((d) => [d.suggestedFilename(), d]));
-  expect(byName.has('adapter_config.json')).toBe(true);
-  const adapterConfig = JSON.parse(new TextDecoder().decode(await bytesOf(byName.get('adapter_config.json')!)));
+  // One zip holding one folder: the vectors and adapter_config.json.
+  expect((await download).suggestedFilename()).toBe('vectorfit-demo-bert-tiny-vectorfit-vectors.zip');
+  const zipped = unzipSync(new Uint8Array(await bytesOf(await download)));
+  const folder = 'vectorfit-demo-bert-tiny-vectorfit-vectors/';
+  expect(Object.keys(zipped).every((name) => name.startsWith(folder))).toBe(true);
+  const adapterConfig = JSON.parse(new TextDecoder().decode(zipped[folder + 'adapter_config.json']));
   expect(adapterConfig).toMatchObject({ method: 'vectorfit', variant: 'vectorfit', base_model: 'vectorfit-demo-bert-tiny', num_labels: 2 });
   expect(adapterConfig.avf.frozen_at_end).toHaveLength(5);
-  const vectors = [...byName.keys()].find((name) => name.endsWith('.safetensors'));
+  const vectors = Object.keys(zipped).find((name) => name.endsWith('.safetensors'));
   expect(vectors).toBeDefined();
-  const file = readSafetensors(await bytesOf(byName.get(vectors!)!), vectors!);
+  const file = readSafetensors(zipped[vectors!], vectors!);
   // Σ and bias of the six modules of both layers, and the pooler and classifier: 28 tensors.
   expect(file.tensors.size).toBe(28);
   expect(file.tensors.get('bert.encoder.layer.0.attention.self.query.sigma')?.shape).toEqual([128]);

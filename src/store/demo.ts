@@ -20,7 +20,16 @@ async function fetchFile(path: string, name: string): Promise<File> {
   return new File([await response.arrayBuffer()], name);
 }
 
-export async function loadDemo() {
+let lastDemo: Promise<void> = Promise.resolve();
+/** Settles when the last demo load has applied its files (or failed). */
+export const demoSettled = () => lastDemo;
+
+export function loadDemo(): Promise<void> {
+  lastDemo = fetchDemo();
+  return lastDemo;
+}
+
+async function fetchDemo() {
   const errors = useErrors.getState();
   errors.clear('demo');
   try {

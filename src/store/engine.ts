@@ -1,13 +1,16 @@
 // The engine client: owns the worker, posts EngineRequests and folds EngineEvents into the run
 // store. Per-step events arrive up to tens of times a second on a real GPU; they are batched and
-// applied at most every FLUSH_MS so React renders at ~10 Hz whatever the step rate.
-import type { EngineEvent, EngineRequest, ExportKind } from '../worker/protocol.ts';
-import { useConfig } from './config.ts';
+// applied at most every FLUSH_MS so React renders at ~4 Hz whatever the step rate.
+import type { EngineEvent, EngineRequest, ExportKind, ExportWhich } from '../worker/protocol.ts';
+import { totalSteps, useConfig } from './config.ts';
+import { demoSettled } from './demo.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
-import { isRunning, useRun } from './run.ts';
+import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
+import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
+import { saveExport } from './save-export.ts';
 
-const FLUSH_MS = 100;
+const FLUSH_MS = 250;
 /** Settings typed in a field change on every keystroke: wait for a pause before reloading. */
 const RELOAD_DEBOUNCE_MS = 400;
 
@@ -16,6 +19,10 @@ let pending: EngineEvent[] = [];
 let flushTimer: ReturnType<typeof setTimeout> | null = null;
 let nextPredictionId = 1;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
+/** A saved run being continued: once its files are loaded, show its history and restore. */
+let pendingRestore: RunHistory | null = null;
+/** Loads sent and not yet answered ('ready' or 'error'): only the last one's answer may start or restore. */
+let unansweredLoads = 0;
 
 function ensureWorker(): Worker {
   if (worker) return worker;
@@ -53,7 +60,7 @@ function flush() {
 }
 
 function receive(event: EngineEvent) {
-  if (event.type === 'step' || event.type === 'strength') {
+  if (event.type === 'step' || event.type === 'strength' || event.type === 'deltaSpectrum') {
     pending.push(event);
     flushTimer ??= setTimeout(flush, FLUSH_MS);
     return;
@@ -61,20 +68,67 @@ function receive(event: EngineEvent) {
   // Everything else is rare and keeps its order relative to the batched step events.
   flush();
   useRun.getState().apply([event]);
-  if (event.type === 'error') useErrors.getState().report('engine', event.message, event.file);
-  if (event.type === 'export') downloadFiles(event.files);
+  // A load that a newer one has replaced may still fail (the new model beside the old data): that
+  // message would outlive the change that made it moot.
+  if (event.type === 'error' && unansweredLoads <= 1) useErrors.getState().report('engine', event.message, event.file);
+  if (event.type === 'export' && event.kind === 'lora') showLoraReport(event.files);
+  if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files, event.which);
+  if (event.type === 'state' && (event.state === 'ready' || event.state === 'error') && unansweredLoads > 0) unansweredLoads--;
+  if (unansweredLoads > 0) return;
   if (event.type === 'state' && event.state === 'ready' && useRun.getState().startWhenReady) {
     useRun.getState().setStartWhenReady(false);
-    send({ type: 'start' });
+    startNewRun();
   }
+  if (event.type === 'state' && event.state === 'ready' && pendingRestore) {
+    // The history goes in before `restore`, so the run's record is never rewritten without it.
+    useRun.getState().showHistory(pendingRestore);
+    pendingRestore = null;
+    send({ type: 'restore' });
+  }
+  if (event.type === 'state' && event.state === 'error') pendingRestore = null;
+}
+
+/** The truncation report the engine writes beside a LoRA export, shown with the export buttons. */
+function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
+  const file = files.find((f) => f.name === 'lora_report.json');
+  try {
+    useRun.getState().setLoraReport(file ? (JSON.parse(new TextDecoder().decode(file.bytes)) as LoraReport) : null);
+  } catch (error) {
+    useErrors.getState().report('export', error, 'lora_report.json');
+  }
+}
+
+/** Record a new run (its files, settings, log and checkpoints are kept) and start it. */
+function startNewRun() {
+  const files = useFiles.getState();
+  const { config } = useConfig.getState();
+  if (files.model && files.train && files.dataset) {
+    beginRun(
+      {
+        model: files.model,
+        train: files.train,
+        validation: files.validationSource === 'file' ? files.validation : null,
+        datasetName: files.dataset.name,
+        columns: files.columns,
+        validationSource: files.validationSource,
+        validationFraction: files.validationFraction,
+        config,
+      },
+      totalSteps(config, files.dataset.train.length),
+    );
+  }
+  send({ type: 'start' });
 }
 
 /** Send the current model, dataset and settings to the engine; false when something is missing. */
 export function loadRun(): boolean {
   const { model, dataset } = useFiles.getState();
   if (!model || !dataset) return false;
+  // A plain load leaves the last run alone: its record takes no events from this one.
+  if (!pendingRestore) useRuns.setState({ activeId: null });
   useErrors.getState().clear('engine');
   useRun.getState().resetRun();
+  unansweredLoads++;
   send({ type: 'load', model, dataset, config: useConfig.getState().config });
   return true;
 }
@@ -95,9 +149,44 @@ export function startTraining() {
   if (reloadTimer !== null) clearTimeout(reloadTimer);
   reloadTimer = null;
   if (run.state === 'ready' && !reloadPending) {
-    send({ type: 'start' });
+    startNewRun();
   } else if (loadRun()) {
     run.setStartWhenReady(true);
+  }
+}
+
+/**
+ * Continue a saved run: its files, column choices and settings go back into the stores, the
+ * engine loads them, and its checkpoint is restored (the run then waits, paused, at that step).
+ */
+export async function continueRun(id: string): Promise<void> {
+  const errors = useErrors.getState();
+  errors.clear('runs');
+  try {
+    // The demo loads itself on first paint: let it land first, or it would replace the run's files.
+    await demoSettled();
+    const { record, files } = await openRun(id);
+    const store = useFiles.getState();
+    await store.dropModel(files.model);
+    await store.dropDataset('train', files.train);
+    if (files.validation) await store.dropDataset('validation', files.validation);
+    const { columns, validationSource, validationFraction } = record.data;
+    for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
+    useFiles.getState().setValidationFraction(validationFraction);
+    useFiles.getState().setValidationSource(validationSource);
+    const restored = useFiles.getState();
+    if (restored.model?.name !== record.model.name || restored.dataset?.name !== record.data.name) {
+      throw new Error(`${record.name}: its saved files could not be read back (see the messages above).`);
+    }
+    useConfig.setState({ config: record.config, trainExamples: restored.dataset.train.length, avfEdited: true });
+    if (reloadTimer !== null) clearTimeout(reloadTimer);
+    reloadTimer = null;
+    pendingRestore = historyAtCheckpoint(record);
+    useRuns.setState({ activeId: id });
+    loadRun();
+  } catch (error) {
+    pendingRestore = null;
+    errors.report('runs', error);
   }
 }
 
@@ -106,25 +195,15 @@ export const resumeTraining = () => send({ type: 'resume' });
 export const stopTraining = () => send({ type: 'stop' });
 export const restoreTraining = () => send({ type: 'restore' });
 
-export function requestExport(kind: ExportKind) {
+/** `which`: 'best' exports the best checkpoint's parameters instead of the last; `rank`: a LoRA
+ * export's rank (absent: full rank, exact). */
+export function requestExport(kind: ExportKind, which?: ExportWhich, rank?: number) {
   useRun.getState().setExporting(kind);
-  send({ type: 'export', kind });
+  send({ type: 'export', kind, ...(which ? { which } : {}), ...(kind === 'lora' && rank ? { rank } : {}) });
 }
 
 export function predict(text: string, textPair?: string) {
   const id = nextPredictionId++;
   useRun.getState().addPrediction({ id, text, textPair });
   send({ type: 'predict', id, text, textPair });
-}
-
-function downloadFiles(files: { name: string; bytes: ArrayBuffer }[]) {
-  for (const file of files) {
-    const url = URL.createObjectURL(new Blob([file.bytes]));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = file.name;
-    link.click();
-    // Revoking at once can cancel the download in some browsers.
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  }
 }

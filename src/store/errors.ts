@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 
 /** Where an error came from: a new file in the same slot clears the old message. */
-export type ErrorSlot = 'model' | 'train' | 'validation' | 'dataset' | 'engine' | 'demo' | 'ui';
+export type ErrorSlot = 'model' | 'train' | 'validation' | 'dataset' | 'engine' | 'demo' | 'ui' | 'runs' | 'hub' | 'export';
 
 export interface StudioError {
   id: number;

@@ -17,6 +17,8 @@ export type Columns = ColumnChoice;
 export interface TableFile {
   fileName: string;
   table: Table;
+  /** The file as dropped: a saved run keeps it to rebuild the same dataset later. */
+  source: File;
 }
 
 export type ValidationSource = 'file' | 'fraction';
@@ -109,8 +111,8 @@ export const useFiles = create<FilesState>()((set, get) => {
         const table = await parseTable(await file.file.arrayBuffer(), file.path);
         update(
           role === 'train'
-            ? { train: { fileName: file.path, table }, columns: guessColumns(table) }
-            : { validation: { fileName: file.path, table }, validationSource: 'file' },
+            ? { train: { fileName: file.path, table, source: file.file }, columns: guessColumns(table) }
+            : { validation: { fileName: file.path, table, source: file.file }, validationSource: 'file' },
         );
       } catch (error) {
         errors.report(role, error, file.path);

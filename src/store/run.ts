@@ -23,6 +23,15 @@ export interface AvfEvent {
   released: VectorId[];
 }
 
+/** What the engine's lora_report.json says about a LoRA export's truncation to rank r. */
+export interface LoraReport {
+  r: number;
+  step: number;
+  overall_truncation_error: number;
+  validation_logits: { examples: number; max_abs_change: number; relative_change: number } | null;
+  modules: { path: string; rank: number; kept: number; truncation_error: number; delta_frobenius: number }[];
+}
+
 export interface PlaygroundEntry {
   id: number;
   text: string;
@@ -35,13 +44,23 @@ interface RunState {
   state: EngineState;
   adapter: { name: string; isSoftware: boolean } | null;
   loading: Event<'progress'> | null;
+  /** The last checkpoint message: shown beside the progress line, never in place of it. */
+  checkpoint: Event<'progress'> | null;
   summary: ModelSummary | null;
   totalSteps: number;
   step: Event<'step'> | null;
   losses: LossPoint[];
   evals: EvalPoint[];
   strength: Event<'strength'> | null;
+  /** ΔW's spectrum per module, live (throttled like the strengths). */
+  deltaSpectrum: Event<'deltaSpectrum'> | null;
   avf: AvfEvent[];
+  /** The best checkpoint so far by the watched metric (exports can take it). */
+  best: Event<'best'> | null;
+  /** Early stopping ended the run. */
+  earlyStop: Event<'earlyStop'> | null;
+  /** The last LoRA export's truncation report. */
+  loraReport: LoraReport | null;
   predictions: PlaygroundEntry[];
   /** Export requested and not yet answered. */
   exporting: ExportKind | null;
@@ -53,18 +72,36 @@ interface RunState {
   apply(events: EngineEvent[]): void;
   addPrediction(entry: PlaygroundEntry): void;
   setExporting(kind: ExportKind | null): void;
+  setLoraReport(report: LoraReport | null): void;
   setStartWhenReady(on: boolean): void;
+  /** Show a saved run's history up to its checkpoint (a continued run starts from there). */
+  showHistory(history: RunHistory): void;
+}
+
+/** What a saved run brings back into the live view. */
+export interface RunHistory {
+  step: Event<'step'> | null;
+  losses: LossPoint[];
+  evals: EvalPoint[];
+  avf: AvfEvent[];
+  strength: Event<'strength'> | null;
+  deltaSpectrum: Event<'deltaSpectrum'> | null;
 }
 
 const emptyRun = {
   loading: null,
+  checkpoint: null,
   summary: null,
   totalSteps: 0,
   step: null,
   losses: [],
   evals: [],
   strength: null,
+  deltaSpectrum: null,
   avf: [],
+  best: null,
+  earlyStop: null,
+  loraReport: null,
   exporting: null,
 } satisfies Partial<RunState>;
 
@@ -91,7 +128,8 @@ export const useRun = create<RunState>()((set) => ({
             next.adapter = { name: event.name, isSoftware: event.isSoftware };
             break;
           case 'progress':
-            next.loading = event;
+            if (event.phase === 'checkpoint') next.checkpoint = event;
+            else next.loading = event;
             break;
           case 'model':
             next.summary = event.summary;
@@ -105,8 +143,17 @@ export const useRun = create<RunState>()((set) => ({
           case 'strength':
             next.strength = event;
             break;
+          case 'deltaSpectrum':
+            next.deltaSpectrum = event;
+            break;
           case 'avf':
             next.avf = [...(next.avf ?? s.avf), { step: event.step, frozen: event.frozen, released: event.released }];
+            break;
+          case 'best':
+            next.best = event;
+            break;
+          case 'earlyStop':
+            next.earlyStop = event;
             break;
           case 'eval':
             next.evals = [...(next.evals ?? s.evals), { step: event.step, epoch: event.epoch, metrics: event.metrics }];
@@ -135,8 +182,14 @@ export const useRun = create<RunState>()((set) => ({
   setExporting(kind) {
     set({ exporting: kind });
   },
+  setLoraReport(loraReport) {
+    set({ loraReport });
+  },
   setStartWhenReady(on) {
     set({ startWhenReady: on });
+  },
+  showHistory(history) {
+    set(history);
   },
 }));
 

@@ -6,6 +6,8 @@ import { loadDemo } from './demo.ts';
 import { scheduleReload } from './engine.ts';
 import { useFiles } from './files.ts';
 import { detectAdapter } from './gpu.ts';
+import { followActiveRun, refreshRuns } from './runs.ts';
+import { useErrors } from './errors.ts';
 
 let started = false;
 
@@ -24,6 +26,8 @@ export function startStudio() {
     if (s.config !== prev.config) scheduleReload();
   });
 
+  followActiveRun();
+  refreshRuns().catch((error: unknown) => useErrors.getState().report('runs', `The saved runs could not be read: ${error instanceof Error ? error.message : String(error)}`));
   void detectAdapter();
   void loadDemo();
 }

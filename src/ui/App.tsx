@@ -2,21 +2,25 @@ import { lazy, Suspense } from 'react';
 import { loadDemo } from '../store/demo.ts';
 import { useGpu } from '../store/gpu.ts';
 import { isRunning, useRun } from '../store/run.ts';
+import { useRuns } from '../store/runs.ts';
 import { AvfTimeline } from './AvfTimeline.tsx';
+import { LossChart, MetricChart } from './Charts.tsx';
 import { Controls } from './Controls.tsx';
 import { DatasetDrop } from './DatasetDrop.tsx';
 import { DatasetPreview } from './DatasetPreview.tsx';
 import { ErrorBoundary, Errors } from './Errors.tsx';
 import { Exports } from './Exports.tsx';
 import { Heatmap } from './Heatmap.tsx';
+import { HubPanel } from './HubPanel.tsx';
+import { LiveDeltaView } from './DeltaView.tsx';
 import { ModelDrop } from './ModelDrop.tsx';
 import { Playground } from './Playground.tsx';
 import { Progress } from './Progress.tsx';
+import { ContinueOffer, Runs } from './Runs.tsx';
 import { SetupPanel } from './SetupPanel.tsx';
 
-// Recharts is most of the page's script: load it after first paint, the charts are empty until a run.
-const LossChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.LossChart })));
-const MetricChart = lazy(() => import('./Charts.tsx').then((m) => ({ default: m.MetricChart })));
+// Recharts is most of the page's script and only the comparison draws with it: load it on demand.
+const Compare = lazy(() => import('./Compare.tsx'));
 
 function AdapterStatus() {
   const gpu = useGpu((s) => s.status);
@@ -40,6 +44,7 @@ function AdapterStatus() {
 
 export function App() {
   const running = useRun((s) => isRunning(s.state));
+  const comparing = useRuns((s) => s.selected.length >= 2);
   return (
     <main>
       <header>
@@ -54,12 +59,16 @@ export function App() {
         on your GPU; no file leaves this machine.
       </p>
       <Errors />
+      <ErrorBoundary name="continue">
+        <ContinueOffer />
+      </ErrorBoundary>
       <div className="columns">
         <div className="column">
           <ErrorBoundary name="data">
             <h2>Model and data</h2>
             <ModelDrop />
             <DatasetDrop />
+            <HubPanel />
             <DatasetPreview />
           </ErrorBoundary>
         </div>
@@ -81,15 +90,16 @@ export function App() {
         </ErrorBoundary>
       </div>
       <div className="charts">
-        <Suspense fallback={<section className="panel chart" />}>
-          <ErrorBoundary name="loss chart">
-            <LossChart />
-          </ErrorBoundary>
-          <ErrorBoundary name="metric chart">
-            <MetricChart />
-          </ErrorBoundary>
-        </Suspense>
+        <ErrorBoundary name="loss chart">
+          <LossChart />
+        </ErrorBoundary>
+        <ErrorBoundary name="metric chart">
+          <MetricChart />
+        </ErrorBoundary>
       </div>
+      <ErrorBoundary name="delta">
+        <LiveDeltaView />
+      </ErrorBoundary>
       <div className="columns">
         <ErrorBoundary name="export">
           <Exports />
@@ -98,6 +108,22 @@ export function App() {
           <Playground />
         </ErrorBoundary>
       </div>
+      <h2>Runs</h2>
+      <ErrorBoundary name="runs">
+        <Runs />
+      </ErrorBoundary>
+      {comparing ? (
+        <Suspense fallback={<section className="panel" />}>
+          <ErrorBoundary name="compare">
+            <Compare />
+          </ErrorBoundary>
+        </Suspense>
+      ) : (
+        <section className="panel" data-testid="compare">
+          <h3>Compare runs</h3>
+          <p className="hint">Tick two or more runs in the list to see them side by side.</p>
+        </section>
+      )}
     </main>
   );
 }

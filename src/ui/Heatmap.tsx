@@ -11,7 +11,7 @@ const MAX_CELL_W = 64;
 
 const EMPTY: VectorRow[] = [];
 
-type Strength = NonNullable<ReturnType<typeof useRun.getState>['strength']>;
+export type Strength = NonNullable<ReturnType<typeof useRun.getState>['strength']>;
 
 interface Cell {
   layer: number;
@@ -24,9 +24,12 @@ interface Cell {
  * from the store's subscription: strength updates never re-render React. Frozen cells are hatched
  * and outlined; vectors the variant does not train are grey.
  */
-export function Heatmap() {
-  const layers = useRun((s) => s.strength?.layers ?? s.summary?.layers ?? 0);
-  const rows = useRun((s) => s.strength?.rows ?? s.summary?.vectorRows ?? EMPTY);
+export function Heatmap({ fixed, title, testId = 'heatmap' }: { fixed?: Strength; title?: string; testId?: string } = {}) {
+  const liveLayers = useRun((s) => s.strength?.layers ?? s.summary?.layers ?? 0);
+  const liveRows = useRun((s) => s.strength?.rows ?? s.summary?.vectorRows ?? EMPTY);
+  // A saved run's strengths (the comparison) are drawn once; the live ones follow the store.
+  const layers = fixed ? fixed.layers : liveLayers;
+  const rows = fixed ? fixed.rows : liveRows;
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const tooltipRef = useRef<HTMLDivElement>(null);
   const maxRef = useRef<HTMLSpanElement>(null);
@@ -51,7 +54,7 @@ export function Heatmap() {
       frame = 0;
       const ctx = canvas.getContext('2d');
       if (!ctx) return;
-      const strength = useRun.getState().strength;
+      const strength = fixed ?? useRun.getState().strength;
       const max = strength ? maxOf(strength.values) : 0;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, width, height);
@@ -84,9 +87,11 @@ export function Heatmap() {
       frame ||= requestAnimationFrame(draw);
     };
     draw();
-    const unsubscribe = useRun.subscribe((s, prev) => {
-      if (s.strength !== prev.strength) schedule();
-    });
+    const unsubscribe = fixed
+      ? () => undefined
+      : useRun.subscribe((s, prev) => {
+          if (s.strength !== prev.strength) schedule();
+        });
 
     const onMove = (e: MouseEvent) => {
       const rect = canvas.getBoundingClientRect();
@@ -96,7 +101,7 @@ export function Heatmap() {
         layer >= 0 && layer < layers && row >= 0 && row < ROWS
           ? { cell: { layer, row }, x: e.clientX - rect.left, y: e.clientY - rect.top }
           : null;
-      updateTooltip(tooltipRef.current, hover.current, useRun.getState().strength, labels);
+      updateTooltip(tooltipRef.current, hover.current, fixed ?? useRun.getState().strength, labels);
     };
     const onLeave = () => {
       hover.current = null;
@@ -110,20 +115,20 @@ export function Heatmap() {
       canvas.removeEventListener('mousemove', onMove);
       canvas.removeEventListener('mouseleave', onLeave);
     };
-  }, [layers, rows]);
+  }, [layers, rows, fixed]);
 
   return (
     <section className="panel heatmap-panel">
-      <h3>Training strength S_v = ‖v₀ − v_t‖₁ / dim(v)</h3>
+      <h3>{title ?? 'Training strength S_v = ‖v₀ − v_t‖₁ / dim(v)'}</h3>
       {layers === 0 ? (
         <p className="hint">The heatmap appears once a model is loaded.</p>
       ) : (
         <>
           <div className="heatmap-wrap">
-            <canvas ref={canvasRef} data-testid="heatmap" aria-label="Training strength of every Σ and bias vector per layer" />
-            <div ref={tooltipRef} className="tooltip" data-testid="heatmap-tooltip" hidden />
+            <canvas ref={canvasRef} data-testid={testId} aria-label="Training strength of every Σ and bias vector per layer" />
+            <div ref={tooltipRef} className="tooltip" data-testid={`${testId}-tooltip`} hidden />
           </div>
-          <div className="legend" data-testid="heatmap-legend">
+          <div className="legend" data-testid={`${testId}-legend`}>
             <span>0</span>
             <span className="legend-bar" style={{ background: LEGEND_GRADIENT }} />
             <span ref={maxRef}>0</span>

@@ -42,8 +42,12 @@ export function Playground() {
                   {p.text}
                   {p.textPair && <> / {p.textPair}</>}
                 </td>
-                <td>{describe(p.base)}</td>
-                <td>{describe(p.tuned)}</td>
+                <td data-testid="prediction-base" data-scores={p.base?.scores.join(',')}>
+                  {describe(p.base)}
+                </td>
+                <td data-testid="prediction-tuned" data-scores={p.tuned?.scores.join(',')}>
+                  {describe(p.tuned)}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,11 +1,13 @@
 import { useRun } from '../store/run.ts';
-import { formatCount, formatDuration } from './labels.ts';
+import { formatCount, formatDuration, formatLoss } from './labels.ts';
 
 export function Progress() {
   const state = useRun((s) => s.state);
   const loading = useRun((s) => s.loading);
   const step = useRun((s) => s.step);
   const total = useRun((s) => s.totalSteps);
+  const checkpoint = useRun((s) => s.checkpoint);
+  const earlyStop = useRun((s) => s.earlyStop);
   if (loading) {
     const fraction = loading.total > 0 ? loading.done / loading.total : 0;
     return (
@@ -28,7 +30,7 @@ export function Progress() {
         {step ? (
           <>
             {' '}
-            step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {step.loss.toFixed(4)} · lr{' '}
+            step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {formatLoss(step.loss)} · lr{' '}
             {step.lr.toExponential(2)} · {step.stepsPerSecond.toFixed(2)} steps/s ·{' '}
             {formatCount(Math.round(step.tokensPerSecond))} tokens/s · ETA {formatDuration(eta)}
           </>
@@ -36,6 +38,16 @@ export function Progress() {
           steps > 0 && <> · {formatCount(steps)} steps planned</>
         )}
       </p>
+      {earlyStop && (
+        <p className="hint" data-testid="early-stop">
+          Stopped early at step {earlyStop.step}: no better {earlyStop.metric} since step {earlyStop.bestStep} ({earlyStop.best.toFixed(4)}).
+        </p>
+      )}
+      {checkpoint && (
+        <p className="hint" data-testid="checkpoint-note">
+          {checkpoint.message}
+        </p>
+      )}
     </section>
   );
 }

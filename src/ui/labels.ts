@@ -41,3 +41,8 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
+
+/** A loss for the progress line: four decimals, or exponent form once it is huge (a divergence). */
+export function formatLoss(x: number): string {
+  return Math.abs(x) >= 1e5 ? x.toExponential(3) : x.toFixed(4);
+}

@@ -1,0 +1,247 @@
+// Saved runs on the real engine (SwiftShader) with a dropped tiny BERT and a JSONL dataset: a run
+// paused and continued after a reload repeats the uninterrupted run's losses; the merged model's
+// zip, unpacked and dropped back in, predicts as the fine-tuned model did; no main-thread task
+// over 100 ms while training; two finished runs (AVF on and off) compared with their ΔW spectra.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, test, type Download, type Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
+import { tinyBertDir } from './paths.ts';
+
+const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt'];
+const SENTENCE = 'lozi rumi vodo kavo';
+
+/** The tiny BERT's model files alone (its folder also holds test fixtures) as a folder to pick. */
+function modelFolder(): string {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'vectorfit-e2e-')), 'hf-tiny-bert');
+  mkdirSync(dir);
+  for (const f of MODEL_FILES) copyFileSync(path.join(tinyBertDir, f), path.join(dir, f));
+  return dir;
+}
+
+async function bytesOf(download: Download): Promise<Uint8Array> {
+  return new Uint8Array(readFileSync(await download.path()));
+}
+
+/** Watch for long tasks from the first script on (Chromium's Long Tasks API: over 50 ms). */
+async function observeLongTasks(page: Page) {
+  await page.addInitScript(() => {
+    const tasks: { start: number; duration: number }[] = [];
+    (window as unknown as { longTasks: typeof tasks }).longTasks = tasks;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) tasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+}
+
+async function openWithTinyBert(page: Page, model: string) {
+  await page.goto('/');
+  // The demo loads itself first; the dropped files then replace it.
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  await page.getByTestId('model-drop-folder').setInputFiles(model);
+  await expect(page.getByTestId('model-info')).toContainText('hf-tiny-bert: bert, 2 layers, hidden 32');
+  await page.getByTestId('train-drop-files').setInputFiles(path.join(tinyBertDir, 'data.jsonl'));
+  await expect(page.getByTestId('train-info')).toContainText('12 rows');
+  // The demo's validation file has other columns: hold out a tenth of the rows instead.
+  await page.locator('input[name=validation-source]').nth(1).check();
+  await expect(page.getByTestId('dataset-summary')).toContainText('11 training and 1 validation examples');
+}
+
+/** 11 training rows in batches of 4: 3 steps an epoch. */
+async function settle(page: Page, settings: { epochs: number; variant?: string }) {
+  if (settings.variant) await page.getByTestId('variant').selectOption(settings.variant);
+  await page.getByTestId('batch').fill('4');
+  await page.getByTestId('epochs').fill(String(settings.epochs));
+  await page.getByTestId('lr').fill('0.01');
+  await expect(page.getByTestId('param-counts')).toContainText(`${settings.epochs * 3} steps`);
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+}
+
+async function waitState(page: Page, state: string, timeout = 300_000) {
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', state, { timeout });
+}
+
+async function exportZip(page: Page, kind: string): Promise<Record<string, Uint8Array>> {
+  const download = page.waitForEvent('download', { timeout: 120_000 });
+  await page.getByTestId(`export-${kind}`).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe(`hf-tiny-bert-vectorfit-${kind}.zip`);
+  return unzipSync(await bytesOf(file));
+}
+
+/** Per-step losses of the training log export. */
+async function loggedLosses(page: Page): Promise<Map<number, number>> {
+  const files = await exportZip(page, 'log');
+  const log = files['hf-tiny-bert-vectorfit-log/training_log.jsonl'];
+  expect(log, Object.keys(files).join(', ')).toBeDefined();
+  const losses = new Map<number, number>();
+  for (const line of new TextDecoder().decode(log).split('\n')) {
+    if (!line.trim()) continue;
+    const record = JSON.parse(line) as { type: string; step: number; loss: number };
+    if (record.type === 'step') losses.set(record.step, record.loss);
+  }
+  return losses;
+}
+
+async function predictScores(page: Page, which: 'base' | 'tuned'): Promise<number[]> {
+  await page.getByTestId('playground-text').fill(SENTENCE);
+  await page.getByRole('button', { name: 'Predict' }).click();
+  const cell = page.getByTestId('prediction').first().getByTestId(`prediction-${which}`);
+  await expect(cell).toHaveAttribute('data-scores', /\d/, { timeout: 120_000 });
+  return (await cell.getAttribute('data-scores'))!.split(',').map(Number);
+}
+
+test('a paused run on dropped files continues after a reload exactly as the uninterrupted run; its merged zip predicts the same', async ({ page }) => {
+  test.setTimeout(30 * 60_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await observeLongTasks(page);
+  const model = modelFolder();
+  await openWithTinyBert(page, model);
+  await settle(page, { epochs: 8 });
+
+  // The uninterrupted run, watched for long tasks from its first step to its end (23 steps, with
+  // a checkpoint, an evaluation and ΔW spectra every 3); the click that starts it re-renders the
+  // whole page once, before the first step.
+  const progress = page.getByTestId('progress');
+  const stepNow = async () => Number(await progress.getAttribute('data-step'));
+  await page.getByTestId('train').click();
+  await expect.poll(stepNow, { timeout: 300_000, intervals: [20] }).toBeGreaterThanOrEqual(1);
+  const from = await page.evaluate(() => performance.now());
+  const fromStep = await stepNow();
+  await waitState(page, 'finished');
+  const to = await page.evaluate(() => performance.now());
+  expect(24 - fromStep).toBeGreaterThanOrEqual(10);
+  const longTasks = (await page.evaluate(() => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks)).filter(
+    (t) => t.start + t.duration >= from && t.start <= to,
+  );
+  console.log(`long tasks over steps ${fromStep} to 24 (${(to - from).toFixed(0)} ms): ${JSON.stringify(longTasks)}`);
+  expect(longTasks.filter((t) => t.duration > 100)).toEqual([]);
+  const uninterrupted = await loggedLosses(page);
+  expect(uninterrupted.size).toBe(24);
+
+  // The merged model as one zip: unpacked and dropped back in, its base predictions are the
+  // fine-tuned ones (W = U·diag(Σ)·Vᵀ in f32, factored again on load: agreement to ~1e-6).
+  const tuned = await predictScores(page, 'tuned');
+  const merged = await exportZip(page, 'merged');
+  const unpacked = mkdtempSync(path.join(tmpdir(), 'vectorfit-merged-'));
+  for (const [name, bytes] of Object.entries(merged)) {
+    mkdirSync(path.dirname(path.join(unpacked, name)), { recursive: true });
+    writeFileSync(path.join(unpacked, name), bytes);
+  }
+  expect(Object.keys(merged).every((name) => name.startsWith('hf-tiny-bert-vectorfit-merged/'))).toBe(true);
+
+  // The same settings again, paused early, then the tab reloaded.
+  await page.getByTestId('train').click();
+  await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(2);
+  await page.getByTestId('pause').click();
+  await waitState(page, 'paused');
+  const pausedRow = page.getByTestId('run-row').first();
+  await expect(pausedRow).toHaveAttribute('data-state', 'paused');
+  await expect(pausedRow).not.toHaveAttribute('data-checkpoint', '');
+  const pausedAt = Number(await pausedRow.getAttribute('data-checkpoint'));
+  expect(pausedAt).toBeGreaterThanOrEqual(2);
+  expect(pausedAt).toBeLessThan(24);
+  await page.screenshot({ path: 'test-results/runs-paused.png', fullPage: true });
+
+  await page.reload();
+  await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.getByTestId('storage-quota')).toContainText('used of');
+  const offer = page.getByTestId('continue-latest');
+  await expect(offer).toContainText(`Continue hf-tiny-bert · data.jsonl from step ${pausedAt}`);
+  await page.screenshot({ path: 'test-results/runs-reopened.png', fullPage: true });
+  await offer.click();
+  await waitState(page, 'paused');
+  await expect(page.getByTestId('model-info')).toContainText('hf-tiny-bert: bert, 2 layers, hidden 32');
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', String(pausedAt));
+  await expect(page.getByTestId('epochs')).toHaveValue('8');
+  await page.getByTestId('resume').click();
+  await waitState(page, 'finished');
+  const continued = await loggedLosses(page);
+  expect(continued.size).toBe(24);
+  for (const [step, loss] of uninterrupted) expect(continued.get(step), `step ${step}`).toBe(loss);
+
+  // The unpacked merged folder, dropped in as a model, predicts as the fine-tuned model did.
+  await page.getByTestId('model-drop-folder').setInputFiles(path.join(unpacked, 'hf-tiny-bert-vectorfit-merged'));
+  await expect(page.getByTestId('model-info')).toContainText('hf-tiny-bert-vectorfit-merged: bert, 2 layers, hidden 32');
+  await waitState(page, 'ready');
+  const reloaded = await predictScores(page, 'base');
+  expect(reloaded).toHaveLength(tuned.length);
+  reloaded.forEach((p, i) => expect(Math.abs(p - tuned[i]), `class ${i}: ${p} against ${tuned[i]}`).toBeLessThan(1e-5));
+  await page.screenshot({ path: 'test-results/runs-merged-reloaded.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test('two finished runs, AVF on and off, side by side with their ΔW spectra', async ({ page }) => {
+  test.setTimeout(30 * 60_000);
+  await openWithTinyBert(page, modelFolder());
+  await settle(page, { epochs: 2, variant: 'vectorfit' });
+  await page.getByTestId('avf-start').fill('2');
+  await page.getByTestId('avf-interval').fill('2');
+  await page.getByTestId('train').click();
+  await waitState(page, 'finished');
+  await expect(page.getByTestId('delta-view').getByTestId('spectrum-row')).toHaveCount(12);
+
+  await settle(page, { epochs: 2, variant: 'no-avf' });
+  await page.getByTestId('train').click();
+  await waitState(page, 'finished');
+  await expect(page.getByTestId('run-row')).toHaveCount(2);
+  await expect(page.getByTestId('run-row').nth(0)).toHaveAttribute('data-state', 'finished');
+  await expect(page.getByTestId('run-row').nth(1)).toHaveAttribute('data-state', 'finished');
+
+  for (const box of await page.getByTestId('run-compare').all()) await box.check();
+  const compare = page.getByTestId('compare');
+  // The comparison's script (recharts) loads when two runs are ticked.
+  await expect(compare.getByTestId('compare-row')).toHaveCount(2, { timeout: 60_000 });
+  await expect(compare.getByTestId('compare-row').nth(0)).toContainText('no-avf');
+  await expect(compare.getByTestId('compare-row').nth(1)).toContainText('vectorfit');
+  await expect(compare.getByTestId('compare-loss').locator('.recharts-line')).toHaveCount(2);
+  await expect(compare.getByTestId('compare-heatmap-0')).toHaveAttribute('data-frozen', '0');
+  await expect(compare.getByTestId('compare-heatmap-1')).toHaveAttribute('data-frozen', '5');
+  for (const i of [0, 1]) {
+    const spectra = compare.getByTestId(`compare-spectra-${i}`);
+    await expect(spectra.getByTestId('spectrum-row')).toHaveCount(12);
+    // Every module of both runs trained Σ: a non-trivial ΔW with an effective rank above 1.
+    for (const rank of await spectra.getByTestId('effective-rank').allTextContents()) {
+      const [r, n] = rank.split(' / ').map(Number);
+      expect(r).toBeGreaterThan(1);
+      expect(r).toBeLessThanOrEqual(n);
+    }
+  }
+  await compare.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: 'test-results/runs-compare.png', fullPage: true });
+
+  // Deleting a run frees its storage and takes it out of the list and the comparison.
+  const usage = async () => (await page.getByTestId('storage-quota').textContent()) ?? '';
+  const before = await usage();
+  await page.getByTestId('run-row').nth(0).getByTestId('run-delete').click();
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(page.getByTestId('run-row').first()).toContainText('vectorfit');
+  await expect(page.getByTestId('compare')).toContainText('Tick two or more runs');
+  await expect.poll(usage).not.toBe(before);
+});
+
+test('a diverging run stops in the studio with the step named, and its exports are refused', async ({ page }) => {
+  test.setTimeout(15 * 60_000);
+  await openWithTinyBert(page, modelFolder());
+  await settle(page, { epochs: 8 });
+  await page.getByTestId('lr').fill('1e30');
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  await page.getByTestId('train').click();
+  await waitState(page, 'stopped');
+  const errors = page.getByTestId('errors');
+  await expect(errors).toContainText(/at step \d+: training diverged and stopped/);
+  const step = Number(/at step (\d+)/.exec((await errors.textContent()) ?? '')![1]);
+  // The run's record keeps the stop and the step the studio last showed.
+  await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-state', 'stopped');
+  const checkpoint = await page.getByTestId('run-row').first().getAttribute('data-checkpoint');
+  if (checkpoint) expect(Number(checkpoint)).toBeLessThan(step);
+  await page.screenshot({ path: 'test-results/runs-diverged.png', fullPage: true });
+  // Exports of the diverged parameters are refused with a message, and nothing downloads.
+  let downloads = 0;
+  page.on('download', () => downloads++);
+  await page.getByTestId('export-merged').click();
+  await expect(errors).toContainText('export refused');
+  expect(downloads).toBe(0);
+});

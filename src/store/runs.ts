@@ -1,0 +1,347 @@
+// The run library: every training run keeps its dropped model and data files, its settings, its
+// log and its last checkpoint in the browser (train/browser-store.ts), so a closed tab loses
+// nothing. A run's record (run.json) is rewritten at every checkpoint and state change; the
+// checkpoint the engine writes (one slot, `latest`) is copied into the run's own folder.
+import { create } from 'zustand';
+import { browserCheckpointStore, browserRunStorage, type RunStorage } from '../train/browser-store.ts';
+import type { VectorRow } from '../model/types.ts';
+import type { TrainConfig } from '../train/types.ts';
+import type { EngineState } from '../worker/protocol.ts';
+import type { Columns, DroppedFile, ValidationSource } from './files.ts';
+import { useErrors } from './errors.ts';
+import { useRun, type AvfEvent, type EvalPoint, type LossPoint, type RunHistory } from './run.ts';
+
+/** The engine's checkpoint slot (worker/engine.ts). */
+export const ENGINE_CHECKPOINT = 'latest.safetensors';
+const RECORD = 'run.json';
+const CHECKPOINT = 'checkpoint.safetensors';
+const FORMAT = 'vectorfit-run-1';
+
+type StrengthEvent = NonNullable<RunHistory['strength']>;
+type SpectrumEvent = NonNullable<RunHistory['deltaSpectrum']>;
+type StepEvent = NonNullable<RunHistory['step']>;
+
+/** A strength event as JSON keeps it (typed arrays become plain arrays). */
+export interface SavedStrength {
+  step: number;
+  layers: number;
+  rows: VectorRow[];
+  values: number[];
+  frozen: number[];
+  trainable: number[];
+}
+
+export interface SavedSpectrum {
+  step: number;
+  modules: (Omit<SpectrumEvent['modules'][number], 'values'> & { values: number[] })[];
+  layers: SpectrumEvent['layers'];
+}
+
+export interface RunRecord {
+  format: typeof FORMAT;
+  id: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  state: EngineState;
+  model: { name: string; files: string[] };
+  data: {
+    name: string;
+    train: string;
+    validation: string | null;
+    columns: Columns;
+    validationSource: ValidationSource;
+    validationFraction: number;
+  };
+  config: TrainConfig;
+  totalSteps: number;
+  /** The step of the run's saved checkpoint (null before the first one). */
+  checkpointStep: number | null;
+  /** The last step event, for the progress line of a continued run. */
+  lastStep: StepEvent | null;
+  losses: LossPoint[];
+  evals: EvalPoint[];
+  avf: AvfEvent[];
+  strength: SavedStrength | null;
+  /** The last ΔW spectra (train/delta-spectrum.ts), singular values as plain arrays. */
+  spectrum: SavedSpectrum | null;
+  /** Bytes the run holds in browser storage (files, record, checkpoint). */
+  bytes: number;
+}
+
+/** What a new run is made of (the current files, choices and settings). */
+export interface RunSources {
+  model: { name: string; files: Record<string, ArrayBuffer> };
+  train: { fileName: string; source: File };
+  validation: { fileName: string; source: File } | null;
+  datasetName: string;
+  columns: Columns;
+  validationSource: ValidationSource;
+  validationFraction: number;
+  config: TrainConfig;
+}
+
+/** Files read back from a saved run, ready for the files store. */
+export interface RunFiles {
+  model: DroppedFile[];
+  train: DroppedFile;
+  validation: DroppedFile | null;
+}
+
+export interface Quota {
+  usage: number;
+  quota: number;
+  persisted: boolean;
+}
+
+interface RunsState {
+  runs: RunRecord[];
+  /** The run the engine trains now (its checkpoints and log go to this record). */
+  activeId: string | null;
+  /** Runs ticked for comparison. */
+  selected: string[];
+  quota: Quota | null;
+  ready: boolean;
+  toggleSelected(id: string): void;
+}
+
+export const useRuns = create<RunsState>()((set) => ({
+  runs: [],
+  activeId: null,
+  selected: [],
+  quota: null,
+  ready: false,
+  toggleSelected(id) {
+    set((s) => ({ selected: s.selected.includes(id) ? s.selected.filter((x) => x !== id) : [...s.selected, id] }));
+  },
+}));
+
+let storage: Promise<RunStorage> | null = null;
+const runStorage = () => (storage ??= browserRunStorage());
+
+/** Record writes of one run happen in order, never two at once. */
+let writes: Promise<unknown> = Promise.resolve();
+function serial<T>(task: () => Promise<T>): Promise<T> {
+  const next = writes.then(task, task);
+  writes = next.catch(() => undefined);
+  return next;
+}
+
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const bytesOf = (buffer: ArrayBuffer) => new Uint8Array(buffer);
+
+/** Model files under model/, data files under data/ (their own names, so nothing collides). */
+const modelPath = (file: string) => `model/${file}`;
+const dataPath = (role: 'train' | 'validation', fileName: string) => `data/${role}/${fileName.replace(/[\\/]/g, '_')}`;
+
+export function savedStrength(event: StrengthEvent): SavedStrength {
+  return { step: event.step, layers: event.layers, rows: event.rows, values: [...event.values], frozen: [...event.frozen], trainable: [...event.trainable] };
+}
+
+export function savedSpectrum(event: SpectrumEvent): SavedSpectrum {
+  return { step: event.step, modules: event.modules.map((m) => ({ ...m, values: [...m.values] })), layers: event.layers };
+}
+
+export function spectrumEvent(saved: SavedSpectrum): SpectrumEvent {
+  return { type: 'deltaSpectrum', step: saved.step, modules: saved.modules.map((m) => ({ ...m, values: Float32Array.from(m.values) })), layers: saved.layers };
+}
+
+export function strengthEvent(saved: SavedStrength): StrengthEvent {
+  return {
+    type: 'strength',
+    step: saved.step,
+    layers: saved.layers,
+    rows: saved.rows,
+    values: Float32Array.from(saved.values),
+    frozen: Uint8Array.from(saved.frozen),
+    trainable: Uint8Array.from(saved.trainable),
+  };
+}
+
+function parseRecord(bytes: Uint8Array, id: string): RunRecord {
+  const record = JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+  if (record.format !== FORMAT || record.id !== id) throw new Error(`${id}/${RECORD}: not a VectorFit run record`);
+  return record;
+}
+
+/** Read every saved run (a damaged one is skipped, not fatal) and the storage quota. */
+export async function refreshRuns(): Promise<void> {
+  const store = await runStorage();
+  const runs: RunRecord[] = [];
+  for (const id of await store.runs()) {
+    const bytes = await store.read(id, RECORD);
+    if (!bytes) continue;
+    try {
+      runs.push(parseRecord(bytes, id));
+    } catch {
+      // A record cut short by a closed tab: the run's files stay until the user deletes it.
+    }
+  }
+  runs.sort((a, b) => b.createdAt - a.createdAt);
+  useRuns.setState((s) => ({ runs, ready: true, selected: s.selected.filter((id) => runs.some((r) => r.id === id)) }));
+  await refreshQuota();
+}
+
+async function refreshQuota(): Promise<void> {
+  if (!navigator.storage?.estimate) return;
+  const [estimate, persisted] = await Promise.all([navigator.storage.estimate(), navigator.storage.persisted?.() ?? false]);
+  useRuns.setState({ quota: { usage: estimate.usage ?? 0, quota: estimate.quota ?? 0, persisted } });
+}
+
+/** Ask the browser to keep the studio's storage under pressure (Chromium answers without a prompt). */
+async function requestPersistence(): Promise<void> {
+  if (navigator.storage?.persist && !(await navigator.storage.persisted())) await navigator.storage.persist();
+}
+
+function upsert(record: RunRecord): void {
+  useRuns.setState((s) => {
+    const others = s.runs.filter((r) => r.id !== record.id);
+    return { runs: [record, ...others].sort((a, b) => b.createdAt - a.createdAt) };
+  });
+}
+
+async function writeRecord(store: RunStorage, record: RunRecord): Promise<void> {
+  await store.write(record.id, RECORD, encode(record));
+  record.bytes = await store.size(record.id);
+  upsert({ ...record });
+}
+
+/** A new run: its files are stored before its first checkpoint can be. */
+export function beginRun(sources: RunSources, totalSteps: number): string {
+  const now = Date.now();
+  const id = `run-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  const record: RunRecord = {
+    format: FORMAT,
+    id,
+    name: `${sources.model.name} · ${sources.datasetName}`,
+    createdAt: now,
+    updatedAt: now,
+    state: 'training',
+    model: { name: sources.model.name, files: Object.keys(sources.model.files) },
+    data: {
+      name: sources.datasetName,
+      train: sources.train.fileName,
+      validation: sources.validation?.fileName ?? null,
+      columns: sources.columns,
+      validationSource: sources.validationSource,
+      validationFraction: sources.validationFraction,
+    },
+    config: sources.config,
+    totalSteps,
+    checkpointStep: null,
+    lastStep: null,
+    losses: [],
+    evals: [],
+    avf: [],
+    strength: null,
+    spectrum: null,
+    bytes: 0,
+  };
+  useRuns.setState({ activeId: id });
+  upsert(record);
+  void serial(async () => {
+    const store = await runStorage();
+    for (const [file, buffer] of Object.entries(sources.model.files)) await store.write(id, modelPath(file), bytesOf(buffer));
+    await store.write(id, dataPath('train', sources.train.fileName), new Uint8Array(await sources.train.source.arrayBuffer()));
+    if (sources.validation) await store.write(id, dataPath('validation', sources.validation.fileName), new Uint8Array(await sources.validation.source.arrayBuffer()));
+    await writeRecord(store, record);
+    await requestPersistence();
+    await refreshQuota();
+  });
+  return id;
+}
+
+/** The active run's progress: its log, its state and (after a checkpoint) the checkpoint's step. */
+export function saveProgress(id: string, update: Partial<RunRecord>, copyCheckpoint: boolean): Promise<void> {
+  return serial(async () => {
+    const current = useRuns.getState().runs.find((r) => r.id === id);
+    if (!current) return;
+    const store = await runStorage();
+    if (copyCheckpoint) {
+      const bytes = await (await browserCheckpointStore()).load(ENGINE_CHECKPOINT);
+      if (bytes) await store.write(id, CHECKPOINT, bytes);
+      else update = { ...update, checkpointStep: current.checkpointStep };
+    }
+    await writeRecord(store, { ...current, ...update, updatedAt: Date.now() });
+  });
+}
+
+/** Read a run's files back and put its checkpoint in the engine's slot, ready for `restore`. */
+export async function openRun(id: string): Promise<{ record: RunRecord; files: RunFiles }> {
+  await writes;
+  const store = await runStorage();
+  const recordBytes = await store.read(id, RECORD);
+  if (!recordBytes) throw new Error(`${id}: this run is no longer in the browser's storage.`);
+  const record = parseRecord(recordBytes, id);
+  const read = async (path: string, name: string): Promise<DroppedFile> => {
+    const bytes = await store.read(id, path);
+    if (!bytes) throw new Error(`${record.name}: its saved file ${name} is missing from the browser's storage.`);
+    return { path: name, file: new File([bytes as Uint8Array<ArrayBuffer>], name.slice(name.lastIndexOf('/') + 1)) };
+  };
+  const model = await Promise.all(record.model.files.map((f) => read(modelPath(f), `${record.model.name}/${f}`)));
+  const train = await read(dataPath('train', record.data.train), record.data.train);
+  const validation = record.data.validation ? await read(dataPath('validation', record.data.validation), record.data.validation) : null;
+  const checkpoint = await store.read(id, CHECKPOINT);
+  if (!checkpoint) throw new Error(`${record.name}: there is no checkpoint to continue from.`);
+  const engineStore = await browserCheckpointStore();
+  await engineStore.save(ENGINE_CHECKPOINT, checkpoint);
+  useRuns.setState({ activeId: id });
+  return { record, files: { model, train, validation } };
+}
+
+/** The part of a run's log up to its checkpoint: what a continued run starts from. */
+export function historyAtCheckpoint(record: RunRecord): RunHistory {
+  const at = record.checkpointStep ?? 0;
+  const lastLoss = record.losses.filter((p) => p.step <= at).at(-1);
+  return {
+    step: record.lastStep && lastLoss ? { ...record.lastStep, step: at, loss: lastLoss.loss } : null,
+    losses: record.losses.filter((p) => p.step <= at),
+    evals: record.evals.filter((e) => e.step <= at),
+    avf: record.avf.filter((e) => e.step <= at),
+    strength: record.strength && record.strength.step <= at ? strengthEvent(record.strength) : null,
+    deltaSpectrum: record.spectrum && record.spectrum.step <= at ? spectrumEvent(record.spectrum) : null,
+  };
+}
+
+export async function deleteRun(id: string): Promise<void> {
+  await serial(async () => {
+    await (await runStorage()).remove(id);
+    useRuns.setState((s) => ({
+      runs: s.runs.filter((r) => r.id !== id),
+      selected: s.selected.filter((x) => x !== id),
+      activeId: s.activeId === id ? null : s.activeId,
+    }));
+  });
+  await refreshQuota();
+}
+
+/** A run that stopped before its end and has a checkpoint can be continued. */
+export const canContinue = (record: RunRecord) => record.checkpointStep !== null && record.checkpointStep < record.totalSteps && record.state !== 'finished';
+
+/** States worth recording: a load's own states (loading, ready) say nothing about the run. */
+const RECORDED: readonly EngineState[] = ['training', 'paused', 'stopped', 'finished', 'error'];
+
+/** Keep the active run's record current: at every saved checkpoint and every change of state. */
+export function followActiveRun(): void {
+  useRun.subscribe((s, prev) => {
+    const id = useRuns.getState().activeId;
+    if (!id) return;
+    const checkpointSaved = s.checkpoint !== prev.checkpoint && s.checkpoint !== null && s.checkpoint.done === s.checkpoint.total;
+    const stateChanged = s.state !== prev.state && RECORDED.includes(s.state);
+    if (!checkpointSaved && !stateChanged) return;
+    const update: Partial<RunRecord> = {
+      state: s.state,
+      lastStep: s.step,
+      losses: s.losses,
+      evals: s.evals,
+      avf: s.avf,
+      strength: s.strength && savedStrength(s.strength),
+      spectrum: s.deltaSpectrum && savedSpectrum(s.deltaSpectrum),
+    };
+    if (s.totalSteps > 0) update.totalSteps = s.totalSteps;
+    if (checkpointSaved) update.checkpointStep = s.step?.step ?? 0;
+    saveProgress(id, update, checkpointSaved).catch((error: unknown) =>
+      useErrors.getState().report('runs', `The run could not be saved in the browser: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  });
+}
