@@ -1,8 +1,10 @@
-// Parquet tables through hyparquet (no dependencies; snappy built in). Hugging Face `datasets`
+// Parquet tables through hyparquet, with hyparquet-compressors for the codecs beyond snappy (the
+// Hub writes snappy by default and zstd for some datasets; gzip, brotli and lz4 come along). Hugging Face `datasets`
 // stores a ClassLabel column as integers and keeps its names in the file's `huggingface`
 // key-value metadata: {"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}.
 
 import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 
 export interface ParquetTable {
   columns: string[];
@@ -15,7 +17,7 @@ export async function readParquetTable(bytes: ArrayBuffer): Promise<ParquetTable
   const metadata = parquetMetadata(bytes);
   const columns = parquetSchema(metadata).children.map((child) => child.element.name);
   const rows = await new Promise<unknown[][]>((resolve, reject) => {
-    parquetRead({ file: bytes, metadata, rowFormat: 'array', onComplete: resolve }).catch(reject);
+    parquetRead({ file: bytes, metadata, compressors, rowFormat: 'array', onComplete: resolve }).catch(reject);
   });
   return { columns, rows, labelNames: classLabelNames(metadata) };
 }
