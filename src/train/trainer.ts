@@ -127,6 +127,7 @@ export class Trainer {
       totalParameters: this.loaded.totalParameters,
       trainableParameters: trainable,
       numLabels: config.numLabels,
+      headNote: this.loaded.headNote,
     };
   }
 

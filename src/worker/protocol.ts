@@ -85,6 +85,8 @@ export interface ModelSummary {
   /** Trainable under the chosen variant (Σ, biases, head). */
   trainableParameters: number;
   numLabels: number;
+  /** Set when the checkpoint's head had another shape and was re-initialised: one line for the user. */
+  headNote?: string;
 }
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
