@@ -17,6 +17,8 @@ export function DatasetPreview() {
   const dataset = useFiles((s) => s.dataset);
   const source = useFiles((s) => s.validationSource);
   const fraction = useFiles((s) => s.validationFraction);
+  const mapping = useFiles((s) => s.mapping);
+  const warning = useFiles((s) => s.columnWarning);
   const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
   if (!train) return null;
   const { table } = train;
@@ -45,6 +47,16 @@ export function DatasetPreview() {
           </label>
         ))}
       </div>
+      {mapping && (
+        <p className="mapping" data-testid="column-mapping">
+          Reading {mapping}
+        </p>
+      )}
+      {warning && (
+        <p className="warning" role="status" data-testid="column-warning">
+          ⚠ {warning[0].toUpperCase() + warning.slice(1)}
+        </p>
+      )}
       <div className="table-scroll">
         <table className="preview">
           <thead>
