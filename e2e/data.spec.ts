@@ -47,6 +47,9 @@ test('a GLUE MRPC file: both text columns chosen, the pair in the preview, the d
   await expect(preview.locator('th', { hasText: '#2 String' })).toContainText('Text pair');
   await expect(preview.locator('th', { hasText: '#1 String' })).toContainText('Text');
   await expect(preview).toContainText("Yucaipa bought Dominick 's in 1995 for $ 693 million");
+  // Text, pair and label come first, so both sentences are in view.
+  await expect(preview.locator('th')).toHaveText([/^#1 String/, /^#2 String/, /^Quality/, '#1 ID', '#2 ID']);
+  await expect(preview.locator('th', { hasText: '#2 String' })).toBeInViewport();
   await expect(page.getByTestId('column-warning')).toHaveCount(0);
   // The demo's SST-2 validation file has another layout: set aside, with a note, not kept stale.
   await expect(page.getByTestId('validation-info')).toHaveCount(0);

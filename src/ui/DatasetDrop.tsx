@@ -23,7 +23,7 @@ export function DatasetDrop() {
       >
         {train && (
           <p className="file-summary" data-testid="train-info">
-            <strong>{train.fileName}</strong>: {formatCount(train.table.rows.length)} rows
+            <strong>{train.fileName}</strong>: {formatCount(train.table.rows.length)} row{train.table.rows.length === 1 ? '' : 's'}
           </p>
         )}
         {folder && (
@@ -66,7 +66,7 @@ export function DatasetDrop() {
       >
         {validation && (
           <p className="file-summary" data-testid="validation-info">
-            <strong>{validation.fileName}</strong>: {formatCount(validation.table.rows.length)} rows
+            <strong>{validation.fileName}</strong>: {formatCount(validation.table.rows.length)} row{validation.table.rows.length === 1 ? '' : 's'}
           </p>
         )}
         {note && (

@@ -23,6 +23,9 @@ export function DatasetPreview() {
   if (!train) return null;
   const { table } = train;
   const roleOf = (column: string) => ROLES.find((r) => columns[r.key] === column)?.label;
+  // The chosen columns first, so text and pair are both in view however wide the file is.
+  const chosen = ROLES.map((r) => columns[r.key]).filter((c): c is string => c !== undefined && table.columns.includes(c));
+  const shown = [...chosen, ...table.columns.filter((c) => !chosen.includes(c))].map((name) => ({ name, index: table.columns.indexOf(name) }));
   return (
     <section className="panel" data-testid="dataset-preview">
       <h3>Preview: {train.fileName}</h3>
@@ -61,7 +64,7 @@ export function DatasetPreview() {
         <table className="preview">
           <thead>
             <tr>
-              {table.columns.map((name) => (
+              {shown.map(({ name }) => (
                 <th key={name}>
                   {name}
                   {roleOf(name) && <span className="role">{roleOf(name)}</span>}
@@ -72,8 +75,8 @@ export function DatasetPreview() {
           <tbody>
             {table.rows.slice(0, PREVIEW_ROWS).map((row, r) => (
               <tr key={r}>
-                {table.columns.map((_, c) => (
-                  <td key={c}>{cellText(row[c])}</td>
+                {shown.map(({ index }) => (
+                  <td key={index}>{cellText(row[index])}</td>
                 ))}
               </tr>
             ))}
