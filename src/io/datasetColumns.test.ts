@@ -97,7 +97,7 @@ describe('column mapping: GLUE files as distributed', () => {
         text(tsv([[...MNLI_HEAD, 'label1', 'label2', 'label3', 'label4', 'label5', 'gold_label'], ['9', ...MNLI_ROW, 'neutral', 'contradiction', 'neutral', 'neutral', 'neutral', 'neutral']])),
         name,
       );
-      expect(dev.line).toBe('text=sentence1, pair=sentence2, label=gold_label (1 classes: neutral)');
+      expect(dev.line).toBe('text=sentence1, pair=sentence2, label=gold_label (1 class: neutral)');
     }
   });
 

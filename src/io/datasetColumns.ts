@@ -166,6 +166,6 @@ export function describeMapping(choice: ColumnChoice, built: { task: 'classifica
   if (choice.textPair !== undefined) parts.push(`pair=${choice.textPair}`);
   const classes = built.labelNames;
   const shown = classes.length > 10 ? `${classes.slice(0, 10).join(', ')}, …` : classes.join(', ');
-  parts.push(`label=${choice.label} (${built.task === 'regression' ? 'regression' : `${classes.length} classes: ${shown}`})`);
+  parts.push(`label=${choice.label} (${built.task === 'regression' ? 'regression' : `${classes.length} class${classes.length === 1 ? '' : 'es'}: ${shown}`})`);
   return parts.join(', ');
 }
