@@ -320,10 +320,10 @@ export function buildExamples(
   };
 
   // A JSON row without one of the chosen keys: the first named, with how many there are.
-  const chosen = [columns.text, columns.textPair, columns.label].filter((c) => c !== undefined);
+  const chosen = [textColumn, pairColumn, labelColumn].filter((j) => j !== undefined);
   const lacking = table.rows.flatMap((row, i) => {
-    const absent = chosen.find((c) => row[table.columns.indexOf(c)] === undefined);
-    return absent === undefined ? [] : [{ i, absent }];
+    const absent = chosen.find((j) => row[j] === undefined);
+    return absent === undefined ? [] : [{ i, absent: table.columns[absent] }];
   });
   if (lacking.length > 0) {
     const others = lacking.length > 1 ? `; ${lacking.length} rows in all lack a chosen column` : '';
