@@ -1,7 +1,8 @@
 // Data read as the user meant it: a GLUE pair file's two texts, a new training set's own settings
 // (no stale validation file), a free-text column left out said aloud, a split folder's splits, and
-// a checkpoint whose head has another number of labels re-initialised and announced.
-import { readFileSync } from 'node:fs';
+// a checkpoint whose head has another number of labels re-initialised and announced, and a
+// damaged model zip refused by its CRC.
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { zipSync } from 'fflate';
@@ -127,4 +128,16 @@ test('a 3-label checkpoint on the 2-class demo set: the head is re-initialised a
   );
   await expect(page.getByTestId('errors')).toHaveCount(0);
   await page.screenshot({ path: 'test-results/data-head.png', fullPage: true });
+});
+
+test('a model zip with one byte flipped inside model.safetensors is refused, naming the entry', async ({ page }) => {
+  await openDemo(page);
+  const names = readdirSync(hfTinyBert).filter((n) => !n.startsWith('ref-'));
+  const zipped = zipSync(Object.fromEntries(names.map((n) => [`bert/${n}`, new Uint8Array(readFileSync(path.join(hfTinyBert, n)))])), { level: 0 });
+  const weights = readFileSync(path.join(hfTinyBert, 'model.safetensors'));
+  zipped[Buffer.from(zipped).indexOf(weights.subarray(6000, 6032)) + 5] ^= 0x01;
+  await page.getByTestId('model-drop-files').setInputFiles({ name: 'bert.zip', mimeType: 'application/zip', buffer: Buffer.from(zipped) });
+  await expect(page.getByTestId('errors')).toContainText(/bert\.zip is not a readable zip file \(bert\/model\.safetensors has CRC-32 [0-9a-f]{8}, the zip records [0-9a-f]{8}: its bytes were damaged\)/);
+  // The demo model stays.
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny');
 });
