@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { buildExamples, parseTable, type BuiltExamples, type ColumnChoice, type Table } from '../io/dataset.ts';
 import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
-import { findSplits, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
+import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import { ownBuffer, unzipEntries, unzipModel } from '../io/zip.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import type { ModelFiles } from '../worker/protocol.ts';
@@ -81,6 +81,8 @@ export async function readDataInput(path: string, flags: Record<string, string>)
     files = (await readModelDir(path)).files;
   }
   const splits = findSplits(Object.keys(files));
+  const lone = splits.length === 0 ? loneDataFile(Object.keys(files)) : undefined;
+  if (lone !== undefined) return { train: { fileName: lone, table: await parseTable(files[lone], lone) } };
   if (splits.length === 0) {
     throw new Error(`${path}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
   }

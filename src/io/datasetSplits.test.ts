@@ -4,7 +4,7 @@ import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { buildExamples, DatasetError } from './dataset.ts';
 import { guessColumns } from './datasetColumns.ts';
-import { findSplits, proposeSplits, readSplit, splitFileName, type SplitFiles } from './datasetSplits.ts';
+import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from './datasetSplits.ts';
 import { unzipEntries } from './zip.ts';
 
 const text = (s: string): ArrayBuffer => new TextEncoder().encode(s).buffer as ArrayBuffer;
@@ -67,6 +67,9 @@ describe('Hub-style dataset folders', () => {
     // Two configurations in one folder: the folder names the split.
     expect(findSplits(['cola/train.parquet', 'sst2/train.parquet']).map((s) => s.id)).toEqual(['cola/train', 'sst2/train']);
     expect(findSplits(['notes.txt', 'model.safetensors'])).toEqual([]);
+    // A folder with one data file and no split names: that file.
+    expect(loneDataFile(['reviews/README.md', 'reviews/reviews.csv'])).toBe('reviews/reviews.csv');
+    expect(loneDataFile(['a.csv', 'b.jsonl'])).toBeUndefined();
   });
 
   it('reads a zipped folder of snappy Parquet shards as the Hub writes them: shards concatenated, ClassLabel names kept', async () => {

@@ -42,6 +42,12 @@ export function findSplits(paths: readonly string[]): SplitFiles[] {
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/** The one data file of a folder or zip without split names (a zipped reviews.csv), if there is exactly one. */
+export function loneDataFile(paths: readonly string[]): string | undefined {
+  const data = paths.filter((p) => /\.(csv|tsv|tab|jsonl|ndjson|json|parquet)$/i.test(p));
+  return data.length === 1 ? data[0] : undefined;
+}
+
 /** The training split and, when there is one, a validation split beside it. */
 export function proposeSplits(splits: readonly SplitFiles[]): { train?: string; validation?: string } {
   const train = splits.find((s) => s.split === 'train');

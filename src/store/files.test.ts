@@ -48,6 +48,10 @@ describe('files store', () => {
     expect([s.validation?.fileName, s.dataset?.validation.length]).toEqual(['facts/test.csv', 3]);
     await useFiles.getState().pickSplit('validation', undefined);
     expect(useFiles.getState().dataset?.validation).toHaveLength(1);
+    // A folder holding one data file without a split name trains on that file.
+    await useFiles.getState().dropDataset('train', [dropped('mine/reviews.tsv', sst2(10)), dropped('mine/notes.md', 'notes')]);
+    s = useFiles.getState();
+    expect([s.folder, s.train?.fileName, s.dataset?.train.length]).toEqual([null, 'mine/reviews.tsv', 9]);
   });
 });
 

@@ -5,7 +5,7 @@ import { create } from 'zustand';
 import { buildExamples, parseTable, splitValidation } from '../io/dataset.ts';
 import type { ColumnChoice, Table } from '../io/dataset.ts';
 import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
-import { findSplits, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
+import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import { ownBuffer, unzipEntries } from '../io/zip.ts';
 import type { Dataset, ModelFiles } from '../worker/protocol.ts';
 import { useErrors } from './errors.ts';
@@ -190,6 +190,13 @@ export const useFiles = create<FilesState>()((set, get) => {
           return;
         }
         const splits = findSplits(Object.keys(read.files));
+        const lone = splits.length === 0 ? loneDataFile(Object.keys(read.files)) : undefined;
+        if (lone !== undefined) {
+          const file = { fileName: lone, table: await parseTable(read.files[lone], lone) };
+          if (role === 'train') newTraining(file, null, undefined);
+          else update({ validation: file, validationSource: 'file', validationNote: null });
+          return;
+        }
         if (splits.length === 0) {
           throw new Error(`${read.name}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
         }
