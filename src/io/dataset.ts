@@ -112,6 +112,7 @@ function parseTsv(text: string, fileName: string): Table {
   try {
     quoted = parseCsv(text, fileName, '\t');
   } catch {
+    // Quoting breaks too (an unmatched quote): the rows as split say where the file is ragged.
     return withHeader(plain, fileName);
   }
   return raggedRows(quoted, looksLikeHeader(quoted.rows[0], quoted.rows.slice(1))).length === 0 ? withHeader(quoted, fileName) : withHeader(plain, fileName);
