@@ -2,6 +2,7 @@
 import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { runKernelBench } from './kernels.ts';
+import { runLlmKernelBench } from './llm_kernels.ts';
 import { tfOnDevice } from './peer.ts';
 import { runSvdBench } from './svd.ts';
 import { runTrainBench } from './train.ts';
@@ -10,6 +11,7 @@ const gpu = await acquireNodeGpu();
 console.log(`# VectorFit Studio benchmarks — adapter: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
 const tf = await tfOnDevice(gpu);
 await runKernelBench(gpu, tf);
+await runLlmKernelBench(gpu, tf);
 await runTrainBench(gpu, tf);
 await runSvdBench(gpu);
 if (gpu.errors.length) throw new Error(`WebGPU errors: ${gpu.errors.join('; ')}`);

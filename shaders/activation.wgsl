@@ -3,6 +3,9 @@
 //   1 'gelu_new'  0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (HF "gelu_new", "gelu_pytorch_tanh")
 //   2 'tanh'
 //   3 'relu'
+//   4 'silu'      x·sigmoid(x) (HF "silu", Llama and Qwen2's gated MLP)
+// and the gated product h = f(g) ⊙ u of a gated MLP with its backward (gated_forward,
+// gated_backward).
 // WGSL lets an implementation assume no infinity or NaN ever appears, and some drivers' tanh
 // overflows for big arguments, so every exp here gets a bounded argument and tanh is our own.
 // Grid-stride loop as in elementwise.wgsl.
@@ -70,6 +73,9 @@ fn forward(v: f32) -> f32 {
       return select(y, 0.0, v <= -20.0);
     }
     case 2u: { return tanhSafe(v); }
+    // Below −80, x·sigmoid(x) < 2e-33 (and the capped sigmoid would make it wrong): 0, as float32
+    // PyTorch gives from −88 on.
+    case 4u: { return select(v * sigmoid(v), 0.0, v < -80.0); }
     default: { return max(v, 0.0); }
   }
 }
@@ -90,6 +96,12 @@ fn derivative(v: f32) -> f32 {
     }
     // 1 − tanh²(x) = (1 − t)(1 + t) = 4·sigmoid(2x)·sigmoid(−2x): no cancellation as |t| → 1.
     case 2u: { return 4.0 * sigmoid(2.0 * v) * sigmoid(-2.0 * v); }
+    case 4u: {
+      // s + x·s·(1 − s) with 1 − s = sigmoid(−x) (no cancellation); x capped at ±80, past which
+      // x·s·(1 − s) < 2e-33, so the capped sigmoids cannot blow it up.
+      let s = sigmoid(v);
+      return s + clamp(v, -80.0, 80.0) * s * sigmoid(-v);
+    }
     default: { return select(0.0, 1.0, v > 0.0); }
   }
 }
@@ -102,5 +114,31 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     } else {
       out[i] = forward(x[i]);
     }
+  }
+}
+
+// ---- the gated product h = f(gate) ⊙ up (a gated MLP's act_fn(gate_proj(x)) * up_proj(x)).
+@group(0) @binding(0) var<storage, read> gate: array<f32>;
+@group(0) @binding(1) var<storage, read> up: array<f32>;
+@group(0) @binding(2) var<storage, read_write> gated: array<f32>;
+
+@compute @workgroup_size(256)
+fn gated_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < p.n; i += groups.x * 256u) { gated[i] = forward(gate[i]) * up[i]; }
+}
+
+// dGate = dh·u·f′(g), dUp = dh·f(g) (written).
+@group(0) @binding(2) var<storage, read> dGated: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dGate: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dUp: array<f32>;
+@group(0) @binding(5) var<uniform> gp: Params;
+
+@compute @workgroup_size(256)
+fn gated_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  for (var i = gid.x; i < gp.n; i += groups.x * 256u) {
+    let g = gate[i];
+    let dh = dGated[i];
+    dGate[i] = dh * up[i] * derivative(g);
+    dUp[i] = dh * forward(g);
   }
 }

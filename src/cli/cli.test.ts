@@ -1,12 +1,13 @@
 // `vectorfit grads` as a user runs it, on the tiny Hugging Face BERT: its output file holds the
 // loss, the logits and every gradient under the export names, equal to what transformers computed.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../io/safetensors.ts';
+import { decodeCheckpoint } from '../train/checkpoint.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURE = join(ROOT, '../shared/fixtures/hf-tiny/bert');
@@ -48,6 +49,50 @@ describe('vectorfit grads', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--data is required');
     expect(run.stderr).toContain('vectorfit grads --model DIR --data FILE');
+  });
+});
+
+describe('vectorfit train', () => {
+  it('stops a diverging run (--lr 1e30) with a non-zero exit naming the step, keeps the finite checkpoint and writes no exports', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const data = join(FIXTURE, 'data.jsonl');
+    // 12 rows in one batch: a checkpoint per step, so step 1's is on disk when step 2 diverges.
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--lr', '1e30', '--schedule', 'constant', '--batch', '12', '--epochs', '3', '--out', out);
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/at step 2: training diverged and stopped .*the last finite checkpoint is \S+latest\.safetensors \(step 1\); no exports written/);
+    const checkpoint = decodeCheckpoint(readFileSync(join(out, 'checkpoints', 'latest.safetensors'))).snapshot;
+    expect(checkpoint.step).toBe(1);
+    expect(Array.from(checkpoint.params).every(Number.isFinite)).toBe(true);
+    expect(existsSync(join(out, 'merged'))).toBe(false);
+    expect(existsSync(join(out, 'vectors'))).toBe(false);
+  });
+
+  it('with --patience and --metric stops early and exports the best checkpoint beside the last; --lora-rank writes a LoRA adapter', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const data = join(FIXTURE, 'data.jsonl');
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--val', data, '--lr', '0.3', '--schedule', 'constant', '--batch', '4', '--epochs', '10', '--patience', '1', '--metric', 'loss', '--lora-rank', '4', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/early stop @ step \d+: loss has not improved/);
+    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(summary.stoppedEarly).toBe(true);
+    expect(summary.steps).toBeLessThan(30);
+    expect(summary.best.metric).toBe('loss');
+    const adapter = JSON.parse(readFileSync(join(out, 'best', 'vectors', 'adapter_config.json'), 'utf8'));
+    expect(adapter.training.steps).toBe(summary.best.step);
+    expect(adapter.metrics.loss).toBe(summary.best.metrics.loss);
+    expect(existsSync(join(out, 'best', 'merged', 'model.safetensors'))).toBe(true);
+    expect(run.stderr).toMatch(/ΔW over 12 modules: effective rank median [0-9.]+/);
+    expect(run.stderr).toMatch(/LoRA rank 4: relative truncation error 0\.\d+ overall, validation logits move by at most/);
+    expect(JSON.parse(readFileSync(join(out, 'lora', 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'LORA', r: 4 });
+    expect(readSafetensors(readFileSync(join(out, 'lora', 'adapter_model.safetensors')), 'adapter_model.safetensors').tensors.get('base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight')?.shape).toEqual([4, 32]);
+    expect(JSON.parse(readFileSync(join(out, 'delta-spectrum.json'), 'utf8')).modules).toHaveLength(12);
+  });
+
+  it('names an unknown --metric', () => {
+    const data = join(FIXTURE, 'data.jsonl');
+    const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--metric', 'bleu');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('metric bleu is not a classification metric: choose one of accuracy, macro_f1, mcc, loss');
   });
 });
 

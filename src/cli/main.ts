@@ -8,10 +8,10 @@ import { readTensor } from '../gpu/readback.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import { buildExport } from '../train/exports.ts';
+import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
-import { Trainer } from '../train/trainer.ts';
+import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type EngineEvent, type TrainConfig, type Variant } from '../worker/protocol.ts';
 import { fileCheckpointStore, mapData, readDataInput, readModelInput, type MappedData } from './files.ts';
 
@@ -24,10 +24,16 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
                   [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
-                  [--log out.jsonl] [--out DIR] [--resume yes]
+                  [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
+                  [--lora-rank R]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
+      With validation data the best checkpoint by --metric (default accuracy, or pearson for
+      regression; loss = validation loss) is kept and, when it is not the last step, exported
+      to DIR/best/; --patience N stops after N evaluations without improvement.
+      --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
+      each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
 Models: a folder (config.json, tokenizer files, .safetensors), a .zip of one, or loose files
 as a comma-separated list. A head with another number of labels is re-initialised (said so).
@@ -140,6 +146,10 @@ async function train(flags: Flags): Promise<void> {
   if (flags.schedule) overrides.lrSchedule = flags.schedule === 'constant' ? 'constant' : 'linear';
   if (flags.seed) overrides.seed = int(flags, 'seed');
   if (flags['max-length']) overrides.maxLength = int(flags, 'max-length');
+  if (flags.patience) overrides.patience = int(flags, 'patience');
+  if (flags.metric) overrides.metric = flags.metric;
+  const loraRank = int(flags, 'lora-rank');
+  if (loraRank === 0) throw new UsageError('--lora-rank must be at least 1');
   const config = defaultConfig(trainSet.length, overrides);
   const epochSteps = stepsPerEpoch(trainSet.length, config.batchSize);
   config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
@@ -178,20 +188,58 @@ async function train(flags: Flags): Promise<void> {
     }
   }
   // One segment per epoch, with a checkpoint after each (files on disk, as the studio's OPFS).
+  let checkpointStep: number | undefined;
   while (!trainer.finished) {
     const epochEnd = (Math.floor(trainer.step / trainer.stepsPerEpoch) + 1) * trainer.stepsPerEpoch;
-    await trainer.train(() => trainer.step >= epochEnd);
-    if (store) await store.save(CHECKPOINT_FILE, await checkpoint());
+    try {
+      await trainer.train(() => trainer.step >= epochEnd);
+    } catch (error) {
+      if (!(error instanceof DivergenceError)) throw error;
+      progress.done();
+      const kept = checkpointStep === undefined ? 'no checkpoint was written before it' : `the last finite checkpoint is ${join(outDir!, 'checkpoints', CHECKPOINT_FILE)} (step ${checkpointStep})`;
+      throw new Error(`${error.message}; ${kept}; no exports written`);
+    }
+    if (store) {
+      await store.save(CHECKPOINT_FILE, await checkpoint());
+      checkpointStep = trainer.step;
+    }
   }
   progress.done();
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
-  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
+  const spectrum = await trainer.deltaSpectrum();
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  console.error(
+    `ΔW over ${spectrum.modules.length} modules: effective rank median ${median(spectrum.modules.map((m) => m.effectiveRank)).toFixed(1)}, ` +
+      `top-8 share of ‖ΔW‖²_F median ${median(spectrum.modules.map((m) => m.energyTop8)).toFixed(3)}` +
+      (outDir ? ` (per module: ${join(outDir, DELTA_SPECTRUM_FILE)})` : ''),
+  );
+  const best = trainer.best && { step: trainer.best.step, metric: trainer.watchedMetric, metrics: trainer.best.metrics };
+  console.log(JSON.stringify({ steps: trainer.step, metrics: trainer.lastMetrics, best, stoppedEarly: trainer.stoppedEarly, seconds: trainer.trainingSeconds, tokens: trainer.trainingTokens }));
   if (flags.log) await writeFile(flags.log, trainer.log.map((r) => JSON.stringify(r)).join('\n') + '\n');
   if (outDir && store) {
     for (const kind of ['vectors', 'merged', 'log'] as const) {
       const dir = kind === 'log' ? outDir : join(outDir, kind);
       await mkdir(dir, { recursive: true });
       for (const file of await buildExport(trainer, kind)) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+    }
+    if (loraRank) {
+      const dir = join(outDir, 'lora');
+      await mkdir(dir, { recursive: true });
+      const files = await buildExport(trainer, 'lora', { rank: loraRank });
+      for (const file of files) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+      const report = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === LORA_REPORT_FILE)!.bytes));
+      const logits = report.validation_logits;
+      console.error(
+        `LoRA rank ${loraRank}: relative truncation error ${report.overall_truncation_error.toFixed(4)} overall` +
+          (logits ? `, validation logits move by at most ${logits.max_abs_change.toExponential(2)} (relative ${logits.relative_change.toExponential(2)})` : ''),
+      );
+    }
+    if (best && best.step !== trainer.step) {
+      for (const kind of ['vectors', 'merged'] as const) {
+        const dir = join(outDir, 'best', kind);
+        await mkdir(dir, { recursive: true });
+        for (const file of await buildExport(trainer, kind, { which: 'best' })) await writeFile(join(dir, file.name), new Uint8Array(file.bytes));
+      }
     }
     console.error(`exports written to ${outDir}`);
   }
@@ -217,6 +265,8 @@ class ProgressLine {
       );
     } else if (event.type === 'eval') {
       this.line(`eval @ step ${event.step}: ${Object.entries(event.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+    } else if (event.type === 'earlyStop') {
+      this.line(`early stop @ step ${event.step}: ${event.metric} has not improved on ${event.best.toFixed(4)} (step ${event.bestStep})`);
     } else if (event.type === 'avf') {
       const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
       this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);

@@ -29,7 +29,7 @@ async function compressorsFor(metadata: FileMetaData): Promise<Compressors | und
   return (await import('hyparquet-compressors')).compressors;
 }
 
-function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
+export function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
   const value = metadata.key_value_metadata?.find((kv) => kv.key === 'huggingface')?.value;
   if (!value) return {};
   let features: unknown;
@@ -42,7 +42,11 @@ function classLabelNames(metadata: FileMetaData): Record<string, string[]> {
   const names: Record<string, string[]> = {};
   if (!features || typeof features !== 'object') return names;
   for (const [column, feature] of Object.entries(features)) {
-    const f = feature as { _type?: unknown; names?: unknown };
+    // Token classification tags are a list of ClassLabel: Sequence (datasets < 4) or List
+    // (datasets 4) with the ClassLabel under "feature", or a bare one-element JSON list.
+    const outer = feature as { _type?: unknown; feature?: unknown } | unknown[];
+    const inner = Array.isArray(outer) ? outer[0] : outer?._type === 'Sequence' || outer?._type === 'List' ? outer.feature : outer;
+    const f = inner as { _type?: unknown; names?: unknown };
     if (f?._type === 'ClassLabel' && Array.isArray(f.names) && f.names.every((n) => typeof n === 'string')) names[column] = f.names;
   }
   return names;

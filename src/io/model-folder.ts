@@ -24,6 +24,8 @@ export interface TokenizerFiles {
   vocabJson?: object;
   mergesTxt?: string;
   specialTokensMap?: object;
+  /** SentencePiece model (DeBERTa-v2/v3 ship it instead of tokenizer.json). */
+  spmModel?: Uint8Array;
 }
 
 export interface ModelFolder {
@@ -86,6 +88,10 @@ export function readModelFolder(model: ModelFiles): ModelFolder {
     const file = read(baseName);
     return file && decodeText(file.bytes, file.path);
   };
+  const bytes = (baseName: string) => {
+    const file = read(baseName);
+    return file && new Uint8Array(file.bytes);
+  };
   const tokenizer: TokenizerFiles = {
     tokenizerJson: json('tokenizer.json'),
     tokenizerConfig: json('tokenizer_config.json'),
@@ -93,6 +99,7 @@ export function readModelFolder(model: ModelFiles): ModelFolder {
     vocabTxt: text('vocab.txt'),
     vocabJson: json('vocab.json'),
     mergesTxt: text('merges.txt'),
+    spmModel: bytes('spm.model'),
   };
   return { name: model.name, config, tensors: renameLegacyKeys(tensors, model.name), tokenizer, sourceFiles };
 }

@@ -4,6 +4,7 @@
 // the engine worker and in Node (no DOM, no fs).
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { debertaV2TokenizerJson, parseSentencePieceModel, useRealCharsmaps } from './sentencepiece.ts';
 import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
 
 /** The tokenizer files of a model folder, already parsed (model-folder.ts reads them). */
@@ -15,6 +16,8 @@ export interface TokenizerFiles {
   vocabTxt?: string;
   vocabJson?: object;
   mergesTxt?: string;
+  /** SentencePiece model (DeBERTa-v2/v3 ship it instead of tokenizer.json). */
+  spmModel?: Uint8Array;
 }
 
 /** Where each file came from (a path inside the dropped folder), for error messages. */
@@ -27,6 +30,7 @@ const DEFAULT_NAMES: Required<TokenizerFileNames> = {
   vocabTxt: 'vocab.txt',
   vocabJson: 'vocab.json',
   mergesTxt: 'merges.txt',
+  spmModel: 'spm.model',
 };
 
 export class TokenizerError extends Error {
@@ -64,26 +68,40 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   } else if (files.vocabTxt !== undefined) {
     source = names.vocabTxt;
     json = wrap(source, () => wordPieceTokenizerJson(files.vocabTxt as string, config));
+  } else if (files.spmModel) {
+    source = names.spmModel;
+    json = wrap(source, () => sentencePieceTokenizerJson(files.spmModel as Uint8Array, config, source));
   } else if (files.vocabJson && files.mergesTxt !== undefined) {
     source = names.vocabJson;
     json = wrap(source, () => byteLevelBpeTokenizerJson(files.vocabJson as object, files.mergesTxt as string, config));
   } else {
     const partial = files.vocabJson ? ` (found ${names.vocabJson} but no ${names.mergesTxt})` : files.mergesTxt !== undefined ? ` (found ${names.mergesTxt} but no ${names.vocabJson})` : '';
     throw new TokenizerError(
-      `No tokenizer in the model folder${partial}: it needs tokenizer.json, or vocab.txt (WordPiece: BERT, DistilBERT), or vocab.json + merges.txt (byte-level BPE: RoBERTa, GPT-2), with tokenizer_config.json beside them.`,
+      `No tokenizer in the model folder${partial}: it needs tokenizer.json, or vocab.txt (WordPiece: BERT, DistilBERT), or vocab.json + merges.txt (byte-level BPE: RoBERTa, GPT-2), or spm.model (SentencePiece: DeBERTa-v2/v3), with tokenizer_config.json beside them.`,
     );
   }
   // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
   const complete = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
   const tokenizer = wrap(source, () => new Tokenizer(complete, config));
+  wrap(source, () => useRealCharsmaps(tokenizer.normalizer));
   return new TextTokenizer(tokenizer, complete as TokenizerJsonShape, config);
+}
+
+/** Only DeBERTa-v2/v3's converter is built; other SentencePiece tokenizers (T5, ALBERT) lay out specials differently. */
+function sentencePieceTokenizerJson(bytes: Uint8Array, config: TokenizerConfig, file: string): object {
+  const tokenizerClass = config.tokenizer_class;
+  if (typeof tokenizerClass === 'string' && !/^DebertaV2Tokenizer(Fast)?$/.test(tokenizerClass)) {
+    throw new Error(`a ${tokenizerClass} SentencePiece model: only DeBERTa-v2/v3's (DebertaV2Tokenizer) can be converted here; save the tokenizer with tokenizer.json instead`);
+  }
+  return debertaV2TokenizerJson(parseSentencePieceModel(bytes, file), config, file);
 }
 
 function wrap<T>(file: string, build: () => T): T {
   try {
     return build();
   } catch (error) {
-    throw new TokenizerError(`${file}: ${error instanceof Error ? error.message : String(error)}`, file);
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TokenizerError(message.startsWith(`${file}: `) ? message : `${file}: ${message}`, file);
   }
 }
 
@@ -186,7 +204,17 @@ export class TextTokenizer {
     return this.wrapSpecials(a.slice(0, n1), b && b.slice(0, n2));
   }
 
-  private wrapSpecials(a: number[], b: number[] | null): { ids: number[]; typeIds: number[] } {
+  /** Token ids and strings of one text without special tokens (question answering aligns them to characters). */
+  tokenize(text: string): { ids: number[]; tokens: string[] } {
+    const encoding = this.tokenizer.encode(text, { add_special_tokens: false });
+    return { ids: encoding.ids, tokens: encoding.tokens };
+  }
+
+  /**
+   * The post-processor's special tokens around already-tokenized sequences; `sequenceIds` says
+   * which sequence each position holds (0 for A, 1 for B, null for a special), as HF's sequence_ids().
+   */
+  wrapSpecials(a: readonly number[], b: readonly number[] | null): { ids: number[]; typeIds: number[]; sequenceIds: (0 | 1 | null)[] } {
     const tokensA = a.map((_, i) => MARK_A + i);
     const tokensB = b && b.map((_, i) => MARK_B + i);
     const processor = this.tokenizer.post_processor;
@@ -197,21 +225,25 @@ export class TextTokenizer {
     const tokens = out.tokens_pair ? [...out.tokens, ...out.tokens_pair] : out.tokens;
     const ids: number[] = [];
     const typeIds: number[] = [];
+    const sequenceIds: (0 | 1 | null)[] = [];
     tokens.forEach((token, i) => {
       let typeId = out.token_type_ids?.[i] ?? 0;
       if (token.startsWith(MARK_A)) {
         ids.push(a[Number(token.slice(MARK_A.length))]);
+        sequenceIds.push(0);
       } else if (b && token.startsWith(MARK_B)) {
         ids.push(b[Number(token.slice(MARK_B.length))]);
+        sequenceIds.push(1);
         if (!out.token_type_ids) typeId = 1;
       } else {
         const special = this.tokenizer.token_to_id(token);
         if (special === undefined) throw new TokenizerError(`the post-processor's special token "${token}" is not in the vocabulary`);
         ids.push(special);
+        sequenceIds.push(null);
       }
       typeIds.push(this.singleTypeId ? 0 : typeId);
     });
-    return { ids, typeIds };
+    return { ids, typeIds, sequenceIds };
   }
 }
 

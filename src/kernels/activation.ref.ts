@@ -45,6 +45,8 @@ function forward(kind: ActivationKind, x: number): number {
       return Math.tanh(x);
     case 'relu':
       return Math.max(x, 0);
+    case 'silu':
+      return x / (1 + Math.exp(-x));
   }
 }
 
@@ -63,6 +65,11 @@ function derivative(kind: ActivationKind, x: number): number {
       return 1 / Math.cosh(x) ** 2; // 1 − tanh² would cancel as |tanh| → 1
     case 'relu':
       return x > 0 ? 1 : 0;
+    case 'silu': {
+      // s + x·s·(1 − s) with 1 − s = sigmoid(−x): 1 − s would cancel as s → 1.
+      const s = 1 / (1 + Math.exp(-x));
+      return s + (x * s) / (1 + Math.exp(x));
+    }
   }
 }
 
@@ -77,4 +84,22 @@ export function activationBackward(args: { dy: Float64Array; x: Float64Array; n:
   const dx = new Float64Array(args.n);
   for (let i = 0; i < args.n; i++) dx[i] = args.dy[i] * derivative(args.kind, args.x[i]);
   return dx;
+}
+
+/** h = f(gate) ⊙ up. */
+export function gatedForward(args: { gate: Float64Array; up: Float64Array; n: number; kind: ActivationKind }): Float64Array {
+  const h = new Float64Array(args.n);
+  for (let i = 0; i < args.n; i++) h[i] = forward(args.kind, args.gate[i]) * args.up[i];
+  return h;
+}
+
+/** dGate = dh·up·f′(gate), dUp = dh·f(gate). */
+export function gatedBackward(args: { dh: Float64Array; gate: Float64Array; up: Float64Array; n: number; kind: ActivationKind }): { dGate: Float64Array; dUp: Float64Array } {
+  const dGate = new Float64Array(args.n);
+  const dUp = new Float64Array(args.n);
+  for (let i = 0; i < args.n; i++) {
+    dGate[i] = args.dh[i] * args.up[i] * derivative(args.kind, args.gate[i]);
+    dUp[i] = args.dh[i] * forward(args.kind, args.gate[i]);
+  }
+  return { dGate, dUp };
 }

@@ -6,9 +6,9 @@ import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { gridStride } from './grid.ts';
 
 /** Hugging Face's `hidden_act` names: 'gelu' is the exact erf form, 'gelu_new' the tanh form. */
-export type ActivationKind = 'gelu' | 'gelu_new' | 'tanh' | 'relu';
+export type ActivationKind = 'gelu' | 'gelu_new' | 'tanh' | 'relu' | 'silu';
 
-const KIND_CODE: Record<ActivationKind, number> = { gelu: 0, gelu_new: 1, tanh: 2, relu: 3 };
+const KIND_CODE: Record<ActivationKind, number> = { gelu: 0, gelu_new: 1, tanh: 2, relu: 3, silu: 4 };
 
 export interface ActivationForwardArgs {
   x: Tensor;
@@ -37,10 +37,44 @@ export function activationBackward(device: GPUDevice, args: ActivationBackwardAr
   return activation(device, `${args.kind} backward ${args.n}`, args.kind, true, [args.x, args.dy, args.dx], args.n);
 }
 
-function activation(device: GPUDevice, label: string, kind: ActivationKind, backward: boolean, buffers: Tensor[], n: number): Dispatch {
+export interface GatedForwardArgs {
+  /** The gate and up projections, [n] each. */
+  gate: Tensor;
+  up: Tensor;
+  /** May not be gate or up. */
+  h: Tensor;
+  n: number;
+  /** The gate's activation: 'silu' for Llama and Qwen2. */
+  kind: ActivationKind;
+}
+
+export interface GatedBackwardArgs {
+  dh: Tensor;
+  /** The forward's inputs. */
+  gate: Tensor;
+  up: Tensor;
+  /** Written, not accumulated. */
+  dGate: Tensor;
+  dUp: Tensor;
+  n: number;
+  kind: ActivationKind;
+}
+
+/** h = f(gate) ⊙ up (a gated MLP). */
+export function gatedForward(device: GPUDevice, args: GatedForwardArgs): Dispatch {
+  return activation(device, `gated ${args.kind} forward ${args.n}`, args.kind, false, [args.gate, args.up, args.h], args.n, 'gated_forward');
+}
+
+/** dGate = dh·up·f′(gate), dUp = dh·f(gate). */
+export function gatedBackward(device: GPUDevice, args: GatedBackwardArgs): Dispatch {
+  return activation(device, `gated ${args.kind} backward ${args.n}`, args.kind, true, [args.gate, args.up, args.dh, args.dGate, args.dUp], args.n, 'gated_backward');
+}
+
+function activation(device: GPUDevice, label: string, kind: ActivationKind, backward: boolean, buffers: Tensor[], n: number, entryPoint = 'main'): Dispatch {
   return makeDispatch(device, {
     label,
     code,
+    entryPoint,
     constants: { KIND: KIND_CODE[kind], BACKWARD: Number(backward) },
     bindings: [...buffers, createParams(device, [['u32', n]])],
     workgroups: gridStride(n),

@@ -1,10 +1,12 @@
 // A checkpoint is a safetensors file: the flat trainable parameters, their initial values, the
 // AdamW moments and per-vector steps, and the AVF state; the step, the run's config and the
 // log so far in its metadata. The data position and every dropout seed follow from the step and
-// the seed, so a resumed run repeats the uninterrupted run exactly.
+// the seed, so a resumed run repeats the uninterrupted run exactly. Early stopping's state rides
+// along: the best checkpoint's tensors under `best.*`, its step, metrics and the count of
+// evaluations since in the `watch` metadata.
 import { readSafetensors, writeSafetensors } from '../io/safetensors.ts';
 import type { TrainConfig } from '../worker/protocol.ts';
-import type { LogRecord, TrainerSnapshot } from './trainer.ts';
+import type { LogRecord, TrainerSnapshot, WatchState } from './trainer.ts';
 
 const FORMAT = 'vectorfit-checkpoint-1';
 
@@ -19,9 +21,16 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   const { snapshot: s } = checkpoint;
   const f32 = (name: string, data: ArrayLike<number>) => ({ name, dtype: 'F32' as const, shape: [data.length], data });
   const f64 = (name: string, data: ArrayLike<number>) => ({ name, dtype: 'F64' as const, shape: [data.length], data });
+  const state = (prefix: string, t: Omit<TrainerSnapshot, 'step' | 'initial' | 'log' | 'watch'>) => [
+    f32(`${prefix}params`, t.params), f32(`${prefix}adam.m`, t.m), f32(`${prefix}adam.v`, t.v),
+    f64(`${prefix}adam.steps`, t.steps), f64(`${prefix}avf.ema`, t.avfEma), f64(`${prefix}avf.frozen`, t.avfFrozen),
+  ];
+  const best = s.watch?.best;
+  const watch = s.watch && { stale: s.watch.stale, stopped: s.watch.stopped, best: best && { step: best.step, value: best.value, metrics: best.metrics } };
   return writeSafetensors(
-    [f32('params', s.params), f32('initial', s.initial), f32('adam.m', s.m), f32('adam.v', s.v), f64('adam.steps', s.steps), f64('avf.ema', s.avfEma), f64('avf.frozen', s.avfFrozen)],
+    [...state('', s), f32('initial', s.initial), ...(best ? state('best.', best) : [])],
     {
+      ...(watch ? { watch: JSON.stringify(watch) } : {}),
       format: FORMAT,
       step: String(s.step),
       config: JSON.stringify(checkpoint.config),
@@ -40,6 +49,19 @@ export function decodeCheckpoint(bytes: Uint8Array | ArrayBuffer, fileName = 'ch
     if (!t) throw new Error(`${fileName}: the checkpoint lacks ${name}`);
     return t.data;
   };
+  const watch = file.metadata.watch ? (JSON.parse(file.metadata.watch) as { stale: number; stopped: boolean; best?: { step: number; value: number | null; metrics: Record<string, number | null> } }) : undefined;
+  const watchState: WatchState | undefined = watch && {
+    stale: watch.stale,
+    stopped: watch.stopped,
+    best: watch.best && {
+      step: watch.best.step,
+      // JSON has no NaN: a metric nobody could measure comes back as null.
+      value: watch.best.value ?? NaN,
+      metrics: Object.fromEntries(Object.entries(watch.best.metrics).map(([k, v]) => [k, v ?? NaN])),
+      params: get('best.params'), m: get('best.adam.m'), v: get('best.adam.v'), steps: get('best.adam.steps'),
+      avfEma: get('best.avf.ema'), avfFrozen: get('best.avf.frozen'),
+    },
+  };
   return {
     snapshot: {
       step: Number(file.metadata.step),
@@ -51,6 +73,7 @@ export function decodeCheckpoint(bytes: Uint8Array | ArrayBuffer, fileName = 'ch
       avfEma: get('avf.ema'),
       avfFrozen: get('avf.frozen'),
       log: JSON.parse(file.metadata.log) as LogRecord[],
+      watch: watchState,
     },
     config: JSON.parse(file.metadata.config) as TrainConfig,
     modelName: file.metadata.model,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, averageRanks, macroF1, matthewsCorrelation, meanSquaredError, pearson, spearman, taskMetrics } from './metrics.ts';
+import { accuracy, averageRanks, improves, TASK_METRICS, macroF1, matthewsCorrelation, meanSquaredError, pearson, spearman, taskMetrics, validationLoss } from './metrics.ts';
 
 // Expected values are worked by hand (in the comments) from the definitions sklearn/SciPy use;
 // 1e-12 is float64 rounding over a handful of terms.
@@ -63,5 +63,27 @@ describe('metrics', () => {
     close(r.mse, 8.5);
     close(meanSquaredError([0.5], [0]), 0.25);
     close(r.spearman, 1);
+  });
+
+  it('validation loss is the mean cross-entropy of the logits (classification) or the MSE (regression)', () => {
+    // Row 0: logits (0, ln 3), gold 1 → −ln(3/4); row 1: (1000, 1000), gold 0 → ln 2 (no overflow).
+    close(validationLoss('classification', 2, [0, Math.log(3), 1000, 1000], [1, 0]), (-Math.log(3 / 4) + Math.log(2)) / 2);
+    close(validationLoss('regression', 1, [1, 2], [0, 0]), 2.5);
+    expect(() => validationLoss('classification', 3, [0, 1], [0])).toThrow(/2 logits for 1 targets × 3 labels/);
+  });
+
+  it('TASK_METRICS names exactly what an evaluation reports', () => {
+    expect([...Object.keys(taskMetrics('classification', 2, [0, 1], [0, 1])), 'loss']).toEqual(TASK_METRICS.classification);
+    expect([...Object.keys(taskMetrics('regression', 1, [0, 1], [0, 1])), 'loss']).toEqual(TASK_METRICS.regression);
+  });
+
+  it('early stopping compares in each metric’s direction, strictly, and NaN never improves', () => {
+    expect(improves('accuracy', 0.8, 0.7)).toBe(true);
+    expect(improves('accuracy', 0.7, 0.7)).toBe(false);
+    expect(improves('loss', 0.5, 0.6)).toBe(true);
+    expect(improves('mse', 0.7, 0.6)).toBe(false);
+    expect(improves('pearson', NaN, 0.1)).toBe(false);
+    expect(improves('pearson', 0.1, undefined)).toBe(true);
+    expect(improves('pearson', -0.5, NaN)).toBe(true);
   });
 });

@@ -160,3 +160,45 @@ export function taskMetrics(task: Task, labelCount: number, predictions: Values,
     mse: meanSquaredError(predictions, golds),
   };
 }
+
+/**
+ * Validation loss as the trainer minimises it (Hugging Face's sequence-classification losses):
+ * mean softmax cross-entropy of `logits` [n, labelCount] against class indices, or the mean
+ * squared error of the single regression output. Float64, log-sum-exp shifted by the row max.
+ */
+export function validationLoss(task: Task, labelCount: number, logits: Values, golds: Values): number {
+  if (task === 'regression') return meanSquaredError(logits, golds);
+  if (logits.length !== golds.length * labelCount) throw new Error(`validationLoss: ${logits.length} logits for ${golds.length} targets × ${labelCount} labels`);
+  let sum = 0;
+  for (let i = 0; i < golds.length; i++) {
+    let max = -Infinity;
+    for (let k = 0; k < labelCount; k++) max = Math.max(max, logits[i * labelCount + k]);
+    let z = 0;
+    for (let k = 0; k < labelCount; k++) z += Math.exp(logits[i * labelCount + k] - max);
+    sum += max + Math.log(z) - logits[i * labelCount + golds[i]];
+  }
+  return sum / golds.length;
+}
+
+/** Every metric an evaluation reports (taskMetrics plus the validation loss), by task. */
+export const TASK_METRICS: Record<Task, readonly string[]> = {
+  classification: ['accuracy', 'macro_f1', 'mcc', 'loss'],
+  regression: ['pearson', 'spearman', 'mse', 'loss'],
+};
+
+/** The metric early stopping watches unless told otherwise: the task's headline metric. */
+export function defaultWatchedMetric(task: Task): string {
+  return task === 'classification' ? 'accuracy' : 'pearson';
+}
+
+/** Losses and errors improve downwards, scores and correlations upwards. */
+export function lowerIsBetter(metric: string): boolean {
+  return metric === 'loss' || metric === 'mse';
+}
+
+/** Whether `value` beats `best` on `metric` (strictly; NaN never improves anything). */
+export function improves(metric: string, value: number, best: number | undefined): boolean {
+  if (Number.isNaN(value)) return false;
+  if (best === undefined || Number.isNaN(best)) return true;
+  return lowerIsBetter(metric) ? value < best : value > best;
+}

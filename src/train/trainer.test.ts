@@ -9,6 +9,7 @@ import { testGpu } from '../test/gpu.ts';
 import type { Dataset, EngineEvent, Example, ModelFiles, TrainConfig } from '../worker/protocol.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { defaultConfig } from './defaults.ts';
+import { moduleSpectrum } from './delta-spectrum.ts';
 import { buildExport, readVectorsExport } from './exports.ts';
 import { Trainer } from './trainer.ts';
 
@@ -56,10 +57,117 @@ describe('VectorFit trainer on a tiny BERT', () => {
     const tensors = new Map([...(await t.trainedTensors())].map(([name, v]) => [name, v.data]));
     tensors.get('classifier.weight')![0] = NaN;
     t.importVectors(tensors);
-    await expect(t.train(() => false)).rejects.toThrow(/the loss became NaN at step 1: training stopped/);
+    await expect(t.train(() => false)).rejects.toThrow(/the loss became NaN at step 1: training diverged and stopped/);
     expect(t.step).toBe(1);
     const last = events.filter((e) => e.type === 'step').at(-1);
     expect(last?.type === 'step' && Number.isFinite(last.loss)).toBe(false);
+  });
+
+  it('an absurd learning rate stops the run at the step where Σ turns NaN behind a finite loss; checkpoints and exports stay finite', async () => {
+    // At lr 1e30 step 2's loss is a finite ~1e30 while its update makes Σ NaN: only the check of
+    // the parameters catches it.
+    const events: EngineEvent[] = [];
+    const t = await trainer(0, { lr: 1e30, lrSchedule: 'constant' }, events);
+    await t.train(() => t.step >= 1);
+    const finiteSnapshot = await t.snapshot();
+    await expect(t.train(() => false)).rejects.toThrow(/\.sigma\[\d+\] became NaN or infinite in the update at step 2: training diverged/);
+    expect(t.step).toBe(2);
+    const last = events.filter((e) => e.type === 'step').at(-1);
+    expect(last?.type === 'step' && Number.isFinite(last.loss)).toBe(true);
+    // No eval or strength of the diverged step reaches the studio.
+    expect(events.some((e) => (e.type === 'eval' || e.type === 'strength') && e.step === 2)).toBe(false);
+    await expect(t.snapshot()).rejects.toThrow(/at step 2: training diverged/);
+    await expect(buildExport(t, 'vectors')).rejects.toThrow(/vectors export refused: \S+\[\d+\] is NaN/);
+    await expect(buildExport(t, 'merged')).rejects.toThrow(/merged export refused: \S+ is NaN/);
+    // The finite checkpoint brings the run back, and its exports are finite.
+    t.restore(finiteSnapshot);
+    const [vectors] = await buildExport(t, 'vectors');
+    for (const [name, data] of readVectorsExport(vectors.bytes)) expect(data.every(Number.isFinite), name).toBe(true);
+  });
+
+  it('stops when an AdamW moment overflows even though the parameters stay finite', async () => {
+    // v = ∞ makes the update m/(√v + ε) = 0: the parameter stays finite, the optimizer is broken.
+    const t = await trainer(0, {});
+    await t.train(() => t.step >= 1);
+    const state = await t.optimizer.readState();
+    const entry = t.model.params.entries.find((e) => e.name.endsWith('.sigma'))!;
+    state.v[entry.offset + 2] = Infinity;
+    t.optimizer.writeState(state);
+    await expect(t.train(() => false)).rejects.toThrow(`the AdamW second moment of ${entry.name}[2] became NaN or infinite in the update at step 2`);
+    expect((await t.trainedTensors()).get(entry.name)!.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it('keeps the best checkpoint by the watched metric, stops after `patience` evaluations without improvement, and exports the best', async () => {
+    const events: EngineEvent[] = [];
+    const settings = { epochs: 10, evalEvery: 1, patience: 2, metric: 'loss', lr: 0.3, lrSchedule: 'constant' as const };
+    const t = await trainer(0, settings, events);
+    await t.train(() => false);
+    const evals = t.log.flatMap((r) => (r.type === 'eval' ? [{ step: r.step, loss: r.metrics.loss }] : []));
+    const stop = t.log.find((r) => r.type === 'early-stop');
+    // lr 0.3 overshoots: the validation loss stops improving long before the 30 steps end.
+    expect(t.stoppedEarly).toBe(true);
+    expect(stop).toMatchObject({ type: 'early-stop', metric: 'loss' });
+    expect(t.step).toBeLessThan(t.totalSteps);
+    const bestLoss = Math.min(...evals.map((e) => e.loss));
+    const bestStep = evals.find((e) => e.loss === bestLoss)!.step;
+    expect(t.best).toMatchObject({ step: bestStep, value: bestLoss });
+    expect(stop).toMatchObject({ step: t.step, bestStep, best: bestLoss });
+    // Exactly `patience` evaluations came after the best, none better.
+    expect(evals.filter((e) => e.step > bestStep)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'earlyStop')).toHaveLength(1);
+    expect(events.flatMap((e) => (e.type === 'best' ? [e.step] : [])).at(-1)).toBe(bestStep);
+
+    // The best export, imported onto the base model, evaluates to the best checkpoint's metrics;
+    // the trainer itself keeps its last parameters.
+    const lastLogits = await t.logits(t.dataset.validation);
+    const [vectors, adapterConfig] = await buildExport(t, 'vectors', { which: 'best' });
+    expect(JSON.parse(new TextDecoder().decode(adapterConfig.bytes))).toMatchObject({ training: { steps: bestStep }, metrics: { loss: bestLoss }, watched_metric: 'loss' });
+    expect(Array.from(await t.logits(t.dataset.validation))).toEqual(Array.from(lastLogits));
+    const fresh = await trainer(0, settings);
+    fresh.importVectors(readVectorsExport(vectors.bytes));
+    expect(await fresh.evaluate()).toEqual(t.best!.metrics);
+
+    // The checkpoint carries the best and the stop, so a restored run knows both.
+    const restored = await trainer(0, settings);
+    restored.restore(decodeCheckpoint(encodeCheckpoint({ snapshot: await t.snapshot(), config: t.config, modelName: 'bert', datasetName: 'hf-tiny' })).snapshot);
+    expect(restored.finished).toBe(true);
+    expect(restored.best?.step).toBe(bestStep);
+    expect(Array.from(restored.best!.params)).toEqual(Array.from(t.best!.params));
+  });
+
+  it('refuses a metric the task does not have', async () => {
+    await expect(trainer(0, { metric: 'pearson' })).rejects.toThrow(/metric pearson is not a classification metric: choose one of accuracy, macro_f1, mcc, loss/);
+  });
+
+  it('reports ΔW’s spectrum live (throttled) with the strength, equal to |Σ − Σ₀| of the trained vectors, and exports it with the log', async () => {
+    const events: EngineEvent[] = [];
+    const t = await trainer(0, { epochs: 1 }, events);
+    await t.train(() => false);
+    const spectra = events.filter((e) => e.type === 'deltaSpectrum');
+    const strengths = events.filter((e) => e.type === 'strength');
+    // At most once a second, always beside a strength event, and at the last step.
+    expect(spectra.length).toBeGreaterThan(0);
+    for (const e of spectra) expect(strengths.map((x) => x.step)).toContain(e.step);
+    const last = spectra.at(-1)!;
+    if (last.type !== 'deltaSpectrum') throw new Error('unreachable');
+    expect(last.step).toBe(3);
+    expect(last.modules).toHaveLength(12);
+    expect(last.layers.map((l) => Object.keys(l.change).sort())).toEqual([0, 1].map(() => ['f1', 'f2', 'k', 'o', 'q', 'v']));
+    const { params, initial } = await t.snapshot();
+    const tensors = await t.trainedTensors();
+    const start = (name: string) => t.model.params.entries.find((e) => e.name === name)!.offset;
+    for (const m of last.modules) {
+      const sigma = tensors.get(`${m.path}.sigma`)!.data;
+      const o = start(`${m.path}.sigma`);
+      const expected = moduleSpectrum({ ...m, sigma, initial: Array.from(sigma, (_, i) => initial[o + i]) });
+      expect(Array.from(m.values), m.path).toEqual(Array.from(expected.values));
+      expect(m.effectiveRank).toBe(expected.effectiveRank);
+      expect(m.effectiveRank, m.path).toBeGreaterThan(1);
+      expect(params[o]).toBe(sigma[0]);
+    }
+    const files = await buildExport(t, 'log');
+    const json = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'delta-spectrum.json')!.bytes));
+    expect(json.modules.map((m: { path: string }) => m.path)).toEqual(last.modules.map((m) => m.path));
   });
 
   it('resumed from a checkpoint, repeats the uninterrupted run’s loss trajectory exactly (dropout on)', async () => {

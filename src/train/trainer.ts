@@ -4,7 +4,10 @@
 import type { Gpu } from '../gpu/device.ts';
 import { encodePlan, submitPlan } from '../gpu/plan.ts';
 import { readBuffer, readTensor } from '../gpu/readback.ts';
-import { encodeDispatches } from '../gpu/dispatch.ts';
+import { encodeDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import { createTensor, type Tensor } from '../gpu/tensor.ts';
+import { finite, firstNonFinite } from '../kernels/finite.ts';
+import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
@@ -22,8 +25,9 @@ import {
 } from '../worker/protocol.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
+import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
 import { loadModel, type LoadedModel } from './load.ts';
-import { taskMetrics } from './metrics.ts';
+import { defaultWatchedMetric, improves, TASK_METRICS, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
 import { variantTrains, variantUsesAvf } from './variants.ts';
@@ -34,12 +38,16 @@ export type Emit = (event: EngineEvent) => void;
 export type LogRecord =
   | { type: 'step'; step: number; epoch: number; loss: number; lr: number; seconds: number }
   | { type: 'avf'; step: number; frozen: string[]; released: string[] }
-  | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> };
+  | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> }
+  | { type: 'early-stop'; step: number; metric: string; bestStep: number; best: number };
 
 /** Sequences are padded up to a multiple of this, so a run compiles only a few plan shapes. */
 const SEQ_BUCKET = 8;
 /** The studio's heatmap needs no more than this many updates per second. */
 const STRENGTH_INTERVAL_MS = 100;
+/** ΔW's spectrum changes slowly and costs a readback of every Σ and a sort per module (≈5 ms at
+ * BERT-base on the CPU): once a second is live enough. */
+const DELTA_SPECTRUM_INTERVAL_MS = 1000;
 
 export interface TrainerOptions {
   gpu: Gpu;
@@ -56,6 +64,10 @@ export class Trainer {
   readonly log: LogRecord[] = [];
   readonly strengthHistory: { step: number; values: number[] }[] = [];
   lastMetrics: Record<string, number> = {};
+  /** The validation metric the best checkpoint and early stopping follow. */
+  readonly watchedMetric: string;
+  /** Best checkpoint so far and evaluations since it improved (part of every snapshot). */
+  private watch: WatchState = { stale: 0, stopped: false };
   /** Wall-clock seconds spent training (evaluations excluded) and real tokens seen, all runs. */
   trainingSeconds = 0;
   trainingTokens = 0;
@@ -65,7 +77,17 @@ export class Trainer {
   private readonly avf: AvfState;
   private readonly avfCandidate: Uint8Array;
   private readonly vectorEntries: TrainableEntry[];
+  /** Per step, read back in one piece: the first non-finite element (finite.wgsl's code) of
+   * the loss, the parameters, and AdamW's two moments, then the loss's f32 bits. */
+  private readonly health: Tensor;
+  private readonly healthChecks: Dispatch[];
+  /** Σ entries of the parameter buffer, and the bytes from its start that cover them all. */
+  private readonly sigmaEntries: TrainableEntry[];
+  private readonly sigmaBytes: number;
+  /** Σ₀ (and whatever lies between) from the start of the initial buffer; read once. */
+  private initialSigmas?: Promise<Float32Array>;
   private lastStrengthAt = 0;
+  private lastSpectrumAt = -Infinity;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
   private startedAt = 0;
@@ -86,6 +108,12 @@ export class Trainer {
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
     this.avfCandidate = new Uint8Array(model.params.slotCount);
+    this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
+    this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
+    this.sigmaBytes = 4 * Math.max(0, ...this.sigmaEntries.map((e) => e.offset + e.length));
+    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 1], 'u32', 'step health');
+    const checked = { loss: model.loss, params: model.paramsTensor, m: optimizer.m, v: optimizer.v };
+    this.healthChecks = HEALTH_CHECKS.map(({ tensor }, slot) => finite(gpu.device, { input: checked[tensor], out: this.health, slot }));
     if (variantUsesAvf(config.variant)) {
       for (const e of this.vectorEntries) this.avfCandidate[e.slot] = variantTrains(config.variant, e.role as 'sigma' | 'bias', e.module!) ? 1 : 0;
     }
@@ -93,6 +121,11 @@ export class Trainer {
 
   static async create({ gpu, files, dataset, config, emit }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
+    if (config.metric !== undefined) {
+      const known = TASK_METRICS[dataset.task];
+      if (!known.includes(config.metric)) throw new Error(`metric ${config.metric} is not a ${dataset.task} metric: choose one of ${known.join(', ')}`);
+    }
+    if ((config.patience ?? 0) > 0 && !dataset.validation.length) throw new Error(`${dataset.name}: early stopping (patience ${config.patience}) needs a validation split`);
     emit({ type: 'progress', phase: 'reading', done: 0, total: 1, message: `Reading ${files.name}` });
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
@@ -135,8 +168,18 @@ export class Trainer {
     return this.sampler.stepsPerEpoch;
   }
 
+  /** The last step, or early stopping, ended the run. */
   get finished(): boolean {
-    return this.step >= this.totalSteps;
+    return this.step >= this.totalSteps || this.watch.stopped;
+  }
+
+  /** The best checkpoint by the watched metric (undefined before the first evaluation). */
+  get best(): BestCheckpoint | undefined {
+    return this.watch.best;
+  }
+
+  get stoppedEarly(): boolean {
+    return this.watch.stopped;
   }
 
   /** Trains until the last step or until `interrupted()` says so (checked between steps). */
@@ -182,14 +225,21 @@ export class Trainer {
     this.optimizer.setHyper(hyper);
     const encoder = this.gpu.device.createCommandEncoder();
     encodePlan(encoder, this.model.trainPlan(batch.batch, batch.seq));
+    // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the loss is
+    // copied beside the verdict, so the one small readback per step carries both: a diverging
+    // run can hide NaN Σ behind a finite loss (frozen or saturated paths), and must stop anyway.
+    encoder.clearBuffer(this.health.buffer, 0, 4 * HEALTH_CHECKS.length);
     const pass = encoder.beginComputePass();
     encodeDispatches(pass, this.optimizer.update);
+    encodeDispatches(pass, this.healthChecks);
     pass.end();
+    encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
     this.gpu.device.queue.submit([encoder.finish()]);
     this.tokensSinceStart += batch.attentionMask.reduce((a, b) => a + b, 0);
 
-    const loss = readBuffer(this.gpu.device, this.model.loss.buffer, 4).then((bytes) => {
-      const value = new Float32Array(bytes)[0];
+    const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1)).then((bytes) => {
+      const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
+      const value = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 1)[0];
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
@@ -197,17 +247,29 @@ export class Trainer {
         type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr,
         stepsPerSecond: done / seconds, tokensPerSecond: this.tokensSinceStart / seconds,
       });
-      if (!Number.isFinite(value)) throw new NonFiniteLossError(t, value);
+      if (!Number.isFinite(value)) throw new DivergenceError(t, `the loss became ${value}`);
+      HEALTH_CHECKS.forEach(({ what }, slot) => {
+        const bad = firstNonFinite(verdicts[slot]);
+        if (bad >= 0) throw new DivergenceError(t, slot === 0 ? `the loss became ${value}` : `${what}${this.elementName(bad)} became NaN or infinite in the update`);
+      });
     });
-    return { loss, after: this.afterStep(t, epoch) };
+    return { loss, after: this.afterStep(t, epoch, loss) };
   }
 
-  private async afterStep(t: number, epoch: number): Promise<void> {
+  /** AVF, strength and evaluation of step t, once `healthy` says its parameters are finite. */
+  private async afterStep(t: number, epoch: number, healthy: Promise<void>): Promise<void> {
     const avfNow = isAvfStep(t, this.config.avf) && variantUsesAvf(this.config.variant);
     const showStrength = avfNow || t === this.totalSteps || performance.now() - this.lastStrengthAt >= STRENGTH_INTERVAL_MS;
-    if (showStrength) {
-      submitPlan(this.gpu.device, [this.optimizer.strength]);
-      const strength = await this.optimizer.readStrength();
+    if (showStrength) submitPlan(this.gpu.device, [this.optimizer.strength]);
+    const reading = showStrength ? this.optimizer.readStrength() : undefined;
+    const showSpectrum = showStrength && (t === this.totalSteps || performance.now() - this.lastSpectrumAt >= DELTA_SPECTRUM_INTERVAL_MS);
+    const spectrum = showSpectrum ? this.deltaSpectrum() : undefined;
+    // When the step fails, these readings are left unawaited: a failure of theirs (a lost device)
+    // must not surface again as an unhandled rejection.
+    for (const pending of [reading, spectrum]) pending?.catch(() => {});
+    await healthy;
+    if (reading) {
+      const strength = await reading;
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
         this.optimizer.setAvfFrozen(this.avf.frozen);
@@ -217,16 +279,84 @@ export class Trainer {
         this.emit({ type: 'avf', step: t, frozen, released });
       }
       this.emitStrength(t, strength);
+      if (spectrum) {
+        this.lastSpectrumAt = performance.now();
+        this.emit({ type: 'deltaSpectrum', step: t, ...(await spectrum) });
+      }
     }
     const endOfEpoch = t % this.sampler.stepsPerEpoch === 0 || t === this.totalSteps;
     const periodic = this.config.evalEvery > 0 && t % this.config.evalEvery === 0;
     if ((endOfEpoch || periodic) && this.dataset.validation.length) {
       const start = performance.now();
       this.lastMetrics = await this.evaluate();
-      this.evalSeconds += (performance.now() - start) / 1000;
       this.log.push({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
       this.emit({ type: 'eval', step: t, epoch, metrics: this.lastMetrics });
+      await this.watchMetric(t);
+      this.evalSeconds += (performance.now() - start) / 1000;
     }
+  }
+
+  /** Keeps the best checkpoint (parameters and optimizer state, as an epoch checkpoint) and stops
+   * the run after `patience` evaluations without a strict improvement. */
+  private async watchMetric(t: number): Promise<void> {
+    const metric = this.watchedMetric;
+    const value = this.lastMetrics[metric];
+    if (improves(metric, value, this.watch.best?.value)) {
+      const s = await this.snapshot();
+      const best = { step: t, value, metrics: { ...this.lastMetrics }, params: s.params, m: s.m, v: s.v, steps: s.steps, avfEma: s.avfEma, avfFrozen: s.avfFrozen };
+      this.watch = { stale: 0, stopped: false, best };
+      this.emit({ type: 'best', step: t, metric, value });
+      return;
+    }
+    this.watch.stale++;
+    const patience = this.config.patience ?? 0;
+    if (patience > 0 && this.watch.stale >= patience && this.watch.best) {
+      this.watch.stopped = true;
+      const { step: bestStep, value: best } = this.watch.best;
+      this.log.push({ type: 'early-stop', step: t, metric, bestStep, best });
+      this.emit({ type: 'earlyStop', step: t, metric, bestStep, best });
+    }
+  }
+
+  /** Runs `task` with the best checkpoint's parameters on the GPU, then puts the current ones back
+   * (call through `exclusive`). */
+  async withBestParameters<T>(task: () => Promise<T>): Promise<T> {
+    const best = this.watch.best;
+    if (!best) throw new Error('there is no best checkpoint yet: it is taken at the first evaluation on validation data');
+    return this.withParameters(best.params, task);
+  }
+
+  /** Runs `task` with the given flat trainable parameters on the GPU, then puts the current ones
+   * back (call through `exclusive`). */
+  async withParameters<T>(params: ArrayLike<number>, task: () => Promise<T>): Promise<T> {
+    if (params.length !== this.model.params.size) throw new Error(`withParameters: ${params.length} values for ${this.model.params.size}`);
+    const current = await readTensor(this.gpu.device, this.model.paramsTensor);
+    this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(params));
+    try {
+      return await task();
+    } finally {
+      this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, current);
+    }
+  }
+
+  /** ΔW's spectrum of every factored module now (see delta-spectrum.ts). */
+  async deltaSpectrum(): Promise<DeltaSpectrum> {
+    return deltaSpectrum(await this.sigmaPairs());
+  }
+
+  /** Σ and Σ₀ of every factored module, by module path: one readback of the Σs. */
+  async sigmaPairs(): Promise<SigmaPair[]> {
+    const device = this.gpu.device;
+    this.initialSigmas ??= readBuffer(device, this.model.initialTensor.buffer, this.sigmaBytes).then((b) => new Float32Array(b));
+    const params = new Float32Array(await readBuffer(device, this.model.paramsTensor.buffer, this.sigmaBytes));
+    const initial = await this.initialSigmas;
+    return this.sigmaEntries.map((e) => ({
+      path: e.name.slice(0, -'.sigma'.length),
+      layer: e.layer!,
+      module: e.module!,
+      sigma: params.subarray(e.offset, e.offset + e.length),
+      initial: initial.subarray(e.offset, e.offset + e.length),
+    }));
   }
 
   private emitStrength(step: number, strength: Float32Array): void {
@@ -249,6 +379,12 @@ export class Trainer {
   private vectorId(slot: number): VectorId {
     const e = this.model.params.entries.find((x) => x.slot === slot)!;
     return { layer: e.layer!, module: e.module!, kind: e.role as 'sigma' | 'bias' };
+  }
+
+  /** `<tensor name>[i]` of an element of the flat parameter buffer. */
+  private elementName(index: number): string {
+    const e = this.model.params.entries.find((x) => index >= x.offset && index < x.offset + x.length);
+    return e ? `${e.name}[${index - e.offset}]` : `parameter padding element ${index}`;
   }
 
   private slotName(slot: number): string {
@@ -281,7 +417,8 @@ export class Trainer {
     const numLabels = this.loaded.config.numLabels;
     const logits = await this.logits(validation);
     const predictions = task === 'regression' ? Array.from(logits) : validation.map((_, i) => argmax(logits.subarray(i * numLabels, (i + 1) * numLabels)));
-    return taskMetrics(task, numLabels, predictions, validation.map((e) => e.label));
+    const golds = validation.map((e) => e.label);
+    return { ...taskMetrics(task, numLabels, predictions, golds), loss: validationLoss(task, numLabels, logits, golds) };
   }
 
   /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */
@@ -321,9 +458,9 @@ export class Trainer {
     return new Map(this.model.params.entries.map((e) => [e.name, { shape: e.shape, data: all.slice(e.offset, e.offset + e.length) }]));
   }
 
-  /** Export names of the vectors AVF keeps frozen now. */
-  frozenVectorNames(): string[] {
-    return this.vectorEntries.filter((e) => this.avf.frozen[e.slot]).map((e) => e.name);
+  /** Export names of the vectors AVF keeps frozen now (or in a checkpoint's AVF state). */
+  frozenVectorNames(frozen: ArrayLike<number> = this.avf.frozen): string[] {
+    return this.vectorEntries.filter((e) => frozen[e.slot]).map((e) => e.name);
   }
 
   /** Sets the trainable tensors from exported vectors (same base model and variant layout). */
@@ -340,9 +477,15 @@ export class Trainer {
   /** Everything needed to continue this run exactly where it is. */
   async snapshot(): Promise<TrainerSnapshot> {
     const state = await this.optimizer.readState();
+    const params = await readTensor(this.gpu.device, this.model.paramsTensor);
+    // A checkpoint must stay a safe place to return to: never write a diverged state into it.
+    for (const [what, data] of [['parameter', params], ['AdamW first moment', state.m], ['AdamW second moment', state.v]] as const) {
+      const bad = firstNonFiniteOnCpu(data);
+      if (bad >= 0) throw new DivergenceError(this.step, `the ${what} of ${this.elementName(bad)} is ${data[bad]}; no checkpoint written`);
+    }
     return {
       step: this.step,
-      params: await readTensor(this.gpu.device, this.model.paramsTensor),
+      params,
       initial: await readTensor(this.gpu.device, this.model.initialTensor),
       m: state.m,
       v: state.v,
@@ -350,6 +493,7 @@ export class Trainer {
       avfEma: Float64Array.from(this.avf.ema),
       avfFrozen: Uint8Array.from(this.avf.frozen),
       log: [...this.log],
+      watch: { ...this.watch },
     };
   }
 
@@ -360,6 +504,7 @@ export class Trainer {
     }
     this.gpu.device.queue.writeBuffer(this.model.paramsTensor.buffer, 0, Float32Array.from(snapshot.params));
     this.gpu.device.queue.writeBuffer(this.model.initialTensor.buffer, 0, Float32Array.from(snapshot.initial));
+    this.initialSigmas = undefined;
     this.optimizer.writeState(snapshot);
     this.avf.ema.set(snapshot.avfEma);
     this.avf.frozen.set(snapshot.avfFrozen);
@@ -367,7 +512,28 @@ export class Trainer {
     this.step = snapshot.step;
     this.log.length = 0;
     this.log.push(...snapshot.log);
+    this.watch = snapshot.watch ? { ...snapshot.watch } : { stale: 0, stopped: false };
   }
+}
+
+/** The best checkpoint: the optimizer state at its step, its metrics and the watched value. */
+export interface BestCheckpoint {
+  step: number;
+  value: number;
+  metrics: Record<string, number>;
+  params: ArrayLike<number>;
+  m: ArrayLike<number>;
+  v: ArrayLike<number>;
+  steps: ArrayLike<number>;
+  avfEma: ArrayLike<number>;
+  avfFrozen: ArrayLike<number>;
+}
+
+/** Early stopping's state: the best checkpoint, evaluations since, and whether it stopped the run. */
+export interface WatchState {
+  best?: BestCheckpoint;
+  stale: number;
+  stopped: boolean;
 }
 
 export interface TrainerSnapshot {
@@ -380,17 +546,28 @@ export interface TrainerSnapshot {
   avfEma: ArrayLike<number>;
   avfFrozen: ArrayLike<number>;
   log: LogRecord[];
+  /** Absent in checkpoints written before early stopping existed. */
+  watch?: WatchState;
 }
 
-export class NonFiniteLossError extends Error {
+/** Training produced NaN or ±Inf (in the loss or a trainable tensor) at `step`. */
+export class DivergenceError extends Error {
   constructor(
     readonly step: number,
-    readonly value: number,
+    readonly detail: string,
   ) {
-    super(`the loss became ${value} at step ${step}: training stopped (try a lower learning rate)`);
-    this.name = 'NonFiniteLossError';
+    super(`${detail} at step ${step}: training diverged and stopped (try a lower learning rate)`);
+    this.name = 'DivergenceError';
   }
 }
+
+/** What the per-step health check covers, in result-slot order (slot 0 must stay the loss). */
+const HEALTH_CHECKS = [
+  { tensor: 'loss', what: '' },
+  { tensor: 'params', what: '' },
+  { tensor: 'm', what: 'the AdamW first moment of ' },
+  { tensor: 'v', what: 'the AdamW second moment of ' },
+] as const;
 
 function hyperAt(config: TrainConfig, step: number, totalSteps: number) {
   return { lr: learningRate(config, step, totalSteps), beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };

@@ -66,6 +66,7 @@ describe('the engine protocol', () => {
     const strength = events.filter((e) => e.type === 'strength').at(-1);
     expect(strength).toMatchObject({ type: 'strength', layers: 2 });
     expect(strength?.type === 'strength' && strength.values.length).toBe(24);
+    expect(events.filter((e) => e.type === 'deltaSpectrum').at(-1)).toMatchObject({ type: 'deltaSpectrum', step: 4, layers: [{ layer: 0 }, { layer: 1 }] });
     expect(events.filter((e) => e.type === 'eval')).toHaveLength(2);
     expect(savedSteps).toEqual([2, 4]);
 
@@ -97,6 +98,53 @@ describe('the engine protocol', () => {
     const steps = events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
     expect(steps.at(-1)).toBe(4);
     expect(new Set(steps).size).toBe(4);
+  });
+
+  it('stops a diverging run (lr 1e30) naming the step, keeps the last finite checkpoint and refuses to export NaN', async () => {
+    const { engine, events, load, states, waitFor, saved, savedSteps } = await setup();
+    // One step per epoch, so a checkpoint is saved (step 1) before step 2 diverges.
+    const config = { ...(load as Extract<EngineRequest, { type: 'load' }>).config, batchSize: 12, epochs: 3, lr: 1e30, lrSchedule: 'constant' as const };
+    await engine.handle({ ...load, config } as EngineRequest);
+    await engine.handle({ type: 'start' });
+    await waitFor('stopped');
+    const errors = events.flatMap((e) => (e.type === 'error' ? [e.message] : []));
+    expect(errors).toEqual([expect.stringMatching(/at step 2: training diverged.*The last checkpoint \(step 1\) is finite and kept/)]);
+    expect(savedSteps).toEqual([1]);
+    const checkpoint = decodeCheckpoint(saved.get('latest.safetensors')!).snapshot;
+    for (const data of [checkpoint.params, checkpoint.m, checkpoint.v]) expect(Array.from(data).every(Number.isFinite)).toBe(true);
+
+    await engine.handle({ type: 'export', kind: 'merged' });
+    expect(events.filter((e) => e.type === 'export')).toHaveLength(0);
+    expect(events.at(-1)).toMatchObject({ type: 'error', message: expect.stringMatching(/^merged export refused: \S+ is NaN/) });
+
+    await engine.handle({ type: 'restore' });
+    expect(states().at(-1)).toBe('paused');
+    await engine.handle({ type: 'export', kind: 'vectors' });
+    const exported = events.find((e) => e.type === 'export');
+    expect(exported?.type === 'export' && exported.files.length).toBe(2);
+  });
+
+  it('stops early on the watched metric, then exports the best checkpoint and a LoRA adapter on request', async () => {
+    const { engine, events, load, waitFor } = await setup();
+    const config = { ...(load as Extract<EngineRequest, { type: 'load' }>).config, epochs: 10, evalEvery: 1, patience: 1, metric: 'loss', lr: 0.3, lrSchedule: 'constant' as const };
+    await engine.handle({ ...load, config } as EngineRequest);
+    await engine.handle({ type: 'start' });
+    await waitFor('finished');
+    const stop = events.find((e) => e.type === 'earlyStop');
+    const bests = events.flatMap((e) => (e.type === 'best' ? [e.step] : []));
+    expect(stop).toMatchObject({ type: 'earlyStop', metric: 'loss', bestStep: bests.at(-1) });
+    expect(events.filter((e) => e.type === 'step').length).toBeLessThan(20);
+
+    await engine.handle({ type: 'export', kind: 'vectors', which: 'best' });
+    const best = events.find((e) => e.type === 'export');
+    expect(best).toMatchObject({ type: 'export', kind: 'vectors', which: 'best' });
+    const adapter = best?.type === 'export' ? JSON.parse(new TextDecoder().decode(best.files[1].bytes)) : null;
+    expect(adapter.training.steps).toBe(bests.at(-1));
+
+    await engine.handle({ type: 'export', kind: 'lora', rank: 3 });
+    const lora = events.filter((e) => e.type === 'export').at(-1);
+    expect(lora?.type === 'export' && lora.files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'lora_report.json']);
+    expect(events.some((e) => e.type === 'error')).toBe(false);
   });
 
   it('reports a bad model file by name and stays usable', async () => {

@@ -3,7 +3,7 @@
 import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
-import { NonFiniteLossError, Trainer } from '../train/trainer.ts';
+import { DivergenceError, Trainer } from '../train/trainer.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
 const CHECKPOINT = 'latest.safetensors';
@@ -23,6 +23,8 @@ export class Engine {
   private state: EngineState = 'idle';
   private interrupt: 'pause' | 'stop' | 'lost' | null = null;
   private running?: Promise<void>;
+  /** Step of the last checkpoint saved in this session (checkpoints are always finite). */
+  private checkpointStep?: number;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -40,7 +42,7 @@ export class Engine {
         case 'restore':
           return await this.restore();
         case 'export':
-          return await this.export(request.kind);
+          return await this.export(request);
         case 'predict': {
           const trainer = this.requireTrainer();
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
@@ -86,6 +88,7 @@ export class Engine {
     if (this.state === 'training') await this.halt('stop');
     this.setState('loading');
     this.trainer = undefined;
+    this.checkpointStep = undefined;
     const gpu = await this.device();
     this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post });
     this.lastLoad = request;
@@ -111,8 +114,14 @@ export class Engine {
       .catch((error: unknown) => {
         // A step cut short by a lost device fails too: the loss has been reported already.
         if (this.interrupt === 'lost') return;
+        if (error instanceof DivergenceError) {
+          const kept = this.checkpointStep === undefined ? 'No checkpoint was saved before it.' : `The last checkpoint (step ${this.checkpointStep}) is finite and kept: "Resume from checkpoint" continues from it.`;
+          this.deps.post({ type: 'error', message: `${error.message}. ${kept} Exports refuse the diverged tensors.`, recoverable: true });
+          this.setState('stopped');
+          return;
+        }
         this.fail(error);
-        this.setState(error instanceof NonFiniteLossError ? 'stopped' : 'error');
+        this.setState('error');
       })
       .finally(() => {
         this.running = undefined;
@@ -144,6 +153,7 @@ export class Engine {
     this.deps.post({ type: 'progress', phase: 'checkpoint', done: 0, total: 1, message: `Saving checkpoint at step ${trainer.step}` });
     const bytes = encodeCheckpoint({ snapshot: await trainer.snapshot(), config: load.config, modelName: load.model.name, datasetName: load.dataset.name });
     await this.deps.store.save(CHECKPOINT, bytes);
+    this.checkpointStep = trainer.step;
     this.deps.post({ type: 'progress', phase: 'checkpoint', done: 1, total: 1, message: `Checkpoint saved at step ${trainer.step}` });
   }
 
@@ -157,12 +167,13 @@ export class Engine {
       await this.load(this.lastLoad);
     }
     this.requireTrainer().restore(checkpoint.snapshot);
+    this.checkpointStep = checkpoint.snapshot.step;
     this.setState('paused');
   }
 
-  private async export(kind: 'vectors' | 'merged' | 'log'): Promise<void> {
+  private async export({ kind, which, rank }: Extract<EngineRequest, { type: 'export' }>): Promise<void> {
     const trainer = this.requireTrainer();
-    const files = await trainer.exclusive(() => buildExport(trainer, kind));
-    this.deps.post({ type: 'export', kind, files });
+    const files = await trainer.exclusive(() => buildExport(trainer, kind, { which, rank }));
+    this.deps.post({ type: 'export', kind, ...(which ? { which } : {}), files });
   }
 }

@@ -49,6 +49,11 @@ export interface TrainConfig {
   maxLength: number;
   /** Evaluate every N steps as well as after each epoch (0: only per epoch). */
   evalEvery: number;
+  /** Early stopping: stop after this many evaluations without improvement (0 or absent: off). */
+  patience?: number;
+  /** Validation metric to watch for the best checkpoint and early stopping (absent: accuracy for
+   * classification, pearson for regression; `loss` is the validation loss). */
+  metric?: string;
 }
 
 export type Task = 'classification' | 'regression';
@@ -91,7 +96,9 @@ export interface ModelSummary {
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
 
-export type ExportKind = 'vectors' | 'merged' | 'log';
+export type ExportKind = 'vectors' | 'merged' | 'log' | 'lora';
+/** Which parameters an export writes: the run's last, or its best checkpoint's (by the watched metric). */
+export type ExportWhich = 'best' | 'last';
 
 export type EngineRequest =
   | { type: 'load'; model: ModelFiles; dataset: Dataset; config: TrainConfig }
@@ -101,7 +108,8 @@ export type EngineRequest =
   | { type: 'stop' }
   /** Resume a run from its last checkpoint (after a stop, an error or a lost device). */
   | { type: 'restore' }
-  | { type: 'export'; kind: ExportKind }
+  /** `rank`: the LoRA rank of a 'lora' export (absent: full rank). */
+  | { type: 'export'; kind: ExportKind; which?: ExportWhich; rank?: number }
   | { type: 'predict'; id: number; text: string; textPair?: string };
 
 export type EngineEvent =
@@ -114,12 +122,45 @@ export type EngineEvent =
   | { type: 'strength'; step: number; layers: number; values: Float32Array; frozen: Uint8Array; trainable: Uint8Array }
   | { type: 'avf'; step: number; frozen: VectorId[]; released: VectorId[] }
   | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> }
+  /** The watched metric improved: the best checkpoint is now this step's. */
+  | { type: 'best'; step: number; metric: string; value: number }
+  /** Early stopping ended the run at `step`: `patience` evaluations without improvement. */
+  | { type: 'earlyStop'; step: number; metric: string; bestStep: number; best: number }
+  /** ΔW's spectrum per module (see train/delta-spectrum.ts); with a `strength` event, at most once a second and at the last step. */
+  | { type: 'deltaSpectrum'; step: number; modules: ModuleSpectrum[]; layers: LayerSigmaChange[] }
   | { type: 'prediction'; id: number; base: Prediction; tuned: Prediction }
-  | { type: 'export'; kind: ExportKind; files: { name: string; bytes: ArrayBuffer }[] }
+  | { type: 'export'; kind: ExportKind; which?: ExportWhich; files: { name: string; bytes: ArrayBuffer }[] }
   | { type: 'error'; message: string; file?: string; recoverable: boolean };
 
 export interface Prediction {
   /** Class probabilities (classification) or the predicted value (regression). */
   scores: number[];
   label: string;
+}
+
+/** The spectrum of ΔW = U·diag(Σ − Σ₀)·Vᵀ of one module: its singular values are the sorted |ΔΣ|. */
+export interface ModuleSpectrum {
+  /** Module path, e.g. `bert.encoder.layer.0.attention.self.query`. */
+  path: string;
+  layer: number;
+  module: ModuleKind;
+  /** Singular values of ΔW, descending. */
+  values: Float32Array;
+  /** ‖ΔW‖_F = √Σ|ΔΣ|². */
+  frobenius: number;
+  /** exp(entropy of p = s/Σs) (Roy & Vetterli 2007), 0 for ΔW = 0: the figure the studio shows. */
+  effectiveRank: number;
+  /** Singular values above 1% of the largest. */
+  rankAbove1Percent: number;
+  /** Share of ‖ΔW‖²_F the top 1, 8 and 64 singular values carry (energy, Σ s² over the top k). */
+  energyTop1: number;
+  energyTop8: number;
+  energyTop64: number;
+}
+
+/** Σ_t[i] − Σ₀[i] of the leading singular values (i < 4) of every module of one layer. */
+export interface LayerSigmaChange {
+  layer: number;
+  /** By module kind: the first (up to) four entries of Σ_t − Σ₀, in Σ₀'s order (descending Σ₀). */
+  change: Partial<Record<ModuleKind, number[]>>;
 }
