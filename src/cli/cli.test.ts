@@ -1,9 +1,10 @@
 // `vectorfit grads` as a user runs it, on the tiny Hugging Face BERT: its output file holds the
 // loss, the logits and every gradient under the export names, equal to what transformers computed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../io/safetensors.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
@@ -11,8 +12,9 @@ import { decodeCheckpoint } from '../train/checkpoint.ts';
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURE = join(ROOT, '../shared/fixtures/hf-tiny/bert');
 
+/** The CLI as `npx vectorfit` runs it: the package's bin script. */
 function vectorfit(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', './scripts/register-raw.mjs', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['scripts/vectorfit.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
 }
 
 function norm(x: ArrayLike<number>): number {
@@ -113,5 +115,78 @@ describe('vectorfit train', () => {
     const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--metric', 'bleu');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('metric bleu is not a classification metric: choose one of accuracy, macro_f1, mcc, loss');
+  });
+});
+
+/** The fixture's 12 rows as a GLUE MRPC file: each text cut in two, #1 String and #2 String. */
+function mrpcPairFile(dir: string): string {
+  const rows = readFileSync(join(FIXTURE, 'data.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: number });
+  const lines = ['\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String'];
+  rows.forEach((r, i) => {
+    const words = r.text.split(' ');
+    const cut = Math.ceil(words.length / 2);
+    lines.push([r.label, 1000 + i, 2000 + i, words.slice(0, cut).join(' '), words.slice(cut).join(' ') || words[0]].join('\t'));
+  });
+  const path = join(dir, 'train.tsv');
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+describe('vectorfit: data and models read as the user meant them', () => {
+  it('a pair file with no column flags: the mapping is the first line, and loss and gradients equal those with explicit flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-pairs-'));
+    const data = mrpcPairFile(dir);
+    const guessed = vectorfit('grads', '--model', FIXTURE, '--data', data, '--out', join(dir, 'guessed.safetensors'));
+    expect(guessed.status, guessed.stderr).toBe(0);
+    expect(guessed.stdout.split('\n')[0]).toBe('train.tsv: text=#1 String, pair=#2 String, label=Quality (3 classes: 0, 1, 2)');
+    const flagged = vectorfit('grads', '--model', FIXTURE, '--data', data, '--text', '#1 String', '--text-pair', '#2 String', '--label', 'Quality', '--out', join(dir, 'flagged.safetensors'));
+    expect(flagged.status, flagged.stderr).toBe(0);
+    const single = vectorfit('grads', '--model', FIXTURE, '--data', data, '--text-pair', 'none', '--out', join(dir, 'single.safetensors'));
+    expect(single.status, single.stderr).toBe(0);
+    const read = (name: string) => readSafetensors(readFileSync(join(dir, name)), name).tensors;
+    const [a, b, c] = [read('guessed.safetensors'), read('flagged.safetensors'), read('single.safetensors')];
+    for (const [name, tensor] of a) expect(tensor.data, name).toEqual(b.get(name)!.data);
+    // The pair is really read: one text alone gives another loss.
+    expect(Math.abs(a.get('loss')!.data[0] - c.get('loss')!.data[0])).toBeGreaterThan(1e-4);
+  });
+
+  it('takes a zipped model and a zipped split folder; re-initialises a 3-label head for a 2-class set and says so; a damaged zip is refused by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-zips-'));
+    const model = Object.fromEntries(readdirSync(FIXTURE).filter((n) => !n.startsWith('ref-')).map((n) => [`bert/${n}`, new Uint8Array(readFileSync(join(FIXTURE, n)))]));
+    writeFileSync(join(dir, 'bert.zip'), zipSync(model, { level: 0 }));
+    const rows = readFileSync(join(FIXTURE, 'data.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: number });
+    const jsonl = (part: typeof rows) => new TextEncoder().encode(part.map((r) => JSON.stringify({ text: r.text, label: r.label % 2 })).join('\n'));
+    writeFileSync(join(dir, 'data.zip'), zipSync({ 'two/README.md': new TextEncoder().encode('# two classes'), 'two/train.jsonl': jsonl(rows.slice(0, 8)), 'two/validation.jsonl': jsonl(rows.slice(8)) }));
+    const run = vectorfit('grads', '--model', join(dir, 'bert.zip'), '--data', join(dir, 'data.zip'), '--out', join(dir, 'g.safetensors'));
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toBe('two/train.jsonl: text=text, label=label (2 classes: 0, 1)');
+    expect(lines[1]).toBe('splits: train=two/train.jsonl, validation=two/validation.jsonl (of train, validation)');
+    expect(lines[2]).toBe("Head re-initialised: the checkpoint's classifier has 3 labels, the dataset has 2 classes (classifier.weight [3, 32] → [2, 32], classifier.bias [3] → [2]), as Hugging Face does with ignore_mismatched_sizes.");
+    expect(lines[3]).toMatch(/^loss [0-9.]+ over 8 rows/);
+
+    const zipped = zipSync(model, { level: 0 });
+    const weights = new Uint8Array(readFileSync(join(FIXTURE, 'model.safetensors')));
+    const at = Buffer.from(zipped).indexOf(Buffer.from(weights.subarray(5000, 5032)));
+    zipped[at + 3] ^= 0x40;
+    writeFileSync(join(dir, 'damaged.zip'), zipped);
+    const damaged = vectorfit('grads', '--model', join(dir, 'damaged.zip'), '--data', join(FIXTURE, 'data.jsonl'), '--out', join(dir, 'd.safetensors'));
+    expect(damaged.status).toBe(1);
+    expect(damaged.stderr).toMatch(/damaged\.zip is not a readable zip file \(bert\/model\.safetensors has CRC-32 [0-9a-f]{8}, the zip records [0-9a-f]{8}: its bytes were damaged\)/);
+  });
+
+  it('names the free-text column it leaves out, and refuses a GLUE test file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-warn-'));
+    mkdirSync(join(dir, 'glue'));
+    writeFileSync(join(dir, 'glue', 'test.tsv'), 'index\tsentence1\tsentence2\n0\tA man is playing a flute.\tA man plays the flute.\n');
+    const test = vectorfit('grads', '--model', FIXTURE, '--data', join(dir, 'glue', 'test.tsv'), '--out', join(dir, 'x.safetensors'));
+    expect(test.status).toBe(1);
+    expect(test.stderr).toContain("test.tsv: this is GLUE's unlabelled RTE, WNLI or AX test file: its labels are withheld");
+    const reviews = ['{"text": "lozi rumi vodo kavo", "title": "tape loka neba vomi", "label": 0}', '{"text": "ruta kape mivo kado taba", "title": "kape mivo kado taba", "label": 1}'];
+    writeFileSync(join(dir, 'reviews.jsonl'), reviews.join('\n'));
+    const run = vectorfit('grads', '--model', FIXTURE, '--data', join(dir, 'reviews.jsonl'), '--label', 'label', '--out', join(dir, 'r.safetensors'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe('reviews.jsonl: text=text, label=label (2 classes: 0, 1)');
+    expect(run.stderr).toContain('warning: reviews.jsonl: free-text column "title" is not used: choose it as text or text pair if the model should read it (--text / --text-pair)');
   });
 });

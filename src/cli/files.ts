@@ -1,7 +1,11 @@
-// Reading models and datasets from disk into the same shapes the studio gets from dropped files.
+// Reading models and datasets from disk into the same shapes the studio gets from dropped files:
+// folders, zips and loose files alike.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { buildExamples, guessColumns, parseTable, type BuiltExamples } from '../io/dataset.ts';
+import { buildExamples, parseTable, type BuiltExamples, type ColumnChoice, type Table } from '../io/dataset.ts';
+import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
+import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
+import { ownBuffer, unzipEntries, unzipModel } from '../io/zip.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import type { ModelFiles } from '../io/types.ts';
 
@@ -26,17 +30,108 @@ export async function readModelDir(dir: string): Promise<ModelFiles> {
   return { name: basename(dir.replace(/\/+$/, '')), files };
 }
 
-/** Parses a dataset file with guessed (or flagged) columns; `like` makes a validation file use
- * the training file's task and label names. */
-export async function readDatasetFile(path: string, flags: Record<string, string>, like?: BuiltExamples): Promise<BuiltExamples> {
+/** A model as the studio takes it: a folder, a .zip of one, or loose files given as a comma-separated list. */
+export async function readModelInput(path: string): Promise<ModelFiles> {
+  if (path.includes(',')) {
+    const files: Record<string, ArrayBuffer> = {};
+    for (const file of path.split(',').filter((p) => p !== '')) files[basename(file)] = await readBytes(file);
+    return { name: 'model', files };
+  }
+  const info = await stat(path).catch(() => null);
+  if (info?.isFile() && path.toLowerCase().endsWith('.zip')) return unzipModel(await readBytes(path), basename(path));
+  if (info?.isFile()) throw new Error(`${path}: not a model folder or .zip (give the folder with config.json, the tokenizer files and the .safetensors weights)`);
+  return readModelDir(path);
+}
+
+async function readBytes(path: string): Promise<ArrayBuffer> {
   const bytes = await readFile(path).catch(() => {
     throw new Error(`${path}: cannot read the file`);
   });
-  const name = basename(path);
-  const table = await parseTable(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, name);
-  const guessed = guessColumns(table);
-  const columns = { text: flags.text ?? guessed.text, textPair: flags['text-pair'] ?? guessed.textPair, label: flags.label ?? guessed.label };
-  return buildExamples(table, columns, name, like ? { task: like.task, labelNames: like.task === 'classification' ? like.labelNames : undefined } : {});
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+export interface TableSource {
+  fileName: string;
+  table: Table;
+}
+
+export interface DataInput {
+  train: TableSource;
+  /** The folder's validation split, when the data is a split folder or zip that has one. */
+  validation?: TableSource;
+  /** "splits: train=…, validation=…" for a folder or zip. */
+  splitsLine?: string;
+}
+
+/**
+ * Data as the studio takes it: one file (CSV, TSV, JSONL, JSON, Parquet), or a folder or .zip of
+ * split files as the Hub writes them; --train-split and --val-split pick other splits.
+ */
+export async function readDataInput(path: string, flags: Record<string, string>): Promise<DataInput> {
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new Error(`${path}: no such file or folder`);
+  if (info.isFile() && !path.toLowerCase().endsWith('.zip')) {
+    return { train: { fileName: basename(path), table: await parseTable(await readBytes(path), basename(path)) } };
+  }
+  let files: Record<string, ArrayBuffer>;
+  if (info.isFile()) {
+    const entries = unzipEntries(await readBytes(path), basename(path));
+    files = Object.fromEntries(Object.entries(entries).map(([name, bytes]) => [name, ownBuffer(bytes)]));
+  } else {
+    files = (await readModelDir(path)).files;
+  }
+  const splits = findSplits(Object.keys(files));
+  const lone = splits.length === 0 ? loneDataFile(Object.keys(files)) : undefined;
+  if (lone !== undefined) return { train: { fileName: lone, table: await parseTable(files[lone], lone) } };
+  if (splits.length === 0) {
+    throw new Error(`${path}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
+  }
+  const proposed = proposeSplits(splits);
+  const pick = (id: string | undefined, flag: string) => {
+    if (id === undefined) return undefined;
+    const split = splits.find((s) => s.id === id);
+    if (!split) throw new Error(`${path}: there is no split "${id}" (--${flag}); splits: ${splits.map((s) => s.id).join(', ')}`);
+    return split;
+  };
+  const train = pick(flags['train-split'] ?? proposed.train, 'train-split');
+  if (!train) throw new Error(`${path}: no training split; choose one of ${splits.map((s) => s.id).join(', ')} with --train-split`);
+  const validation = pick(flags['val-split'] ?? proposed.validation, 'val-split');
+  const source = async (split: SplitFiles): Promise<TableSource> => ({ fileName: splitFileName(split), table: await readSplit(split, (p) => files[p]) });
+  return {
+    train: await source(train),
+    validation: validation && (await source(validation)),
+    splitsLine: `splits: train=${splitFileName(train)}${validation ? `, validation=${splitFileName(validation)}` : ''} (of ${splits.map((s) => s.id).join(', ')})`,
+  };
+}
+
+export interface MappedData extends BuiltExamples {
+  columns: ColumnChoice;
+  /** `file: text=…, pair=…, label=… (2 classes: 0, 1)`: the first line the CLI prints. */
+  mappingLine: string;
+  /** The warning for free-text columns left out, if any. */
+  warning?: string;
+}
+
+/** Examples from a table with guessed (or flagged) columns; `like` makes a validation file use
+ * the training file's task and label names. */
+export function mapData(source: TableSource, flags: Record<string, string>, like?: BuiltExamples): MappedData {
+  const guessed = guessColumns(source.table);
+  // `--text-pair none` reads single texts from a file that has a pair.
+  const pair = flags['text-pair'] === 'none' ? undefined : (flags['text-pair'] ?? guessed.textPair);
+  const columns = { text: flags.text ?? guessed.text, textPair: pair, label: flags.label ?? guessed.label };
+  const built = buildExamples(source.table, columns, source.fileName, like ? { task: like.task, labelNames: like.task === 'classification' ? like.labelNames : undefined } : {});
+  const warning = leftOutWarning(reportColumns(source.table, columns).leftOut);
+  return {
+    ...built,
+    columns,
+    mappingLine: `${source.fileName}: ${describeMapping(columns, built)}`,
+    warning: warning && `${source.fileName}: ${warning} (--text / --text-pair)`,
+  };
+}
+
+/** One data file (or a split folder's training split) read and mapped, as tests and benches use it. */
+export async function readDatasetFile(path: string, flags: Record<string, string>, like?: BuiltExamples): Promise<MappedData> {
+  return mapData((await readDataInput(path, flags)).train, flags, like);
 }
 
 export function fileCheckpointStore(dir: string): CheckpointStore {

@@ -1,5 +1,5 @@
 // `vectorfit`: the studio's engine headless in Node (Dawn's WebGPU), for gradient dumps, training
-// runs and benchmarks. Run as `npm run vectorfit -- <command> [flags]`.
+// runs and benchmarks. Run as `npx vectorfit <command> [flags]` (or `npm run vectorfit -- …`).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { acquireNodeGpu } from '../gpu/node.ts';
@@ -19,7 +19,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
-import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
+import { fileCheckpointStore, mapData, readDataInput, readModelInput, type MappedData } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
 
@@ -44,10 +44,16 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
-Data files: CSV, TSV (GLUE layouts included), JSONL or Parquet with a text column, an
-optional text-pair column and a label column (class name/index, or a float for regression).
-Columns are guessed (sentence/text/label, sentence1/sentence2/score, GLUE CoLA's columns);
-override with --text COL --text-pair COL --label COL. Variants: ${VARIANTS.join(', ')}.`;
+Models: a folder (config.json, tokenizer files, .safetensors), a .zip of one, or loose files
+as a comma-separated list. A head with another number of labels is re-initialised (said so).
+Data: a CSV, TSV (every GLUE file as distributed), JSONL, JSON or Parquet file with a text
+column, an optional text-pair column and a label column (class name/index, or a float for
+regression); or a folder or .zip of split files as the Hub writes them (train.csv,
+validation.jsonl, dev.tsv, data/train-00000-of-00002.parquet …): the train split trains, the
+validation (or dev) split validates unless --val is given; --train-split / --val-split pick
+others. Columns are guessed (GLUE headers, text/text_pair, sentence1/sentence2, question with
+passage/context/sentence, two free-text columns as a pair) and printed first; override with
+--text COL --text-pair COL --label COL (--text-pair none: single texts). Variants: ${VARIANTS.join(', ')}.`;
 
 type Flags = Record<string, string>;
 
@@ -79,16 +85,28 @@ function int(flags: Flags, name: string, fallback?: number): number | undefined 
   return value;
 }
 
+/** Reads --data (a file, or a split folder or zip) and says how its columns are read, first. */
+async function readTraining(flags: Flags): Promise<{ data: MappedData; validation?: MappedData }> {
+  const input = await readDataInput(need(flags, 'data'), flags);
+  const data = mapData(input.train, flags);
+  console.log(data.mappingLine);
+  if (input.splitsLine) console.log(input.splitsLine);
+  if (data.warning) console.error(`warning: ${data.warning}`);
+  const source = flags.val ? (await readDataInput(flags.val, flags)).train : input.validation;
+  const validation = source && mapData(source, flags, data);
+  return { data, validation };
+}
+
 async function grads(flags: Flags): Promise<void> {
-  const model = await readModelDir(need(flags, 'model'));
-  const dataFile = need(flags, 'data');
+  const model = await readModelInput(need(flags, 'model'));
   const folder = readModelFolder(model);
   const config = parseModelConfig(folder.config, 'config.json');
-  if (taskOf(architectureFor(config), config).loss === 'causal-lm') return causalLmGrads(flags, model, dataFile);
-  const dataset = await readDatasetFile(dataFile, flags);
+  if (taskOf(architectureFor(config), config).loss === 'causal-lm') return causalLmGrads(flags, model, need(flags, 'data'));
+  const { data: dataset } = await readTraining(flags);
   const batchSize = int(flags, 'batch', Math.min(32, dataset.examples.length))!;
   const examples = dataset.examples.slice(0, batchSize);
   const loaded = await loadModel(model, dataset, 0);
+  if (loaded.headNote) console.log(loaded.headNote);
   const gpu = await acquireNodeGpu();
   const maxLength = int(flags, 'max-length', loaded.weights.layout.maxSequence)!;
   const batch = loaded.tokenizer.encodeBatch(examples, { maxLength });
@@ -152,12 +170,13 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
 }
 
 async function train(flags: Flags): Promise<void> {
-  const model = await readModelDir(need(flags, 'model'));
-  const data = await readDatasetFile(need(flags, 'data'), flags);
+  const read = await readTraining(flags);
+  const data = read.data;
+  const model = await readModelInput(need(flags, 'model'));
   const limit = int(flags, 'limit');
   let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
-  let validation = flags.val ? (await readDatasetFile(flags.val, flags, data)).examples : [];
-  if (!flags.val && flags['val-fraction']) {
+  let validation = read.validation?.examples ?? [];
+  if (!read.validation && flags['val-fraction']) {
     const fraction = Number(flags['val-fraction']);
     const cut = Math.max(1, Math.round(trainSet.length * fraction));
     validation = trainSet.slice(0, cut);
@@ -199,6 +218,7 @@ async function train(flags: Flags): Promise<void> {
     emit,
   });
   const summary = trainer.summary();
+  if (summary.headNote) console.log(summary.headNote);
   console.error(
     `${summary.name}: ${summary.trainableParameters.toLocaleString('en')} trainable of ${summary.totalParameters.toLocaleString('en')} ` +
       `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${trainer.totalSteps} steps, ` +

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildExamples, DatasetError, guessColumns, parseTable, splitValidation, type Table } from './dataset.ts';
+import { buildExamples, DatasetError, parseTable, splitValidation, type Table } from './dataset.ts';
+import { guessColumns } from './datasetColumns.ts';
 import { writeParquet } from './datasetParquetWriter.ts';
 
 const GLUE = new URL('../../../shared/data/glue', import.meta.url).pathname;
@@ -144,10 +145,9 @@ describe('datasets: bad input gets a DatasetError naming the file, the line and 
     expect((await failure(() => build(noLabel, 'n.tsv'))).message).toBe('n.tsv: no label column: choose one of sentence');
     const noText = await parseTable(text('label\n1\n0\n'), 't.tsv');
     expect((await failure(() => build(noText, 't.tsv'))).problem).toMatch(/no text column/);
-    const short = await parseTable(text('sentence\tlabel\nfine\t1\n0\n'), 's.tsv');
-    // Line 3 has one field: "0" lands in sentence, label missing.
-    const e = await failure(() => buildExamples(short, { text: 'label', label: 'sentence' }, 's.tsv'));
-    expect([e.line, e.problem]).toEqual([3, 'the text ("label") is missing']);
+    const nullText = await parseTable(text('{"text": "fine", "label": 1}\n{"text": null, "label": 0}\n'), 's.jsonl');
+    const e = await failure(() => build(nullText, 's.jsonl'));
+    expect([e.line, e.problem]).toEqual([2, 'the text ("text") is missing']);
   });
 
   it('labels that do not parse: a word among scores, an empty label, a negative or out-of-range class, a float class', async () => {

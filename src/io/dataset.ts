@@ -1,10 +1,12 @@
 // Dropped data files → labelled examples. CSV (papaparse), GLUE-style TSV (no quoting), JSONL,
-// JSON arrays and Parquet (hyparquet) all become one Table; guessColumns proposes the text /
-// pair / label columns, buildExamples turns them into Examples and every problem into a
-// DatasetError that names the file, the line and what is wrong.
+// JSON arrays and Parquet (hyparquet) all become one Table whose rows all have the header's
+// width; guessColumns (datasetColumns.ts) proposes the text / pair / label columns, buildExamples
+// turns them into Examples and every problem into a DatasetError that names the file, the line
+// and what is wrong.
 
 import Papa from 'papaparse';
 import type { Example, Task } from './types.ts';
+import { glueLayoutOf, glueTestRefusal, isNumeric } from './datasetColumns.ts';
 import { readParquetTable } from './datasetParquet.ts';
 import { seededRandom, shuffledIndices } from '../util/random.ts';
 
@@ -68,9 +70,9 @@ export async function parseTable(bytes: ArrayBuffer, fileName: string): Promise<
   switch (extension) {
     case 'tsv':
     case 'tab':
-      return withHeader(splitTsv(text));
+      return parseTsv(text, fileName);
     case 'csv':
-      return withHeader(parseCsv(text, fileName));
+      return withHeader(parseCsv(text, fileName, ','), fileName);
     case 'jsonl':
     case 'ndjson':
       return parseJsonLines(text, fileName);
@@ -99,7 +101,24 @@ function splitTsv(text: string): TextRows {
   return { rows, lines };
 }
 
-function parseCsv(text: string, fileName: string): TextRows {
+/**
+ * GLUE's unquoted TSV; a file whose rows only line up when `"` quotes fields (a TSV written by
+ * pandas or a spreadsheet) is read with quoting instead.
+ */
+function parseTsv(text: string, fileName: string): Table {
+  const plain = splitTsv(text);
+  if (raggedRows(plain, looksLikeHeader(plain.rows[0], plain.rows.slice(1))).length === 0 || !text.includes('"')) return withHeader(plain, fileName);
+  let quoted: TextRows;
+  try {
+    quoted = parseCsv(text, fileName, '\t');
+  } catch {
+    // Quoting breaks too (an unmatched quote): the rows as split say where the file is ragged.
+    return withHeader(plain, fileName);
+  }
+  return raggedRows(quoted, looksLikeHeader(quoted.rows[0], quoted.rows.slice(1))).length === 0 ? withHeader(quoted, fileName) : withHeader(plain, fileName);
+}
+
+function parseCsv(text: string, fileName: string, delimiter: ',' | '\t'): TextRows {
   // Line starts of every row: quoted fields may hold newlines, so row i is not line i.
   const newlines: number[] = [];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) newlines.push(i);
@@ -117,7 +136,7 @@ function parseCsv(text: string, fileName: string): TextRows {
   const lines: number[] = [];
   let start = 0;
   Papa.parse<string[]>(text, {
-    delimiter: ',',
+    delimiter,
     skipEmptyLines: true,
     step: (result) => {
       // A skipped empty line leaves the cursor on its newline: the row starts after it.
@@ -131,12 +150,6 @@ function parseCsv(text: string, fileName: string): TextRows {
     },
   });
   return { rows, lines };
-}
-
-function isNumeric(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (typeof value === 'bigint') return true;
-  return typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value);
 }
 
 /** Column names that mark a first row as a header even when the data would not tell. */
@@ -153,6 +166,7 @@ const KNOWN_NAMES = new Set([
  */
 function looksLikeHeader(first: string[], rest: string[][]): boolean {
   const cells = first.map((c) => c.trim());
+  if (glueLayoutOf(cells)) return true;
   if (cells.some((c) => c === '' || isNumeric(c)) || new Set(cells).size !== cells.length) return false;
   if (cells.some((c) => KNOWN_NAMES.has(c.toLowerCase()))) return true;
   const sample = rest.slice(0, 200);
@@ -160,9 +174,29 @@ function looksLikeHeader(first: string[], rest: string[][]): boolean {
   return cells.every((c) => c.length <= 40 && /^[\p{L}_][\p{L}\p{N}_.-]*$/u.test(c));
 }
 
-function withHeader({ rows, lines }: TextRows): Table {
+const fields = (n: number) => `${n} field${n === 1 ? '' : 's'}`;
+
+/** Indices of the rows whose field count differs from the first row's (the header's). */
+function raggedRows({ rows }: TextRows, header: boolean): number[] {
+  const width = rows[0].length;
+  const ragged: number[] = [];
+  for (let i = header ? 1 : 0; i < rows.length; i++) if (rows[i].length !== width) ragged.push(i);
+  return ragged;
+}
+
+/**
+ * Rows as wide as the header, or a DatasetError at the first that is not, as pandas and Arrow
+ * refuse such a file: a field too many or too few shifts the columns of that row.
+ */
+function withHeader({ rows, lines }: TextRows, fileName: string): Table {
   const header = looksLikeHeader(rows[0], rows.slice(1));
-  const width = rows.reduce((m, r) => Math.max(m, r.length), 0);
+  const ragged = raggedRows({ rows, lines }, header);
+  if (ragged.length > 0) {
+    const first = ragged[0];
+    const others = ragged.length > 1 ? `; ${ragged.length} rows in all do not match` : '';
+    throw new DatasetError(fileName, `${fields(rows[first].length)} where the ${header ? 'header' : 'first row'} has ${rows[0].length}${others}`, lines[first]);
+  }
+  const width = rows[0].length;
   if (!header) {
     return { columns: Array.from({ length: width }, (_, j) => `col${j}`), rows, headerless: true, rowLines: lines, rowUnit: 'line' };
   }
@@ -225,74 +259,6 @@ function parseJson(text: string, fileName: string): Table {
   return objectsToTable(value as Record<string, unknown>[], value.map((_, i) => i + 1), 'row');
 }
 
-/** Sentence-pair column names, first text then pair (GLUE, SNLI, QQP, QNLI …). */
-const PAIRS: [string, string][] = [
-  ['sentence1', 'sentence2'],
-  ['question1', 'question2'],
-  ['premise', 'hypothesis'],
-  ['text_a', 'text_b'],
-  ['sentence_a', 'sentence_b'],
-  ['text1', 'text2'],
-  ['question', 'sentence'],
-  ['question', 'passage'],
-  ['question', 'context'],
-];
-const TEXT_NAMES = ['sentence', 'text', 'review', 'content', 'document', 'tweet', 'utterance', 'question', 'input', 'prompt', 'premise', 'sentence1', 'text_a'];
-const LABEL_NAMES = ['label', 'labels', 'score', 'target', 'class', 'category', 'sentiment', 'gold_label', 'rating', 'y'];
-
-interface ColumnStats {
-  name: string;
-  numeric: boolean;
-  meanLength: number;
-  distinct: number;
-  sampled: number;
-}
-
-function columnStats(table: Table): ColumnStats[] {
-  const sample = table.rows.slice(0, 500);
-  return table.columns.map((name, j) => {
-    const values = sample.map((row) => row[j]).filter((v) => v !== undefined && v !== null && v !== '');
-    const strings = values.map((v) => (typeof v === 'string' ? v : String(v)));
-    return {
-      name,
-      numeric: values.length > 0 && values.every(isNumeric),
-      meanLength: strings.reduce((s, v) => s + v.length, 0) / Math.max(1, strings.length),
-      distinct: new Set(strings).size,
-      sampled: values.length,
-    };
-  });
-}
-
-/**
- * Proposes the text, pair and label columns: by name when the file has a header (SST-2
- * sentence/label, STS-B sentence1/sentence2/score, …), else from the data: the label is the numeric
- * column with the fewest distinct values, the text the longest non-numeric column (CoLA: col3 and
- * col1). A column it cannot place stays undefined for the user to choose.
- */
-export function guessColumns(table: Table): ColumnChoice {
-  const lower = new Map(table.columns.map((c) => [c.toLowerCase(), c]));
-  const choice: ColumnChoice = {};
-  if (!table.headerless) {
-    const pair = PAIRS.find(([a, b]) => lower.has(a) && lower.has(b));
-    if (pair) [choice.text, choice.textPair] = [lower.get(pair[0]), lower.get(pair[1])];
-    else choice.text = TEXT_NAMES.map((n) => lower.get(n)).find((c) => c !== undefined);
-    choice.label = LABEL_NAMES.map((n) => lower.get(n)).find((c) => c !== undefined && c !== choice.text && c !== choice.textPair);
-  }
-  const stats = columnStats(table);
-  const taken = () => new Set([choice.text, choice.textPair, choice.label]);
-  // An id column (every sampled value different) is never the label.
-  const idLike = (s: ColumnStats) => s.sampled > 20 && s.distinct === s.sampled;
-  if (choice.label === undefined) {
-    const candidates = stats.filter((s) => s.numeric && !idLike(s) && !taken().has(s.name));
-    choice.label = candidates.sort((a, b) => a.distinct - b.distinct)[0]?.name;
-  }
-  if (choice.text === undefined) {
-    const candidates = stats.filter((s) => !s.numeric && s.sampled > 0 && !taken().has(s.name));
-    choice.text = candidates.sort((a, b) => b.meanLength - a.meanLength)[0]?.name;
-  }
-  return choice;
-}
-
 type Label = { kind: 'int' | 'float'; value: number; raw: string } | { kind: 'name'; raw: string };
 
 function readLabel(cell: unknown): Label | string {
@@ -344,6 +310,8 @@ export function buildExamples(
     if (j < 0) throw new DatasetError(fileName, `there is no column "${name}" (columns: ${table.columns.join(', ')})`);
     return j;
   };
+  const refusal = glueTestRefusal(table);
+  if (refusal) throw new DatasetError(fileName, refusal);
   const textColumn = index(columns.text, 'text');
   const pairColumn = columns.textPair === undefined ? undefined : index(columns.textPair, 'second text');
   const labelColumn = index(columns.label, 'label');
@@ -351,6 +319,17 @@ export function buildExamples(
   const fail = (i: number, problem: string): never => {
     throw new DatasetError(fileName, problem, table.rowLines[i], table.rowUnit);
   };
+
+  // A JSON row without one of the chosen keys: the first named, with how many there are.
+  const chosen = [textColumn, pairColumn, labelColumn].filter((j) => j !== undefined);
+  const lacking = table.rows.flatMap((row, i) => {
+    const absent = chosen.find((j) => row[j] === undefined);
+    return absent === undefined ? [] : [{ i, absent: table.columns[absent] }];
+  });
+  if (lacking.length > 0) {
+    const others = lacking.length > 1 ? `; ${lacking.length} rows in all lack a chosen column` : '';
+    fail(lacking[0].i, `the row has no "${lacking[0].absent}" (a chosen column)${others}`);
+  }
 
   const texts = table.rows.map((row, i) => {
     try {

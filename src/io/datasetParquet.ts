@@ -1,8 +1,9 @@
-// Parquet tables through hyparquet (no dependencies; snappy built in). Hugging Face `datasets`
+// Parquet tables through hyparquet, with hyparquet-compressors for the codecs beyond snappy (the
+// Hub writes snappy by default and zstd for some datasets; gzip, brotli and lz4 come along). Hugging Face `datasets`
 // stores a ClassLabel column as integers and keeps its names in the file's `huggingface`
 // key-value metadata: {"info": {"features": {"label": {"_type": "ClassLabel", "names": […]}}}}.
 
-import { parquetMetadata, parquetRead, parquetSchema, type FileMetaData } from 'hyparquet';
+import { parquetMetadata, parquetRead, parquetSchema, type Compressors, type FileMetaData } from 'hyparquet';
 
 export interface ParquetTable {
   columns: string[];
@@ -14,10 +15,18 @@ export interface ParquetTable {
 export async function readParquetTable(bytes: ArrayBuffer): Promise<ParquetTable> {
   const metadata = parquetMetadata(bytes);
   const columns = parquetSchema(metadata).children.map((child) => child.element.name);
+  const compressors = await compressorsFor(metadata);
   const rows = await new Promise<unknown[][]>((resolve, reject) => {
-    parquetRead({ file: bytes, metadata, rowFormat: 'array', onComplete: resolve }).catch(reject);
+    parquetRead({ file: bytes, metadata, compressors, rowFormat: 'array', onComplete: resolve }).catch(reject);
   });
   return { columns, rows, labelNames: classLabelNames(metadata) };
+}
+
+/** The decoders beyond hyparquet's own snappy, fetched (a separate chunk in the studio) only for files that need them. */
+async function compressorsFor(metadata: FileMetaData): Promise<Compressors | undefined> {
+  const codecs = metadata.row_groups.flatMap((group) => group.columns.map((column) => column.meta_data?.codec));
+  if (codecs.every((codec) => codec === undefined || codec === 'SNAPPY' || codec === 'UNCOMPRESSED')) return undefined;
+  return (await import('hyparquet-compressors')).compressors;
 }
 
 export function classLabelNames(metadata: FileMetaData): Record<string, string[]> {

@@ -3,7 +3,7 @@ import { zipSync, type Zippable } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { ModelFolderError, readModelFolder } from './model-folder.ts';
 import { writeSafetensors } from './safetensors.ts';
-import { unzipModel } from './zip.ts';
+import { crc32, unzipEntries, unzipModel, ZipError } from './zip.ts';
 
 const BERT = new URL('../../../shared/fixtures/hf-tiny/bert/', import.meta.url);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -81,3 +81,44 @@ describe('unzipModel', () => {
     expectCorrupt(zip({ 'folder/': {}, '__MACOSX/._x': text('junk') }), /^model\.zip contains no files/);
   });
 });
+
+describe('zip CRC-32', () => {
+  it('computes the standard CRC-32 and matches what fflate records for every entry', () => {
+    expect(crc32(text('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+
+  it.each([0, 6] as const)('refuses a model zip with one byte flipped inside model.safetensors, naming the entry (level %i)', (level) => {
+    const safetensors = new Uint8Array(readFileSync(new URL('model.safetensors', BERT)));
+    const bytes = new Uint8Array(zip({ 'config.json': text('{"model_type": "bert"}'), 'model.safetensors': safetensors }, level));
+    // Flip a byte of the stored weights (level 0 keeps them verbatim); for deflate, a literal inside the stream.
+    const at = level === 0 ? indexOf(bytes, safetensors.subarray(4000, 4016)) + 8 : centralHeader(bytes) - 200;
+    bytes[at] ^= 0x01;
+    let error: unknown;
+    try {
+      unzipModel(bytes.buffer, 'model.zip');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ModelFolderError);
+    // A flipped deflate bit may also break the stream itself; either way the zip is refused.
+    expect((error as Error).message).toMatch(level === 0 ? /^model\.zip is not a readable zip file \(model\.safetensors has CRC-32 [0-9a-f]{8}, the zip records [0-9a-f]{8}: its bytes were damaged\)/ : /^model\.zip is not a readable zip file/);
+  });
+
+  it('unzipEntries keeps only what the filter accepts and checks each', () => {
+    const bytes = zip({ d: { 'train.csv': text('text,label\na,1\n'), 'notes.md': text('hi') } });
+    expect(Object.keys(unzipEntries(bytes, 'd.zip', () => (info) => info.name.endsWith('.csv')))).toEqual(['d/train.csv']);
+    const damaged = new Uint8Array(zip({ 'train.csv': text('text,label\nsome row here,1\n') }, 0));
+    damaged[indexOf(damaged, text('some row'))] ^= 0x20;
+    expect(() => unzipEntries(damaged.buffer, 'd.zip')).toThrow(ZipError);
+    expect(() => unzipEntries(damaged.buffer, 'd.zip')).toThrow(/d\.zip .*train\.csv has CRC-32/);
+  });
+});
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  throw new Error('not found');
+}

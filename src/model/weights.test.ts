@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARCHITECTURES, describeModel, exportNames } from './architectures.ts';
-import { loadWeights, MissingWeightsError } from './weights.ts';
+import { headNote, loadWeights, MissingWeightsError } from './weights.ts';
 import { DEMO_MODEL, HF_TINY, readFolder } from './test-folders.ts';
 
 describe('describeModel', () => {
@@ -76,7 +76,27 @@ describe('loadWeights', () => {
     expect(() => loadWeights(demo.config, ARCHITECTURES.bert, lacking, 0)).toThrow(
       'lacks 2 tensor(s) the model needs: bert.embeddings.position_embeddings.weight, bert.encoder.layer.1.attention.self.key.weight',
     );
+    const bad = new Map(demo.tensors);
+    bad.set('bert.encoder.layer.0.output.dense.bias', { dtype: 'F32', shape: [7], data: new Float32Array(7) });
+    expect(() => loadWeights(demo.config, ARCHITECTURES.bert, bad, 0)).toThrow('bert.encoder.layer.0.output.dense.bias is [7], expected [128]');
+  });
+
+  it('re-initialises a head with another number of labels (as ignore_mismatched_sizes), keeping the rest of the checkpoint', () => {
     const { config, tensors } = readFolder(join(HF_TINY, 'bert'));
-    expect(() => loadWeights({ ...config, numLabels: 2 }, ARCHITECTURES.bert, tensors, 0)).toThrow('classifier.weight is [3, 32], expected [2, 32]');
+    const w = loadWeights({ ...config, numLabels: 2 }, ARCHITECTURES.bert, tensors, 0);
+    expect(w.reinitialised).toEqual([
+      { key: 'classifier.weight', checkpoint: [3, 32], model: [2, 32] },
+      { key: 'classifier.bias', checkpoint: [3], model: [2] },
+    ]);
+    expect(w.initialised).toEqual([]);
+    expect(w.tensors.get('classifier.bias')!.data).toEqual(new Float32Array(2));
+    expect(w.tensors.get('bert.pooler.dense.weight')!.data).toEqual(tensors.get('bert.pooler.dense.weight')!.data);
+    expect(headNote(w, { numLabels: 3, regression: false }, { numLabels: 2, regression: false })).toBe(
+      "Head re-initialised: the checkpoint's classifier has 3 labels, the dataset has 2 classes (classifier.weight [3, 32] → [2, 32], classifier.bias [3] → [2]), as Hugging Face does with ignore_mismatched_sizes.",
+    );
+    const regression = readFolder(join(HF_TINY, 'bert-regression'));
+    const fromRegression = loadWeights({ ...regression.config, numLabels: 2, problemType: 'single_label_classification' }, ARCHITECTURES.bert, regression.tensors, 0);
+    expect(headNote(fromRegression, { numLabels: 1, regression: true }, { numLabels: 2, regression: false })).toMatch(/^Head re-initialised: the checkpoint's classifier has a regression head \(1 output\), the dataset has 2 classes \(classifier\.weight \[1, 32\] → \[2, 32\]/);
+    expect(headNote(loadWeights(config, ARCHITECTURES.bert, tensors, 0), { numLabels: 3, regression: false }, { numLabels: 3, regression: false })).toBeUndefined();
   });
 });

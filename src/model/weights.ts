@@ -1,5 +1,6 @@
 // Checkpoint tensors → the tensors a model uses (HF names kept), with a missing task head
-// initialised as Hugging Face initialises it.
+// initialised as Hugging Face initialises it, and a head of the wrong shape (another number of
+// labels, a regression head for classes) re-initialised as `ignore_mismatched_sizes` does.
 import { describeModel, type Architecture, type LinearLayout, type ModelLayout, type NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import { seededNormal } from '../util/random.ts';
@@ -21,6 +22,9 @@ export interface ModelWeights {
   tensors: Map<string, WeightTensor>;
   /** Head tensors absent from the checkpoint and initialised here (the UI says so). */
   initialised: string[];
+  /** Head tensors the checkpoint has in another shape, re-initialised here (the UI says so). Optional so
+   * that weights built elsewhere (benchmarks' random models) need not say. */
+  reinitialised?: { key: string; checkpoint: number[]; model: number[] }[];
 }
 
 export class MissingWeightsError extends Error {
@@ -95,26 +99,36 @@ export function loadWeights(
   }
 
   const initialised: string[] = [];
+  const reinitialised: NonNullable<ModelWeights['reinitialised']> = [];
+  /** Takes a head tensor of the right shape; one of another shape is left to be re-initialised. */
+  const takeHead = (key: string, shape: number[]): boolean => {
+    const found = lookup(source, key, arch.prefix);
+    if (found && (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i]))) {
+      reinitialised.push({ key, checkpoint: [...found.shape], model: shape });
+      return false;
+    }
+    return take(key, shape);
+  };
   const random = seededNormal(seed);
   for (const { linear } of layout.head) {
     // A tied LM head is the word embedding matrix, already taken above.
-    const hasWeight = tensors.has(linear.weight) || take(linear.weight, [linear.dOut, linear.dIn]);
-    const hasBias = linear.bias === null || take(linear.bias, [linear.dOut]);
+    const hasWeight = tensors.has(linear.weight) || takeHead(linear.weight, [linear.dOut, linear.dIn]);
+    const hasBias = linear.bias === null || takeHead(linear.bias, [linear.dOut]);
     if (!hasWeight) {
       const data = new Float32Array(linear.dOut * linear.dIn);
       for (let i = 0; i < data.length; i++) data[i] = random() * config.initializerRange;
       tensors.set(linear.weight, { shape: [linear.dOut, linear.dIn], data });
-      initialised.push(linear.weight);
+      if (!reinitialised.some((r) => r.key === linear.weight)) initialised.push(linear.weight);
     }
     if (!hasBias) {
       tensors.set(linear.bias!, { shape: [linear.dOut], data: new Float32Array(linear.dOut) });
-      initialised.push(linear.bias!);
+      if (!reinitialised.some((r) => r.key === linear.bias)) initialised.push(linear.bias!);
     }
   }
 
   if (mismatched.length) throw new Error(`checkpoint tensors have the wrong shape: ${mismatched.join('; ')}`);
   if (missing.length) throw new MissingWeightsError(missing);
-  return { layout, tensors, initialised };
+  return { layout, tensors, initialised, reinitialised };
 }
 
 /**
@@ -122,6 +136,18 @@ export function loadWeights(
  * without the base-model prefix (a bare BertModel checkpoint) and the old LayerNorm names
  * gamma/beta for weight/bias.
  */
+/**
+ * The one visible line for a re-initialised head, e.g. "Head re-initialised: the checkpoint's
+ * classifier has 3 labels, the dataset 2 (classifier.weight [3, 32] → [2, 32], classifier.bias
+ * [3] → [2]), as Hugging Face does with ignore_mismatched_sizes." Undefined when the head was kept.
+ */
+export function headNote(weights: Pick<ModelWeights, 'reinitialised'>, checkpoint: { numLabels: number; regression: boolean }, dataset: { numLabels: number; regression: boolean }): string | undefined {
+  if (!weights.reinitialised?.length) return undefined;
+  const head = (h: { numLabels: number; regression: boolean }) => (h.regression ? 'a regression head (1 output)' : `${h.numLabels} label${h.numLabels === 1 ? '' : 's'}`);
+  const shapes = weights.reinitialised.map((r) => `${r.key} [${r.checkpoint.join(', ')}] → [${r.model.join(', ')}]`).join(', ');
+  return `Head re-initialised: the checkpoint's classifier has ${head(checkpoint)}, the dataset ${dataset.regression ? 'is regression (1 output)' : `has ${dataset.numLabels} classes`} (${shapes}), as Hugging Face does with ignore_mismatched_sizes.`;
+}
+
 function lookup(source: ReadonlyMap<string, SourceTensor>, key: string, prefix: string): SourceTensor | undefined {
   const bare = key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : null;
   const legacy = key.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');

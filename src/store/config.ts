@@ -1,5 +1,6 @@
-// The run settings. They start from the paper's defaults for the dataset size (train/defaults.ts)
-// and follow the user's edits; the AVF schedule follows epochs and batch size until edited by hand.
+// The run settings. They start from the paper's defaults for the dataset size (train/defaults.ts),
+// or from a preset (the demo's manifest), and keep every value the user edited: a new dataset
+// recomputes the rest. The AVF schedule follows epochs and batch size until edited by hand.
 import { create } from 'zustand';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import type { AvfSettings, TrainConfig } from '../train/types.ts';
@@ -7,10 +8,16 @@ import type { AvfSettings, TrainConfig } from '../train/types.ts';
 interface ConfigState {
   config: TrainConfig;
   trainExamples: number;
-  /** The AVF fields were edited by hand: epochs/batch changes no longer recompute them. */
+  /** Settings that come with the data (the demo's manifest); cleared by a new training set. */
+  preset: Partial<TrainConfig>;
+  /** Values the user set by hand; they survive a new dataset. */
+  edited: Partial<TrainConfig>;
+  /** The AVF fields were edited by hand (or preset): epochs/batch changes no longer recompute them. */
   avfEdited: boolean;
-  /** Fresh defaults for a new training set (the demo passes its manifest's settings). */
-  resetFor(trainExamples: number, overrides?: Partial<TrainConfig>): void;
+  /** Settings for a training set of this size: defaults, then the preset (if given, it replaces the old one), then the user's edits. */
+  resetFor(trainExamples: number, preset?: Partial<TrainConfig>): void;
+  /** A new training set: the old preset no longer applies. */
+  clearPreset(): void;
   set<K extends Exclude<keyof TrainConfig, 'avf'>>(key: K, value: TrainConfig[K]): void;
   setAvf<K extends keyof AvfSettings>(key: K, value: AvfSettings[K]): void;
 }
@@ -18,9 +25,18 @@ interface ConfigState {
 export const useConfig = create<ConfigState>()((set) => ({
   config: defaultConfig(0),
   trainExamples: 0,
+  preset: {},
+  edited: {},
   avfEdited: false,
-  resetFor(trainExamples, overrides = {}) {
-    set({ config: defaultConfig(trainExamples, overrides), trainExamples, avfEdited: overrides.avf !== undefined });
+  resetFor(trainExamples, preset) {
+    set((s) => {
+      const kept = preset ?? s.preset;
+      const overrides = { ...kept, ...s.edited };
+      return { config: defaultConfig(trainExamples, overrides), trainExamples, preset: kept, avfEdited: overrides.avf !== undefined };
+    });
+  },
+  clearPreset() {
+    set({ preset: {} });
   },
   set(key, value) {
     set((s) => {
@@ -29,11 +45,14 @@ export const useConfig = create<ConfigState>()((set) => ({
         const epochSteps = stepsPerEpoch(s.trainExamples, config.batchSize);
         config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
       }
-      return { config };
+      return { config, edited: { ...s.edited, [key]: value } };
     });
   },
   setAvf(key, value) {
-    set((s) => ({ config: { ...s.config, avf: { ...s.config.avf, [key]: value } }, avfEdited: true }));
+    set((s) => {
+      const avf = { ...s.config.avf, [key]: value };
+      return { config: { ...s.config, avf }, edited: { ...s.edited, avf }, avfEdited: true };
+    });
   },
 }));
 

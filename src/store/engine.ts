@@ -102,12 +102,14 @@ function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
 function startNewRun() {
   const files = useFiles.getState();
   const { config } = useConfig.getState();
-  if (files.model && files.train && files.dataset) {
+  const validation = files.validationSource === 'file' ? files.validation : null;
+  // A split read from several shards has no single file to keep: such a run trains but is not saved.
+  if (files.model && files.train?.source && files.dataset && (!validation || validation.source)) {
     beginRun(
       {
         model: files.model,
-        train: files.train,
-        validation: files.validationSource === 'file' ? files.validation : null,
+        train: { fileName: files.train.fileName, source: files.train.source },
+        validation: validation && { fileName: validation.fileName, source: validation.source! },
         datasetName: files.dataset.name,
         columns: files.columns,
         validationSource: files.validationSource,

@@ -1,10 +1,13 @@
-// The user's choice of model and data: the dropped files, the parsed tables, the picked columns
-// and the validation source, and the Dataset they make. Parsing happens here, never in components,
-// and every failure becomes a message naming the file (store/errors.ts).
+// The user's choice of model and data: the dropped files, the parsed tables, the picked columns,
+// splits and validation source, and the Dataset they make. Parsing happens here, never in
+// components, and every failure becomes a message naming the file (store/errors.ts).
 import { create } from 'zustand';
-import { buildExamples, guessColumns, parseTable, splitValidation } from '../io/dataset.ts';
+import { buildExamples, parseTable, splitValidation } from '../io/dataset.ts';
 import type { ColumnChoice, Table } from '../io/dataset.ts';
+import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
+import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
+import { ownBuffer, unzipEntries } from '../io/zip.ts';
 import { useErrors } from './errors.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
@@ -17,11 +20,21 @@ export type Columns = ColumnChoice;
 export interface TableFile {
   fileName: string;
   table: Table;
-  /** The file as dropped: a saved run keeps it to rebuild the same dataset later. */
-  source: File;
+  /** The file as dropped: a saved run keeps it to rebuild the same dataset later. Null for a split
+   * read from several shards, which a saved run does not keep yet. */
+  source: File | null;
 }
 
 export type ValidationSource = 'file' | 'fraction';
+
+/** A dropped dataset folder or zip: its split files and the splits in use. */
+export interface SplitFolder {
+  name: string;
+  splits: SplitFiles[];
+  files: Record<string, ArrayBuffer>;
+  train: string;
+  validation?: string;
+}
 
 interface FilesState {
   model: ModelFiles | null;
@@ -29,13 +42,22 @@ interface FilesState {
   modelBusy: boolean;
   train: TableFile | null;
   validation: TableFile | null;
+  /** Set when the training data came as a folder or zip of splits. */
+  folder: SplitFolder | null;
   columns: Columns;
   validationSource: ValidationSource;
   validationFraction: number;
+  /** Why the validation file was set aside (a new training file of another layout). */
+  validationNote: string | null;
+  /** "text=…, pair=…, label=… (2 classes: 0, 1)" for the current choice. */
+  mapping: string | null;
+  /** Free-text columns the choice leaves out, said beside the column pickers. */
+  columnWarning: string | null;
   /** The Dataset the current choices make, or null while they make none. */
   dataset: Dataset | null;
   dropModel(files: DroppedFile[]): Promise<void>;
-  dropDataset(role: 'train' | 'validation', file: DroppedFile): Promise<void>;
+  dropDataset(role: 'train' | 'validation', files: DroppedFile | DroppedFile[]): Promise<void>;
+  pickSplit(role: 'train' | 'validation', id: string | undefined): Promise<void>;
   setColumn(key: keyof Columns, column: string | undefined): void;
   setValidationSource(source: ValidationSource): void;
   setValidationFraction(fraction: number): void;
@@ -43,6 +65,37 @@ interface FilesState {
 
 /** Seed of the held-out split: fixed so the same file always gives the same split. */
 const SPLIT_SEED = 1234;
+
+/** Files of one layout: the same column names (and both with or both without a header). */
+function sameLayout(a: Table, b: Table): boolean {
+  return a.headerless === b.headerless && a.columns.join('\u0000') === b.columns.join('\u0000');
+}
+
+/** A single data file, or the bytes of every file of a dropped folder or zip. */
+async function readDrop(files: DroppedFile[]): Promise<{ file: TableFile } | { name: string; files: Record<string, ArrayBuffer> }> {
+  const data = files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));
+  if (data.length === 0) throw new Error('No data files were dropped.');
+  if (data.length === 1 && !data[0].path.includes('/') && !data[0].path.toLowerCase().endsWith('.zip')) {
+    return { file: { fileName: data[0].path, table: await parseTable(await data[0].file.arrayBuffer(), data[0].path), source: data[0].file } };
+  }
+  if (data.length === 1 && data[0].path.toLowerCase().endsWith('.zip')) {
+    const entries = unzipEntries(await data[0].file.arrayBuffer(), data[0].path);
+    return { name: data[0].path, files: Object.fromEntries(Object.entries(entries).map(([p, bytes]) => [p, ownBuffer(bytes)])) };
+  }
+  const tops = new Set(data.map((f) => f.path.split('/')[0]));
+  const name = tops.size === 1 && data[0].path.includes('/') ? [...tops][0] : 'dropped files';
+  return { name, files: Object.fromEntries(await Promise.all(data.map(async (f) => [f.path, await f.file.arrayBuffer()] as const))) };
+}
+
+async function readFolderSplit(folder: Pick<SplitFolder, 'splits' | 'files'>, id: string): Promise<TableFile> {
+  const split = folder.splits.find((s) => s.id === id)!;
+  const source = split.paths.length === 1 ? fileOf(folder.files[split.paths[0]], split.paths[0]) : null;
+  return { fileName: splitFileName(split), table: await readSplit(split, (p) => folder.files[p]), source };
+}
+
+function fileOf(bytes: ArrayBuffer, path: string): File {
+  return new File([bytes], path.split('/').pop()!);
+}
 
 export const useFiles = create<FilesState>()((set, get) => {
   /**
@@ -54,10 +107,12 @@ export const useFiles = create<FilesState>()((set, get) => {
     const errors = useErrors.getState();
     errors.clear('dataset');
     let dataset: Dataset | null = null;
+    let mapping: string | null = null;
     let file = train?.fileName;
     try {
       if (train) {
         const built = buildExamples(train.table, columns, train.fileName);
+        mapping = describeMapping(columns, built);
         let trainExamples = built.examples;
         let validationExamples;
         if (validationSource === 'file' && validation) {
@@ -77,7 +132,29 @@ export const useFiles = create<FilesState>()((set, get) => {
     } catch (error) {
       errors.report('dataset', error, file);
     }
-    set({ ...change, dataset });
+    const columnWarning = train ? (leftOutWarning(reportColumns(train.table, columns).leftOut) ?? null) : null;
+    set({ ...change, dataset, mapping, columnWarning });
+  }
+
+  /**
+   * A new training table starts a new setup: its own columns, and a validation file of another
+   * layout set aside (held-out rows until a matching one is dropped), with a note saying so.
+   */
+  function newTraining(train: TableFile, folder: SplitFolder | null, validation: TableFile | null | undefined) {
+    const current = validation === undefined ? get().validation : validation;
+    const detached = current && !sameLayout(current.table, train.table) ? current : null;
+    const kept = detached ? null : current;
+    const percent = Math.round(get().validationFraction * 100);
+    update({
+      train,
+      folder,
+      columns: guessColumns(train.table),
+      validation: kept,
+      validationSource: kept ? 'file' : 'fraction',
+      validationNote: detached
+        ? `${detached.fileName} was set aside: its columns (${detached.table.columns.join(', ')}) are not those of ${train.fileName}; ${percent}% of the training rows are held out until a matching validation file is dropped.`
+        : null,
+    });
   }
 
   return {
@@ -86,9 +163,13 @@ export const useFiles = create<FilesState>()((set, get) => {
     modelBusy: false,
     train: null,
     validation: null,
+    folder: null,
     columns: {},
     validationSource: 'fraction',
     validationFraction: 0.1,
+    validationNote: null,
+    mapping: null,
+    columnWarning: null,
     dataset: null,
     async dropModel(files) {
       const errors = useErrors.getState();
@@ -104,18 +185,58 @@ export const useFiles = create<FilesState>()((set, get) => {
         set({ modelBusy: false });
       }
     },
-    async dropDataset(role, file) {
+    async dropDataset(role, dropped) {
+      const files = Array.isArray(dropped) ? dropped : [dropped];
+      const errors = useErrors.getState();
+      errors.clear(role);
+      const named = files.length === 1 ? files[0].path : undefined;
+      try {
+        const read = await readDrop(files);
+        if ('file' in read) {
+          if (role === 'train') newTraining(read.file, null, undefined);
+          else update({ validation: read.file, validationSource: 'file', validationNote: null });
+          return;
+        }
+        const splits = findSplits(Object.keys(read.files));
+        const lone = splits.length === 0 ? loneDataFile(Object.keys(read.files)) : undefined;
+        if (lone !== undefined) {
+          const file = { fileName: lone, table: await parseTable(read.files[lone], lone), source: fileOf(read.files[lone], lone) };
+          if (role === 'train') newTraining(file, null, undefined);
+          else update({ validation: file, validationSource: 'file', validationNote: null });
+          return;
+        }
+        if (splits.length === 0) {
+          throw new Error(`${read.name}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
+        }
+        const proposed = proposeSplits(splits);
+        if (role === 'validation') {
+          const id = proposed.validation ?? splits.find((s) => s.split !== 'train')?.id ?? splits[0].id;
+          update({ validation: await readFolderSplit({ splits, files: read.files }, id), validationSource: 'file', validationNote: null });
+          return;
+        }
+        const trainId = proposed.train ?? splits[0].id;
+        const folder: SplitFolder = { name: read.name, splits, files: read.files, train: trainId, validation: proposed.validation };
+        const validation = proposed.validation ? await readFolderSplit(folder, proposed.validation) : null;
+        newTraining(await readFolderSplit(folder, trainId), folder, validation);
+      } catch (error) {
+        errors.report(role, error, named);
+      }
+    },
+    async pickSplit(role, id) {
+      const folder = get().folder;
+      if (!folder) return;
       const errors = useErrors.getState();
       errors.clear(role);
       try {
-        const table = await parseTable(await file.file.arrayBuffer(), file.path);
-        update(
-          role === 'train'
-            ? { train: { fileName: file.path, table, source: file.file }, columns: guessColumns(table) }
-            : { validation: { fileName: file.path, table, source: file.file }, validationSource: 'file' },
-        );
+        if (role === 'train') {
+          if (id === undefined) return;
+          newTraining(await readFolderSplit(folder, id), { ...folder, train: id }, undefined);
+        } else {
+          const validation = id === undefined ? null : await readFolderSplit(folder, id);
+          update({ validation, validationSource: validation ? 'file' : 'fraction', folder: { ...folder, validation: id }, validationNote: null });
+        }
       } catch (error) {
-        errors.report(role, error, file.path);
+        errors.report(role, error, folder.name);
       }
     },
     setColumn(key, column) {

@@ -1,4 +1,4 @@
-// Wiring between the stores, started once from main.tsx: fresh defaults for a new training file,
+// Wiring between the stores, started once from main.tsx: fresh defaults for a new training set,
 // an automatic (debounced) `load` whenever model, data or settings change outside a run, and the
 // embedded demo on first paint.
 import { useConfig } from './config.ts';
@@ -15,8 +15,19 @@ export function startStudio() {
   if (started) return;
   started = true;
 
+  // A new training file drops the old preset; the settings follow the dataset as soon as it is
+  // complete (and again when its size changes), keeping what the user edited.
+  let newTrainingSet = false;
   useFiles.subscribe((s, prev) => {
-    if (s.train !== prev.train && s.dataset) useConfig.getState().resetFor(s.dataset.train.length);
+    const config = useConfig.getState();
+    if (s.train !== prev.train) {
+      config.clearPreset();
+      newTrainingSet = true;
+    }
+    if (s.dataset && (newTrainingSet || s.dataset.train.length !== config.trainExamples)) {
+      newTrainingSet = false;
+      config.resetFor(s.dataset.train.length);
+    }
   });
 
   useFiles.subscribe((s, prev) => {

@@ -1,11 +1,11 @@
 // From dropped files to everything a run needs on the CPU: the model folder, its config adapted
-// to the dataset's task, the weights (a missing head initialised as Hugging Face does), the
+// to the dataset's task, the weights (a missing or mismatched head initialised as Hugging Face does), the
 // layout and the tokenizer.
 import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
-import { loadWeights, type ModelWeights } from '../model/weights.ts';
+import { headNote, loadWeights, type ModelWeights } from '../model/weights.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
 
 export interface LoadedModel {
@@ -21,10 +21,8 @@ export interface LoadedModel {
   totalParameters: number;
   /** SHA-256 of each weights file, so an export names exactly the base it was trained from. */
   weightsSha256: Record<string, string>;
-}
-
-export class TaskMismatchError extends Error {
-  override name = 'TaskMismatchError';
+  /** The one line saying that a mismatched head was re-initialised; undefined when it was kept. */
+  headNote?: string;
 }
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
@@ -43,13 +41,14 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
   };
   const arch = architectureFor(config);
   const weights = loadWeights(config, arch, folder.tensors, seed);
-  const classifier = weights.layout.head[weights.layout.head.length - 1].linear;
-  if (!causalLm && !weights.initialised.includes(classifier.weight) && parsed.numLabels !== numLabels) {
-    throw new TaskMismatchError(
-      `config.json: the model's classifier has ${parsed.numLabels} outputs but the dataset has ${numLabels} ` +
-        `${dataset.task === 'regression' ? 'target (regression)' : 'classes'}; use a base model without a classifier or a dataset with matching labels`,
-    );
-  }
+  // A causal LM's head is its vocabulary: there is no label count to mismatch.
+  const note = causalLm
+    ? undefined
+    : headNote(
+        weights,
+        { numLabels: parsed.numLabels, regression: parsed.problemType === 'regression' },
+        { numLabels, regression: dataset.task === 'regression' },
+      );
   const tokenizerFiles: Record<string, ArrayBuffer> = {};
   for (const [path, bytes] of Object.entries(files.files)) {
     const base = path.split('/').pop()!;
@@ -72,5 +71,6 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
     tokenizerFiles,
     totalParameters,
     weightsSha256,
+    headNote: note,
   };
 }

@@ -156,6 +156,7 @@ export class Trainer {
       trainableParameters: trainable,
       numLabels: config.numLabels,
       vectorRows: this.rows,
+      headNote: this.loaded.headNote,
     };
   }
 

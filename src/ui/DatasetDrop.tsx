@@ -2,25 +2,59 @@ import { useFiles } from '../store/files.ts';
 import { DropZone } from './DropZone.tsx';
 import { formatCount } from './labels.ts';
 
-const ACCEPT = '.csv,.tsv,.jsonl,.json,.parquet,.txt';
+const ACCEPT = '.csv,.tsv,.jsonl,.json,.parquet,.txt,.zip';
 
 export function DatasetDrop() {
   const train = useFiles((s) => s.train);
   const validation = useFiles((s) => s.validation);
+  const folder = useFiles((s) => s.folder);
+  const note = useFiles((s) => s.validationNote);
   const dropDataset = useFiles((s) => s.dropDataset);
+  const pickSplit = useFiles((s) => s.pickSplit);
   return (
     <div className="drop-pair">
       <DropZone
         title="Training data"
-        hint="CSV, TSV (GLUE layout too), JSONL or Parquet."
+        hint="CSV, TSV (every GLUE file), JSONL or Parquet; or a dataset folder or .zip with split files (train.csv, dev.tsv, data/train-*.parquet …)."
         accept={ACCEPT}
+        folder
         testId="train-drop"
-        onFiles={(files) => void dropDataset('train', files[0])}
+        onFiles={(files) => void dropDataset('train', files)}
       >
         {train && (
           <p className="file-summary" data-testid="train-info">
-            <strong>{train.fileName}</strong>: {formatCount(train.table.rows.length)} rows
+            <strong>{train.fileName}</strong>: {formatCount(train.table.rows.length)} row{train.table.rows.length === 1 ? '' : 's'}
           </p>
+        )}
+        {folder && (
+          <div className="split-pickers" data-testid="split-pickers">
+            <span>{folder.name}:</span>
+            <label>
+              train
+              <select data-testid="split-train" value={folder.train} onChange={(e) => void pickSplit('train', e.target.value)}>
+                {folder.splits.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.id} ({s.paths.length} file{s.paths.length > 1 ? 's' : ''})
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              validation
+              <select
+                data-testid="split-validation"
+                value={folder.validation ?? ''}
+                onChange={(e) => void pickSplit('validation', e.target.value === '' ? undefined : e.target.value)}
+              >
+                <option value="">(hold out training rows)</option>
+                {folder.splits.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.id} ({s.paths.length} file{s.paths.length > 1 ? 's' : ''})
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
         )}
       </DropZone>
       <DropZone
@@ -28,11 +62,16 @@ export function DatasetDrop() {
         hint="A second file in the same layout; otherwise a fraction of the training rows is held out."
         accept={ACCEPT}
         testId="validation-drop"
-        onFiles={(files) => void dropDataset('validation', files[0])}
+        onFiles={(files) => void dropDataset('validation', files)}
       >
         {validation && (
           <p className="file-summary" data-testid="validation-info">
-            <strong>{validation.fileName}</strong>: {formatCount(validation.table.rows.length)} rows
+            <strong>{validation.fileName}</strong>: {formatCount(validation.table.rows.length)} row{validation.table.rows.length === 1 ? '' : 's'}
+          </p>
+        )}
+        {note && (
+          <p className="note" data-testid="validation-note">
+            {note}
           </p>
         )}
       </DropZone>

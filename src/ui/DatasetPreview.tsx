@@ -17,10 +17,15 @@ export function DatasetPreview() {
   const dataset = useFiles((s) => s.dataset);
   const source = useFiles((s) => s.validationSource);
   const fraction = useFiles((s) => s.validationFraction);
+  const mapping = useFiles((s) => s.mapping);
+  const warning = useFiles((s) => s.columnWarning);
   const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
   if (!train) return null;
   const { table } = train;
   const roleOf = (column: string) => ROLES.find((r) => columns[r.key] === column)?.label;
+  // The chosen columns first, so text and pair are both in view however wide the file is.
+  const chosen = ROLES.map((r) => columns[r.key]).filter((c): c is string => c !== undefined && table.columns.includes(c));
+  const shown = [...chosen, ...table.columns.filter((c) => !chosen.includes(c))].map((name) => ({ name, index: table.columns.indexOf(name) }));
   return (
     <section className="panel" data-testid="dataset-preview">
       <h3>Preview: {train.fileName}</h3>
@@ -45,11 +50,21 @@ export function DatasetPreview() {
           </label>
         ))}
       </div>
+      {mapping && (
+        <p className="mapping" data-testid="column-mapping">
+          Reading {mapping}
+        </p>
+      )}
+      {warning && (
+        <p className="warning" role="status" data-testid="column-warning">
+          ⚠ {warning[0].toUpperCase() + warning.slice(1)}
+        </p>
+      )}
       <div className="table-scroll">
         <table className="preview">
           <thead>
             <tr>
-              {table.columns.map((name) => (
+              {shown.map(({ name }) => (
                 <th key={name}>
                   {name}
                   {roleOf(name) && <span className="role">{roleOf(name)}</span>}
@@ -60,8 +75,8 @@ export function DatasetPreview() {
           <tbody>
             {table.rows.slice(0, PREVIEW_ROWS).map((row, r) => (
               <tr key={r}>
-                {table.columns.map((_, c) => (
-                  <td key={c}>{cellText(row[c])}</td>
+                {shown.map(({ index }) => (
+                  <td key={index}>{cellText(row[index])}</td>
                 ))}
               </tr>
             ))}

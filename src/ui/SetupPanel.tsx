@@ -57,6 +57,11 @@ export function SetupPanel() {
         <NumberField label="n_f (AVF steps)" value={config.avf.count} integer min={1} disabled={avfOff} onChange={(v) => setAvf('count', v)} testId="avf-count" />
         <NumberField label="k (vectors frozen)" value={config.avf.k} integer min={1} disabled={avfOff} onChange={(v) => setAvf('k', v)} testId="avf-k" />
       </div>
+      {summary?.headNote && (
+        <p className="warning" role="status" data-testid="head-note">
+          {summary.headNote}
+        </p>
+      )}
       <p className="counts" data-testid="param-counts">
         {trainExamples > 0 && <>{formatCount(steps)} steps. </>}
         {summary ? (

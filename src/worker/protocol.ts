@@ -16,6 +16,8 @@ export interface ModelSummary {
   numLabels: number;
   /** The strength heatmap's rows: Σ of each linear, then the biases this model has. */
   vectorRows: VectorRow[];
+  /** Set when the checkpoint's head had another shape and was re-initialised: one line for the user. */
+  headNote?: string;
 }
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
