@@ -38,7 +38,7 @@ run)
   out=${OUT:-$root/gpu-out}; mkdir -p "$out"
   summary="$out/summary.txt"; : > "$summary"
   say() { echo "$*" | tee -a "$summary"; }
-  [ -x "$pack/unpack.sh" ] || [ -f "$pack/unpack.sh" ] || { say "FAILED: $pack is missing: run 'bench/gpu.sh pack' here and carry .gpu-pack"; exit 2; }
+  [ -f "$pack/unpack.sh" ] || { say "FAILED: $pack is missing: run 'bench/gpu.sh pack' here and carry .gpu-pack"; exit 2; }
   if [ $software = 0 ]; then
     if ! ldconfig -p | grep -q libvulkan.so.1; then
       [ -d "$root/.gl" ] || { say "FAILED: no libvulkan.so.1 and no .gl/ debs carried"; exit 2; }
