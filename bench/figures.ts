@@ -28,6 +28,9 @@ export function torchRatioLines(torchFile: string): string[] {
   }
   const lines: string[] = [];
   if (torch.device !== undefined) lines.push(`PyTorch figures from ${torchFile}: ${torch.device}, ${torch.torch ?? 'torch ?'}, scale ${torch.scale ?? '?'}`);
+  if (torch.scale !== undefined && figures.scale !== undefined && torch.scale !== figures.scale) {
+    lines.push(`WARNING: scales differ (ours ${figures.scale}, PyTorch ${torch.scale}): the unsized figures (train, svd.72) compare different models`);
+  }
   const pairs = [...Object.keys(figures).filter((k) => k in torch).map((k) => [k, k] as const), ...CROSS];
   for (const [ours, theirs] of pairs) {
     const a = figures[ours];

@@ -24,6 +24,8 @@ const gpu = await acquireNodeGpu();
 const adapter = `${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`;
 console.log(`# VectorFit Studio benchmarks — adapter: ${adapter}`);
 record('adapter', adapter);
+// The shapes every benchmark picks from the adapter; step_bench.py writes the same key.
+record('scale', gpu.adapter.isSoftware ? 'small' : 'bert-base');
 const tf = await tfOnDevice(gpu);
 if (only.has('kernels')) await runKernelBench(gpu, tf, peak);
 if (only.has('train')) await runTrainBench(gpu, tf);
