@@ -1,12 +1,15 @@
 // Matmul and the factored linear (forward + backward) against TF.js's WebGPU backend on the same
 // device, at BERT-base shapes (4096 tokens, 768×768 and 3072×768 weights), scaled down on a
-// software adapter. Prints GFLOP/s of both and our ratio.
+// software adapter. Prints GFLOP/s of both, our ratio, and with the card's fp32 peak given
+// (--peak-tflops, e.g. 67 for an H200's non-tensor fp32) the share of it we reach. Both matmul
+// variants are timed: 'tiled' (what GPUs get) and 'direct' (what software adapters get).
 import type { Gpu } from '../src/gpu/device.ts';
 import { runDispatches, type Dispatch } from '../src/gpu/dispatch.ts';
 import { createTensor, uploadTensor } from '../src/gpu/tensor.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../src/kernels/factored_linear.ts';
-import { matmul } from '../src/kernels/matmul.ts';
+import { matmul, type MatmulVariant } from '../src/kernels/matmul.ts';
 import { randomArray } from '../src/test/compare.ts';
+import { record } from './figures.ts';
 import { formatRow, median, type Tf } from './peer.ts';
 
 interface Shape {
@@ -42,14 +45,23 @@ async function timeTf(repeats: number, op: () => TF_Tensor[]): Promise<number> {
 }
 type TF_Tensor = ReturnType<Tf['zeros']>;
 
-export async function runKernelBench(gpu: Gpu, tf: Tf): Promise<void> {
+export async function runKernelBench(gpu: Gpu, tf: Tf, peakTflops?: number): Promise<void> {
   const { device } = gpu;
   const { shapes, note } = benchShapes(gpu);
   const repeats = gpu.adapter.isSoftware ? 3 : 20;
-  console.log(`\n## Kernels vs TF.js WebGPU (same device; ${note}; median of ${repeats})`);
-  const widths = [34, 12, 12, 8];
-  console.log(formatRow(['op [tokens×dIn→dOut]', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ratio'], widths));
+  console.log(`\n## Kernels vs TF.js WebGPU (same device; ${note}; median of ${repeats}${peakTflops ? `; % of ${peakTflops} TFLOP/s fp32 peak` : ''})`);
+  const widths = [42, 12, 12, 8, 9];
+  console.log(formatRow(['op [tokens×dIn→dOut]', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ratio', '% peak'], widths));
+  const row = (label: string, key: string, flops: number, ours: number, theirs: number) => {
+    const gflops = flops / ours / 1e9;
+    record(`${key}.gflops`, gflops);
+    record(`${key}.tfjs.gflops`, flops / theirs / 1e9);
+    const share = peakTflops ? `${((100 * gflops) / (1000 * peakTflops)).toFixed(1)}%` : '–';
+    if (peakTflops) record(`${key}.percent_of_peak`, (100 * gflops) / (1000 * peakTflops));
+    console.log(formatRow([label, gflops.toFixed(2), (flops / theirs / 1e9).toFixed(2), (theirs / ours).toFixed(2), share], widths));
+  };
   for (const s of shapes) {
+    const dims = `${s.tokens}x${s.dIn}x${s.dOut}`;
     const r = Math.min(s.dIn, s.dOut);
     const x = uploadTensor(device, randomArray(s.tokens * s.dIn, 1), [s.tokens, s.dIn]);
     const w = uploadTensor(device, randomArray(s.dOut * s.dIn, 2, 0.05), [s.dOut, s.dIn]);
@@ -60,9 +72,18 @@ export async function runKernelBench(gpu: Gpu, tf: Tf): Promise<void> {
 
     // Dense y = x·Wᵀ.
     const flops = 2 * s.tokens * s.dIn * s.dOut;
-    const ours = await timeOurs(gpu, [matmul(device, { m: s.tokens, n: s.dOut, k: s.dIn, a: x, b: w, transB: true, out: y })], repeats);
     const theirs = await timeTf(repeats, () => [tf.matMul(xTf, wTf, false, true)]);
-    console.log(formatRow([`matmul x·Wᵀ [${s.tokens}×${s.dIn}→${s.dOut}]`, (flops / ours / 1e9).toFixed(2), (flops / theirs / 1e9).toFixed(2), (theirs / ours).toFixed(2)], widths));
+    let best = Infinity;
+    // A GPU gets both variants timed; a software adapter only the direct one it runs (the tiled
+    // one's barriers make it ~10× slower there, minutes at these shapes).
+    const variants: MatmulVariant[] = gpu.adapter.isSoftware ? ['direct'] : ['tiled', 'direct'];
+    for (const variant of variants) {
+      const ours = await timeOurs(gpu, [matmul(device, { m: s.tokens, n: s.dOut, k: s.dIn, a: x, b: w, transB: true, out: y, variant })], repeats);
+      best = Math.min(best, ours);
+      row(`matmul ${variant} x·Wᵀ [${s.tokens}×${s.dIn}→${s.dOut}]`, `matmul.${dims}.${variant}`, flops, ours, theirs);
+    }
+    // The faster variant under the name PyTorch's figure shares.
+    record(`matmul.${dims}.gflops`, flops / best / 1e9);
 
     // Factored forward + backward: t = x·V, y = (t⊙Σ)·Uᵀ + b; h = g·U, dΣ, db, dx = (h⊙Σ)·Vᵀ.
     const u = uploadTensor(device, randomArray(s.dOut * r, 3, 0.05), [s.dOut, r]);
@@ -98,7 +119,7 @@ export async function runKernelBench(gpu: Gpu, tf: Tf): Promise<void> {
         return [yy, dS, dB, dX];
       }),
     );
-    console.log(formatRow([`factored fwd+bwd [${s.tokens}×${s.dIn}→${s.dOut}]`, (factoredFlops / oursF / 1e9).toFixed(2), (factoredFlops / theirsF / 1e9).toFixed(2), (theirsF / oursF).toFixed(2)], widths));
+    row(`factored fwd+bwd [${s.tokens}×${s.dIn}→${s.dOut}]`, `factored.${dims}`, factoredFlops, oursF, theirsF);
     for (const tensor of [x, w, y, u, v, sigma, bias, t, h, g, dx, dSigma, dBias]) tensor.buffer.destroy();
     for (const tensor of [xTf, wTf, uTf, vTf, sTf, bTf, gTf]) tensor.dispose();
   }

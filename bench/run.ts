@@ -1,18 +1,41 @@
 // `npm run bench`: every benchmark in one process on one device, each against its peer.
+//   --json FILE        also write every figure, by name, to FILE (bench/figures.ts)
+//   --torch FILE       print "ratio vs PyTorch" lines against bench/torch/step_bench.py's figures
+//   --peak-tflops X    the card's fp32 peak, for the kernels' "% of peak" (H200: 67)
+//   --only a,b         run only these of kernels, train, svd
+import { parseArgs } from 'node:util';
 import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
+import { record, torchRatioLines, writeFigures } from './figures.ts';
 import { runKernelBench } from './kernels.ts';
 import { runLlmKernelBench } from './llm_kernels.ts';
 import { tfOnDevice } from './peer.ts';
 import { runSvdBench } from './svd.ts';
 import { runTrainBench } from './train.ts';
 
+const { values } = parseArgs({
+  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,svd' } },
+});
+const only = new Set(values.only.split(','));
+for (const name of only) if (!['kernels', 'train', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, svd)`);
+const peak = values['peak-tflops'] === undefined ? undefined : Number(values['peak-tflops']);
+if (peak !== undefined && !(peak > 0)) throw new Error(`--peak-tflops: "${values['peak-tflops']}" is not a positive number`);
+
 const gpu = await acquireNodeGpu();
-console.log(`# VectorFit Studio benchmarks — adapter: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`);
+const adapter = `${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}`;
+console.log(`# VectorFit Studio benchmarks — adapter: ${adapter}`);
+record('adapter', adapter);
+// The shapes every benchmark picks from the adapter; step_bench.py writes the same key.
+record('scale', gpu.adapter.isSoftware ? 'small' : 'bert-base');
 const tf = await tfOnDevice(gpu);
-await runKernelBench(gpu, tf);
-await runLlmKernelBench(gpu, tf);
-await runTrainBench(gpu, tf);
-await runSvdBench(gpu);
+if (only.has('kernels')) await runKernelBench(gpu, tf, peak);
+if (only.has('kernels')) await runLlmKernelBench(gpu, tf);
+if (only.has('train')) await runTrainBench(gpu, tf);
+if (only.has('svd')) await runSvdBench(gpu);
+if (values.torch) {
+  console.log('');
+  for (const line of torchRatioLines(values.torch)) console.log(line);
+}
+if (values.json) writeFigures(values.json);
 if (gpu.errors.length) throw new Error(`WebGPU errors: ${gpu.errors.join('; ')}`);
 process.exit(0);

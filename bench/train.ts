@@ -15,6 +15,7 @@ import { GpuModel } from '../src/model/gpu-model.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededNormal, seededRandom } from '../src/util/random.ts';
+import { record } from './figures.ts';
 import { formatRow, median, tfOnDevice, type Tf } from './peer.ts';
 
 type TfTensor = ReturnType<Tf['zeros']>;
@@ -237,6 +238,8 @@ export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
   console.log(formatRow(['ours', (1 / ours.seconds).toFixed(2), Math.round(tokens / ours.seconds), (1000 * ours.seconds).toFixed(1)], widths));
   console.log(formatRow(['tfjs', (1 / theirs).toFixed(2), Math.round(tokens / theirs), (1000 * theirs).toFixed(1)], widths));
   console.log(`ratio ours/tfjs: ${(theirs / ours.seconds).toFixed(2)}× (goal ≥ 3×)`);
+  record('train.vectorfit.steps_per_s', 1 / ours.seconds);
+  record('train.vectorfit.tfjs.steps_per_s', 1 / theirs);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

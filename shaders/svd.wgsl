@@ -4,6 +4,10 @@
 // accumulates the rotations. A sweep is nPad − 1 (nPad = n rounded up to even) `jacobi_round` dispatches in
 // round-robin (circle method) order: each round pairs every column exactly once, so its
 // n/2 workgroups touch disjoint columns and need no synchronisation.
+// Batched: same-shape matrices (BERT's 48 square q, k, v, o) lie one after another in G and V,
+// gStride/vStride words apart, and one round's dispatch covers them all (workgroup row wg.y =
+// matrix), so a sweep costs nPad − 1 dispatches however many matrices share the shape. Each
+// matrix keeps its own max |cos|, so each stops rotating once converged exactly as it would alone.
 //
 // Entry points: load_columns (W → G), identity (V = I), jacobi_round, column_norms,
 // rank_sort, gather (sorted, normalised row-major factors), and for SvdReport sq_diff_partials
@@ -15,11 +19,13 @@ struct Dims {
   nPad: u32,       // n rounded up to even: slot nPad − 1 is a bye when n is odd
   round: u32,      // jacobi_round: which round of the sweep
   tol: f32,        // jacobi_round: rotate a pair only if |cos| > tol
+  gStride: u32,    // words between consecutive matrices in G (≥ n·m, a multiple of 64)
+  vStride: u32,    // words between consecutive matrices in V (≥ n·n, a multiple of 64)
 }
 
 @group(0) @binding(0) var<storage, read_write> G: array<f32>;
 @group(0) @binding(1) var<storage, read_write> V: array<f32>;
-@group(0) @binding(2) var<storage, read_write> maxCos: array<atomic<u32>, 1>;
+@group(0) @binding(2) var<storage, read_write> maxCos: array<atomic<u32>>; // one per matrix
 @group(0) @binding(3) var<uniform> d: Dims;
 
 // 64 lanes: a real GPU's rounds are bound by dispatch latency more than by lanes per pair, and
@@ -38,8 +44,9 @@ fn jacobi_round(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let p = slotColumn(wg.x);
   let q = slotColumn(d.nPad - 1u - wg.x);
   if (p >= d.n || q >= d.n) { return; } // the bye of an odd n (uniform per workgroup)
-  let po = p * d.m;
-  let qo = q * d.m;
+  let matrix = wg.y;
+  let po = matrix * d.gStride + p * d.m;
+  let qo = matrix * d.gStride + q * d.m;
   var acc = vec3f(0.0);
   for (var i = li; i < d.m; i += WG) {
     let x = G[po + i];
@@ -59,7 +66,7 @@ fn jacobi_round(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
   let denom = sqrt(alpha) * sqrt(beta);
   let cosine = select(0.0, abs(gamma) / denom, denom > 0.0);
   // Non-negative floats order like their bit patterns: an integer atomicMax is a float max.
-  if (li == 0u) { atomicMax(&maxCos[0], bitcast<u32>(cosine)); }
+  if (li == 0u) { atomicMax(&maxCos[matrix], bitcast<u32>(cosine)); }
   if (!(cosine > d.tol)) { return; }
   // Rutishauser's rotation: t = tan θ is the smaller root of t² + 2ζt − 1 = 0 (|θ| ≤ π/4).
   let zeta = (beta - alpha) / (2.0 * gamma);
@@ -76,8 +83,8 @@ fn jacobi_round(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
     G[po + i] = x - s * (y + tau * x);
     G[qo + i] = y + s * (x - tau * y);
   }
-  let pv = p * d.n;
-  let qv = q * d.n;
+  let pv = matrix * d.vStride + p * d.n;
+  let qv = matrix * d.vStride + q * d.n;
   for (var i = li; i < d.n; i += WG) {
     let x = V[pv + i];
     let y = V[qv + i];

@@ -56,15 +56,20 @@ export interface FactoredLinearBackwardArgs extends FactoredLinearShape {
   dx?: Tensor;
   /** dx += … instead of dx = … (a residual branch adding into the same gradient). */
   accumulateDx?: boolean;
+  /** Σ and the bias are both frozen (AVF): only dx; dSigma and dBias are left untouched, so a
+   * plan can keep passing them and re-plan by flipping this at AVF steps. */
+  frozen?: boolean;
 }
 
 /** h = g·U; dΣ = Σ_tokens h ⊙ t; db = Σ_tokens g; dx (+)= (h ⊙ Σ)·Vᵀ. */
 export function factoredLinearBackward(device: GPUDevice, args: FactoredLinearBackwardArgs): Dispatch[] {
   const { n, dIn, dOut, r } = args;
   const dispatches: Dispatch[] = [];
-  if (args.dSigma || args.dx) dispatches.push(matmul(device, { m: n, n: r, k: dOut, a: args.g, b: args.u, out: args.h }));
-  if (args.dSigma) dispatches.push(...columnDotSum(device, { a: args.h, b: args.t, out: args.dSigma, rows: n, cols: r }));
-  if (args.dBias) dispatches.push(...columnSum(device, { x: args.g, out: args.dBias, rows: n, cols: dOut }));
+  const dSigma = args.frozen ? undefined : args.dSigma;
+  const dBias = args.frozen ? undefined : args.dBias;
+  if (dSigma || args.dx) dispatches.push(matmul(device, { m: n, n: r, k: dOut, a: args.g, b: args.u, out: args.h }));
+  if (dSigma) dispatches.push(...columnDotSum(device, { a: args.h, b: args.t, out: dSigma, rows: n, cols: r }));
+  if (dBias) dispatches.push(...columnSum(device, { x: args.g, out: dBias, rows: n, cols: dOut }));
   if (args.dx) {
     dispatches.push(
       matmul(device, { m: n, n: dIn, k: r, a: args.h, b: args.v, transB: true, kScale: args.sigma, out: args.dx, accumulate: args.accumulateDx }),

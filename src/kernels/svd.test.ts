@@ -3,7 +3,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { uploadTensor } from '../gpu/tensor.ts';
 import { f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { svd } from './svd.ts';
+import { svd, svdBatch } from './svd.ts';
 import { svd as svdRef } from './svd.ref.ts';
 
 interface Factors {
@@ -179,3 +179,37 @@ describe('GPU svd (fp32 one-sided Jacobi)', () => {
     return check(withSpectrum(30, 20, sigma, 29), 30, 20, sigma);
   });
 });
+
+describe('GPU svdBatch (same-shape matrices share each Jacobi round)', () => {
+  it("gives every matrix svd()'s own factors and sweep count, shapes mixed and orientations shared", async () => {
+    const { device } = await testGpu();
+    // Three 33×17 and one 17×33 share the working shape 33×17 (one batch); the 20×12 is its own.
+    // The constructed spectrum converges in fewer sweeps than the random ones, so it sits
+    // converged (rotating nothing) while the rest of its batch goes on.
+    const inputs: [number, number, Float64Array][] = [
+      [33, 17, randomArray(33 * 17, 31)],
+      [33, 17, withSpectrum(33, 17, [3, 3, 2, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.2, 0.1, 0.1, 0.05, 0, 0, 0, 0], 32)],
+      [20, 12, randomArray(20 * 12, 33)],
+      [17, 33, randomArray(17 * 33, 34)],
+      [33, 17, randomArray(33 * 17, 35)],
+    ];
+    const args = inputs.map(([rows, cols, a]) => ({ w: uploadTensor(device, f32(a), [rows, cols]), rows, cols }));
+    const batched = await svdBatch(device, args);
+    const sweeps = new Set<number>();
+    for (const [i, one] of args.entries()) {
+      const alone = await svd(device, one);
+      const b = batched[i];
+      expect(b.sweeps, `matrix ${i} sweeps`).toBe(alone.sweeps);
+      sweeps.add(b.sweeps);
+      // The same rotations in the same order on the same fp32 values: equal to the bit.
+      for (const key of ['u', 's', 'v'] as const) {
+        expect(b[key].shape, `matrix ${i} ${key}`).toEqual(alone[key].shape);
+        expect(Array.from(await readTensor(device, b[key])), `matrix ${i} ${key}`).toEqual(Array.from(await readTensor(device, alone[key])));
+      }
+      expect(b.report).toEqual(alone.report);
+      expect(b.report.reconstruction).toBeLessThan(1e-5);
+    }
+    expect(sweeps.size, 'the batch mixes matrices that converge at different sweeps').toBeGreaterThan(1);
+  });
+});
+

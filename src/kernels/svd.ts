@@ -1,11 +1,12 @@
 // GPU wrapper for shaders/svd.wgsl; the float64 reference of the same name is svd.ref.ts.
 // Thin SVD of a weight already on the GPU by one-sided Jacobi in fp32 (see the shader's header).
 // It runs once per weight when a model is factored, not per step, so it allocates freely and
-// waits on one 4-byte readback per sweep (the convergence test).
+// waits on one small readback per sweep (the convergence test). svdBatch runs same-shape
+// matrices together, one dispatch per Jacobi round for the whole batch.
 import code from '../../shaders/svd.wgsl?raw';
 import { ceilDiv, makeDispatch, runDispatches, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import { readBuffer } from '../gpu/readback.ts';
-import { createParams, createTensor, type Tensor } from '../gpu/tensor.ts';
+import { createParams, createTensor, view, VIEW_ALIGNMENT_ELEMENTS, type Tensor } from '../gpu/tensor.ts';
 import { matmul } from './matmul.ts';
 
 export interface SvdArgs {
@@ -53,26 +54,73 @@ const TILE = 16;
 // Uniform-buffer bindings must start at multiples of minUniformBufferOffsetAlignment (≤ 256).
 const ROUND_STRIDE = 256;
 
+/** Thin SVD of one matrix: svdBatch of a batch of one. */
 export async function svd(device: GPUDevice, args: SvdArgs): Promise<SvdOutput> {
-  const { w, rows, cols } = args;
-  const tol = args.tol ?? SVD_TOL;
-  const maxSweeps = args.maxSweeps ?? DEFAULT_MAX_SWEEPS;
-  if (w.shape.reduce((a, b) => a * b, 1) !== rows * cols) throw new Error(`svd: tensor [${w.shape}] is not ${rows}×${cols}`);
-  // Work on the taller orientation: n = r columns of length m. For a wide W the columns of Wᵀ
-  // are W's rows, already contiguous.
-  const tall = rows >= cols;
-  const m = Math.max(rows, cols);
-  const n = Math.min(rows, cols);
-  if (n < 1) throw new Error(`svd: empty ${rows}×${cols} matrix`);
-  if (n > 65535) throw new Error(`svd: r = ${n} exceeds one workgroup per column (65535)`);
-  const g = createTensor(device, [n, m], 'f32', 'svd G');
-  const vAcc = createTensor(device, [n, n], 'f32', 'svd V');
-  const maxCos = createTensor(device, [1], 'u32', 'svd max |cos|');
-  const sigmaRaw = createTensor(device, [n], 'f32', 'svd column norms');
-  const order = createTensor(device, [n], 'u32', 'svd order');
-  const u = createTensor(device, [rows, n], 'f32', 'svd U');
-  const s = createTensor(device, [n], 'f32', 'svd S');
-  const v = createTensor(device, [cols, n], 'f32', 'svd V');
+  const [out] = await svdBatch(device, [args], args);
+  return out;
+}
+
+export interface SvdBatchOptions {
+  tol?: number;
+  maxSweeps?: number;
+}
+
+/**
+ * Thin SVDs of many matrices, results in input order. Matrices with the same working shape
+ * (max(rows, cols) × min(rows, cols): a 3072×768 f1 and a 768×3072 f2 share one) run their Jacobi
+ * rounds together, one dispatch per round for the whole group, as many per group as one storage
+ * binding holds. Each matrix's factors equal svd()'s of it alone: a matrix that has converged
+ * rotates nothing while the rest of its group goes on.
+ */
+export async function svdBatch(device: GPUDevice, matrices: readonly SvdArgs[], options: SvdBatchOptions = {}): Promise<SvdOutput[]> {
+  const groups = new Map<string, number[]>();
+  matrices.forEach(({ w, rows, cols }, index) => {
+    if (w.shape.reduce((a, b) => a * b, 1) !== rows * cols) throw new Error(`svd: tensor [${w.shape}] is not ${rows}×${cols}`);
+    const n = Math.min(rows, cols);
+    if (n < 1) throw new Error(`svd: empty ${rows}×${cols} matrix`);
+    if (n > 65535) throw new Error(`svd: r = ${n} exceeds one workgroup per column (65535)`);
+    const key = `${Math.max(rows, cols)}×${n}`;
+    groups.set(key, [...(groups.get(key) ?? []), index]);
+  });
+  const outputs: SvdOutput[] = new Array(matrices.length);
+  for (const indices of groups.values()) {
+    const { rows, cols } = matrices[indices[0]];
+    const perChunk = Math.max(1, Math.min(65535, Math.floor(bindingLimit(device) / (paddedWords(rows * cols) * 4))));
+    for (let at = 0; at < indices.length; at += perChunk) {
+      const chunk = indices.slice(at, at + perChunk);
+      const results = await svdSameShape(device, chunk.map((i) => matrices[i]), options);
+      chunk.forEach((i, k) => (outputs[i] = results[k]));
+    }
+  }
+  return outputs;
+}
+
+/** Words rounded up to a whole number of 256-byte storage-view alignments. */
+function paddedWords(words: number): number {
+  return Math.ceil(words / VIEW_ALIGNMENT_ELEMENTS) * VIEW_ALIGNMENT_ELEMENTS;
+}
+
+function bindingLimit(device: GPUDevice): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+}
+
+/** One group: every matrix has the working shape m×n (n columns of length m). */
+async function svdSameShape(device: GPUDevice, matrices: readonly SvdArgs[], options: SvdBatchOptions): Promise<SvdOutput[]> {
+  const tol = options.tol ?? SVD_TOL;
+  const maxSweeps = options.maxSweeps ?? DEFAULT_MAX_SWEEPS;
+  const count = matrices.length;
+  const m = Math.max(matrices[0].rows, matrices[0].cols);
+  const n = Math.min(matrices[0].rows, matrices[0].cols);
+  // Matrix i's working columns start at i·gStride in G, its rotations at i·vStride in V: both
+  // multiples of 64 words, so each matrix is also a storage view for the per-matrix passes.
+  const gStride = paddedWords(n * m);
+  const vStride = paddedWords(n * n);
+  const nStride = paddedWords(n);
+  const g = createTensor(device, [count * gStride], 'f32', 'svd G');
+  const vAcc = createTensor(device, [count * vStride], 'f32', 'svd V');
+  const maxCos = createTensor(device, [count], 'u32', 'svd max |cos|');
+  const sigmaRaw = createTensor(device, [count * nStride], 'f32', 'svd column norms');
+  const order = createTensor(device, [count * nStride], 'u32', 'svd order');
   const uniforms: GPUBuffer[] = [];
   const pass = (entryPoint: string, fields: number[], bindings: Binding[], workgroups: [number, number?]): Dispatch => {
     const params = createParams(device, fields.map((x) => ['u32', x] as const));
@@ -80,13 +128,24 @@ export async function svd(device: GPUDevice, args: SvdArgs): Promise<SvdOutput> 
     const [dst, ...rest] = bindings;
     return makeDispatch(device, { label: `svd ${entryPoint}`, code, entryPoint, bindings: [dst, params, ...rest], workgroups });
   };
+  const gOf = (i: number) => view(g, i * gStride, [n, m]);
+  const vOf = (i: number) => view(vAcc, i * vStride, [n, n]);
+  const sigmaOf = (i: number) => view(sigmaRaw, i * nStride, [n]);
+  const orderOf = (i: number) => view(order, i * nStride, [n]);
 
-  const setup: Dispatch[] = [pass('identity', [n, n], [vAcc], [ceilDiv(n, 64), n])];
-  if (tall) setup.push(pass('load_columns', [rows, cols], [g, w], [ceilDiv(cols, TILE), ceilDiv(rows, TILE)]));
-  else copyTensor(device, w, g, m * n);
+  const setup: Dispatch[] = [];
+  const copies: [Tensor, Tensor][] = [];
+  matrices.forEach(({ w, rows, cols }, i) => {
+    setup.push(pass('identity', [n, n], [vOf(i)], [ceilDiv(n, 64), n]));
+    // Work on the taller orientation: for a wide W the columns of Wᵀ are W's rows, already contiguous.
+    if (rows >= cols) setup.push(pass('load_columns', [rows, cols], [gOf(i), w], [ceilDiv(cols, TILE), ceilDiv(rows, TILE)]));
+    else copies.push([w, gOf(i)]);
+  });
+  copyTensors(device, copies, m * n);
   runDispatches(device, setup);
 
-  // One dispatch per round of the circle method; each binds its slice of one uniform buffer.
+  // One dispatch per round of the circle method, covering every matrix (workgroup row = matrix);
+  // each binds its slice of one uniform buffer.
   const nPad = n + (n % 2);
   const roundCount = nPad - 1;
   const dims = device.createBuffer({ label: 'svd rounds', size: roundCount * ROUND_STRIDE, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -96,44 +155,66 @@ export async function svd(device: GPUDevice, args: SvdArgs): Promise<SvdOutput> 
     const o = round * ROUND_STRIDE;
     [m, n, nPad, round].forEach((x, i) => dimsData.setUint32(o + 4 * i, x, true));
     dimsData.setFloat32(o + 16, tol, true);
+    dimsData.setUint32(o + 20, gStride, true);
+    dimsData.setUint32(o + 24, vStride, true);
     rounds.push(
       makeDispatch(device, {
         label: `svd jacobi_round ${round}`,
         code,
         entryPoint: 'jacobi_round',
         bindings: [g, vAcc, maxCos, { buffer: dims, offset: o, size: 32 }],
-        workgroups: [nPad / 2],
+        workgroups: [nPad / 2, count],
       }),
     );
   }
   device.queue.writeBuffer(dims, 0, dimsData.buffer);
 
-  const zero = new Uint32Array(1);
-  let sweeps = 0;
-  while (sweeps < maxSweeps) {
-    device.queue.writeBuffer(maxCos.buffer, 0, zero);
+  const zeros = new Uint32Array(count);
+  // sweeps[i]: the sweeps matrix i needed, counted as svd() alone counts them (the sweep that
+  // found it converged included); the group runs until its slowest matrix converges.
+  const sweeps = new Array<number>(count).fill(0);
+  const converged = new Array<boolean>(count).fill(false);
+  for (let sweep = 1; sweep <= maxSweeps && converged.includes(false); sweep++) {
+    device.queue.writeBuffer(maxCos.buffer, 0, zeros);
     runDispatches(device, rounds);
-    sweeps++;
     // The largest |cos| met this sweep: at or below tol, no pair was rotated and G is final.
-    if (new Float32Array(await readBuffer(device, maxCos.buffer, 4))[0] <= tol) break;
+    const largest = new Float32Array(await readBuffer(device, maxCos.buffer, count * 4));
+    for (let i = 0; i < count; i++) {
+      if (converged[i]) continue;
+      sweeps[i] = sweep;
+      converged[i] = largest[i] <= tol;
+    }
   }
 
-  const [fromG, fromV] = tall ? [u, v] : [v, u];
-  runDispatches(device, [
-    pass('column_norms', [m, n], [sigmaRaw, g], [n]),
-    pass('rank_sort', [1, n], [s, sigmaRaw, order], [ceilDiv(n, WG)]),
-    pass('gather', [m, n, 1], [fromG, g, order, s], [ceilDiv(n, TILE), ceilDiv(m, TILE)]),
-    pass('gather', [n, n, 0], [fromV, vAcc, order, s], [ceilDiv(n, TILE), ceilDiv(n, TILE)]),
-  ]);
-  const report = await svdReport(device, { w, u, s, v, rows, cols });
+  const factors: { u: Tensor; s: Tensor; v: Tensor }[] = [];
+  const finish: Dispatch[] = [];
+  matrices.forEach(({ rows, cols }, i) => {
+    const u = createTensor(device, [rows, n], 'f32', 'svd U');
+    const s = createTensor(device, [n], 'f32', 'svd S');
+    const v = createTensor(device, [cols, n], 'f32', 'svd V');
+    const [fromG, fromV] = rows >= cols ? [u, v] : [v, u];
+    finish.push(
+      pass('column_norms', [m, n], [sigmaOf(i), gOf(i)], [n]),
+      pass('rank_sort', [1, n], [s, sigmaOf(i), orderOf(i)], [ceilDiv(n, WG)]),
+      pass('gather', [m, n, 1], [fromG, gOf(i), orderOf(i), s], [ceilDiv(n, TILE), ceilDiv(m, TILE)]),
+      pass('gather', [n, n, 0], [fromV, vOf(i), orderOf(i), s], [ceilDiv(n, TILE), ceilDiv(n, TILE)]),
+    );
+    factors.push({ u, s, v });
+  });
+  runDispatches(device, finish);
+  const outputs: SvdOutput[] = [];
+  for (const [i, { w, rows, cols }] of matrices.entries()) {
+    outputs.push({ ...factors[i], sweeps: sweeps[i], report: await svdReport(device, { w, ...factors[i], rows, cols }) });
+  }
   for (const t of [g, vAcc, maxCos, sigmaRaw, order]) t.buffer.destroy();
   for (const b of [dims, ...uniforms]) b.destroy();
-  return { u, s, v, sweeps, report };
+  return outputs;
 }
 
-function copyTensor(device: GPUDevice, from: Tensor, to: Tensor, count: number): void {
+function copyTensors(device: GPUDevice, pairs: readonly [Tensor, Tensor][], count: number): void {
+  if (!pairs.length) return;
   const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, count * 4);
+  for (const [from, to] of pairs) encoder.copyBufferToBuffer(from.buffer, from.byteOffset ?? 0, to.buffer, to.byteOffset ?? 0, count * 4);
   device.queue.submit([encoder.finish()]);
 }
 
