@@ -7,6 +7,7 @@ import type { PlanOp } from '../gpu/plan.ts';
 import { activationBackward, activationForward, gatedBackward, gatedForward } from '../kernels/activation.ts';
 import { attentionBackward, attentionForward } from '../kernels/attention.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../kernels/factored_linear.ts';
+import { recomposedLinearBackward, recomposedLinearForward, type LinearForm } from '../kernels/linear_forms.ts';
 import { kvBroadcastBackward, kvBroadcastForward } from '../kernels/kv_broadcast.ts';
 import { ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
@@ -19,12 +20,23 @@ import type { ModuleKind } from './types.ts';
  * parameter buffer, dΣ and db views into the flat gradient buffer. */
 export interface GpuModule {
   layout: ModuleLayout;
+  /** How its products run (linear_forms.ts): factored, or through a recomposed W'. */
+  form: LinearForm;
+  /** The recomposed form's W' = U·diag(Σ)·Vᵀ [dOut, dIn], rebuilt by every forward. */
+  w: Tensor | null;
   u: Tensor;
   v: Tensor;
   sigma: Tensor;
   bias: Tensor | null;
   dSigma: Tensor;
   dBias: Tensor | null;
+}
+
+/** The recomposed form's dΣ scratch, shared by every module (the backward runs one at a time):
+ * gᵀx [dOut, dIn] and (gᵀx)·V [dOut, r], each sized for the largest recomposed module. */
+export interface DenseScratch {
+  gradW: Tensor;
+  projected: Tensor;
 }
 
 /** The flat buffers' view of one trainable tensor, by export name. */
@@ -66,8 +78,17 @@ export class LayerBlock {
   private readonly attentionNorm: GpuNorm;
   private readonly ffnNorm: GpuNorm;
   private readonly acts: LayerActivations;
+  /** Modules whose Σ and bias are both frozen (AVF or the variant): the next backward built
+   * skips their dΣ and db and computes only dx. Set by the model before it builds a plan. */
+  frozen: ReadonlySet<ModuleKind> = new Set();
 
-  constructor(private readonly ctx: BlockContext, readonly layout: LayerLayout, param: ParamView) {
+  constructor(
+    private readonly ctx: BlockContext,
+    readonly layout: LayerLayout,
+    param: ParamView,
+    formOf: (m: ModuleLayout) => LinearForm,
+    private readonly dense: DenseScratch,
+  ) {
     const model = ctx.layout;
     const { device, weights, maxTokens: N, maxBatch, maxSeq } = ctx;
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = model;
@@ -76,8 +97,11 @@ export class LayerBlock {
     for (const m of layout.modules) {
       const bias = m.biasName ? param('params', m.biasName) : null;
       if (bias) writeTensor(device, bias, weights.tensors.get(m.bias!)!.data);
+      const form = formOf(m);
       this.modules.set(m.kind, {
         layout: m,
+        form,
+        w: form === 'recomposed' ? ctx.tensor([m.dOut, m.dIn], `${m.path} W'`) : null,
         u: ctx.tensor([m.dOut, m.rank], `${m.path} U`),
         v: ctx.tensor([m.dIn, m.rank], `${m.path} V`),
         sigma: param('params', m.sigmaName),
@@ -95,7 +119,8 @@ export class LayerBlock {
     const gated = model.mlp === 'gated';
     const none = t([1], 'unused');
     this.acts = {
-      t: new Map(layout.modules.map((m) => [m.kind, t([N, m.rank], `t${m.kind}`)])),
+      // t = x·V, kept for the factored backward's dΣ (the recomposed one reads x instead).
+      t: new Map(layout.modules.filter((m) => formOf(m) === 'factored').map((m) => [m.kind, t([N, m.rank], `t${m.kind}`)])),
       normed1: pre ? t([N, H], 'normed 1') : none,
       norm1: stats('1'),
       q: t([N, A], 'q'),
@@ -127,24 +152,54 @@ export class LayerBlock {
     const m = this.module(kind);
     const { dIn, dOut, rank } = m.layout;
     const n = B * T;
-    return factoredLinearForward(this.ctx.device, {
-      x: prefix(input, [n, dIn]), u: m.u, sigma: m.sigma, v: m.v, bias: m.bias ?? undefined,
-      t: prefix(this.acts.t.get(kind)!, [n, rank]), y: prefix(output, [n, dOut]), n, dIn, dOut, r: rank,
-    });
+    const shape = { x: prefix(input, [n, dIn]), u: m.u, sigma: m.sigma, v: m.v, bias: m.bias ?? undefined, y: prefix(output, [n, dOut]), n, dIn, dOut, r: rank };
+    if (m.w) return recomposedLinearForward(this.ctx.device, { ...shape, w: m.w });
+    return factoredLinearForward(this.ctx.device, { ...shape, t: prefix(this.acts.t.get(kind)!, [n, rank]) });
   }
 
-  /** g → dΣ, db (when the variant trains them) and dx (written, or added with `accumulateDx`). */
-  private linearBackward(B: number, T: number, kind: ModuleKind, grad: Tensor, dx: Tensor | undefined, accumulateDx: boolean): PlanOp[] {
+  /** The tensor the forward fed into module `kind` (the layer's input `x` for a post-norm q, k, v). */
+  private linearInput(kind: ModuleKind, x: Tensor): Tensor {
+    const a = this.acts;
+    switch (kind) {
+      case 'q':
+      case 'k':
+      case 'v':
+        return this.ctx.layout.normPlacement === 'pre' ? a.normed1 : x;
+      case 'o':
+        return a.context;
+      case 'f1':
+      case 'gate':
+      case 'up':
+        return a.hidden1;
+      case 'f2':
+      case 'down':
+        return a.ffnAct;
+      default:
+        return unreachable(kind, 'module kind');
+    }
+  }
+
+  /** g → dΣ, db (when the variant trains them and AVF has not frozen both) and dx (written, or
+   * added with `accumulateDx`). `x` is the layer's input. */
+  private linearBackward(B: number, T: number, kind: ModuleKind, x: Tensor, grad: Tensor, dx: Tensor | undefined, accumulateDx: boolean): PlanOp[] {
     const { device, trains, scratch } = this.ctx;
     const m = this.module(kind);
     const { dIn, dOut, rank } = m.layout;
     const n = B * T;
-    return factoredLinearBackward(device, {
-      g: prefix(grad, [n, dOut]), t: prefix(this.acts.t.get(kind)!, [n, rank]), u: m.u, sigma: m.sigma, v: m.v, h: prefix(scratch.h, [n, rank]),
+    const common = {
+      g: prefix(grad, [n, dOut]), u: m.u, v: m.v,
       dSigma: trains('sigma', kind) ? m.dSigma : undefined,
       dBias: trains('bias', kind) && m.dBias ? m.dBias : undefined,
       dx: dx && prefix(dx, [n, dIn]), accumulateDx, n, dIn, dOut, r: rank,
-    });
+      // A frozen module's dΣ and db keep last step's values: harmless only because AdamW skips
+      // every frozen vector (adamw.wgsl) and nothing else reads the gradients of a training step.
+      frozen: this.frozen.has(kind),
+    };
+    if (m.w) {
+      const { gradW, projected } = this.dense;
+      return recomposedLinearBackward(device, { ...common, x: prefix(this.linearInput(kind, x), [n, dIn]), w: m.w, gradW: prefix(gradW, [dOut, dIn]), projected: prefix(projected, [dOut, rank]) });
+    }
+    return factoredLinearBackward(device, { ...common, sigma: m.sigma, t: prefix(this.acts.t.get(kind)!, [n, rank]), h: prefix(scratch.h, [n, rank]) });
   }
 
   /** y = layer(x), both [B·T, H]. */
@@ -260,24 +315,24 @@ export class LayerBlock {
         ops.push(...normBackward(d, this.ffnNorm, rows(s.dH), rows(a.sum2), a.norm2, rows(s.dS), N));
         const dFfnOut = this.ctx.dropoutGrad(rows(s.dS), N * H, dropout.hidden, STREAM.ffnOutput(l), ops);
         // dS becomes d(hidden1): the residual's ds2 plus the MLP input's gradient.
-        ops.push(...this.mlpBackward(B, T, dFfnOut, s.dS, true));
+        ops.push(...this.mlpBackward(B, T, x, dFfnOut, s.dS, true));
         ops.push(...normBackward(d, this.attentionNorm, rows(s.dS), rows(a.sum1), a.norm1, rows(s.dH), N));
         // dH holds ds1 (the residual path); q, k, v add their dx unless the input needs none.
         const dAttentionOut = this.ctx.dropoutGrad(rows(s.dH), N * H, pOut, STREAM.attentionOutput(l), ops);
-        ops.push(...this.attentionBackward(B, T, dAttentionOut, needDx ? s.dH : undefined, true));
+        ops.push(...this.attentionBackward(B, T, x, dAttentionOut, needDx ? s.dH : undefined, true));
         return ops;
       }
       case 'pre': {
         // dH = dy flows on along the residual; the MLP's branch adds through its norm.
         const dFfnOut = this.ctx.dropoutGrad(rows(s.dH), N * H, dropout.hidden, STREAM.ffnOutput(l), ops);
-        ops.push(...this.mlpBackward(B, T, dFfnOut, s.dS, false));
+        ops.push(...this.mlpBackward(B, T, x, dFfnOut, s.dS, false));
         ops.push(...normBackward(d, this.ffnNorm, rows(s.dS), rows(a.sum1), a.norm2, rows(s.dH), N, true));
         const dAttentionOut = this.ctx.dropoutGrad(rows(s.dH), N * H, pOut, STREAM.attentionOutput(l), ops);
         if (!needDx) {
-          ops.push(...this.attentionBackward(B, T, dAttentionOut, undefined, false));
+          ops.push(...this.attentionBackward(B, T, x, dAttentionOut, undefined, false));
           return ops;
         }
-        ops.push(...this.attentionBackward(B, T, dAttentionOut, s.dS, false));
+        ops.push(...this.attentionBackward(B, T, x, dAttentionOut, s.dS, false));
         ops.push(...normBackward(d, this.attentionNorm, rows(s.dS), rows(x), a.norm1, rows(s.dH), N, true));
         return ops;
       }
@@ -287,7 +342,7 @@ export class LayerBlock {
   }
 
   /** Gradient of the MLP's output → its input's gradient into `dInput` (added with `accumulate`). */
-  private mlpBackward(B: number, T: number, dOut: Tensor, dInput: Tensor, accumulate: boolean): PlanOp[] {
+  private mlpBackward(B: number, T: number, x: Tensor, dOut: Tensor, dInput: Tensor, accumulate: boolean): PlanOp[] {
     const { device: d, layout: model, scratch: s } = this.ctx;
     const a = this.acts;
     const n = B * T * model.intermediate;
@@ -296,16 +351,16 @@ export class LayerBlock {
     switch (model.mlp) {
       case 'plain':
         return [
-          ...this.linearBackward(B, T, 'f2', dOut, s.dAct, false),
+          ...this.linearBackward(B, T, 'f2', x, dOut, s.dAct, false),
           activationBackward(d, { dy: v(s.dAct), x: v(a.ffnPre), dx: v(s.dPre), n, kind }),
-          ...this.linearBackward(B, T, 'f1', s.dPre, dInput, accumulate),
+          ...this.linearBackward(B, T, 'f1', x, s.dPre, dInput, accumulate),
         ];
       case 'gated':
         return [
-          ...this.linearBackward(B, T, 'down', dOut, s.dAct, false),
+          ...this.linearBackward(B, T, 'down', x, dOut, s.dAct, false),
           gatedBackward(d, { dh: v(s.dAct), gate: v(a.ffnPre), up: v(a.ffnUp), dGate: v(s.dPre), dUp: v(s.dUp), n, kind }),
-          ...this.linearBackward(B, T, 'gate', s.dPre, dInput, accumulate),
-          ...this.linearBackward(B, T, 'up', s.dUp, dInput, true),
+          ...this.linearBackward(B, T, 'gate', x, s.dPre, dInput, accumulate),
+          ...this.linearBackward(B, T, 'up', x, s.dUp, dInput, true),
         ];
       default:
         return unreachable(model.mlp, 'MLP shape');
@@ -314,7 +369,7 @@ export class LayerBlock {
 
   /** Gradient of o's output → dΣ, db of o, q, k, v, and the input's gradient into `dInput`
    * (added with `accumulate`; none when undefined). */
-  private attentionBackward(B: number, T: number, dOut: Tensor, dInput: Tensor | undefined, accumulate: boolean): PlanOp[] {
+  private attentionBackward(B: number, T: number, x: Tensor, dOut: Tensor, dInput: Tensor | undefined, accumulate: boolean): PlanOp[] {
     const { device: d, layout: model, dropout, scratch: s, rope, seed } = this.ctx;
     const { heads, kvHeads, headDim } = model;
     const a = this.acts;
@@ -324,7 +379,7 @@ export class LayerBlock {
     const grouped = kvHeads !== heads;
     const w = (t: Tensor, cols: number) => prefix(t, [N, cols]);
     const ops: PlanOp[] = [];
-    ops.push(...this.linearBackward(B, T, 'o', dOut, s.dContext, false));
+    ops.push(...this.linearBackward(B, T, 'o', x, dOut, s.dContext, false));
     ops.push(...attentionBackward(d, {
       dOut: w(s.dContext, A), q: w(a.q, A), k: w(a.k, A), v: w(a.v, A), probs: prefix(a.probs, [B, heads, T, T]),
       dScores: prefix(s.dScores, [B, heads, T, T]), dq: w(s.dq, A), dk: w(s.dk, A), dv: w(s.dv, A),
@@ -345,9 +400,9 @@ export class LayerBlock {
       ops.push(ropeInPlace(d, { ...shape, heads, data: w(s.dq, A) }));
       ops.push(ropeInPlace(d, { ...shape, heads: kvHeads, data: w(dk, KV) }));
     }
-    ops.push(...this.linearBackward(B, T, 'q', s.dq, dInput, accumulate));
-    ops.push(...this.linearBackward(B, T, 'k', dk, dInput, dInput !== undefined));
-    ops.push(...this.linearBackward(B, T, 'v', dv, dInput, dInput !== undefined));
+    ops.push(...this.linearBackward(B, T, 'q', x, s.dq, dInput, accumulate));
+    ops.push(...this.linearBackward(B, T, 'k', x, dk, dInput, dInput !== undefined));
+    ops.push(...this.linearBackward(B, T, 'v', x, dv, dInput, dInput !== undefined));
     return ops;
   }
 }

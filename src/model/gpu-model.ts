@@ -4,12 +4,14 @@
 // stream between blocks, and per-shape plans of the forward, the loss and the backward.
 import { createTensor, prefix, uploadTensor, view, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { submitPlan, type PlanOp } from '../gpu/plan.ts';
+import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { activationForward } from '../kernels/activation.ts';
 import { layerNormForward } from '../kernels/layernorm.ts';
 import { groupRows } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
-import { svd, svdReport, type SvdReport } from '../kernels/svd.ts';
+import { chooseLinearForm, type LinearForm } from '../kernels/linear_forms.ts';
+import { svdBatch, svdReport, type SvdReport } from '../kernels/svd.ts';
 import { svd as svdRef } from '../kernels/svd.ref.ts';
 import type { ModelLayout, ModuleLayout } from './architectures.ts';
 import { positionIds, type ModelBatch } from './batch.ts';
@@ -40,6 +42,12 @@ export interface GpuModelOptions {
   factorOn: 'gpu' | 'cpu';
   /** Called after each matrix is factored (progress for the UI). */
   onFactored?: (done: number, total: number, path: string, report: SvdReport) => void;
+  /** Per-module form of the linears (linear_forms.ts): 'auto' (default) takes the fewer FLOPs
+   * at maxBatch × maxSeq tokens; the others force one form everywhere (tests, benchmarks). */
+  linearForms?: 'auto' | LinearForm;
+  /** Skip dΣ and db of modules whose Σ and bias are all frozen (default on; off only to check
+   * that the skip changes nothing). */
+  skipFrozenModules?: boolean;
 }
 
 export class GpuModel {
@@ -64,7 +72,10 @@ export class GpuModel {
   private readonly finalNorm: { norm: GpuNorm; out: Tensor; stats: NormActivations } | null;
   /** The checkpoint's masked-LM head, when the weights carry it (decoder tied to the word table). */
   private readonly maskedLm?: { dense: Tensor; denseBias: Tensor; gamma: Tensor; beta: Tensor; eps: number; bias: Tensor };
-  private readonly plans = new Map<string, PlanOp[]>();
+  /** Plans by kind and shape, with the buffers their builders created (freed with the plan). */
+  private readonly plans = new Map<string, { ops: PlanOp[]; buffers: GPUBuffer[] }>();
+  /** Module paths whose dΣ and db the train plans skip (see setFrozenVectors). */
+  private frozenKey = '';
   /** The LM head is tied to the word table and trained: the gradient reaches the embeddings. */
   private readonly tiedTrained: boolean;
 
@@ -94,7 +105,14 @@ export class GpuModel {
       writeTensor(device, word, weights.tensors.get(layout.embeddings.word.key)!.data);
     }
     this.embeddings = new EmbeddingsBlock(ctx, word);
-    this.layers = layout.layers.map((l) => new LayerBlock(ctx, l, param));
+    const forms = options.linearForms ?? 'auto';
+    const formOf = (m: ModuleLayout): LinearForm => (forms === 'auto' ? chooseLinearForm(m.dIn, m.dOut, ctx.maxTokens, options.trains('sigma', m.kind)).form : forms);
+    const recomposed = layout.layers.flatMap((l) => l.modules).filter((m) => formOf(m) === 'recomposed');
+    const dense = {
+      gradW: ctx.tensor([Math.max(1, ...recomposed.map((m) => m.dOut * m.dIn))], 'gᵀx scratch'),
+      projected: ctx.tensor([Math.max(1, ...recomposed.map((m) => m.dOut * m.rank))], '(gᵀx)·V scratch'),
+    };
+    this.layers = layout.layers.map((l) => new LayerBlock(ctx, l, param, formOf, dense));
     const loss = layout.task.loss;
     switch (loss) {
       case 'classes':
@@ -137,23 +155,41 @@ export class GpuModel {
     return model;
   }
 
+  /** The form each module's products run in, by module path. */
+  get linearForms(): Map<string, LinearForm> {
+    return new Map(this.modules.map((m) => [m.layout.path, m.form]));
+  }
+
   private async factor(weights: ModelWeights): Promise<void> {
-    const all = this.modules;
+    const total = this.modules.length;
     let done = 0;
-    for (const module of all) {
+    const upload = ({ layout: m }: GpuModule) => uploadTensor(this.device, weights.tensors.get(m.weight)!.data, [m.dOut, m.dIn], 'f32', m.weight);
+    const place = async (module: GpuModule, w: Tensor, result: { u: Tensor; s: Tensor; v: Tensor; report: SvdReport }) => {
       const { layout: m } = module;
-      const w = weights.tensors.get(m.weight)!;
-      const wTensor = uploadTensor(this.device, w.data, [m.dOut, m.dIn], 'f32', m.weight);
-      const result = this.options.factorOn === 'gpu' ? await svd(this.device, { w: wTensor, rows: m.dOut, cols: m.dIn }) : await this.cpuSvd(wTensor, w.data, m);
       const encoder = this.device.createCommandEncoder();
       encoder.copyBufferToBuffer(result.u.buffer, 0, module.u.buffer, 0, m.dOut * m.rank * 4);
       encoder.copyBufferToBuffer(result.v.buffer, 0, module.v.buffer, 0, m.dIn * m.rank * 4);
       encoder.copyBufferToBuffer(result.s.buffer, 0, module.sigma.buffer, module.sigma.byteOffset ?? 0, m.rank * 4);
       this.device.queue.submit([encoder.finish()]);
       await this.device.queue.onSubmittedWorkDone();
-      for (const t of [wTensor, result.u, result.s, result.v]) t.buffer.destroy();
+      for (const t of [w, result.u, result.s, result.v]) t.buffer.destroy();
       this.svdReports.set(m.path, result.report);
-      this.options.onFactored?.(++done, all.length, m.path, result.report);
+      this.options.onFactored?.(++done, total, m.path, result.report);
+    };
+    if (this.options.factorOn === 'cpu') {
+      for (const module of this.modules) {
+        const w = upload(module);
+        await place(module, w, await this.cpuSvd(w, weights.tensors.get(module.layout.weight)!.data, module.layout));
+      }
+      return;
+    }
+    // One layer at a time (its weights and factors are all the GPU holds for the SVD), its
+    // same-shape matrices batched per Jacobi round.
+    for (const layer of this.layers) {
+      const modules = [...layer.modules.values()];
+      const inputs = modules.map((module) => ({ w: upload(module), rows: module.layout.dOut, cols: module.layout.dIn }));
+      const results = await svdBatch(this.device, inputs);
+      for (const [i, module] of modules.entries()) await place(module, inputs[i].w, results[i]);
     }
   }
 
@@ -242,7 +278,7 @@ export class GpuModel {
 
   /** The forward, loss and backward of one training step (dropout on) for a B×T batch. */
   trainPlan(B: number, T: number): PlanOp[] {
-    return this.cached(`train ${B}x${T}`, () => [...this.forwardOps(B, T, true), ...this.head.lossOps(B, T, true), ...this.backwardOps(B, T)]);
+    return this.cached(`train ${B}x${T} ${this.frozenKey}`, () => [...this.forwardOps(B, T, true), ...this.head.lossOps(B, T, true), ...this.backwardOps(B, T)]);
   }
 
   /** The forward only, without dropout: logits of a B×T batch. */
@@ -256,10 +292,47 @@ export class GpuModel {
     return this.cached(`loss ${B}x${T} ${training}`, () => [...this.forwardOps(B, T, training), ...this.head.lossOps(B, T, false)]);
   }
 
+  /**
+   * The vectors (export names) AVF keeps frozen now. A module whose Σ and bias are then all
+   * frozen — by AVF, or untrained by the variant — needs only dx from its backward: the train
+   * plans are rebuilt without its dΣ and db (unless skipFrozenModules is off), and the plans
+   * they supersede are freed with their buffers.
+   */
+  setFrozenVectors(names: Iterable<string>): void {
+    if (this.options.skipFrozenModules === false) return;
+    const avf = new Set(names);
+    const { trains } = this.options;
+    const paths: string[] = [];
+    for (const layer of this.layers) {
+      const frozen = new Set<ModuleKind>();
+      for (const { layout: m } of layer.modules.values()) {
+        const sigmaFrozen = !trains('sigma', m.kind) || avf.has(m.sigmaName);
+        const biasFrozen = m.biasName === null || !trains('bias', m.kind) || avf.has(m.biasName);
+        if (sigmaFrozen && biasFrozen) {
+          frozen.add(m.kind);
+          paths.push(m.path);
+        }
+      }
+      layer.frozen = frozen;
+    }
+    const key = paths.join(',');
+    if (key === this.frozenKey) return;
+    this.frozenKey = key;
+    for (const [name, plan] of this.plans) {
+      if (!name.startsWith('train ')) continue;
+      this.plans.delete(name);
+      // Work already submitted keeps its buffers alive until it completes (destroy is deferred).
+      for (const buffer of plan.buffers) buffer.destroy();
+    }
+  }
+
   private cached(key: string, build: () => PlanOp[]): PlanOp[] {
     let plan = this.plans.get(key);
-    if (!plan) this.plans.set(key, (plan = build()));
-    return plan;
+    if (!plan) {
+      const { value: ops, buffers } = collectPlanBuffers(this.device, build);
+      this.plans.set(key, (plan = { ops, buffers }));
+    }
+    return plan.ops;
   }
 
   /** Embeddings and every layer: the last hidden state of all B·T tokens. */

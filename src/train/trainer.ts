@@ -9,7 +9,7 @@ import { createTensor, type Tensor } from '../gpu/tensor.ts';
 import { finite, firstNonFinite } from '../kernels/finite.ts';
 import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
-import { GpuModel } from '../model/gpu-model.ts';
+import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
@@ -48,6 +48,8 @@ export interface TrainerOptions {
   dataset: Dataset;
   config: TrainConfig;
   emit: Emit;
+  /** The engine's own choices (linear forms, the frozen-module skip); defaults otherwise. */
+  engine?: Pick<GpuModelOptions, 'linearForms' | 'skipFrozenModules'>;
 }
 
 export class Trainer {
@@ -115,7 +117,7 @@ export class Trainer {
     }
   }
 
-  static async create({ gpu, files, dataset, config, emit }: TrainerOptions): Promise<Trainer> {
+  static async create({ gpu, files, dataset, config, emit, engine }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
     if (config.metric !== undefined) {
       const known = TASK_METRICS[dataset.task];
@@ -132,6 +134,7 @@ export class Trainer {
       trains: (kind, module) => variantTrains(config.variant, kind, module),
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
+      ...engine,
     });
     const trainsSlot = (slot: number) => {
       const entry = model.params.entries.find((e) => e.slot === slot);
@@ -269,6 +272,7 @@ export class Trainer {
       if (avfNow) {
         const change = applyAvfStep(this.avf, strength, this.avfCandidate, this.config.avf);
         this.optimizer.setAvfFrozen(this.avf.frozen);
+        this.model.setFrozenVectors(this.frozenVectorNames());
         const frozen = change.frozen.map((s) => this.vectorId(s));
         const released = change.released.map((s) => this.vectorId(s));
         this.log.push({ type: 'avf', step: t, frozen: change.frozen.map((s) => this.slotName(s)), released: change.released.map((s) => this.slotName(s)) });
@@ -506,6 +510,7 @@ export class Trainer {
     this.avf.ema.set(snapshot.avfEma);
     this.avf.frozen.set(snapshot.avfFrozen);
     this.optimizer.setAvfFrozen(this.avf.frozen);
+    this.model.setFrozenVectors(this.frozenVectorNames());
     this.step = snapshot.step;
     this.log.length = 0;
     this.log.push(...snapshot.log);
