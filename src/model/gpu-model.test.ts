@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { readDatasetFile, readModelDir } from '../cli/files.ts';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
+import { uploadTensor } from '../gpu/tensor.ts';
+import { svd } from '../kernels/svd.ts';
 import { loadModel, type LoadedModel } from '../train/load.ts';
 import { testGpu } from '../test/gpu.ts';
 import type { ModelBatch } from './batch.ts';
@@ -49,7 +51,15 @@ const SAME_FACTORS_TOL = 2e-5;
 const HF_GRAD_TOL = 1e-3;
 const LOGIT_TOL = 2e-5;
 
-describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model on hf-tiny/%s', (folder) => {
+// Each folder with the default ('auto') linear forms; bert also with each form forced everywhere
+// (the recomposed W' path must meet the same bounds as the factored one).
+const CASES: [string, 'auto' | 'factored' | 'recomposed'][] = [
+  ...['bert', 'bert-regression', 'roberta', 'distilbert'].map((f): [string, 'auto'] => [f, 'auto']),
+  ['bert', 'factored'],
+  ['bert', 'recomposed'],
+];
+
+describe.each(CASES)('GPU model on hf-tiny/%s, %s linear forms', (folder, linearForms) => {
   it('matches the float64 reference on its own factors, and transformers’ loss, logits and gradients', async () => {
     const dir = join(HF_TINY, folder);
     const { batch, labels } = readFixtureBatch(dir);
@@ -63,8 +73,10 @@ describe.each(['bert', 'bert-regression', 'roberta', 'distilbert'])('GPU model o
       maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true,
       // The WGSL SVD is slow on SwiftShader: one folder runs it end to end, the rest factor on
       // the CPU (svd.test.ts checks the WGSL SVD itself).
-      factorOn: folder === 'bert' ? 'gpu' : 'cpu',
+      factorOn: folder === 'bert' && linearForms === 'auto' ? 'gpu' : 'cpu',
+      linearForms,
     });
+    if (linearForms !== 'auto') expect(new Set(model.linearForms.values())).toEqual(new Set([linearForms]));
     for (const [path, report] of model.svdReports) expect(report.reconstruction, `SVD of ${path}`).toBeLessThan(1e-5);
     model.setBatch(batch, labels);
     submitPlan(device, model.trainPlan(batch.batch, batch.seq));
@@ -159,4 +171,64 @@ describe('GPU model with dropout on', () => {
       expect(Math.abs(fd - grads[index]), `${entry.name}[${index - entry.offset}]: fd ${fd}, gradient ${grads[index]}`).toBeLessThan(2e-2 * Math.abs(grads[index]) + 1e-4);
     }
   });
+});
+
+describe('GPU model, frozen modules', () => {
+  it.each(['factored', 'recomposed'] as const)('skips dΣ and db of a module whose Σ and bias are both frozen, and nothing else (%s form)', async (linearForms) => {
+    const dir = join(HF_TINY, 'bert');
+    const { batch, labels } = readFixtureBatch(dir);
+    const loaded = await loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0.1, attention: 0.1, classifier: 0.1 }, {
+      maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu', linearForms,
+    });
+    model.setBatch(batch, labels);
+    device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(99));
+    const step = async () => {
+      submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+      return readTensor(device, model.gradsTensor);
+    };
+    const full = await step();
+    const query = 'bert.encoder.layer.0.attention.self.query';
+    const key = 'bert.encoder.layer.1.attention.self.key';
+    const plan = model.trainPlan(batch.batch, batch.seq);
+    // query: Σ and bias frozen (skipped); key: only Σ frozen (still computed in full).
+    model.setFrozenVectors([`${query}.sigma`, `${query}.bias`, `${key}.sigma`]);
+    expect(model.trainPlan(batch.batch, batch.seq)).not.toBe(plan);
+    const sentinel = 7;
+    device.queue.writeBuffer(model.gradsTensor.buffer, 0, new Float32Array(model.params.size).fill(sentinel));
+    const skipped = await step();
+    for (const e of model.params.entries) {
+      const ours = Array.from(skipped.subarray(e.offset, e.offset + e.length));
+      if (e.name.startsWith(`${query}.`)) expect(ours, e.name).toEqual(new Array(e.length).fill(sentinel));
+      else expect(ours, e.name).toEqual(Array.from(full.subarray(e.offset, e.offset + e.length)));
+    }
+    // The same set again keeps the plan; releasing the module computes its gradients again.
+    const replanned = model.trainPlan(batch.batch, batch.seq);
+    model.setFrozenVectors([`${key}.sigma`, `${query}.bias`, `${query}.sigma`]);
+    expect(model.trainPlan(batch.batch, batch.seq)).toBe(replanned);
+    model.setFrozenVectors([]);
+    const released = await step();
+    // Entry by entry: the padding between entries is never written and still holds the sentinel.
+    for (const e of model.params.entries) expect(Array.from(released.subarray(e.offset, e.offset + e.length)), e.name).toEqual(Array.from(full.subarray(e.offset, e.offset + e.length)));
+  });
+});
+
+it('factors on the GPU (svdBatch, one layer at a time) exactly as the per-matrix SVD does', async () => {
+  const dir = join(HF_TINY, 'distilbert');
+  const loaded = await loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+  const { device } = await testGpu();
+  const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: 1, maxSeq: 8, trains: () => true, factorOn: 'gpu',
+  });
+  const factors = await model.readFactors();
+  for (const m of loaded.weights.layout.layers.flatMap((l) => l.modules)) {
+    const w = uploadTensor(device, loaded.weights.tensors.get(m.weight)!.data, [m.dOut, m.dIn]);
+    const alone = await svd(device, { w, rows: m.dOut, cols: m.dIn });
+    const ours = factors.get(m.path)!;
+    expect(Array.from(ours.u), `${m.path} U`).toEqual(Array.from(await readTensor(device, alone.u)));
+    expect(Array.from(ours.sigma), `${m.path} Σ`).toEqual(Array.from(await readTensor(device, alone.s)));
+    expect(Array.from(ours.v), `${m.path} V`).toEqual(Array.from(await readTensor(device, alone.v)));
+    for (const t of [w, alone.u, alone.s, alone.v]) t.buffer.destroy();
+  }
 });
