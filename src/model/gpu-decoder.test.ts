@@ -9,7 +9,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { testGpu } from '../test/gpu.ts';
 import type { ModelBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
-import { GpuModel } from './gpu-model.ts';
+import { GpuModel, type GpuModelOptions } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
 import { causalLmLabels } from './task.ts';
 import { DECODER_VARIANTS, PRE_LAYERNORM_DECODER, randomDecoder, smallDecoderBatch } from './test-decoders.ts';
@@ -29,11 +29,12 @@ function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>, floor: n
 
 /** The GPU model's logits (evaluation plan), then its training step's loss and gradients, and
  * the float64 reference's on the GPU's own factors. */
-async function runBoth(config: ModelConfig, weights: ModelWeights, batch: ModelBatch, trainHead: boolean) {
+async function runBoth(config: ModelConfig, weights: ModelWeights, batch: ModelBatch, trainHead: boolean, linearForms: GpuModelOptions['linearForms'] = 'auto') {
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
-    maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, trainHead, factorOn: 'cpu',
+    maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, trainHead, factorOn: 'cpu', linearForms,
   });
+  if (linearForms !== 'auto') expect(new Set(model.linearForms.values())).toEqual(new Set([linearForms]));
   const labels = causalLmLabels(batch.inputIds, batch.attentionMask);
   model.setBatch(batch, labels);
   const vocab = config.vocabSize;
@@ -63,12 +64,12 @@ const SAME_FACTORS_TOL = 2e-5;
 const HF_GRAD_TOL = 1e-3;
 const LOGIT_TOL = 2e-5;
 
-describe('GPU decoder on hf-tiny/llama', () => {
+describe.each(['auto', 'factored', 'recomposed'] as const)('GPU decoder on hf-tiny/llama, %s linear forms', (linearForms) => {
   it('matches the float64 reference on its own factors, and transformers’ loss, logits, Σ and lm_head gradients', async () => {
     const dir = join(HF_TINY, 'llama');
     const { config, weights } = loadFolderWeights(dir);
     const batch = readLlamaBatch(dir);
-    const { gpu, same } = await runBoth(config, weights, batch, true);
+    const { gpu, same } = await runBoth(config, weights, batch, true, linearForms);
     const expected = readTensors(join(dir, 'ref-grads.safetensors'));
     const names = [...gpu.grads.keys()];
     expect(new Set(names)).toEqual(new Set([...expected.keys()].filter((k) => k !== 'loss' && k !== 'logits')));
@@ -95,9 +96,9 @@ describe.each(DECODER_VARIANTS)('GPU decoder: %s', (_, overrides) => {
     expect(names.length).toBe(config.layers * (7 + config.biases.length));
   });
 
-  it('matches the float64 reference on its own factors, the trained head included (a tied one through both uses)', async () => {
+  it.each(['auto', 'recomposed'] as const)('matches the float64 reference on its own factors, the trained head included (a tied one through both uses), %s linear forms', async (linearForms) => {
     const { config, weights } = randomDecoder(overrides, 11);
-    const { gpu, same } = await runBoth(config, weights, smallDecoderBatch(), true);
+    const { gpu, same } = await runBoth(config, weights, smallDecoderBatch(), true, linearForms);
     const names = [...gpu.grads.keys()];
     expect(new Set(names)).toEqual(new Set(same.grads.keys()));
     const largest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
