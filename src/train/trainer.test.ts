@@ -13,7 +13,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { defaultConfig } from './defaults.ts';
 import { moduleSpectrum } from './delta-spectrum.ts';
 import { buildExport, readVectorsExport } from './exports.ts';
-import { Trainer } from './trainer.ts';
+import { Trainer, type TrainerOptions } from './trainer.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
 
@@ -32,9 +32,9 @@ function config(overrides: Partial<TrainConfig>): TrainConfig {
   return defaultConfig(12, { batchSize: 4, epochs: 4, lr: 1e-2, lrSchedule: 'linear', seed: 7, maxLength: 32, ...overrides });
 }
 
-async function trainer(dropout: number, overrides: Partial<TrainConfig>, events: EngineEvent[] = []): Promise<Trainer> {
+async function trainer(dropout: number, overrides: Partial<TrainConfig>, events: EngineEvent[] = [], engine?: TrainerOptions['engine']): Promise<Trainer> {
   const { files, dataset } = await fixture(dropout);
-  return Trainer.create({ gpu: await testGpu(), files, dataset, config: config(overrides), emit: (e) => events.push(e) });
+  return Trainer.create({ gpu: await testGpu(), files, dataset, config: config(overrides), emit: (e) => events.push(e), engine });
 }
 
 function losses(t: Trainer): number[] {
@@ -204,6 +204,25 @@ describe('VectorFit trainer on a tiny BERT', () => {
     expect(Array.from(after.get(moving)!.data)).not.toEqual(Array.from(before.get(moving)!.data));
     await t.train(() => false);
     expect(events.flatMap((e) => (e.type === 'avf' ? [e.step] : []))).toEqual([2, 5]);
+  });
+
+  it('skipping the dΣ and db of modules AVF froze whole changes no loss and no parameter (dropout on, both forms)', async () => {
+    const settings = { avf: { start: 2, interval: 2, count: 3, k: 8, beta: 0.99 } };
+    for (const linearForms of ['factored', 'recomposed'] as const) {
+      const skipping = await trainer(0.1, settings, [], { linearForms });
+      await skipping.train(() => false);
+      const frozen = new Set(skipping.frozenVectorNames());
+      const whole = [...frozen].filter((n) => n.endsWith('.sigma') && frozen.has(n.replace(/\.sigma$/, '.bias')));
+      expect(whole.length, 'AVF froze some module’s Σ and bias both').toBeGreaterThan(0);
+      const computing = await trainer(0.1, settings, [], { linearForms, skipFrozenModules: false });
+      await computing.train(() => false);
+      // The skipping trainer did re-plan: its train plan has fewer dispatches.
+      const { maxBatch, maxSeq } = skipping.model.options;
+      expect(skipping.model.trainPlan(maxBatch, maxSeq).length).toBeLessThan(computing.model.trainPlan(maxBatch, maxSeq).length);
+      expect(losses(skipping)).toHaveLength(12);
+      expect(losses(skipping), linearForms).toEqual(losses(computing));
+      expect(Array.from((await skipping.snapshot()).params), linearForms).toEqual(Array.from((await computing.snapshot()).params));
+    }
   });
 
   it('the head variant trains the head alone: every Σ and bias keeps its initial value', async () => {
