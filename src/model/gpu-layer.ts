@@ -63,8 +63,8 @@ interface LayerActivations {
 
 export class LayerBlock {
   readonly modules = new Map<ModuleKind, GpuModule>();
-  private readonly attentionNorm: GpuNorm;
-  private readonly ffnNorm: GpuNorm;
+  readonly attentionNorm: GpuNorm;
+  readonly ffnNorm: GpuNorm;
   private readonly acts: LayerActivations;
 
   constructor(private readonly ctx: BlockContext, readonly layout: LayerLayout, param: ParamView) {

@@ -18,7 +18,8 @@ export class LmHeadBlock implements GpuHead {
   /** [B·T, vocab]; a training plan overwrites it with dLogits. */
   readonly logits: Tensor;
   private readonly linear: LinearLayout;
-  private readonly weight: Tensor;
+  /** [vocab, H]: the word table when tied (generation reads it too). */
+  readonly weight: Tensor;
   private readonly dWeight: Tensor | null;
   private readonly rowLoss: Tensor;
 

@@ -27,6 +27,13 @@ import type { ModelWeights } from './weights.ts';
 
 export type { DropoutRates } from './gpu-context.ts';
 
+export interface DecodeWeights {
+  word: Tensor;
+  layers: readonly LayerBlock[];
+  finalNorm: GpuNorm | null;
+  lmHead: Tensor;
+}
+
 export interface GpuModelOptions {
   maxBatch: number;
   maxSeq: number;
@@ -280,6 +287,13 @@ export class GpuModel {
     const f = this.finalNorm;
     if (f) ops.push(normForward(this.device, f.norm, prefix(this.hidden[this.layers.length], [N, this.layout.hidden]), prefix(f.out, [N, this.layout.hidden]), f.stats, N));
     return [...ops, ...this.head.forwardOps(B, T, training, this.last)];
+  }
+
+  /** The blocks' weights, for generation with a KV cache (gpu-decode.ts), which keeps its own
+   * activations: a causal LM's word table, layers, final norm and LM head weight. */
+  decodeWeights(): DecodeWeights {
+    if (!(this.head instanceof LmHeadBlock)) throw new Error(`${this.layout.modelType}: generation needs a causal-LM head, this model has a ${this.layout.task.loss} head`);
+    return { word: this.embeddings.word, layers: this.layers, finalNorm: this.finalNorm?.norm ?? null, lmHead: this.head.weight };
   }
 
   private backwardOps(B: number, T: number): PlanOp[] {
