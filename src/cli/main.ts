@@ -11,13 +11,16 @@ import { writeSafetensors } from '../io/safetensors.ts';
 import type { ModelFiles } from '../io/types.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig } from '../model/config.ts';
+import { GpuDecoder } from '../model/gpu-decode.ts';
+import { applyVectors } from '../model/gpu-decode-vectors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
+import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, VECTORS_FILE } from '../train/exports.ts';
 import { loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
+import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
 import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
 
@@ -43,6 +46,14 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       to DIR/best/; --patience N stops after N evaluations without improvement.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
+
+  vectorfit generate --model DIR [--vectors RUN/vectors] --prompt TEXT [--max-new-tokens N]
+                     [--temperature T] [--top-p P] [--seed S]
+      Generates from a causal LM (llama, qwen2) with a KV cache on the GPU, streaming the text
+      to stdout: greedy with --temperature 0 (the default), else sampling (top-p nucleus,
+      default 1). With --vectors, a run's vectors export (the fine-tuned Σ, biases, head) is
+      applied first; without, the base model generates. Stops at EOS or after N tokens
+      (default 32); a summary (token ids, tokens/s) goes to stderr.
 
 Data files: CSV, TSV (GLUE layouts included), JSONL or Parquet with a text column, an
 optional text-pair column and a label column (class name/index, or a float for regression).
@@ -148,6 +159,57 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   const out = need(flags, 'out');
   await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
   console.log(`loss ${loss.toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}, ${count} predicted tokens); ${tensors.length} tensors written to ${out}`);
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+}
+
+function num(flags: Flags, name: string, fallback: number): number {
+  if (flags[name] === undefined) return fallback;
+  const value = Number(flags[name]);
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got ${flags[name]}`);
+  return value;
+}
+
+async function generateCommand(flags: Flags): Promise<void> {
+  const files = await readModelDir(need(flags, 'model'));
+  const prompt = need(flags, 'prompt');
+  const maxNewTokens = int(flags, 'max-new-tokens', 32)!;
+  const options = { maxNewTokens, temperature: num(flags, 'temperature', 0), topP: num(flags, 'top-p', 1), seed: int(flags, 'seed', 0)! };
+  const config = parseModelConfig(readModelFolder(files).config, 'config.json');
+  const task = taskOf(architectureFor(config), config).loss;
+  if (task !== 'causal-lm') throw new UsageError(`${files.name} is a ${config.modelType} ${task} model; generate needs a causal LM (llama, qwen2)`);
+  const loaded = await loadModel(files, { task: 'classification', labelNames: [] }, 0);
+  const { layout } = loaded.weights;
+  let vectors: Map<string, Float32Array> | undefined;
+  let vectorsFile = '';
+  if (flags.vectors) {
+    vectorsFile = flags.vectors.endsWith('.safetensors') ? flags.vectors : join(flags.vectors, VECTORS_FILE);
+    vectors = readVectorsExport(await readFile(vectorsFile), vectorsFile);
+  }
+  const ids = promptIds(loaded.tokenizer, prompt);
+  const gpu = await acquireNodeGpu();
+  const model = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: 1,
+    maxSeq: 1,
+    trains: () => false,
+    // The head's tensor is a trainable one only when the vectors carry it.
+    trainHead: vectors?.has(layout.head[0].linear.weight) ?? false,
+    factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+  });
+  if (vectors) applyVectors(model, vectors, vectorsFile);
+  const decoder = new GpuDecoder(model, { capacity: ids.length + maxNewTokens, weights: 'tuned' });
+  const started = performance.now();
+  const tokens: number[] = [];
+  const stream = generateText(decoder, loaded.tokenizer, ids, options, eosIds(loaded.rawConfig, loaded.tokenizer));
+  let next = await stream.next();
+  const firstToken = performance.now();
+  for (; !next.done; next = await stream.next()) {
+    if (next.value.id !== null) tokens.push(next.value.id);
+    process.stdout.write(next.value.text);
+  }
+  process.stdout.write('\n');
+  const seconds = (performance.now() - firstToken) / 1000;
+  const rate = tokens.length > 1 ? ((tokens.length - 1) / seconds).toFixed(1) : '–';
+  console.error(JSON.stringify({ prompt: ids, tokens, stop: next.value, prefillSeconds: +((firstToken - started) / 1000).toFixed(3), tokensPerSecond: rate, vectors: vectorsFile || null }));
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 
@@ -321,6 +383,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'grads') await grads(parseFlags(rest));
     else if (command === 'train') await train(parseFlags(rest));
+    else if (command === 'generate') await generateCommand(parseFlags(rest));
     else {
       console.log(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
