@@ -85,6 +85,9 @@ describe('GPU generation with a KV cache', () => {
     // A fresh prompt after reset, of another length (a second prefill plan).
     decoder.reset();
     await checkGreedy(decoder, reference, [0, 44], 5, vocab);
+    // A prompt longer than one pass: prefilled in chunks of 2 (the last one partial).
+    const chunked = new GpuDecoder(model, { capacity: 16, weights: 'tuned', chunk: 2 });
+    await checkGreedy(chunked, reference, [0, 17, 101, 5, 230], 4, vocab);
   });
 
   it('on public/demo-llm (tied head, 3 layers, GQA 4/2)', async () => {

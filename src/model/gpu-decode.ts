@@ -31,8 +31,11 @@ import type { ModuleKind } from './types.ts';
 export type DecodeWeightsChoice = 'tuned' | 'base';
 
 export interface GpuDecoderOptions {
-  /** Longest prompt + generation (the cache's rows; also the largest prefill). */
+  /** Longest prompt + generation (the cache's rows). */
   capacity: number;
+  /** Most tokens run in one pass (a longer prompt is prefilled in chunks): bounds the scores
+   * scratch at chunk·heads·capacity. Default min(capacity, 64). */
+  chunk?: number;
   weights: DecodeWeightsChoice;
 }
 
@@ -89,6 +92,8 @@ export class GpuDecoder {
   private readonly start: Tensor;
   private readonly acts: Activations;
   private readonly plans = new Map<number, StepPlan>();
+  /** Rows of one pass. */
+  private readonly chunk: number;
   /** The ids the cache holds, to check that nextLogits is called on a growing sequence. */
   private cached: number[] = [];
 
@@ -97,6 +102,8 @@ export class GpuDecoder {
     const d = (this.device = model.device);
     const cap = options.capacity;
     if (!(Number.isInteger(cap) && cap > 0)) throw new Error(`decoder capacity must be a positive integer, got ${cap}`);
+    const rowsMax = (this.chunk = Math.min(options.chunk ?? 64, cap));
+    if (!(Number.isInteger(rowsMax) && rowsMax > 0)) throw new Error(`decoder chunk must be a positive integer, got ${options.chunk}`);
     if (layout.task.loss !== 'causal-lm') throw new Error(`${layout.modelType}: generation needs a causal LM, this model's task is ${layout.task.loss}`);
     if (layout.normPlacement !== 'pre') throw new Error(`${layout.modelType}: generation is implemented for pre-norm decoders`);
     if (layout.embeddings.norm || layout.embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
@@ -130,21 +137,21 @@ export class GpuDecoder {
     const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
     const vocab = layout.head[0].linear.dOut;
     this.acts = {
-      x: t([cap, H], 'x'),
-      normed: t([cap, H], 'normed'),
-      stats: { mean: t([cap], 'mean'), rstd: t([cap], 'rstd') },
-      q: t([cap, A], 'q'),
-      kNew: t([cap, KV], 'k'),
-      vNew: t([cap, KV], 'v'),
-      context: t([cap, A], 'context'),
-      attentionOut: t([cap, H], 'attention out'),
-      sum: t([cap, H], 'residual'),
-      ffnPre: t([cap, I], 'ffn pre'),
-      ffnUp: t([cap, I], 'ffn up'),
-      ffnAct: t([cap, I], 'ffn act'),
-      ffnOut: t([cap, H], 'ffn out'),
-      t: t([cap, maxRank], 'x·V'),
-      scores: t([cap * heads * cap], 'scores'),
+      x: t([rowsMax, H], 'x'),
+      normed: t([rowsMax, H], 'normed'),
+      stats: { mean: t([rowsMax], 'mean'), rstd: t([rowsMax], 'rstd') },
+      q: t([rowsMax, A], 'q'),
+      kNew: t([rowsMax, KV], 'k'),
+      vNew: t([rowsMax, KV], 'v'),
+      context: t([rowsMax, A], 'context'),
+      attentionOut: t([rowsMax, H], 'attention out'),
+      sum: t([rowsMax, H], 'residual'),
+      ffnPre: t([rowsMax, I], 'ffn pre'),
+      ffnUp: t([rowsMax, I], 'ffn up'),
+      ffnAct: t([rowsMax, I], 'ffn act'),
+      ffnOut: t([rowsMax, H], 'ffn out'),
+      t: t([rowsMax, maxRank], 'x·V'),
+      scores: t([rowsMax * heads * cap], 'scores'),
       last: t([1, H], 'last'),
       lastNormed: t([1, H], 'last normed'),
       logits: t([1, vocab], 'logits'),
@@ -178,14 +185,23 @@ export class GpuDecoder {
   /** Runs `ids` at positions length … length + ids.length − 1, appends their K, V to the cache,
    * and returns the logits after the last of them. */
   async feed(ids: readonly number[]): Promise<Float32Array> {
-    const n = ids.length;
-    const start = this.length;
     const { capacity } = this.options;
-    if (n === 0) throw new Error('feed: no tokens');
-    if (start + n > capacity) throw new Error(`the sequence would reach ${start + n} tokens; this decoder's cache holds ${capacity}`);
-    const vocab = this.acts.logits.shape[1];
+    if (ids.length === 0) throw new Error('feed: no tokens');
+    if (this.length + ids.length > capacity) throw new Error(`the sequence would reach ${this.length + ids.length} tokens; this decoder's cache holds ${capacity}`);
     const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < this.word.shape[0]));
     if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (${this.word.shape[0]})`);
+    for (let i = 0; i + this.chunk < ids.length; i += this.chunk) this.submit(ids.slice(i, i + this.chunk));
+    this.submit(ids.slice(Math.floor((ids.length - 1) / this.chunk) * this.chunk));
+    const logits = await readTensor(this.device, this.acts.logits);
+    const vocab = this.acts.logits.shape[1];
+    if (logits.length !== vocab) throw new Error(`decoder read ${logits.length} logits, expected ${vocab}`);
+    return logits;
+  }
+
+  /** Encodes and submits one pass of ≤ chunk tokens (the queue orders the passes). */
+  private submit(ids: readonly number[]): void {
+    const n = ids.length;
+    const start = this.length;
     const d = this.device;
     writeTensor(d, this.ids, ids);
     writeTensor(d, this.positions, Array.from({ length: n }, (_, i) => start + i));
@@ -206,9 +222,6 @@ export class GpuDecoder {
     d.queue.submit([encoder.finish()]);
     this.length += n;
     this.cached.push(...ids);
-    const logits = await readTensor(d, this.acts.logits);
-    if (logits.length !== vocab) throw new Error(`decoder read ${logits.length} logits, expected ${vocab}`);
-    return logits;
   }
 
   private plan(n: number): StepPlan {
