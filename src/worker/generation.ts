@@ -3,8 +3,10 @@
 // sampling.ts, and each token's text streamed as soon as it decodes to whole characters
 // (byte-level BPE splits a multi-byte character across tokens). Shared by the engine and the CLI.
 import type { TextTokenizer } from '../io/tokenizer.ts';
-import type { GpuDecoder } from '../model/gpu-decode.ts';
+import { GpuDecoder } from '../model/gpu-decode.ts';
+import type { GpuModel } from '../model/gpu-model.ts';
 import { generate, type SamplingOptions, type StopReason } from '../train/sampling.ts';
+import type { EngineEvent, GenerateSettings, GenerationSide } from './protocol.ts';
 
 export interface TextGenerationOptions extends SamplingOptions {
   maxNewTokens: number;
@@ -65,5 +67,50 @@ export async function* generateText(
     const piece = text.endsWith('\uFFFD') ? '' : text.slice(shown.length);
     if (piece) shown = text;
     yield { id: next.value, text: piece };
+  }
+}
+
+/** Longest prompt + generation the playground's caches hold (the model's limit if smaller). */
+export const PLAYGROUND_CAPACITY = 512;
+
+/**
+ * The playground's generation for a loaded causal LM: one decoder on the initial Σ (base) and one
+ * on the live trained Σ (tuned) over the same weights, stepped in turn so both columns stream
+ * together.
+ */
+export class PlaygroundGenerator {
+  private readonly decoders: Record<GenerationSide, GpuDecoder>;
+  private readonly eos: number[];
+
+  constructor(model: GpuModel, private readonly tokenizer: TextTokenizer, rawConfig: Record<string, unknown>) {
+    const capacity = Math.min(PLAYGROUND_CAPACITY, model.layout.maxSequence);
+    this.decoders = { base: new GpuDecoder(model, { capacity, weights: 'base' }), tuned: new GpuDecoder(model, { capacity, weights: 'tuned' }) };
+    this.eos = eosIds(rawConfig, tokenizer);
+  }
+
+  async run(id: number, prompt: string, settings: GenerateSettings, post: (event: EngineEvent) => void, shouldStop: () => boolean): Promise<void> {
+    const ids = promptIds(this.tokenizer, prompt);
+    const sides: GenerationSide[] = ['base', 'tuned'];
+    const streams = sides.map((side) => ({ side, stream: generateText(this.decoders[side], this.tokenizer, ids, settings, this.eos, shouldStop), tokens: 0, started: 0, done: false }));
+    while (streams.some((s) => !s.done)) {
+      for (const s of streams) {
+        if (s.done) continue;
+        const next = await s.stream.next();
+        if (next.done) {
+          s.done = true;
+          const seconds = (performance.now() - s.started) / 1000;
+          post({ type: 'generated', id, side: s.side, stop: next.value, tokens: s.tokens, tokensPerSecond: s.tokens > 1 && seconds > 0 ? (s.tokens - 1) / seconds : 0 });
+          continue;
+        }
+        // The rate counts tokens after the first, which carries the prompt's prefill.
+        if (next.value.id !== null && ++s.tokens === 1) s.started = performance.now();
+        post({ type: 'token', id, side: s.side, text: next.value.text });
+      }
+    }
+  }
+
+  destroy(): void {
+    this.decoders.base.destroy();
+    this.decoders.tuned.destroy();
   }
 }
