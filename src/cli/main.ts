@@ -131,7 +131,7 @@ async function grads(flags: Flags): Promise<void> {
 async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string): Promise<void> {
   const texts = readTextRows(await readFile(dataFile, 'utf8'), dataFile);
   const rows = texts.slice(0, int(flags, 'batch', Math.min(32, texts.length))!);
-  const loaded = await loadModel(model, { task: 'classification', labelNames: [] }, 0);
+  const loaded = await loadModel(model, { task: 'causal-lm', labelNames: [] }, 0);
   const { layout } = loaded.weights;
   const { batch, labels } = tokenizeCausalLm(loaded.tokenizer, rows, int(flags, 'max-length', layout.maxSequence)!);
   const gpu = await acquireNodeGpu();
