@@ -14,12 +14,13 @@ import { architectureFor, parseModelConfig } from '../model/config.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
-import { loadModel } from '../train/load.ts';
+import { causalLmReader, loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
-import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
+import type { BuiltExamples } from '../io/dataset.ts';
+import { fileCheckpointStore, readCausalLmFile, readDatasetFile, readModelDir } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
 
@@ -41,6 +42,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
+      For a causal LM (llama, qwen2) FILE holds "text", "prompt" + "completion" or "messages"
+      rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
@@ -153,10 +156,14 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
 
 async function train(flags: Flags): Promise<void> {
   const model = await readModelDir(need(flags, 'model'));
-  const data = await readDatasetFile(need(flags, 'data'), flags);
+  // A causal LM reads text, prompt/completion or messages rows with its own tokenizer.
+  const lm = causalLmReader(model);
+  const maxLength = int(flags, 'max-length');
+  const readData = (path: string, like?: BuiltExamples) => (lm ? readCausalLmFile(path, lm, maxLength) : readDatasetFile(path, flags, like));
+  const data = await readData(need(flags, 'data'));
   const limit = int(flags, 'limit');
   let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
-  let validation = flags.val ? (await readDatasetFile(flags.val, flags, data)).examples : [];
+  let validation = flags.val ? (await readData(flags.val, data)).examples : [];
   if (!flags.val && flags['val-fraction']) {
     const fraction = Number(flags['val-fraction']);
     const cut = Math.max(1, Math.round(trainSet.length * fraction));

@@ -393,7 +393,7 @@ export class Trainer {
   /** The model's inputs and labels: tokenized text with one label per row, or a causal LM's
    * token ids with per-token labels (cut to maxLength, keeping the start), padded up to the next
    * sequence bucket either way. */
-  private batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
+  batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
     if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
     const rows = examples.map(({ tokens }) => {
