@@ -304,6 +304,8 @@ class ProgressLine {
     } else if (event.type === 'avf') {
       const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
       this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);
+    } else if (event.type === 'progress' && event.phase === 'reading' && event.done === event.total) {
+      this.line(event.message);
     } else if (event.type === 'progress' && event.phase === 'factoring') {
       this.write(`factoring ${event.done}/${event.total} ${event.message}`);
     }

@@ -12,6 +12,7 @@ import type { EncodedBatch } from '../io/tokenizer.ts';
 import { collateCausalLm } from '../io/causal-lm-data.ts';
 import type { ModelBatch } from '../model/batch.ts';
 import { GpuModel } from '../model/gpu-model.ts';
+import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
@@ -129,6 +130,10 @@ export class Trainer {
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
     const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    // State what the run needs against what the adapter allows, and refuse before allocating.
+    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
+    assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
