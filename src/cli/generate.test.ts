@@ -49,7 +49,7 @@ describe('vectorfit generate', () => {
     expect(prompt[0]).toBe(0); // BOS, as the tokenizer's post-processor adds it
     expect(stop).toBe('length');
     expect(tokens).toEqual(greedyReference(reference, prompt, 6, vocab));
-    const { tokenizer } = await loadModel(await readModelDir(LLAMA), { task: 'classification', labelNames: [] }, 0);
+    const { tokenizer } = await loadModel(await readModelDir(LLAMA), { task: 'causal-lm', labelNames: [] }, 0);
     expect(run.stdout).toBe(`${tokenizer.decode(tokens, { skipSpecialTokens: true })}\n`);
   });
 

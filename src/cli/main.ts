@@ -16,13 +16,14 @@ import { applyVectors } from '../model/gpu-decode-vectors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, VECTORS_FILE } from '../train/exports.ts';
-import { loadModel } from '../train/load.ts';
+import { causalLmReader, loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
-import { fileCheckpointStore, readDatasetFile, readModelDir } from './files.ts';
+import type { BuiltExamples } from '../io/dataset.ts';
+import { fileCheckpointStore, readCausalLmFile, readDatasetFile, readModelDir } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
 
@@ -44,6 +45,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
+      For a causal LM (llama, qwen2) FILE holds "text", "prompt" + "completion" or "messages"
+      rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
@@ -177,7 +180,7 @@ async function generateCommand(flags: Flags): Promise<void> {
   const config = parseModelConfig(readModelFolder(files).config, 'config.json');
   const task = taskOf(architectureFor(config), config).loss;
   if (task !== 'causal-lm') throw new UsageError(`${files.name} is a ${config.modelType} ${task} model; generate needs a causal LM (llama, qwen2)`);
-  const loaded = await loadModel(files, { task: 'classification', labelNames: [] }, 0);
+  const loaded = await loadModel(files, { task: 'causal-lm', labelNames: [] }, 0);
   const { layout } = loaded.weights;
   let vectors: Map<string, Float32Array> | undefined;
   let vectorsFile = '';
@@ -215,10 +218,14 @@ async function generateCommand(flags: Flags): Promise<void> {
 
 async function train(flags: Flags): Promise<void> {
   const model = await readModelDir(need(flags, 'model'));
-  const data = await readDatasetFile(need(flags, 'data'), flags);
+  // A causal LM reads text, prompt/completion or messages rows with its own tokenizer.
+  const lm = causalLmReader(model);
+  const maxLength = int(flags, 'max-length');
+  const readData = (path: string, like?: BuiltExamples) => (lm ? readCausalLmFile(path, lm, maxLength) : readDatasetFile(path, flags, like));
+  const data = await readData(need(flags, 'data'));
   const limit = int(flags, 'limit');
   let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
-  let validation = flags.val ? (await readDatasetFile(flags.val, flags, data)).examples : [];
+  let validation = flags.val ? (await readData(flags.val, data)).examples : [];
   if (!flags.val && flags['val-fraction']) {
     const fraction = Number(flags['val-fraction']);
     const cut = Math.max(1, Math.round(trainSet.length * fraction));
@@ -359,6 +366,8 @@ class ProgressLine {
     } else if (event.type === 'avf') {
       const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
       this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);
+    } else if (event.type === 'progress' && event.phase === 'reading' && event.done === event.total) {
+      this.line(event.message);
     } else if (event.type === 'progress' && event.phase === 'factoring') {
       this.write(`factoring ${event.done}/${event.total} ${event.message}`);
     }

@@ -92,7 +92,8 @@ export interface CausalLmRows {
   droppedNoLoss: number[];
 }
 
-export type CausalLmReader = (table: Table, fileName: string, maxLength: number) => CausalLmRows;
+/** maxLength absent: the model's max_position_embeddings (the trainer cuts rows to its own maxLength). */
+export type CausalLmReader = (table: Table, fileName: string, maxLength?: number) => CausalLmRows;
 
 /** For a causal-LM model folder, a reader of parsed tables (`text`, `prompt` + `completion` or
  * `messages` rows) into token ids and labels with the folder's tokenizer and chat template;
@@ -103,7 +104,7 @@ export function causalLmReader(files: ModelFiles): CausalLmReader | undefined {
   if (taskOf(architectureFor(config), config).loss !== 'causal-lm') return undefined;
   const tokenizer = createTokenizer(folder.tokenizer);
   const tokenizerConfig = { ...folder.tokenizer.specialTokensMap, ...folder.tokenizer.tokenizerConfig };
-  return (table, fileName, maxLength) => {
+  return (table, fileName, maxLength = config.maxPositions) => {
     const built = buildCausalLmExamples(table, fileName, tokenizer, { maxLength, tokenizerConfig });
     return { format: built.format, examples: causalLmDatasetExamples(built), truncated: built.truncated, droppedNoLoss: built.droppedNoLoss };
   };

@@ -12,6 +12,7 @@ import type { EncodedBatch } from '../io/tokenizer.ts';
 import { collateCausalLm } from '../io/causal-lm-data.ts';
 import type { ModelBatch } from '../model/batch.ts';
 import { GpuModel } from '../model/gpu-model.ts';
+import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
@@ -129,6 +130,10 @@ export class Trainer {
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
     const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    // State what the run needs against what the adapter allows, and refuse before allocating.
+    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
+    assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
@@ -393,7 +398,7 @@ export class Trainer {
   /** The model's inputs and labels: tokenized text with one label per row, or a causal LM's
    * token ids with per-token labels (cut to maxLength, keeping the start), padded up to the next
    * sequence bucket either way. */
-  private batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
+  batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
     if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
     const rows = examples.map(({ tokens }) => {

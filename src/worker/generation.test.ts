@@ -16,7 +16,7 @@ const GREEDY: GenerateSettings = { maxNewTokens: 6, temperature: 0, topP: 1, see
 
 async function setup() {
   const { device } = await testGpu();
-  const loaded = await loadModel(await readModelDir(DEMO_LLM), { task: 'classification', labelNames: [] }, 0);
+  const loaded = await loadModel(await readModelDir(DEMO_LLM), { task: 'causal-lm', labelNames: [] }, 0);
   const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, { maxBatch: 1, maxSeq: 1, trains: () => true, factorOn: 'cpu' });
   return { device, model, loaded, generator: new PlaygroundGenerator(model, loaded.tokenizer, loaded.rawConfig) };
 }
