@@ -75,9 +75,9 @@ function GenerationPlayground() {
 
 function Column({ title, side, column }: { title: string; side: string; column: GenerationColumn }) {
   const status = column.stop
-    ? `${column.tokens} tokens, ${column.stop === 'eos' ? 'end of text' : column.stop === 'length' ? 'max tokens' : 'stopped'}` +
+    ? `${column.tokens} token${column.tokens === 1 ? '' : 's'}, ${column.stop === 'eos' ? 'end of text' : column.stop === 'length' ? 'max tokens' : 'stopped'}` +
       (column.tokensPerSecond ? `, ${column.tokensPerSecond.toFixed(1)} tokens/s` : '')
-    : `${column.tokens} tokens…`;
+    : `${column.tokens} token${column.tokens === 1 ? '' : 's'}…`;
   return (
     <div className="generation-column" data-testid={`generation-${side}`} data-done={column.stop ? 'true' : 'false'}>
       <h4>{title}</h4>
