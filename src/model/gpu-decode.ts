@@ -1,6 +1,7 @@
-// Generation on the GPU with a KV cache (Llama family): the prompt is prefilled in one pass (all
-// its tokens through every layer, causal), each layer keeping its K and V; then one token at a
-// time, each layer's new K, V rows are appended and attention_decode reads the whole cache.
+// Generation on the GPU with a KV cache (Llama family): the prompt is prefilled in passes of up to
+// `chunk` tokens (all through every layer, causal), each layer appending its K and V to the cache;
+// then one token a pass. attention_decode reads the cache, so the training forward's square
+// attention (queries = keys) and its activations are not involved: generation keeps its own.
 //
 // The cache holds K and V per KV head ([capacity, kvHeads·headDim], K after rotary), i.e. before
 // the KV broadcast: heads/kvHeads times smaller (3× for SmolLM2, 4× for Llama-3.2-1B), and the
