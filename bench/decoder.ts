@@ -3,8 +3,8 @@
 //   1. one VectorFit training step (forward, causal-LM loss, backward of every Σ, AdamW) against
 //      the same step in TF.js's WebGPU backend with its autograd, on the same device;
 //   2. generation tokens/s with the KV cache (prefill, then one token per step: logits read back
-//      and the argmax taken on the CPU, as the playground does). TF.js has no KV-cached decode to
-//      compare with (its models re-run the whole sequence); that peer is not run.
+//      and the argmax taken on the CPU, as the playground does), against the same cached decode
+//      written with TF.js ops (TF.js has no KV-cache op: K, V are concatenated per step).
 // Standalone: node --import ./scripts/register-raw.mjs bench/decoder.ts
 import { pathToFileURL } from 'node:url';
 import { adapterName, type Gpu } from '../src/gpu/device.ts';
@@ -168,6 +168,103 @@ export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, bat
   };
 }
 
+/** KV-cached greedy decoding written with TF.js ops (the model as factored now: U·diag(Σ)·Vᵀ per
+ * linear, Σ read from the GPU model): feed(ids) runs the new tokens against the cached K, V
+ * (concatenated per layer, per KV head, after rotary) and returns the last token's logits. */
+async function tfDecoder(tf: Tf, model: GpuModel, weights: ModelWeights, capacity: number) {
+  const { layout } = weights;
+  const { heads, kvHeads, headDim } = layout;
+  const group = heads / kvHeads;
+  const half = headDim / 2;
+  const kept: TfTensor[] = [];
+  const keep = <X extends TfTensor>(t: X) => (kept.push(t), t);
+  const constant = (name: string) => keep(tf.tensor(weights.tensors.get(name)!.data, weights.tensors.get(name)!.shape));
+  const factors = await model.readFactors();
+  const layers = layout.layers.map((layer) => ({
+    modules: Object.fromEntries(layer.modules.map((m) => {
+      const f = factors.get(m.path)!;
+      return [m.kind, { u: keep(tf.tensor(f.u, [m.dOut, m.rank])), v: keep(tf.tensor(f.v, [m.dIn, m.rank])), sigma: keep(tf.tensor(f.sigma, [m.rank])) }];
+    })),
+    attentionNorm: constant(layer.attentionNorm.weight),
+    ffnNorm: constant(layer.ffnNorm.weight),
+    eps: layer.attentionNorm.eps,
+  }));
+  const finalNorm = constant(layout.finalNorm!.weight);
+  const word = constant(layout.embeddings.word.key);
+  const table = ropeTable({ headDim, theta: layout.rotary!.theta }, capacity);
+  const cosAll = keep(tf.tensor(Float32Array.from({ length: capacity * half }, (_, i) => table[2 * i]), [1, capacity, 1, half]));
+  const sinAll = keep(tf.tensor(Float32Array.from({ length: capacity * half }, (_, i) => table[2 * i + 1]), [1, capacity, 1, half]));
+  const kvIndex = keep(tf.tensor1d(Int32Array.from({ length: heads }, (_, h) => Math.floor(h / group)), 'int32'));
+  const rms = (x: TfTensor, w: TfTensor, eps: number) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w);
+  const linear = (x: TfTensor, m: { u: TfTensor; v: TfTensor; sigma: TfTensor }) => tf.matMul(tf.mul(tf.matMul(x, m.v), m.sigma), m.u, false, true);
+  let caches: { k: TfTensor; v: TfTensor }[] = [];
+  let length = 0;
+  return {
+    async feed(ids: number[]): Promise<Float32Array> {
+      const n = ids.length;
+      const start = length;
+      const result = tf.tidy(() => {
+        const cos = tf.slice(cosAll, [0, start, 0, 0], [1, n, 1, half]);
+        const sin = tf.slice(sinAll, [0, start, 0, 0], [1, n, 1, half]);
+        const rope = (x: TfTensor) => {
+          const [x1, x2] = tf.split(x, 2, -1);
+          return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], -1);
+        };
+        const keys = start + n;
+        const causal = Float32Array.from({ length: n * keys }, (_, i) => (i % keys > start + Math.floor(i / keys) ? -1e9 : 0));
+        const mask = tf.tensor4d(causal, [1, 1, n, keys]);
+        let x = tf.gather(word, tf.tensor1d(Int32Array.from(ids), 'int32'));
+        const next: { k: TfTensor; v: TfTensor }[] = [];
+        layers.forEach((layer, l) => {
+          const m = layer.modules;
+          const normed = rms(x, layer.attentionNorm, layer.eps);
+          const q = tf.transpose(rope(tf.reshape(linear(normed, m.q), [1, n, heads, headDim])), [0, 2, 1, 3]);
+          const kNew = rope(tf.reshape(linear(normed, m.k), [1, n, kvHeads, headDim]));
+          const vNew = tf.reshape(linear(normed, m.v), [1, n, kvHeads, headDim]);
+          const k = start ? tf.concat([caches[l].k, kNew], 1) : kNew;
+          const v = start ? tf.concat([caches[l].v, vNew], 1) : vNew;
+          next.push({ k: tf.keep(k), v: tf.keep(v) });
+          const kh = tf.transpose(tf.gather(k, kvIndex, 2), [0, 2, 1, 3]);
+          const vh = tf.transpose(tf.gather(v, kvIndex, 2), [0, 2, 1, 3]);
+          const probs = tf.softmax(tf.add(tf.mul(tf.matMul(q, kh, false, true), 1 / Math.sqrt(headDim)), mask));
+          const context = tf.reshape(tf.transpose(tf.matMul(probs, vh), [0, 2, 1, 3]), [n, heads * headDim]);
+          const h = tf.add(x, linear(context, m.o));
+          const n2 = rms(h, layer.ffnNorm, layer.eps);
+          const gate = linear(n2, m.gate);
+          x = tf.add(h, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), linear(n2, m.up)), m.down));
+        });
+        const last = rms(tf.slice(x, [n - 1, 0], [1, -1]), finalNorm, layout.finalNorm!.eps);
+        return { logits: tf.matMul(last, word, false, true), next };
+      });
+      for (const c of caches) c.k.dispose(), c.v.dispose();
+      caches = result.next;
+      length += n;
+      const logits = (await result.logits.data()) as Float32Array;
+      result.logits.dispose();
+      return logits;
+    },
+    dispose() {
+      for (const c of caches) c.k.dispose(), c.v.dispose();
+      for (const t of kept) t.dispose();
+    },
+  };
+}
+
+/** Prefill `prompt`, then greedy tokens: seconds of the prefill and tokens/s of the decode steps,
+ * and the tokens (the two implementations should choose the same ones). */
+async function timeGeneration(feed: (ids: number[]) => Promise<Float32Array>, prompt: number[], newTokens: number) {
+  const prefillStart = performance.now();
+  let logits = await feed(prompt);
+  const prefill = (performance.now() - prefillStart) / 1000;
+  const tokens = [greedyToken(logits)];
+  const start = performance.now();
+  for (let i = 1; i < newTokens; i++) {
+    logits = await feed([tokens[tokens.length - 1]]);
+    tokens.push(greedyToken(logits));
+  }
+  return { prefill, perSecond: (newTokens - 1) / ((performance.now() - start) / 1000), tokens };
+}
+
 export async function runDecoderBench(gpu: Gpu, tf: Tf): Promise<void> {
   const { device } = gpu;
   const scale = decoderScale(gpu);
@@ -211,19 +308,22 @@ export async function runDecoderBench(gpu: Gpu, tf: Tf): Promise<void> {
   console.log(formatRow(['tfjs', (1 / theirs).toFixed(2), Math.round(tokens / theirs), (1000 * theirs).toFixed(1)], widths));
   console.log(`ratio ours/tfjs: ${(theirs / ours).toFixed(2)}×`);
 
-  console.log(`\n## Generation with the KV cache (greedy; logits read back each token)`);
-  const decoder = new GpuDecoder(model, { capacity: scale.prompt + scale.newTokens, weights: 'tuned' });
+  console.log(`\n## Generation with the KV cache vs the same cached decode in TF.js ops (greedy; the trained model; logits read back each token)`);
+  const capacity = scale.prompt + scale.newTokens;
+  const decoder = new GpuDecoder(model, { capacity, weights: 'tuned' });
   const prompt = Array.from(batch.inputIds.slice(0, scale.prompt));
-  const prefillStart = performance.now();
-  let logits = await decoder.feed(prompt);
-  const prefill = (performance.now() - prefillStart) / 1000;
-  const start = performance.now();
-  for (let i = 1; i < scale.newTokens; i++) logits = await decoder.feed([greedyToken(logits)]);
-  const seconds = (performance.now() - start) / 1000;
-  console.log(`prefill of ${scale.prompt} tokens: ${(1000 * prefill).toFixed(1)} ms (first call, pipelines included); ` +
-    `${scale.newTokens - 1} decode steps: ${((scale.newTokens - 1) / seconds).toFixed(1)} tokens/s (${((1000 * seconds) / (scale.newTokens - 1)).toFixed(1)} ms/token)`);
-  console.log('TF.js peer: not run (no KV-cached decode in TF.js; a whole-sequence re-run per token is not the same step)');
+  const oursGen = await timeGeneration((ids) => decoder.feed(ids), prompt, scale.newTokens);
   decoder.destroy();
+  const peerDecoder = await tfDecoder(tf, model, weights, capacity);
+  const theirsGen = await timeGeneration((ids) => peerDecoder.feed(ids), prompt, scale.newTokens);
+  peerDecoder.dispose();
+  const same = oursGen.tokens.filter((t, i) => t === theirsGen.tokens[i]).length;
+  console.log(`${scale.prompt}-token prompt, ${scale.newTokens} new tokens; the same greedy token at ${same} of ${scale.newTokens} steps (random weights: near-ties may differ)`);
+  console.log(formatRow(['', 'prefill ms', 'tokens/s', 'ms/token'], widths));
+  for (const [label, g] of [['ours', oursGen], ['tfjs', theirsGen]] as const) {
+    console.log(formatRow([label, (1000 * g.prefill).toFixed(1), g.perSecond.toFixed(1), (1000 / g.perSecond).toFixed(1)], widths));
+  }
+  console.log(`decode ratio ours/tfjs: ${(oursGen.perSecond / theirsGen.perSecond).toFixed(2)}× (prefill includes each side's first-call pipeline builds)`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
