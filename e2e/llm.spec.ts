@@ -18,7 +18,7 @@ test('trains the demo LLM from dropped files and generates from base and fine-tu
   await expect(page.getByTestId('model-info')).toContainText('llama, 3 layers, hidden 96');
   await page.getByTestId('train-drop-files').setInputFiles(path.join(DEMO_LLM, 'sst2-causal-train-512.jsonl'));
   await page.getByTestId('validation-drop-files').setInputFiles(path.join(DEMO_LLM, 'sst2-causal-dev-128.jsonl'));
-  await expect(page.getByTestId('dataset-summary')).toContainText('512 training and 128 validation examples');
+  await expect(page.getByTestId('dataset-summary')).toContainText('Causal language modelling: 512 training and 128 validation examples');
   await page.getByTestId('batch').fill('8');
   await page.getByTestId('epochs').fill('1');
   await page.getByTestId('lr').fill('0.01');
