@@ -47,6 +47,9 @@ export interface GpuModelOptions {
   factorOn: 'gpu' | 'cpu';
   /** Called after each matrix is factored (progress for the UI). */
   onFactored?: (done: number, total: number, path: string, report: SvdReport) => void;
+  /** Rows per block of a causal LM's logits (default: as many as one storage binding holds; a
+   * multiple of 64). */
+  logitsBlockRows?: number;
 }
 
 export class GpuModel {
@@ -58,7 +61,10 @@ export class GpuModel {
   /** u32 [1]: the dropout seed of the current step (written by the trainer). */
   readonly seedTensor: Tensor;
   readonly loss: Tensor;
-  readonly logits: Tensor;
+  /** The head's outputs (a causal LM's logits [B·T, vocab]; split ones throw: see LmHeadBlock). */
+  get logits(): Tensor {
+    return this.head.logits;
+  }
   readonly svdReports = new Map<string, SvdReport>();
 
   private readonly ctx: BlockContext;
@@ -109,13 +115,12 @@ export class GpuModel {
         this.head = new ClassifierHeadBlock(ctx, param);
         break;
       case 'causal-lm':
-        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead);
+        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead, options.logitsBlockRows);
         break;
       default:
         this.head = unreachable(loss, 'loss');
     }
     this.loss = this.head.loss;
-    this.logits = this.head.logits;
     const N = ctx.maxTokens;
     this.hidden = [...layout.layers.map((_, l) => ctx.tensor([N, layout.hidden], `hidden ${l}`)), ctx.tensor([N, layout.hidden], 'last hidden')];
     this.finalNorm = layout.finalNorm && {

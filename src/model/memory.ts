@@ -1,7 +1,8 @@
 // What a training run will hold on the GPU, from the model's layout and the batch shape, against
 // what the adapter allows. WebGPU tells no device memory size, only how large one buffer and one
 // storage binding may be: the total is stated for the user, and a run is refused before loading
-// when a tensor the engine binds whole is larger than the adapter allows.
+// when a tensor the engine binds whole is larger than the adapter allows (a causal LM's logits
+// are split into row blocks instead: gpu-lm-head.ts).
 import type { GpuLimits } from '../gpu/device.ts';
 import type { ModelLayout } from './architectures.ts';
 
@@ -10,6 +11,8 @@ export interface MemoryItem {
   bytes: number;
   /** The largest tensor of the item, bound whole by some kernel. */
   largest: { name: string; bytes: number };
+  /** Held as row blocks of at most one binding each (a causal LM's logits): never too large. */
+  split: boolean;
 }
 
 export interface MemoryEstimate {
@@ -35,14 +38,14 @@ const F32 = 4;
 export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: number): MemoryEstimate {
   const tokens = batch * seq;
   const H = layout.hidden;
-  const item = (what: string, tensors: { name: string; elements: number }[]): MemoryItem => {
+  const item = (what: string, tensors: { name: string; elements: number }[], split = false): MemoryItem => {
     let bytes = 0;
     let largest = { name: '', bytes: 0 };
     for (const t of tensors) {
       bytes += t.elements * F32;
       if (t.elements * F32 > largest.bytes) largest = { name: t.name, bytes: t.elements * F32 };
     }
-    return { what, bytes, largest };
+    return { what, bytes, largest, split };
   };
   const { word, position, tokenType } = layout.embeddings;
   const norms = [layout.embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
@@ -62,28 +65,32 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   if (!lmHead) vectors += layout.head.reduce((n, h) => n + h.linear.dIn * h.linear.dOut + (h.linear.bias ? h.linear.dOut : 0), 0);
   const trainable = ['parameters', 'initial values', 'gradients', 'AdamW m', 'AdamW v'].map((name) => ({ name, elements: vectors }));
   const A = layout.heads * layout.headDim;
-  const kv = layout.kvHeads !== layout.heads ? 2 * layout.kvHeads * layout.headDim : 0;
+  const kv = layout.kvHeads !== layout.heads ? 2 * tokens * layout.kvHeads * layout.headDim : 0;
   const I = layout.intermediate;
+  // One entry per tensor (the binding check reads the largest).
+  const each = (name: string, count: number, elements: number) => Array.from({ length: count }, (_, i) => ({ name: count > 1 ? `${name} ${i + 1}` : name, elements }));
   const activations = [
-    { name: 'residual stream', elements: tokens * H * (layout.layers.length + 1) },
-    { name: 'embedding sum and norm', elements: 2 * tokens * H },
+    ...each('hidden state', layout.layers.length + 1, tokens * H),
+    ...each('embedding sum and norm', 2, tokens * H),
     ...layout.layers.flatMap((l) => [
       // Pre-norm keeps the first norm's output, post-norm a second residual: five [tokens, H]
       // either way, and two norms' mean and rstd.
-      { name: `layer ${l.index} norm, attention and MLP outputs, residuals`, elements: tokens * H * 5 + 4 * tokens },
-      { name: `layer ${l.index} q, k, v, context (and grouped k, v)`, elements: tokens * (4 * A + kv) },
+      ...each(`layer ${l.index} norm, attention and MLP outputs, residuals`, 5, tokens * H),
+      { name: `layer ${l.index} norm statistics`, elements: 4 * tokens },
+      ...each(`layer ${l.index} q, k, v, context`, 4, tokens * A),
+      ...each(`layer ${l.index} grouped k, v`, kv ? 2 : 0, kv / 2),
       { name: `layer ${l.index} attention probabilities`, elements: batch * layout.heads * seq * seq },
-      { name: `layer ${l.index} MLP intermediates`, elements: tokens * I * (layout.mlp === 'gated' ? 3 : 2) },
-      { name: `layer ${l.index} x·V of its linears`, elements: tokens * l.modules.reduce((n, m) => n + m.rank, 0) },
+      ...each(`layer ${l.index} MLP intermediate`, layout.mlp === 'gated' ? 3 : 2, tokens * I),
+      ...l.modules.map((m) => ({ name: `layer ${l.index} ${m.kind} x·V`, elements: tokens * m.rank })),
     ]),
   ];
   // The backward reuses one layer's gradient tensors for every layer: the MLP's (and a dropout
   // mask of its width), the attention's, the scores', and a few of the hidden width.
   const scratch = [
-    { name: 'MLP gradients and dropout scratch', elements: 4 * tokens * I },
-    { name: 'attention gradients (context, q, k, v)', elements: 4 * tokens * A },
+    ...each('MLP gradient or dropout scratch', 4, tokens * I),
+    ...each('attention gradient (context, q, k, v)', 4, tokens * A),
     { name: 'score gradients', elements: batch * layout.heads * seq * seq },
-    { name: 'hidden gradients', elements: 3 * tokens * H },
+    ...each('hidden gradient', 3, tokens * H),
   ];
   const outputs = lmHead
     ? [{ name: 'logits [tokens × vocab]', elements: tokens * layout.head[0].linear.dOut }]
@@ -94,7 +101,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     item('trainable vectors ×5', trainable),
     item('activations', activations),
     item('backward scratch', scratch),
-    item(lmHead ? 'logits' : 'head outputs', outputs),
+    item(lmHead ? 'logits' : 'head outputs', outputs, lmHead),
   ];
   return { items, total: items.reduce((n, i) => n + i.bytes, 0), tokens };
 }
@@ -118,17 +125,17 @@ export class GpuMemoryError extends Error {
   override name = 'GpuMemoryError';
 }
 
-/** Throws GpuMemoryError naming each tensor larger than one binding (or buffer), by how much,
- * and for the batch-sized ones the most tokens per batch that would fit. */
+/** Activations grow with the batch: a smaller one may fit where the weights never will. */
+const BATCH_SIZED = new Set(['activations', 'backward scratch']);
+
+/** Throws GpuMemoryError naming each tensor larger than one binding (or buffer) and by how much. */
 export function assertFitsAdapter(estimate: MemoryEstimate, limits: GpuLimits): void {
   const limit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-  const tooLarge = estimate.items.filter((i) => i.largest.bytes > limit);
+  const tooLarge = estimate.items.filter((i) => !i.split && i.largest.bytes > limit);
   if (!tooLarge.length) return;
   const problems = tooLarge.map((i) => {
     const over = `${i.largest.name} needs ${formatBytes(i.largest.bytes)} in one binding, ${formatBytes(i.largest.bytes - limit)} more than the adapter's ${formatBytes(limit)}`;
-    if (i.what !== 'logits') return over;
-    const fit = Math.floor((estimate.tokens * limit) / i.largest.bytes);
-    return `${over}: use at most ${fit} tokens per batch (batch size × max length)`;
+    return BATCH_SIZED.has(i.what) ? `${over} (at ${estimate.tokens} tokens per batch: lower the batch size or max length)` : over;
   });
   throw new GpuMemoryError(`This model does not fit the GPU adapter: ${problems.join('; ')}. ${describeMemory(estimate, limits)}.`);
 }

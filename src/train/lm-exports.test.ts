@@ -78,4 +78,4 @@ it('exports a trained causal LM as a tied Hugging Face Llama whose reloaded logi
   const report = JSON.parse(new TextDecoder().decode(lora['lora_report.json']));
   expect(report.validation_loss.full).toBeCloseTo(adapter.metrics.loss, 5);
   expect(Number.isFinite(report.validation_loss.rank_r)).toBe(true);
-}, 120_000);
+}, 300_000);

@@ -402,7 +402,7 @@ export class Trainer {
     if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
     const rows = examples.map(({ tokens }) => {
-      if (!tokens) throw new Error(`${this.dataset.name}: a causal-LM dataset row has no token ids (build it with buildCausalLmDataset)`);
+      if (!tokens) throw new Error(`${this.dataset.name}: a causal-LM dataset row has no token ids (read causal-LM files with causalLmReader, train/load.ts)`);
       return { inputIds: tokens.inputIds.slice(0, maxLength), labels: tokens.labels.slice(0, maxLength) };
     });
     const batch = collateCausalLm(rows, this.loaded.tokenizer.padId, SEQ_BUCKET);
