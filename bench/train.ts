@@ -49,7 +49,7 @@ export function trainScale(gpu: Gpu): Scale {
 }
 
 /** Every tensor the layout names, N(0, 0.02) as BERT initialises, LayerNorm gamma 1 and beta 0. */
-function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
+export function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
   const random = seededNormal(seed);
   const tensors = new Map<string, WeightTensor>();
   const put = (name: string, shape: number[], fill: () => number) =>

@@ -116,6 +116,29 @@ describe('vectorfit train', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('metric bleu is not a classification metric: choose one of accuracy, macro_f1, mcc, loss');
   });
+
+  it('trains a causal LM on prompt/completion rows and reports validation loss and perplexity (public/demo-llm)', () => {
+    const demo = join(ROOT, 'public/demo-llm');
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const val = join(dir, 'dev.jsonl');
+    writeFileSync(val, readFileSync(join(demo, 'sst2-causal-dev-128.jsonl'), 'utf8').split('\n').slice(0, 8).join('\n'));
+    const run = vectorfit('train', '--model', demo, '--data', join(demo, 'sst2-causal-train-512.jsonl'), '--val', val,
+      '--limit', '8', '--batch', '4', '--epochs', '1', '--lr', '0.02', '--variant', 'sigma', '--out', join(dir, 'out'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/eval @ step 2: loss [0-9.]+, perplexity [0-9.]+/);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(result.steps).toBe(2);
+    expect(result.metrics.perplexity).toBeCloseTo(Math.exp(result.metrics.loss), 6);
+    expect(result.best.metric).toBe('loss');
+    const merged = JSON.parse(readFileSync(join(dir, 'out/merged/config.json'), 'utf8'));
+    expect(merged.architectures).toEqual(['LlamaForCausalLM']);
+  });
+
+  it('refuses classification data for a causal LM, naming the columns it needs', () => {
+    const run = vectorfit('train', '--model', join(ROOT, 'public/demo-llm'), '--data', join(ROOT, '../shared/data/glue/SST-2/dev.tsv'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/dev.tsv: .*no causal-LM columns: expected "text", "prompt" \+ "completion", or "messages"/);
+  });
 });
 
 /** The fixture's 12 rows as a GLUE MRPC file: each text cut in two, #1 String and #2 String. */

@@ -6,6 +6,7 @@ import { buildExamples, parseTable, type BuiltExamples, type ColumnChoice, type 
 import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
 import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import { ownBuffer, unzipEntries, unzipModel } from '../io/zip.ts';
+import type { CausalLmReader } from '../train/load.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import type { ModelFiles } from '../io/types.ts';
 
@@ -132,6 +133,17 @@ export function mapData(source: TableSource, flags: Record<string, string>, like
 /** One data file (or a split folder's training split) read and mapped, as tests and benches use it. */
 export async function readDatasetFile(path: string, flags: Record<string, string>, like?: BuiltExamples): Promise<MappedData> {
   return mapData((await readDataInput(path, flags)).train, flags, like);
+}
+
+/** Parses a file (or a split folder's training split) of `text`, `prompt` + `completion` or
+ * `messages` rows for a causal LM (its tokenizer in `reader`); says on stderr what was cut or
+ * dropped. */
+export async function readCausalLmFile(path: string, reader: CausalLmReader, maxLength?: number): Promise<BuiltExamples> {
+  const { fileName: name, table } = (await readDataInput(path, {})).train;
+  const rows = reader(table, name, maxLength);
+  if (rows.truncated) console.error(`${name}: ${rows.truncated} row(s) longer than ${maxLength ?? 'the model\'s context'} tokens cut to it`);
+  if (rows.droppedNoLoss.length) console.error(`${name}: line(s) ${rows.droppedNoLoss.slice(0, 8).join(', ')} dropped: nothing to train on within the length`);
+  return { task: 'causal-lm', labelNames: [], examples: rows.examples };
 }
 
 export function fileCheckpointStore(dir: string): CheckpointStore {

@@ -11,15 +11,19 @@ import { writeSafetensors } from '../io/safetensors.ts';
 import type { ModelFiles } from '../io/types.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig } from '../model/config.ts';
+import { GpuDecoder } from '../model/gpu-decode.ts';
+import { applyVectors } from '../model/gpu-decode-vectors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
-import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE } from '../train/exports.ts';
-import { loadModel } from '../train/load.ts';
+import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, VECTORS_FILE } from '../train/exports.ts';
+import { causalLmReader, loadModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
+import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
-import { fileCheckpointStore, mapData, readDataInput, readModelInput, type MappedData } from './files.ts';
+import type { BuiltExamples } from '../io/dataset.ts';
+import { fileCheckpointStore, mapData, readCausalLmFile, readDataInput, readModelInput, type MappedData } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
 
@@ -41,8 +45,18 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
+      For a causal LM (llama, qwen2) FILE holds "text", "prompt" + "completion" or "messages"
+      rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
+
+  vectorfit generate --model DIR [--vectors RUN/vectors] --prompt TEXT [--max-new-tokens N]
+                     [--temperature T] [--top-p P] [--seed S]
+      Generates from a causal LM (llama, qwen2) with a KV cache on the GPU, streaming the text
+      to stdout: greedy with --temperature 0 (the default), else sampling (top-p nucleus,
+      default 1). With --vectors, a run's vectors export (the fine-tuned Σ, biases, head) is
+      applied first; without, the base model generates. Stops at EOS or after N tokens
+      (default 32); a summary (token ids, tokens/s) goes to stderr.
 
 Models: a folder (config.json, tokenizer files, .safetensors), a .zip of one, or loose files
 as a comma-separated list. A head with another number of labels is re-initialised (said so).
@@ -53,7 +67,8 @@ validation.jsonl, dev.tsv, data/train-00000-of-00002.parquet …): the train spl
 validation (or dev) split validates unless --val is given; --train-split / --val-split pick
 others. Columns are guessed (GLUE headers, text/text_pair, sentence1/sentence2, question with
 passage/context/sentence, two free-text columns as a pair) and printed first; override with
---text COL --text-pair COL --label COL (--text-pair none: single texts). Variants: ${VARIANTS.join(', ')}.`;
+--text COL --text-pair COL --label COL (--text-pair none: single texts). For a causal LM
+(llama, qwen2) the rows are text, prompt + completion, or chat messages. Variants: ${VARIANTS.join(', ')}.`;
 
 type Flags = Record<string, string>;
 
@@ -138,7 +153,7 @@ async function grads(flags: Flags): Promise<void> {
 async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string): Promise<void> {
   const texts = readTextRows(await readFile(dataFile, 'utf8'), dataFile);
   const rows = texts.slice(0, int(flags, 'batch', Math.min(32, texts.length))!);
-  const loaded = await loadModel(model, { task: 'classification', labelNames: [] }, 0);
+  const loaded = await loadModel(model, { task: 'causal-lm', labelNames: [] }, 0);
   const { layout } = loaded.weights;
   const { batch, labels } = tokenizeCausalLm(loaded.tokenizer, rows, int(flags, 'max-length', layout.maxSequence)!);
   const gpu = await acquireNodeGpu();
@@ -169,14 +184,76 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 
+function num(flags: Flags, name: string, fallback: number): number {
+  if (flags[name] === undefined) return fallback;
+  const value = Number(flags[name]);
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} must be a number, got ${flags[name]}`);
+  return value;
+}
+
+async function generateCommand(flags: Flags): Promise<void> {
+  const files = await readModelInput(need(flags, 'model'));
+  const prompt = need(flags, 'prompt');
+  const maxNewTokens = int(flags, 'max-new-tokens', 32)!;
+  const options = { maxNewTokens, temperature: num(flags, 'temperature', 0), topP: num(flags, 'top-p', 1), seed: int(flags, 'seed', 0)! };
+  const config = parseModelConfig(readModelFolder(files).config, 'config.json');
+  const task = taskOf(architectureFor(config), config).loss;
+  if (task !== 'causal-lm') throw new UsageError(`${files.name} is a ${config.modelType} ${task} model; generate needs a causal LM (llama, qwen2)`);
+  const loaded = await loadModel(files, { task: 'causal-lm', labelNames: [] }, 0);
+  const { layout } = loaded.weights;
+  let vectors: Map<string, Float32Array> | undefined;
+  let vectorsFile = '';
+  if (flags.vectors) {
+    vectorsFile = flags.vectors.endsWith('.safetensors') ? flags.vectors : join(flags.vectors, VECTORS_FILE);
+    vectors = readVectorsExport(await readFile(vectorsFile), vectorsFile);
+  }
+  const ids = promptIds(loaded.tokenizer, prompt);
+  const gpu = await acquireNodeGpu();
+  const model = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: 1,
+    maxSeq: 1,
+    trains: () => false,
+    // The head's tensor is a trainable one only when the vectors carry it.
+    trainHead: vectors?.has(layout.head[0].linear.weight) ?? false,
+    factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+  });
+  if (vectors) applyVectors(model, vectors, vectorsFile);
+  const decoder = new GpuDecoder(model, { capacity: ids.length + maxNewTokens, weights: 'tuned' });
+  const started = performance.now();
+  const tokens: number[] = [];
+  const stream = generateText(decoder, loaded.tokenizer, ids, options, eosIds(loaded.rawConfig, loaded.tokenizer));
+  let next = await stream.next();
+  const firstToken = performance.now();
+  for (; !next.done; next = await stream.next()) {
+    if (next.value.id !== null) tokens.push(next.value.id);
+    process.stdout.write(next.value.text);
+  }
+  process.stdout.write('\n');
+  const seconds = (performance.now() - firstToken) / 1000;
+  const rate = tokens.length > 1 ? ((tokens.length - 1) / seconds).toFixed(1) : '–';
+  console.error(JSON.stringify({ prompt: ids, tokens, stop: next.value, prefillSeconds: +((firstToken - started) / 1000).toFixed(3), tokensPerSecond: rate, vectors: vectorsFile || null }));
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+}
+
 async function train(flags: Flags): Promise<void> {
-  const read = await readTraining(flags);
-  const data = read.data;
   const model = await readModelInput(need(flags, 'model'));
+  // A causal LM reads text, prompt/completion or messages rows with its own tokenizer.
+  const lm = causalLmReader(model);
+  const maxLength = int(flags, 'max-length');
+  let data: BuiltExamples;
+  let validationRead: BuiltExamples | undefined;
+  if (lm) {
+    data = await readCausalLmFile(need(flags, 'data'), lm, maxLength);
+    validationRead = flags.val ? await readCausalLmFile(flags.val, lm, maxLength) : undefined;
+  } else {
+    const read = await readTraining(flags);
+    data = read.data;
+    validationRead = read.validation;
+  }
   const limit = int(flags, 'limit');
   let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
-  let validation = read.validation?.examples ?? [];
-  if (!read.validation && flags['val-fraction']) {
+  let validation = validationRead?.examples ?? [];
+  if (!validationRead && flags['val-fraction']) {
     const fraction = Number(flags['val-fraction']);
     const cut = Math.max(1, Math.round(trainSet.length * fraction));
     validation = trainSet.slice(0, cut);
@@ -317,6 +394,8 @@ class ProgressLine {
     } else if (event.type === 'avf') {
       const name = (v: { layer: number; module: string; kind: string }) => `L${v.layer}.${v.kind === 'sigma' ? 'Σ' : 'b'}${v.module}`;
       this.line(`AVF @ step ${event.step}: froze ${event.frozen.map(name).join(' ') || '—'}; released ${event.released.map(name).join(' ') || '—'}`);
+    } else if (event.type === 'progress' && event.phase === 'reading' && event.done === event.total) {
+      this.line(event.message);
     } else if (event.type === 'progress' && event.phase === 'factoring') {
       this.write(`factoring ${event.done}/${event.total} ${event.message}`);
     }
@@ -341,6 +420,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'grads') await grads(parseFlags(rest));
     else if (command === 'train') await train(parseFlags(rest));
+    else if (command === 'generate') await generateCommand(parseFlags(rest));
     else {
       console.log(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

@@ -30,8 +30,15 @@ export interface AdapterDescription {
   isSoftware: boolean;
 }
 
+/** The size limits the device was created with (the adapter's maximum, requested below). */
+export interface GpuLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
 export interface Gpu {
   device: GPUDevice;
+  limits: GpuLimits;
   adapter: AdapterDescription;
   /** The device was created with 'timestamp-query': GPU-side kernel timing is available. */
   timestamps: boolean;
@@ -85,7 +92,8 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   });
   const description = describeAdapter(adapter.info);
   if (description.isSoftware) softwareDevices.add(device);
-  return { device, adapter: description, timestamps, errors };
+  const limits = { maxBufferSize: device.limits.maxBufferSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize };
+  return { device, limits, adapter: description, timestamps, errors };
 }
 
 function describeAdapter(info: GPUAdapterInfo): AdapterDescription {

@@ -18,6 +18,7 @@
 import { Template } from '@huggingface/jinja';
 import { DatasetError, type Table } from './dataset.ts';
 import type { TextTokenizer } from './tokenizer.ts';
+import type { Example } from './types.ts';
 import { configToken, type TokenizerConfig } from './tokenizerJson.ts';
 
 export const IGNORE_INDEX = -100;
@@ -30,6 +31,8 @@ export interface CausalLmExample {
   labels: number[];
   /** 1-based line (or row) of the file the example came from. */
   line: number;
+  /** The row as text (the text, prompt + completion, or the rendered conversation): for previews. */
+  text: string;
 }
 
 export interface CausalLmExamples {
@@ -94,18 +97,22 @@ export function buildCausalLmExamples(table: Table, fileName: string, tokenizer:
   table.rows.forEach((_, index) => {
     let ids: number[];
     let trained: [number, number][];
+    let text: string;
     if (format === 'text') {
-      ids = withEos(tokenizer.encodeIds(stringCell(index, 'text', false), { addSpecialTokens: true }), eosId as number);
+      text = stringCell(index, 'text', false);
+      ids = withEos(tokenizer.encodeIds(text, { addSpecialTokens: true }), eosId as number);
       trained = [[0, ids.length]];
     } else if (format === 'prompt-completion') {
       const prompt = stringCell(index, 'prompt', true);
       const completion = stringCell(index, 'completion', false);
-      ids = withEos(tokenizer.encodeIds(prompt + completion, { addSpecialTokens: true }), eosId as number);
+      text = prompt + completion;
+      ids = withEos(tokenizer.encodeIds(text, { addSpecialTokens: true }), eosId as number);
       trained = [[sharedPrefix(tokenizer.encodeIds(prompt, { addSpecialTokens: true }), ids), ids.length]];
     } else {
       const messages = readMessages(table.rows[index][column('messages')], (problem) => fail(index, problem));
       const rendered = (chat as ChatRenderer).assistantSpans(messages, (problem) => fail(index, problem));
-      ids = tokenizer.encodeIds(rendered.text, { addSpecialTokens: false });
+      text = rendered.text;
+      ids = tokenizer.encodeIds(text, { addSpecialTokens: false });
       const tokensUpTo = (end: number) => sharedPrefix(tokenizer.encodeIds(rendered.text.slice(0, end), { addSpecialTokens: false }), ids);
       trained = rendered.spans.map(([start, end]) => [tokensUpTo(start), tokensUpTo(end)]);
     }
@@ -121,12 +128,17 @@ export function buildCausalLmExamples(table: Table, fileName: string, tokenizer:
       droppedNoLoss.push(table.rowLines[index]);
       return;
     }
-    examples.push({ inputIds: ids, labels, line: table.rowLines[index] });
+    examples.push({ inputIds: ids, labels, line: table.rowLines[index], text });
   });
   if (examples.length === 0) {
     throw new DatasetError(fileName, `no row has a token to train on within maxLength ${maxLength}`);
   }
   return { format, examples, truncated, droppedNoLoss };
+}
+
+/** Rows of a causal-LM Dataset (see types.ts `Example.tokens`). */
+export function causalLmDatasetExamples(built: CausalLmExamples): Example[] {
+  return built.examples.map(({ inputIds, labels, text }) => ({ text, label: 0, tokens: { inputIds, labels } }));
 }
 
 /** Row-major batch × seq, right-padded with the pad id (mask 0, label −100 there). */
@@ -138,7 +150,7 @@ export interface CausalLmBatch {
   labels: Int32Array;
 }
 
-export function collateCausalLm(examples: readonly CausalLmExample[], padId: number, padToMultipleOf = 1): CausalLmBatch {
+export function collateCausalLm(examples: readonly Pick<CausalLmExample, 'inputIds' | 'labels'>[], padId: number, padToMultipleOf = 1): CausalLmBatch {
   const batch = examples.length;
   const longest = examples.reduce((m, e) => Math.max(m, e.inputIds.length), 0);
   const seq = Math.ceil(longest / padToMultipleOf) * padToMultipleOf;

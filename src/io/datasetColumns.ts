@@ -4,6 +4,7 @@
 // never dropped in silence.
 
 import type { ColumnChoice, Table } from './dataset.ts';
+import type { Task } from './types.ts';
 
 export function isNumeric(value: unknown): boolean {
   if (typeof value === 'number') return Number.isFinite(value);
@@ -161,7 +162,7 @@ export function leftOutWarning(leftOut: readonly string[]): string | undefined {
 }
 
 /** One line: `text=#1 String, pair=#2 String, label=Quality (2 classes: 0, 1)`. */
-export function describeMapping(choice: ColumnChoice, built: { task: 'classification' | 'regression'; labelNames: string[] }): string {
+export function describeMapping(choice: ColumnChoice, built: { task: Task; labelNames: string[] }): string {
   const parts = [`text=${choice.text}`];
   if (choice.textPair !== undefined) parts.push(`pair=${choice.textPair}`);
   const classes = built.labelNames;

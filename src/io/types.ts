@@ -6,18 +6,21 @@ export interface ModelFiles {
   files: Record<string, ArrayBuffer>;
 }
 
-export type Task = 'classification' | 'regression';
+export type Task = 'classification' | 'regression' | 'causal-lm';
 
 export interface Example {
   text: string;
   textPair?: string;
-  /** Class index (classification) or target value (regression). */
+  /** Class index (classification) or target value (regression); 0 for a causal-LM row. */
   label: number;
+  /** Causal-LM rows only (src/io/causal-lm-data.ts): token ids and per-token labels, −100 where
+   * no loss applies; `text` is then the row as shown in previews. */
+  tokens?: { inputIds: number[]; labels: number[] };
 }
 
 export interface Dataset {
   task: Task;
-  /** Class names, index = label (classification only). */
+  /** Class names, index = label (classification only; empty for a causal LM). */
   labelNames: string[];
   train: Example[];
   validation: Example[];

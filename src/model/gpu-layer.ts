@@ -75,8 +75,8 @@ interface LayerActivations {
 
 export class LayerBlock {
   readonly modules = new Map<ModuleKind, GpuModule>();
-  private readonly attentionNorm: GpuNorm;
-  private readonly ffnNorm: GpuNorm;
+  readonly attentionNorm: GpuNorm;
+  readonly ffnNorm: GpuNorm;
   private readonly acts: LayerActivations;
   /** Modules whose Σ and bias are both frozen (AVF or the variant): the next backward built
    * skips their dΣ and db and computes only dx. Set by the model before it builds a plan. */

@@ -2,10 +2,11 @@
 // (dense, no bias) gives the logits [B·T, vocab]; the loss shifts the labels inside (position t
 // predicts token t + 1, −100 ignored). The head's weight is trained only when asked; a tied head
 // is the word embedding matrix (`word`), whose gradient this block writes for its own use and the
-// embeddings block then adds the lookup's to.
-import { prefix, writeTensor, type Tensor } from '../gpu/tensor.ts';
+// embeddings block then adds the lookup's to. Logits larger than one storage binding (a 150k
+// vocabulary at a few thousand tokens) are held as blocks of rows, each its own buffer.
+import { prefix, VIEW_ALIGNMENT_ELEMENTS, view, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
-import { causalLmLoss } from '../kernels/causal_lm_loss.ts';
+import { causalLmLoss, type LogitsBlock } from '../kernels/causal_lm_loss.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { LinearLayout } from './architectures.ts';
 import type { BlockContext } from './gpu-context.ts';
@@ -15,14 +16,18 @@ import type { ParamView } from './gpu-layer.ts';
 export class LmHeadBlock implements GpuHead {
   /** [2]: the mean loss over predicted positions, and their count. */
   readonly loss: Tensor;
-  /** [B·T, vocab]; a training plan overwrites it with dLogits. */
-  readonly logits: Tensor;
+  /** Row blocks of the logits [B·T, vocab] (one unless they exceed a binding); a training plan
+   * overwrites them with dLogits. Block rows are a multiple of 64, so the views of the hidden
+   * state at their first rows are aligned bindings. */
+  readonly logitsBlocks: LogitsBlock[];
   private readonly linear: LinearLayout;
-  private readonly weight: Tensor;
+  /** [vocab, H]: the word table when tied (generation reads it too). */
+  readonly weight: Tensor;
   private readonly dWeight: Tensor | null;
   private readonly rowLoss: Tensor;
 
-  constructor(private readonly ctx: BlockContext, param: ParamView, word: Tensor, trained: boolean) {
+  /** `blockRows`: rows per logits block; default as many as one storage binding holds. */
+  constructor(private readonly ctx: BlockContext, param: ParamView, word: Tensor, trained: boolean, blockRows?: number) {
     const { layout, weights, device, maxTokens: N } = ctx;
     const { linear } = layout.head[0];
     this.linear = linear;
@@ -38,22 +43,50 @@ export class LmHeadBlock implements GpuHead {
       this.weight = ctx.upload(linear.weight);
       this.dWeight = null;
     }
-    this.logits = ctx.tensor([N, linear.dOut], 'LM logits');
+    const rowBytes = 4 * linear.dOut;
+    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const rows = blockRows ?? Math.floor(limit / rowBytes / VIEW_ALIGNMENT_ELEMENTS) * VIEW_ALIGNMENT_ELEMENTS;
+    if (rows < N && (rows < VIEW_ALIGNMENT_ELEMENTS || rows % VIEW_ALIGNMENT_ELEMENTS !== 0)) {
+      throw new Error(`LM logits: blocks of ${rows} rows; they must be a positive multiple of ${VIEW_ALIGNMENT_ELEMENTS} (a binding of ${limit} bytes holds ${Math.floor(limit / rowBytes)} rows of ${linear.dOut})`);
+    }
+    this.logitsBlocks = [];
+    for (let first = 0; first < N; first += rows) {
+      const count = Math.min(rows, N - first);
+      this.logitsBlocks.push({ logits: ctx.tensor([count, linear.dOut], N > rows ? `LM logits rows ${first}…` : 'LM logits'), firstRow: first });
+    }
     this.rowLoss = ctx.tensor([N], 'LM row loss');
     this.loss = ctx.tensor([2], 'LM loss');
   }
 
+  /** [B·T, vocab] when the logits are one block; split logits are read block by block. */
+  get logits(): Tensor {
+    if (this.logitsBlocks.length > 1) throw new Error(`the LM logits are split into ${this.logitsBlocks.length} blocks (larger than one storage binding): read logitsBlocks`);
+    return this.logitsBlocks[0].logits;
+  }
+
+  /** The blocks a B×T batch uses, each cut to its rows, with its first row. */
+  private blocks(N: number): { logits: Tensor; firstRow: number; rows: number }[] {
+    const dOut = this.linear.dOut;
+    return this.logitsBlocks
+      .filter((b) => b.firstRow < N)
+      .map((b) => {
+        const rows = Math.min(b.logits.shape[0], N - b.firstRow);
+        return { logits: prefix(b.logits, [rows, dOut]), firstRow: b.firstRow, rows };
+      });
+  }
+
   forwardOps(B: number, T: number, _training: boolean, last: Tensor): PlanOp[] {
     const { dIn, dOut } = this.linear;
-    const N = B * T;
-    return [matmul(this.ctx.device, { m: N, n: dOut, k: dIn, a: prefix(last, [N, dIn]), b: this.weight, transB: true, out: prefix(this.logits, [N, dOut]) })];
+    return this.blocks(B * T).map((b) =>
+      matmul(this.ctx.device, { m: b.rows, n: dOut, k: dIn, a: view(last, b.firstRow * dIn, [b.rows, dIn]), b: this.weight, transB: true, out: b.logits }),
+    );
   }
 
   /** With `gradient`, dLogits replace the logits (the training step); without, they are kept. */
   lossOps(B: number, T: number, gradient: boolean): PlanOp[] {
     const N = B * T;
     return causalLmLoss(this.ctx.device, {
-      logits: prefix(this.logits, [N, this.linear.dOut]), labels: prefix(this.ctx.inputs.labels, [N]), rowLoss: prefix(this.rowLoss, [N]),
+      logits: this.blocks(N), labels: prefix(this.ctx.inputs.labels, [N]), rowLoss: prefix(this.rowLoss, [N]),
       loss: this.loss, batch: B, seq: T, vocab: this.linear.dOut, gradient,
     });
   }
@@ -64,10 +97,12 @@ export class LmHeadBlock implements GpuHead {
     const { dIn, dOut } = this.linear;
     const N = B * T;
     const d = this.ctx.device;
-    const dLogits = prefix(this.logits, [N, dOut]);
     const ops: PlanOp[] = [];
-    if (this.dWeight) ops.push(matmul(d, { m: dOut, n: dIn, k: N, a: dLogits, b: prefix(last, [N, dIn]), transA: true, out: this.dWeight }));
-    if (into) ops.push(matmul(d, { m: N, n: dIn, k: dOut, a: dLogits, b: this.weight, out: prefix(into, [N, dIn]) }));
+    this.blocks(N).forEach(({ logits: dLogits, firstRow, rows }, i) => {
+      // dW sums over the blocks: the first writes, the rest add.
+      if (this.dWeight) ops.push(matmul(d, { m: dOut, n: dIn, k: rows, a: dLogits, b: view(last, firstRow * dIn, [rows, dIn]), transA: true, out: this.dWeight, accumulate: i > 0 }));
+      if (into) ops.push(matmul(d, { m: rows, n: dIn, k: dOut, a: dLogits, b: this.weight, out: view(into, firstRow * dIn, [rows, dIn]) }));
+    });
     return ops;
   }
 }

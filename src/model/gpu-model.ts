@@ -29,6 +29,13 @@ import type { ModelWeights } from './weights.ts';
 
 export type { DropoutRates } from './gpu-context.ts';
 
+export interface DecodeWeights {
+  word: Tensor;
+  layers: readonly LayerBlock[];
+  finalNorm: GpuNorm | null;
+  lmHead: Tensor;
+}
+
 export interface GpuModelOptions {
   maxBatch: number;
   maxSeq: number;
@@ -48,6 +55,9 @@ export interface GpuModelOptions {
   /** Skip dΣ and db of modules whose Σ and bias are all frozen (default on; off only to check
    * that the skip changes nothing). */
   skipFrozenModules?: boolean;
+  /** Rows per block of a causal LM's logits (default: as many as one storage binding holds; a
+   * multiple of 64). */
+  logitsBlockRows?: number;
 }
 
 export class GpuModel {
@@ -59,7 +69,10 @@ export class GpuModel {
   /** u32 [1]: the dropout seed of the current step (written by the trainer). */
   readonly seedTensor: Tensor;
   readonly loss: Tensor;
-  readonly logits: Tensor;
+  /** The head's outputs (a causal LM's logits [B·T, vocab]; split ones throw: see LmHeadBlock). */
+  get logits(): Tensor {
+    return this.head.logits;
+  }
   readonly svdReports = new Map<string, SvdReport>();
 
   private readonly ctx: BlockContext;
@@ -120,13 +133,12 @@ export class GpuModel {
         this.head = new ClassifierHeadBlock(ctx, param);
         break;
       case 'causal-lm':
-        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead);
+        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead, options.logitsBlockRows);
         break;
       default:
         this.head = unreachable(loss, 'loss');
     }
     this.loss = this.head.loss;
-    this.logits = this.head.logits;
     const N = ctx.maxTokens;
     this.hidden = [...layout.layers.map((_, l) => ctx.tensor([N, layout.hidden], `hidden ${l}`)), ctx.tensor([N, layout.hidden], 'last hidden')];
     this.finalNorm = layout.finalNorm && {
@@ -353,6 +365,13 @@ export class GpuModel {
     const f = this.finalNorm;
     if (f) ops.push(normForward(this.device, f.norm, prefix(this.hidden[this.layers.length], [N, this.layout.hidden]), prefix(f.out, [N, this.layout.hidden]), f.stats, N));
     return [...ops, ...this.head.forwardOps(B, T, training, this.last)];
+  }
+
+  /** The blocks' weights, for generation with a KV cache (gpu-decode.ts), which keeps its own
+   * activations: a causal LM's word table, layers, final norm and LM head weight. */
+  decodeWeights(): DecodeWeights {
+    if (!(this.head instanceof LmHeadBlock)) throw new Error(`${this.layout.modelType}: generation needs a causal-LM head, this model has a ${this.layout.task.loss} head`);
+    return { word: this.embeddings.word, layers: this.layers, finalNorm: this.finalNorm?.norm ?? null, lmHead: this.head.weight };
   }
 
   private backwardOps(B: number, T: number): PlanOp[] {

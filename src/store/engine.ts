@@ -4,6 +4,7 @@
 import type { EngineEvent, EngineRequest, ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { totalSteps, useConfig } from './config.ts';
 import { demoSettled } from './demo.ts';
+import { useGeneration } from './generation.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
 import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
@@ -60,6 +61,11 @@ function flush() {
 }
 
 function receive(event: EngineEvent) {
+  if (event.type === 'token' || event.type === 'generated') {
+    useGeneration.getState().apply(event);
+    return;
+  }
+  if (event.type === 'error') useGeneration.getState().abort();
   if (event.type === 'step' || event.type === 'strength' || event.type === 'deltaSpectrum') {
     pending.push(event);
     flushTimer ??= setTimeout(flush, FLUSH_MS);
@@ -202,6 +208,19 @@ export const restoreTraining = () => send({ type: 'restore' });
 export function requestExport(kind: ExportKind, which?: ExportWhich, rank?: number) {
   useRun.getState().setExporting(kind);
   send({ type: 'export', kind, ...(which ? { which } : {}), ...(kind === 'lora' && rank ? { rank } : {}) });
+}
+
+/** Base and fine-tuned continuations of `prompt` with the playground's settings. */
+export function generate(prompt: string) {
+  const id = nextPredictionId++;
+  const generation = useGeneration.getState();
+  generation.begin(id, prompt);
+  send({ type: 'generate', id, prompt, settings: generation.settings });
+}
+
+export function stopGenerating() {
+  const { running } = useGeneration.getState();
+  if (running !== null) send({ type: 'stopGenerate', id: running });
 }
 
 export function predict(text: string, textPair?: string) {

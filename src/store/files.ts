@@ -8,6 +8,7 @@ import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '..
 import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
 import { ownBuffer, unzipEntries } from '../io/zip.ts';
+import { causalLmReader, type CausalLmReader } from '../train/load.ts';
 import { useErrors } from './errors.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
@@ -63,6 +64,13 @@ interface FilesState {
   setValidationFraction(fraction: number): void;
 }
 
+/** The causal-LM reader of the last model asked about (reading its folder once). */
+let lastReader: { model: ModelFiles; reader: CausalLmReader | undefined } | undefined;
+function causalLmOf(model: ModelFiles): CausalLmReader | undefined {
+  if (lastReader?.model !== model) lastReader = { model, reader: causalLmReader(model) };
+  return lastReader.reader;
+}
+
 /** Seed of the held-out split: fixed so the same file always gives the same split. */
 const SPLIT_SEED = 1234;
 
@@ -103,14 +111,25 @@ export const useFiles = create<FilesState>()((set, get) => {
    * new files with the old Dataset; a failure names the file that caused it.
    */
   function update(change: Partial<FilesState>) {
-    const { train, validation, columns, validationSource, validationFraction } = { ...get(), ...change };
+    const { model, train, validation, columns, validationSource, validationFraction } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
     let dataset: Dataset | null = null;
     let mapping: string | null = null;
     let file = train?.fileName;
     try {
-      if (train) {
+      const lm = model ? causalLmOf(model) : undefined;
+      if (train && lm) {
+        // A causal LM trains on text, prompt/completion or messages rows, tokenized here.
+        const rows = lm(train.table, train.fileName).examples;
+        let split;
+        if (validationSource === 'file' && validation) {
+          file = validation.fileName;
+          split = { train: rows, validation: lm(validation.table, validation.fileName).examples };
+        } else split = splitValidation(rows, validationFraction, SPLIT_SEED);
+        const name = validationSource === 'file' && validation ? `${train.fileName} + ${validation.fileName}` : train.fileName;
+        dataset = { task: 'causal-lm', labelNames: [], ...split, name };
+      } else if (train) {
         const built = buildExamples(train.table, columns, train.fileName);
         mapping = describeMapping(columns, built);
         let trainExamples = built.examples;
@@ -178,7 +197,7 @@ export const useFiles = create<FilesState>()((set, get) => {
       try {
         const model = await modelFromFiles(files);
         const modelInfo = inspectModel(model);
-        set({ model, modelInfo });
+        update({ model, modelInfo });
       } catch (error) {
         errors.report('model', error, files.length === 1 ? files[0].path : undefined);
       } finally {

@@ -17,11 +17,20 @@ export interface ExportFile {
 export const VECTORS_FILE = 'vectorfit_vectors.safetensors';
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
+/** The Hugging Face class a merged export loads as, by model_type. */
 const HF_CLASSES: Record<string, string> = {
   bert: 'BertForSequenceClassification',
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  llama: 'LlamaForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
 };
+
+function hfClass(modelType: string): string {
+  const name = HF_CLASSES[modelType];
+  if (!name) throw new Error(`merged export: no Hugging Face class is known for model_type ${modelType}`);
+  return name;
+}
 
 export interface ExportOptions {
   /** 'best': the best checkpoint's parameters (by the watched validation metric); default 'last'. */
@@ -80,8 +89,8 @@ async function vectorsExport(trainer: Trainer, state: ExportedState): Promise<Ex
     base_model_sha256: loaded.weightsSha256,
     model_type: loaded.config.modelType,
     task: dataset.task,
-    num_labels: loaded.config.numLabels,
-    labels: loaded.config.labelNames,
+    // A causal LM's outputs are its vocabulary: no labels to name.
+    ...(dataset.task === 'causal-lm' ? {} : { num_labels: loaded.config.numLabels, labels: loaded.config.labelNames }),
     target_modules: layout.layers.flatMap((l) => l.modules.map((m) => m.path)),
     head_modules: layout.head.map((h) => h.linear.path),
     trainable_parameters: trainer.summary().trainableParameters,
@@ -112,14 +121,19 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   });
   assertFiniteTensors(tensors, 'merged');
   const id2label = Object.fromEntries(loaded.config.labelNames.map((label, i) => [String(i), label]));
-  const config = {
-    ...loaded.rawConfig,
-    architectures: [HF_CLASSES[loaded.config.modelType]],
-    num_labels: loaded.config.numLabels,
-    id2label,
-    label2id: Object.fromEntries(loaded.config.labelNames.map((label, i) => [label, i])),
-    problem_type: loaded.config.problemType,
-  };
+  // A causal LM keeps its config as dropped (a tied head stays tied: the checkpoint's tensors,
+  // with no lm_head.weight where it had none); a classifier gets the trained labels.
+  const config =
+    trainer.dataset.task === 'causal-lm'
+      ? { ...loaded.rawConfig, architectures: [hfClass(loaded.config.modelType)] }
+      : {
+          ...loaded.rawConfig,
+          architectures: [hfClass(loaded.config.modelType)],
+          num_labels: loaded.config.numLabels,
+          id2label,
+          label2id: Object.fromEntries(loaded.config.labelNames.map((label, i) => [label, i])),
+          problem_type: loaded.config.problemType,
+        };
   return [
     { name: 'model.safetensors', bytes: bytesOf(writeSafetensors(tensors, { format: 'pt' })) },
     { name: 'config.json', bytes: json(config) },
@@ -191,7 +205,9 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
     dropped += lora.dropped;
     report.push({ path: m.path, rank: m.rank, kept: lora.kept, truncation_error: relativeTruncationError(lora.energy, lora.dropped), delta_frobenius: Math.sqrt(lora.energy) });
   }
-  for (const { linear } of layout.head) {
+  // The head goes in full where it was trained (a causal LM's lm_head is frozen by default).
+  const savedHead = layout.head.filter(({ linear }) => trained.has(linear.weight));
+  for (const { linear } of savedHead) {
     for (const name of [linear.weight, linear.bias]) {
       if (name === null) continue;
       const t = trained.get(name)!;
@@ -201,30 +217,33 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
   assertFiniteTensors(tensors, 'LoRA');
   const adapterConfig = {
     peft_type: 'LORA',
-    task_type: 'SEQ_CLS',
+    task_type: trainer.dataset.task === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
     base_model_name_or_path: loaded.name,
     r,
     lora_alpha: r,
     lora_dropout: 0,
     target_modules: modules.map((m) => m.path),
     bias: 'all',
-    modules_to_save: layout.head.map((h) => h.linear.path),
+    modules_to_save: savedHead.map((h) => h.linear.path),
     fan_in_fan_out: false,
     use_rslora: false,
     use_dora: false,
     init_lora_weights: true,
     inference_mode: true,
   };
-  const logits = await loraLogitChange(trainer, r);
+  const logits = trainer.dataset.task === 'causal-lm' ? null : await loraLogitChange(trainer, r);
+  const lmLoss = trainer.dataset.task === 'causal-lm' ? await loraLossChange(trainer, r) : null;
   const reportJson = {
     r,
     step: state.step,
     overall_truncation_error: relativeTruncationError(energy, dropped),
     validation_logits: logits,
+    validation_loss: lmLoss,
     modules: report,
     definitions: {
       truncation_error: '‖ΔW − B·A‖_F / ‖ΔW‖_F per module; overall: the same over all modules together',
       validation_logits: 'rank-r model against the full trained model on the validation examples: max |Δlogit| and ‖Δlogits‖ / ‖logits‖',
+      validation_loss: 'causal LMs: validation loss per predicted token of the full trained model and of the rank-r model',
     },
     note: LORA_BIAS_NOTE,
   };
@@ -235,17 +254,30 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
   ];
 }
 
-/** How far the rank-r model's validation logits are from the full model's (null without validation data). */
-async function loraLogitChange(trainer: Trainer, r: number): Promise<{ examples: number; max_abs_change: number; relative_change: number } | null> {
-  const examples = trainer.dataset.validation.slice(0, LORA_REPORT_EXAMPLES);
-  if (!examples.length) return null;
-  const full = await trainer.logits(examples);
+/** Parameters with every Σ cut to its rank-r update (what the LoRA adapter carries). */
+async function truncatedParameters(trainer: Trainer, r: number): Promise<Float32Array> {
   const params = await readTensor(trainer.gpu.device, trainer.model.paramsTensor);
   for (const p of await trainer.sigmaPairs()) {
     const entry = trainer.model.params.entries.find((e) => e.name === `${p.path}.sigma`)!;
     params.set(truncatedSigma(p.sigma, p.initial, r), entry.offset);
   }
-  const truncated = await trainer.withParameters(params, () => trainer.logits(examples));
+  return params;
+}
+
+/** A causal LM's validation loss, full and at rank r (null without validation data). */
+async function loraLossChange(trainer: Trainer, r: number): Promise<{ full: number; rank_r: number } | null> {
+  if (!trainer.dataset.validation.length) return null;
+  const full = (await trainer.evaluate()).loss;
+  const truncated = await trainer.withParameters(await truncatedParameters(trainer, r), () => trainer.evaluate());
+  return { full, rank_r: truncated.loss };
+}
+
+/** How far the rank-r model's validation logits are from the full model's (null without validation data). */
+async function loraLogitChange(trainer: Trainer, r: number): Promise<{ examples: number; max_abs_change: number; relative_change: number } | null> {
+  const examples = trainer.dataset.validation.slice(0, LORA_REPORT_EXAMPLES);
+  if (!examples.length) return null;
+  const full = await trainer.logits(examples);
+  const truncated = await trainer.withParameters(await truncatedParameters(trainer, r), () => trainer.logits(examples));
   let maxAbs = 0;
   let diff = 0;
   let size = 0;

@@ -1,12 +1,14 @@
 // From dropped files to everything a run needs on the CPU: the model folder, its config adapted
 // to the dataset's task, the weights (a missing or mismatched head initialised as Hugging Face does), the
 // layout and the tokenizer.
+import { buildCausalLmExamples, causalLmDatasetExamples, type CausalLmFormat } from '../io/causal-lm-data.ts';
+import type { Table } from '../io/dataset.ts';
 import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { headNote, loadWeights, type ModelWeights } from '../model/weights.ts';
-import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 
 export interface LoadedModel {
   name: string;
@@ -25,6 +27,11 @@ export interface LoadedModel {
   headNote?: string;
 }
 
+/** A causal LM given labelled data, or an encoder given causal-LM rows. */
+export class TaskMismatchError extends Error {
+  override name = 'TaskMismatchError';
+}
+
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
 export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
@@ -32,6 +39,13 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
   const parsed = parseModelConfig(folder.config, 'config.json');
   // A causal LM's head is its vocabulary: the dataset's labels do not reshape it.
   const causalLm = taskOf(architectureFor(parsed), parsed).loss === 'causal-lm';
+  if (causalLm !== (dataset.task === 'causal-lm')) {
+    throw new TaskMismatchError(
+      causalLm
+        ? `config.json: ${parsed.modelType} is a causal language model; it trains on "text", "prompt" + "completion" or "messages" rows, not a ${dataset.task} dataset`
+        : `config.json: ${parsed.modelType} is not a causal language model, so it cannot train on causal-LM ("text", "prompt" + "completion" or "messages") data`,
+    );
+  }
   const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
   const config: ModelConfig = causalLm ? parsed : {
     ...parsed,
@@ -72,5 +86,31 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
     totalParameters,
     weightsSha256,
     headNote: note,
+  };
+}
+
+/** Causal-LM rows of one file, as Dataset examples, and what the reading cut or dropped. */
+export interface CausalLmRows {
+  format: CausalLmFormat;
+  examples: Example[];
+  truncated: number;
+  droppedNoLoss: number[];
+}
+
+/** maxLength absent: the model's max_position_embeddings (the trainer cuts rows to its own maxLength). */
+export type CausalLmReader = (table: Table, fileName: string, maxLength?: number) => CausalLmRows;
+
+/** For a causal-LM model folder, a reader of parsed tables (`text`, `prompt` + `completion` or
+ * `messages` rows) into token ids and labels with the folder's tokenizer and chat template;
+ * undefined for any other model, whose data stays text + label. */
+export function causalLmReader(files: ModelFiles): CausalLmReader | undefined {
+  const folder = readModelFolder(files);
+  const config = parseModelConfig(folder.config, 'config.json');
+  if (taskOf(architectureFor(config), config).loss !== 'causal-lm') return undefined;
+  const tokenizer = createTokenizer(folder.tokenizer);
+  const tokenizerConfig = { ...folder.tokenizer.specialTokensMap, ...folder.tokenizer.tokenizerConfig };
+  return (table, fileName, maxLength = config.maxPositions) => {
+    const built = buildCausalLmExamples(table, fileName, tokenizer, { maxLength, tokenizerConfig });
+    return { format: built.format, examples: causalLmDatasetExamples(built), truncated: built.truncated, droppedNoLoss: built.droppedNoLoss };
   };
 }

@@ -146,7 +146,7 @@ export function meanSquaredError(pred: Values, gold: Values): number {
  * The metrics shown for a task. Classification: `predictions` are predicted class indices →
  * accuracy, macro_f1, mcc. Regression: predicted values → pearson, spearman, mse.
  */
-export function taskMetrics(task: Task, labelCount: number, predictions: Values, golds: Values): Record<string, number> {
+export function taskMetrics(task: Exclude<Task, 'causal-lm'>, labelCount: number, predictions: Values, golds: Values): Record<string, number> {
   if (task === 'classification') {
     return {
       accuracy: accuracy(predictions, golds),
@@ -166,7 +166,7 @@ export function taskMetrics(task: Task, labelCount: number, predictions: Values,
  * mean softmax cross-entropy of `logits` [n, labelCount] against class indices, or the mean
  * squared error of the single regression output. Float64, log-sum-exp shifted by the row max.
  */
-export function validationLoss(task: Task, labelCount: number, logits: Values, golds: Values): number {
+export function validationLoss(task: Exclude<Task, 'causal-lm'>, labelCount: number, logits: Values, golds: Values): number {
   if (task === 'regression') return meanSquaredError(logits, golds);
   if (logits.length !== golds.length * labelCount) throw new Error(`validationLoss: ${logits.length} logits for ${golds.length} targets × ${labelCount} labels`);
   let sum = 0;
@@ -184,16 +184,25 @@ export function validationLoss(task: Task, labelCount: number, logits: Values, g
 export const TASK_METRICS: Record<Task, readonly string[]> = {
   classification: ['accuracy', 'macro_f1', 'mcc', 'loss'],
   regression: ['pearson', 'spearman', 'mse', 'loss'],
+  // Pooled over every predicted token of the split (lm-metrics.ts).
+  'causal-lm': ['loss', 'perplexity'],
 };
 
 /** The metric early stopping watches unless told otherwise: the task's headline metric. */
 export function defaultWatchedMetric(task: Task): string {
-  return task === 'classification' ? 'accuracy' : 'pearson';
+  switch (task) {
+    case 'classification':
+      return 'accuracy';
+    case 'regression':
+      return 'pearson';
+    case 'causal-lm':
+      return 'loss';
+  }
 }
 
 /** Losses and errors improve downwards, scores and correlations upwards. */
 export function lowerIsBetter(metric: string): boolean {
-  return metric === 'loss' || metric === 'mse';
+  return metric === 'loss' || metric === 'mse' || metric === 'perplexity';
 }
 
 /** Whether `value` beats `best` on `metric` (strictly; NaN never improves anything). */

@@ -9,7 +9,10 @@ import { createTensor, type Tensor } from '../gpu/tensor.ts';
 import { finite, firstNonFinite } from '../kernels/finite.ts';
 import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
+import { collateCausalLm } from '../io/causal-lm-data.ts';
+import type { ModelBatch } from '../model/batch.ts';
 import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
+import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
@@ -19,6 +22,7 @@ import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
 import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
+import { pooledLoss, perplexity } from './lm-metrics.ts';
 import { loadModel, type LoadedModel } from './load.ts';
 import { defaultWatchedMetric, improves, TASK_METRICS, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
@@ -128,6 +132,10 @@ export class Trainer {
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
     const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    // State what the run needs against what the adapter allows, and refuse before allocating.
+    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
+    assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
       maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
@@ -217,8 +225,8 @@ export class Trainer {
     const t = ++this.step;
     const { epoch, indices } = this.sampler.batch(t);
     const examples = Array.from(indices, (i) => this.dataset.train[i]);
-    const batch = this.encode(examples);
-    this.model.setBatch(batch, examples.map((e) => e.label));
+    const { batch, labels } = this.batchOf(examples);
+    this.model.setBatch(batch, labels);
     this.gpu.device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(stepSeed(this.config.seed, t)));
     const hyper = hyperAt(this.config, t, this.totalSteps);
     this.optimizer.setHyper(hyper);
@@ -392,6 +400,20 @@ export class Trainer {
     return this.model.params.entries.find((x) => x.slot === slot)!.name;
   }
 
+  /** The model's inputs and labels: tokenized text with one label per row, or a causal LM's
+   * token ids with per-token labels (cut to maxLength, keeping the start), padded up to the next
+   * sequence bucket either way. */
+  batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
+    if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
+    const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
+    const rows = examples.map(({ tokens }) => {
+      if (!tokens) throw new Error(`${this.dataset.name}: a causal-LM dataset row has no token ids (read causal-LM files with causalLmReader, train/load.ts)`);
+      return { inputIds: tokens.inputIds.slice(0, maxLength), labels: tokens.labels.slice(0, maxLength) };
+    });
+    const batch = collateCausalLm(rows, this.loaded.tokenizer.padId, SEQ_BUCKET);
+    return { batch, labels: batch.labels };
+  }
+
   /** Tokenizes and pads the sequence length up to the next bucket. */
   encode(examples: readonly Example[]): EncodedBatch {
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
@@ -400,6 +422,7 @@ export class Trainer {
 
   /** Logits of examples under the current parameters (no dropout), [examples, labels]. */
   async logits(examples: readonly Example[]): Promise<Float32Array> {
+    if (this.dataset.task === 'causal-lm') throw new Error('a causal LM has no per-example logits: use generation');
     const numLabels = this.loaded.config.numLabels;
     const out = new Float32Array(examples.length * numLabels);
     for (let start = 0; start < examples.length; start += this.config.batchSize) {
@@ -415,11 +438,27 @@ export class Trainer {
 
   async evaluate(): Promise<Record<string, number>> {
     const { validation, task } = this.dataset;
+    if (task === 'causal-lm') return this.causalLmValidation();
     const numLabels = this.loaded.config.numLabels;
     const logits = await this.logits(validation);
     const predictions = task === 'regression' ? Array.from(logits) : validation.map((_, i) => argmax(logits.subarray(i * numLabels, (i + 1) * numLabels)));
     const golds = validation.map((e) => e.label);
     return { ...taskMetrics(task, numLabels, predictions, golds), loss: validationLoss(task, numLabels, logits, golds) };
+  }
+
+  /** Validation loss and perplexity of a causal LM, pooled over every predicted token. */
+  private async causalLmValidation(): Promise<Record<string, number>> {
+    const batches: { loss: number; tokens: number }[] = [];
+    const { validation } = this.dataset;
+    for (let start = 0; start < validation.length; start += this.config.batchSize) {
+      const { batch, labels } = this.batchOf(validation.slice(start, start + this.config.batchSize));
+      this.model.setBatch(batch, labels);
+      submitPlan(this.gpu.device, this.model.lossPlan(batch.batch, batch.seq, false));
+      const [loss, tokens] = await readTensor(this.gpu.device, this.model.loss);
+      batches.push({ loss, tokens });
+    }
+    const loss = pooledLoss(batches);
+    return { loss, perplexity: perplexity(loss) };
   }
 
   /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */

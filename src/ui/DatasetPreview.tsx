@@ -121,7 +121,7 @@ export function DatasetPreview() {
       </fieldset>
       {dataset && (
         <p className="dataset-summary" data-testid="dataset-summary">
-          {dataset.task === 'classification' ? `Classification into ${dataset.labelNames.length} classes (${dataset.labelNames.join(', ')})` : 'Regression'}
+          {taskLabel(dataset)}
           : {formatCount(dataset.train.length)} training and {formatCount(dataset.validation.length)} validation examples.
         </p>
       )}
@@ -136,5 +136,16 @@ function cellText(value: unknown): string {
     return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   } catch {
     return String(value);
+  }
+}
+
+function taskLabel(dataset: NonNullable<ReturnType<typeof useFiles.getState>['dataset']>): string {
+  switch (dataset.task) {
+    case 'classification':
+      return `Classification into ${dataset.labelNames.length} classes (${dataset.labelNames.join(', ')})`;
+    case 'regression':
+      return 'Regression';
+    case 'causal-lm':
+      return 'Causal language modelling';
   }
 }

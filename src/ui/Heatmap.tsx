@@ -79,6 +79,7 @@ export function Heatmap({ fixed, title, testId = 'heatmap' }: { fixed?: Strength
         }
       }
       canvas.dataset.step = String(strength?.step ?? -1);
+      canvas.dataset.rows = labels.join(' ');
       canvas.dataset.frozen = String(strength ? strength.frozen.reduce((a, b) => a + b, 0) : 0);
       if (maxRef.current) maxRef.current.textContent = max > 0 ? max.toExponential(2) : '0';
       updateTooltip(tooltipRef.current, hover.current, strength, labels);

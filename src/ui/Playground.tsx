@@ -1,10 +1,94 @@
 import { useState } from 'react';
-import { predict } from '../store/engine.ts';
+import { generate, predict, stopGenerating } from '../store/engine.ts';
 import { useFiles } from '../store/files.ts';
+import { SIDES, useGeneration, type GenerationColumn } from '../store/generation.ts';
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
+import { NumberField } from './NumberField.tsx';
 
 export function Playground() {
+  const causalLm = useFiles((s) => s.dataset?.task === 'causal-lm');
+  return causalLm ? <GenerationPlayground /> : <ClassifierPlayground />;
+}
+
+/** A causal LM continues a prompt: the base model and the fine-tuned one side by side. */
+function GenerationPlayground() {
+  const [prompt, setPrompt] = useState('');
+  const canGenerate = useRun((s) => hasModel(s.state));
+  const { generations, running, settings, setSettings } = useGeneration();
+  const sampling = settings.temperature > 0;
+  return (
+    <section className="panel" data-testid="playground">
+      <h3>Playground</h3>
+      <form
+        className="generation-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (prompt && running === null) generate(prompt);
+        }}
+      >
+        <textarea data-testid="generation-prompt" placeholder="Type a prompt" rows={3} value={prompt} onChange={(e) => setPrompt(e.target.value)} />
+        <div className="generation-settings">
+          <label className="field">
+            <span>Decoding</span>
+            <select
+              data-testid="generation-mode"
+              value={sampling ? 'sample' : 'greedy'}
+              onChange={(e) => setSettings({ temperature: e.target.value === 'sample' ? 0.8 : 0 })}
+            >
+              <option value="greedy">Greedy</option>
+              <option value="sample">Sampling</option>
+            </select>
+          </label>
+          {sampling && (
+            <>
+              <NumberField label="Temperature" value={settings.temperature} min={0} onChange={(temperature) => setSettings({ temperature })} testId="generation-temperature" />
+              <NumberField label="Top-p" value={settings.topP} min={0} onChange={(topP) => topP > 0 && topP <= 1 && setSettings({ topP })} title="Nucleus mass in (0, 1]" testId="generation-top-p" />
+              <NumberField label="Seed" value={settings.seed} integer onChange={(seed) => setSettings({ seed })} />
+            </>
+          )}
+          <NumberField label="Max tokens" value={settings.maxNewTokens} integer min={1} onChange={(maxNewTokens) => setSettings({ maxNewTokens })} testId="generation-max-tokens" />
+          {running === null ? (
+            <button type="submit" data-testid="generate" disabled={!canGenerate || !prompt}>
+              Generate
+            </button>
+          ) : (
+            <button type="button" data-testid="stop-generation" onClick={stopGenerating}>
+              Stop
+            </button>
+          )}
+        </div>
+      </form>
+      {generations.map((g) => (
+        <div key={g.id} className="generation" data-testid="generation">
+          <div className="generation-prompt">{g.prompt}</div>
+          <div className="generation-columns">
+            {SIDES.map((side) => (
+              <Column key={side} title={side === 'base' ? 'Base model' : 'Fine-tuned'} side={side} column={g[side]} />
+            ))}
+          </div>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function Column({ title, side, column }: { title: string; side: string; column: GenerationColumn }) {
+  const status = column.stop
+    ? `${column.tokens} token${column.tokens === 1 ? '' : 's'}, ${column.stop === 'eos' ? 'end of text' : column.stop === 'length' ? 'max tokens' : 'stopped'}` +
+      (column.tokensPerSecond ? `, ${column.tokensPerSecond.toFixed(1)} tokens/s` : '')
+    : `${column.tokens} token${column.tokens === 1 ? '' : 's'}…`;
+  return (
+    <div className="generation-column" data-testid={`generation-${side}`} data-done={column.stop ? 'true' : 'false'}>
+      <h4>{title}</h4>
+      <p className="generation-text">{column.text}</p>
+      <small>{status}</small>
+    </div>
+  );
+}
+
+/** A classifier: base and fine-tuned predictions for a sentence (or pair). */
+function ClassifierPlayground() {
   const [text, setText] = useState('');
   const [pair, setPair] = useState('');
   const paired = useFiles((s) => s.columns.textPair !== undefined);

@@ -4,6 +4,7 @@ import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
+import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
 const CHECKPOINT = 'latest.safetensors';
@@ -25,6 +26,11 @@ export class Engine {
   private running?: Promise<void>;
   /** Step of the last checkpoint saved in this session (checkpoints are always finite). */
   private checkpointStep?: number;
+  /** The playground's decoders for the current trainer's causal LM (made on first use). */
+  private generator?: { trainer: Trainer; generator: PlaygroundGenerator };
+  /** Generations asked to stop. */
+  private readonly stopGeneration = new Set<number>();
+  private generating = false;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -48,6 +54,11 @@ export class Engine {
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
           return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
         }
+        case 'generate':
+          return await this.generate(request);
+        case 'stopGenerate':
+          this.stopGeneration.add(request.id);
+          return;
       }
     } catch (error) {
       this.fail(error);
@@ -169,6 +180,26 @@ export class Engine {
     this.requireTrainer().restore(checkpoint.snapshot);
     this.checkpointStep = checkpoint.snapshot.step;
     this.setState('paused');
+  }
+
+  /** Base and fine-tuned continuations of a prompt, streamed as token events; between training
+   * steps, so the fine-tuned side reads one step's Σ throughout. */
+  private async generate({ id, prompt, settings }: Extract<EngineRequest, { type: 'generate' }>): Promise<void> {
+    const trainer = this.requireTrainer();
+    if (trainer.model.layout.task.loss !== 'causal-lm') throw new Error(`Generation needs a causal language model; ${trainer.loaded.name} is a ${trainer.model.layout.task.loss} model.`);
+    if (this.generator?.trainer !== trainer) {
+      this.generator?.generator.destroy();
+      this.generator = { trainer, generator: new PlaygroundGenerator(trainer.model, trainer.loaded.tokenizer, trainer.loaded.rawConfig) };
+    }
+    const { generator } = this.generator;
+    if (this.generating) throw new Error('A generation is still running: stop it first.');
+    this.generating = true;
+    try {
+      await trainer.exclusive(() => generator.run(id, prompt, settings, this.deps.post, () => this.stopGeneration.has(id)));
+    } finally {
+      this.generating = false;
+      this.stopGeneration.delete(id);
+    }
   }
 
   private async export({ kind, which, rank }: Extract<EngineRequest, { type: 'export' }>): Promise<void> {

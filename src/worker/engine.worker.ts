@@ -18,11 +18,11 @@ function post(event: EngineEvent): void {
 const engine = browserCheckpointStore().then((store) => new Engine({ acquireGpu: () => acquireGpu(navigator.gpu), store, post }));
 
 // Requests run one after another, except those that must reach a running loop (pause, stop)
-// or may run between its steps (predict, export).
+// or may run between its steps (predict, export, generate) or reach a generation (stopGenerate).
 let queue: Promise<void> = Promise.resolve();
 self.onmessage = (message: MessageEvent<EngineRequest>) => {
   const request = message.data;
-  if (request.type === 'pause' || request.type === 'stop' || request.type === 'predict' || request.type === 'export') {
+  if (request.type === 'pause' || request.type === 'stop' || request.type === 'predict' || request.type === 'export' || request.type === 'generate' || request.type === 'stopGenerate') {
     void engine.then((e) => e.handle(request));
     return;
   }

@@ -36,7 +36,10 @@ export type EngineRequest =
   | { type: 'restore' }
   /** `rank`: the LoRA rank of a 'lora' export (absent: full rank). */
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; rank?: number }
-  | { type: 'predict'; id: number; text: string; textPair?: string };
+  | { type: 'predict'; id: number; text: string; textPair?: string }
+  /** A causal LM continues `prompt`, base and fine-tuned side by side (token events). */
+  | { type: 'generate'; id: number; prompt: string; settings: GenerateSettings }
+  | { type: 'stopGenerate'; id: number };
 
 export type EngineEvent =
   | { type: 'state'; state: EngineState }
@@ -56,8 +59,24 @@ export type EngineEvent =
   /** ΔW's spectrum per module (see train/delta-spectrum.ts); with a `strength` event, at most once a second and at the last step. */
   | { type: 'deltaSpectrum'; step: number; modules: ModuleSpectrum[]; layers: LayerSigmaChange[] }
   | { type: 'prediction'; id: number; base: Prediction; tuned: Prediction }
+  /** The next piece of a generation's text (empty while a character is partial). */
+  | { type: 'token'; id: number; side: GenerationSide; text: string }
+  /** One side of a generation ended: at EOS, at max tokens, or stopped. */
+  | { type: 'generated'; id: number; side: GenerationSide; stop: 'eos' | 'length' | 'stopped'; tokens: number; tokensPerSecond: number }
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; files: { name: string; bytes: ArrayBuffer }[] }
   | { type: 'error'; message: string; file?: string; recoverable: boolean };
+
+/** Generation from the model as loaded (initial Σ) or as fine-tuned. */
+export type GenerationSide = 'base' | 'tuned';
+
+export interface GenerateSettings {
+  maxNewTokens: number;
+  /** 0: greedy. */
+  temperature: number;
+  /** Nucleus mass in (0, 1]. */
+  topP: number;
+  seed: number;
+}
 
 export interface Prediction {
   /** Class probabilities (classification) or the predicted value (regression). */
