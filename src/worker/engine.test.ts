@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../cli/files.ts';
+import { parseTable } from '../io/dataset.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
+import { causalLmReader } from '../train/load.ts';
 import { defaultConfig } from '../train/defaults.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { acquireNodeGpu } from '../gpu/node.ts';
@@ -201,5 +203,33 @@ describe('the engine protocol', () => {
     // Step 3 ran on the lost device; from the checkpoint, steps 3 and 4 run again as they did
     // in the uninterrupted run.
     expect(losses(run.events).slice(-2)).toEqual(losses(straight.events).slice(2));
+  });
+});
+
+describe('the engine protocol with a causal LM', () => {
+  it('loads the demo LLM with prompt/completion rows, trains, reports loss and perplexity, and exports a LlamaForCausalLM', async () => {
+    const { engine, events, load, states, waitFor } = await setup();
+    const demo = join(import.meta.dirname, '../../public/demo-llm');
+    const model = await readModelDir(demo);
+    const name = 'sst2-causal-train-512.jsonl';
+    const bytes = await readFile(join(demo, name));
+    const rows = causalLmReader(model)!(await parseTable(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, name), name).examples;
+    const dataset: Dataset = { task: 'causal-lm', labelNames: [], train: rows.slice(0, 8), validation: rows.slice(8, 12), name };
+    await engine.handle({ ...load, model, dataset, config: defaultConfig(8, { variant: 'sigma', batchSize: 4, epochs: 1, lr: 1e-2, maxLength: 64 }) } as EngineRequest);
+    expect(states()).toEqual(['loading', 'ready']);
+    expect(events.find((e) => e.type === 'progress' && e.message.startsWith('The run needs about'))).toBeDefined();
+    await engine.handle({ type: 'start' });
+    await waitFor('finished');
+    expect(events.flatMap((e) => (e.type === 'step' ? [e.step] : []))).toEqual([1, 2]);
+    const evals = events.flatMap((e) => (e.type === 'eval' ? [e.metrics] : []));
+    expect(evals).toHaveLength(1);
+    expect(evals[0].perplexity).toBeCloseTo(Math.exp(evals[0].loss), 8);
+    const strength = events.filter((e) => e.type === 'strength').at(-1);
+    expect(strength?.type === 'strength' && strength.rows.map((r) => r.module)).toEqual(['q', 'k', 'v', 'o', 'gate', 'up', 'down']);
+
+    await engine.handle({ type: 'export', kind: 'merged' });
+    const exported = events.find((e) => e.type === 'export');
+    const config = exported?.type === 'export' && exported.files.find((f) => f.name === 'config.json');
+    expect(config && JSON.parse(new TextDecoder().decode(config.bytes)).architectures).toEqual(['LlamaForCausalLM']);
   });
 });
