@@ -46,7 +46,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
       For a causal LM (llama, qwen2) FILE holds "text", "prompt" + "completion" or "messages"
-      rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens.
+      rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens, and
+      the best checkpoint follows the loss unless --metric perplexity.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
 
