@@ -19,16 +19,18 @@ test('an export is one folder where the user picks, or one zip of that folder', 
 
   await page.getByTestId('export-vectors-folder').click();
   await expect(page.getByTestId('export-vectors')).toBeEnabled();
-  const written = await page.evaluate(async () => {
-    const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
-    const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors');
-    const out: Record<string, number> = {};
-    for await (const [name, handle] of (folder as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
-      out[name] = (await handle.getFile()).size;
-    }
-    return out;
-  });
-  expect(written).toEqual({ 'vectorfit.safetensors': 16, 'adapter_config.json': 2 });
+  // The folder is written after the export event (one file at a time): wait for its final contents.
+  const written = () =>
+    page.evaluate(async () => {
+      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
+      const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors');
+      const out: Record<string, number> = {};
+      for await (const [name, handle] of (folder as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
+        out[name] = (await handle.getFile()).size;
+      }
+      return out;
+    });
+  await expect.poll(written).toEqual({ 'vectorfit.safetensors': 16, 'adapter_config.json': 2 });
 
   const download = page.waitForEvent('download');
   await page.getByTestId('export-vectors').click();
