@@ -22,9 +22,11 @@ test('an export is one folder where the user picks, or one zip of that folder', 
   // The folder is written after the export event (one file at a time): wait for its final contents.
   const written = () =>
     page.evaluate(async () => {
-      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
-      const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors');
       const out: Record<string, number> = {};
+      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
+      // Not there yet: the export has not begun writing.
+      const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors').catch(() => null);
+      if (!folder) return out;
       for await (const [name, handle] of (folder as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
         out[name] = (await handle.getFile()).size;
       }
