@@ -60,9 +60,8 @@ test('a GLUE MRPC file: both text columns chosen, the pair in the preview, the d
 });
 
 test('a new training set over the demo gets the paper defaults for its size, keeps what the user edited, and follows a matching validation file', async ({ page }) => {
-  test.skip(!colaDev, 'needs ../shared/data/glue/CoLA');
   await openDemo(page);
-  await dropFiles(page, 'train-drop', [{ name: 'dev.tsv', bytes: readFileSync(colaDev!) }]);
+  await dropFiles(page, 'train-drop', [{ name: 'dev.tsv', bytes: readFileSync(colaDev) }]);
   await expect(page.getByTestId('train-info')).toContainText('dev.tsv: 1,043 rows');
   await expect(page.getByTestId('validation-info')).toHaveCount(0);
   await expect(page.getByTestId('validation-note')).toContainText('sst2-dev-256.tsv was set aside');

@@ -12,6 +12,7 @@ export const demoModelDir = hasShared
   : path.join(repoRoot, 'public', 'demo', 'model');
 export const sst2Train = hasShared ? path.join(shared, 'data', 'glue', 'SST-2', 'train.tsv') : path.join(repoRoot, 'public', 'demo', 'sst2-train-1024.tsv');
 export const sst2Dev = hasShared ? path.join(shared, 'data', 'glue', 'SST-2', 'dev.tsv') : path.join(repoRoot, 'public', 'demo', 'sst2-dev-256.tsv');
-export const colaDev = hasShared ? path.join(shared, 'data', 'glue', 'CoLA', 'dev.tsv') : null;
+/** GLUE CoLA as distributed (../shared only, like the fixtures). */
+export const colaDev = path.join(shared, 'data', 'glue', 'CoLA', 'dev.tsv');
 /** The tiny BERT written by transformers (../shared only: it is a test fixture, not a demo file). */
 export const tinyBertDir = path.join(shared, 'fixtures', 'hf-tiny', 'bert');

@@ -69,15 +69,13 @@ test('a model folder picked from disk and GLUE files dropped show their config, 
   await dropFiles(page, 'validation-drop', [{ name: 'dev.tsv', bytes: readFileSync(sst2Dev) }]);
   await expect(page.getByTestId('validation-info')).toContainText('dev.tsv');
   await expect(page.getByTestId('dataset-summary')).toContainText('validation examples');
-  if (colaDev) {
-    // CoLA has no header: the label is column 1 and the sentence column 3.
-    await page.getByTestId('train-drop-files').setInputFiles(colaDev);
-    await expect(page.getByTestId('train-info')).toContainText('dev.tsv');
-    await expect(page.getByTestId('dataset-preview').locator('tbody tr')).toHaveCount(8);
-    await expect(page.getByTestId('dataset-preview')).toContainText('The sailors rode the breeze clear of the rocks.');
-    await expect(page.getByTestId('column-label')).toHaveValue('col1');
-    await expect(page.getByTestId('column-text')).toHaveValue('col3');
-  }
+  // CoLA has no header: the label is column 1 and the sentence column 3.
+  await page.getByTestId('train-drop-files').setInputFiles(colaDev);
+  await expect(page.getByTestId('train-info')).toContainText('dev.tsv');
+  await expect(page.getByTestId('dataset-preview').locator('tbody tr')).toHaveCount(8);
+  await expect(page.getByTestId('dataset-preview')).toContainText('The sailors rode the breeze clear of the rocks.');
+  await expect(page.getByTestId('column-label')).toHaveValue('col1');
+  await expect(page.getByTestId('column-text')).toHaveValue('col3');
   await page.screenshot({ path: 'test-results/studio-dropped.png', fullPage: true });
 });
 
