@@ -320,6 +320,8 @@ async function train(flags: Flags): Promise<void> {
       await trainer.train(() => trainer.step >= epochEnd);
     } catch (error) {
       if (!(error instanceof DivergenceError)) throw error;
+      // The cut-short step's GPU work is still queued: exiting under it crashes Dawn at exit.
+      await gpu.device.queue.onSubmittedWorkDone();
       progress.done();
       const kept = checkpointStep === undefined ? 'no checkpoint was written before it' : `the last finite checkpoint is ${join(outDir!, 'checkpoints', CHECKPOINT_FILE)} (step ${checkpointStep})`;
       throw new Error(`${error.message}; ${kept}; no exports written`);
