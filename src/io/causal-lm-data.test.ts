@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCausalLmExamples, collateCausalLm, IGNORE_INDEX, type CausalLmExample, type CausalLmOptions } from './causal-lm-data.ts';
+import { buildCausalLmExamples, collateCausalLm, type CausalLmExample, type CausalLmOptions } from './causal-lm-data.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { parseTable } from './dataset.ts';
 import { createTokenizer } from './tokenizer.ts';
 

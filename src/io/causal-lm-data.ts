@@ -20,8 +20,7 @@ import { DatasetError, type Table } from './dataset.ts';
 import type { TextTokenizer } from './tokenizer.ts';
 import type { Example } from './types.ts';
 import { configToken, type TokenizerConfig } from './tokenizerJson.ts';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 
 export type CausalLmFormat = 'text' | 'prompt-completion' | 'messages';
 

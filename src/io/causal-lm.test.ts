@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IGNORE_INDEX } from '../kernels/causal_lm_loss.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { HF_TINY, readFolder } from '../model/test-folders.ts';
 import { readTextRows, tokenizeCausalLm } from './causal-lm.ts';
 import { readModelFolder } from './model-folder.ts';

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../cli/files.ts';
-import { buildCausalLmExamples, IGNORE_INDEX } from './causal-lm-data.ts';
+import { buildCausalLmExamples } from './causal-lm-data.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { parseTable } from './dataset.ts';
 import { readModelFolder } from './model-folder.ts';
 import { createTokenizer } from './tokenizer.ts';

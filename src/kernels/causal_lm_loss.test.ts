@@ -7,7 +7,8 @@ import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { causalLmLoss, checkCausalLmLabels, IGNORE_INDEX, type CausalLmLossVariant } from './causal_lm_loss.ts';
+import { causalLmLoss, checkCausalLmLabels, type CausalLmLossVariant } from './causal_lm_loss.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { causalLmLoss as causalLmLossRef } from './causal_lm_loss.ref.ts';
 import { MAX_ROW_WORKGROUPS } from './grid.ts';
 

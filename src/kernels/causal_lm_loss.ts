@@ -4,10 +4,8 @@ import code from '../../shaders/causal_lm_loss.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, numel, type Tensor } from '../gpu/tensor.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { rowGrid } from './grid.ts';
-
-/** transformers' ignore_index: a label that no position is trained to predict. */
-export const IGNORE_INDEX = -100;
 
 /** Logits rows firstRow … of the batch, [rows, vocab]: a batch whose logits exceed one storage
  * binding is passed as consecutive blocks. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARCHITECTURES, describeModel, exportNames, vectorRows } from './architectures.ts';
 import { parseModelConfig, ModelConfigError } from './config.ts';
-import { IGNORE_INDEX } from '../kernels/causal_lm_loss.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { causalLmLabels, headRows, labelShape } from './task.ts';
 import { HF_TINY, loadFolderWeights, readTensors } from './test-folders.ts';
 

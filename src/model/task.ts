@@ -1,7 +1,7 @@
 // What the head computes and which loss trains it, as data: the positions that feed the head and
 // the loss, from which the labels' shape follows. The GPU model and the float64 reference both
 // read it instead of assuming "first token, classes".
-import { IGNORE_INDEX } from '../kernels/causal_lm_loss.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { unreachable } from '../util/unreachable.ts';
 
 /** first-token: BERT's [CLS]. last-token: the last non-pad token of each row (decoder

@@ -2,7 +2,7 @@
 // split (batches weighted by how many tokens they predict, as one big batch would give it) and
 // its perplexity exp(loss).
 
-import { IGNORE_INDEX } from '../io/causal-lm-data.ts';
+import { IGNORE_INDEX } from '../util/ignore-index.ts';
 
 /** How many labels of a batch × seq label array a causal LM predicts (shifted: t ≥ 1, not −100). */
 export function predictedTokens(labels: Int32Array, batch: number, seq: number): number {
