@@ -23,12 +23,16 @@ test('an export is one folder where the user picks, or one zip of that folder', 
   const written = () =>
     page.evaluate(async () => {
       const out: Record<string, number> = {};
-      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
-      // Not there yet: the export has not begun writing.
-      const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors').catch(() => null);
-      if (!folder) return out;
-      for await (const [name, handle] of (folder as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
-        out[name] = (await handle.getFile()).size;
+      // Until the export has written its folder (the picked folder, the export folder, a file
+      // being created), OPFS answers NotFoundError: read that as "not yet".
+      try {
+        const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle('picked');
+        const folder = await picked.getDirectoryHandle('vectorfit-demo-bert-tiny-vectorfit-vectors');
+        for await (const [name, handle] of (folder as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
+          out[name] = (await handle.getFile()).size;
+        }
+      } catch (error) {
+        if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
       }
       return out;
     });
