@@ -12,8 +12,12 @@
 // `forward_rows`: the same passes by one invocation per row (software adapters).
 // `count_targets` (one workgroup) counts the predicted positions first; `mean_loss` (one
 // workgroup) adds the row losses in a fixed order (the same loss bit for bit).
+//
+// SHIFT = false: position t is scored against its own label t (token classification: a class id
+// per position, −100 on sub-tokens after a word's first, specials and padding), the rest alike.
 
 override GRADIENT: bool = true;
+override SHIFT: bool = true;
 
 // rows: the whole batch's (labels, rowLoss); the forward sees logits rows firstRow … firstRow +
 // blockRows − 1 (a batch whose logits exceed one storage binding comes in several blocks).
@@ -31,8 +35,8 @@ var<workgroup> rowTarget: i32;
 
 // The vocabulary index position r predicts, or −1 when it predicts nothing.
 fn targetOf(r: u32) -> i32 {
-  if (r % p.seq == p.seq - 1u) { return -1; }
-  let label = labels[r + 1u];
+  if (SHIFT && r % p.seq == p.seq - 1u) { return -1; }
+  let label = labels[select(r, r + 1u, SHIFT)];
   return select(-1, label, label >= 0 && u32(label) < p.vocab);
 }
 

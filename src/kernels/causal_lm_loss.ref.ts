@@ -8,15 +8,19 @@ export interface CausalLmLossRefArgs {
   batch: number;
   seq: number;
   vocab: number;
+  /** false: position t is scored against label t (token classification); default true. */
+  shift?: boolean;
 }
 
-/** Position t of a row predicts label t + 1 of the same row; the mean over counted positions. */
+/** Position t of a row predicts label t + 1 of the same row (or label t unshifted); the mean over
+ * counted positions. */
 export function causalLmLoss(args: CausalLmLossRefArgs): { loss: number; count: number; rowLoss: Float64Array; dLogits: Float64Array } {
   const { logits, labels, batch, seq, vocab } = args;
   const rows = batch * seq;
+  const shift = args.shift ?? true;
   const targetOf = (r: number) => {
-    if (r % seq === seq - 1) return -1;
-    const label = labels[r + 1];
+    if (shift && r % seq === seq - 1) return -1;
+    const label = labels[shift ? r + 1 : r];
     return Number.isInteger(label) && label >= 0 && label < vocab ? label : -1;
   };
   let count = 0;

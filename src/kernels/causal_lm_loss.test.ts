@@ -38,6 +38,8 @@ interface Case {
   variant: CausalLmLossVariant;
   /** The logits in separate tensors starting at these rows (the first is 0). */
   blocks?: number[];
+  /** false: token classification, position t scored against label t. */
+  shift?: boolean;
 }
 
 function inputs(c: Omit<Case, 'variant'>, seed: number) {
@@ -65,9 +67,9 @@ async function check(c: Case, seed = 1) {
   const loss = createTensor(device, [2]);
   runDispatches(device, causalLmLoss(device, {
     logits: c.blocks ? blocks : blocks[0].logits, labels: uploadTensor(device, labels, [rows], 'i32'), rowLoss, loss, batch, seq, vocab,
-    gradient: c.gradient, variant: c.variant,
+    gradient: c.gradient, variant: c.variant, shift: c.shift,
   }));
-  const ref = causalLmLossRef({ logits, labels, batch, seq, vocab });
+  const ref = causalLmLossRef({ logits, labels, batch, seq, vocab, shift: c.shift });
   const label = JSON.stringify(c);
   const [mean, count] = await readTensor(device, loss);
   expectClose([mean], [ref.loss], lossTol(vocab, c.variant), `${label} loss`);
@@ -94,6 +96,12 @@ describe.each(['workgroup', 'rows'] as const)('causalLmLoss (%s) matches its flo
   it('without the gradient (evaluation), leaving the logits as they are', () => check({ variant, batch: 2, seq: 4, vocab: 11, lengths: [4, 3], gradient: false }));
   it('on logits split into blocks of rows (larger than one binding), a block boundary inside a sequence', () =>
     check({ variant, batch: 3, seq: 5, vocab: 260, lengths: [5, 4, 2], prompt: 1, blocks: [0, 3, 4, 11] }));
+  it('unshifted (token classification): 9 classes, padded rows, a batch of 1 and a first sub-token pattern', async () => {
+    await check({ variant, batch: 3, seq: 7, vocab: 9, lengths: [7, 3, 1], prompt: 1, shift: false });
+    await check({ variant, batch: 1, seq: 5, vocab: 2, lengths: [5], shift: false });
+  });
+  it('unshifted, on logits split into blocks of rows', () =>
+    check({ variant, batch: 2, seq: 5, vocab: 13, lengths: [5, 4], blocks: [0, 4, 7], shift: false }));
   it('on a batch with nothing to predict: loss 0 and zero gradients, no NaN', async () => {
     const ref = await check({ variant, batch: 2, seq: 3, vocab: 5, lengths: [1, 0] });
     expect([ref.loss, ref.count]).toEqual([0, 0]);
@@ -156,6 +164,14 @@ describe('the causal-LM loss reference', () => {
     // Row 0 predicts labels 1, 2 (the out-of-range 9 at position 0 is never a target); row 1
     // predicts 3 from position 3 and 0 from position 4.
     expectClose(rowLoss, [Math.log(4), Math.log(4), 0, Math.log(4), Math.log(4), 0], { atol: 1e-15, rtol: 0 }, 'rowLoss');
+    expect(loss).toBeCloseTo(Math.log(4), 15);
+    expect(count).toBe(4);
+  });
+
+  it('unshifted: position t is scored against label t, the last position too', () => {
+    const vocab = 4;
+    const { loss, count, rowLoss } = causalLmLossRef({ logits: new Float64Array(6 * vocab), labels: [IGNORE_INDEX, 1, 2, 3, IGNORE_INDEX, 0], batch: 2, seq: 3, vocab, shift: false });
+    expectClose(rowLoss, [0, Math.log(4), Math.log(4), Math.log(4), 0, Math.log(4)], { atol: 1e-15, rtol: 0 }, 'rowLoss');
     expect(loss).toBeCloseTo(Math.log(4), 15);
     expect(count).toBe(4);
   });

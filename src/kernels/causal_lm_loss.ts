@@ -30,6 +30,9 @@ export interface CausalLmLossArgs {
   vocab: number;
   /** false for evaluation: the logits are left as they are. */
   gradient?: boolean;
+  /** false: position t is scored against label t (token classification); default true, the
+   * causal LM's next token. */
+  shift?: boolean;
   variant?: CausalLmLossVariant;
 }
 
@@ -60,16 +63,17 @@ export function causalLmLoss(device: GPUDevice, args: CausalLmLossArgs): Dispatc
   const params = (firstRow: number, blockRows: number) =>
     createParams(device, [['u32', rows], ['u32', seq], ['u32', vocab], ['u32', firstRow], ['u32', blockRows]]);
   const whole = params(0, rows);
+  const shift = { SHIFT: Number(args.shift ?? true) };
   const perRow = (args.variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
   return [
-    makeDispatch(device, { label: `${label} count`, code, entryPoint: 'count_targets', bindings: [args.loss, args.labels, whole], workgroups: [1] }),
+    makeDispatch(device, { label: `${label} count`, code, entryPoint: 'count_targets', constants: shift, bindings: [args.loss, args.labels, whole], workgroups: [1] }),
     ...blocks.map((b) => {
       const blockRows = numel(b.logits.shape) / vocab;
       return makeDispatch(device, {
         label: `${label} rows ${b.firstRow}…${b.firstRow + blockRows - 1}`,
         code,
         entryPoint: perRow ? 'forward_rows' : 'forward',
-        constants: { GRADIENT: Number(args.gradient ?? true) },
+        constants: { GRADIENT: Number(args.gradient ?? true), ...shift },
         bindings: [b.logits, args.labels, params(b.firstRow, blockRows), args.rowLoss, args.loss],
         workgroups: perRow ? [Math.min(Math.max(1, ceilDiv(blockRows, 64)), 1024)] : rowGrid(blockRows),
       });

@@ -4,7 +4,7 @@
 import type { ActivationKind } from '../kernels/activation.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { ModelConfig, RotaryConfig } from './config.ts';
-import type { TaskSpec } from './task.ts';
+import type { HeadTask, TaskSpec } from './task.ts';
 import type { ModuleKind, VectorRow } from './types.ts';
 
 /** The activations the kernels compute (Hugging Face's names are mapped in config.ts). */
@@ -51,16 +51,26 @@ export interface ConfigKeys {
   decoder: { ropeThetaDefault: number; tieDefault: boolean } | null;
 }
 
-/** One nn.Linear of the task head, applied to the pooled hidden state. */
+/** One nn.Linear of the task head, applied to the pooled hidden state (or to every token). */
 export interface HeadStep {
   path: string;
-  /** Output size: the hidden size, or the number of labels. */
-  out: 'hidden' | 'labels';
+  /** Output size: the hidden size, the number of labels, or a span's start and end logits (2). */
+  out: 'hidden' | 'labels' | 'span';
   /** Applied after the linear. */
   activation: Activation | null;
   /** In training, the classifier dropout is applied to this linear's input. */
   dropoutBefore: boolean;
 }
+
+/** The head of a token-level task (*ForQuestionAnswering, *ForTokenClassification): its linears on
+ * every token, and where the config keeps the rate of the dropout before them (a null default:
+ * the hidden dropout rate). */
+export interface TaskHead {
+  steps: HeadStep[];
+  dropout: { key: string; default: number | null };
+}
+
+export type TokenHeadTask = Exclude<HeadTask, 'sequence-classification'>;
 
 export interface Architecture {
   modelType: string;
@@ -82,6 +92,8 @@ export interface Architecture {
   attentionOutputDropout: boolean;
   /** Sequence-classification head (full paths); empty: the architecture has none here. */
   head: HeadStep[];
+  /** Question-answering and token-classification heads (full paths); absent: none described. */
+  taskHeads?: Record<TokenHeadTask, TaskHead>;
   /** Causal-LM head (full path, no bias); tied to the word embeddings when the config says so. */
   lmHead: string | null;
   /** Masked-LM head (full paths); its decoder is tied to the word embeddings. */
@@ -127,6 +139,13 @@ const BERT_EMBEDDINGS = {
   norm: 'embeddings.LayerNorm',
 };
 
+/** BERT's and RoBERTa's: qa_outputs straight on the last hidden state (no dropout, no pooler);
+ * the token classifier after the classifier dropout (the hidden rate when null). */
+const BERT_TASK_HEADS: Record<TokenHeadTask, TaskHead> = {
+  'question-answering': { steps: [{ path: 'qa_outputs', out: 'span', activation: null, dropoutBefore: false }], dropout: { key: 'classifier_dropout', default: null } },
+  'token-classification': { steps: [{ path: 'classifier', out: 'labels', activation: null, dropoutBefore: true }], dropout: { key: 'classifier_dropout', default: null } },
+};
+
 export const ARCHITECTURES: Record<string, Architecture> = {
   bert: {
     modelType: 'bert',
@@ -140,6 +159,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       { path: 'bert.pooler.dense', out: 'hidden', activation: 'tanh', dropoutBefore: false },
       { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
     ],
+    taskHeads: BERT_TASK_HEADS,
     maskedLm: { dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' },
   },
   roberta: {
@@ -154,6 +174,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       { path: 'classifier.dense', out: 'hidden', activation: 'tanh', dropoutBefore: true },
       { path: 'classifier.out_proj', out: 'labels', activation: null, dropoutBefore: true },
     ],
+    taskHeads: BERT_TASK_HEADS,
     maskedLm: null,
   },
   distilbert: {
@@ -193,6 +214,11 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       { path: 'pre_classifier', out: 'hidden', activation: 'relu', dropoutBefore: false },
       { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
     ],
+    // DistilBERT's QA head drops out with qa_dropout, its token classifier with the hidden rate.
+    taskHeads: {
+      'question-answering': { steps: [{ path: 'qa_outputs', out: 'span', activation: null, dropoutBefore: true }], dropout: { key: 'qa_dropout', default: 0.1 } },
+      'token-classification': { steps: [{ path: 'classifier', out: 'labels', activation: null, dropoutBefore: true }], dropout: { key: 'dropout', default: 0.1 } },
+    },
     lmHead: null,
     maskedLm: null,
   },
@@ -365,11 +391,50 @@ function moduleShape(kind: ModuleKind, config: ModelConfig): [number, number] {
   }
 }
 
-/** The task an architecture's head serves: a classifier on the first token, or a causal LM. */
+/** The task an architecture's head serves: a causal LM, or the config's head task (a classifier
+ * on the first token, a span head or a token classifier on every token). */
 export function taskOf(arch: Architecture, config: ModelConfig): TaskSpec {
-  if (arch.head.length > 0) return { input: 'first-token', loss: config.problemType === 'regression' ? 'regression' : 'classes' };
   if (arch.lmHead) return { input: 'every-token', loss: 'causal-lm' };
-  throw new Error(`${arch.modelType}: the architecture describes no head`);
+  switch (config.headTask) {
+    case 'sequence-classification':
+      if (arch.head.length === 0) throw new Error(`${arch.modelType}: the architecture describes no sequence-classification head`);
+      return { input: 'first-token', loss: config.problemType === 'regression' ? 'regression' : 'classes' };
+    case 'question-answering':
+      return { input: 'every-token', loss: 'span' };
+    case 'token-classification':
+      return { input: 'every-token', loss: 'token-classes' };
+    default:
+      return unreachable(config.headTask, 'head task');
+  }
+}
+
+/** The head's linears for the config's task (the sequence classifier, or a token-level head). */
+export function headSteps(arch: Architecture, config: ModelConfig): HeadStep[] {
+  switch (config.headTask) {
+    case 'sequence-classification':
+      return arch.head;
+    case 'question-answering':
+    case 'token-classification': {
+      const head = arch.taskHeads?.[config.headTask];
+      if (!head) throw new Error(`${arch.modelType}: the architecture describes no ${config.headTask} head`);
+      return head.steps;
+    }
+    default:
+      return unreachable(config.headTask, 'head task');
+  }
+}
+
+function headWidth(out: HeadStep['out'], config: ModelConfig): number {
+  switch (out) {
+    case 'hidden':
+      return config.hidden;
+    case 'labels':
+      return config.numLabels;
+    case 'span':
+      return 2;
+    default:
+      return unreachable(out, 'head output');
+  }
 }
 
 function maxSequence(positions: PositionScheme, config: ModelConfig): number {
@@ -409,8 +474,8 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
   const tiedHead = task.loss === 'causal-lm' && config.tieWordEmbeddings;
   const head: HeadStepLayout[] = task.loss === 'causal-lm'
     ? [{ linear: { ...linear(arch.lmHead!, hidden, config.vocabSize, false), ...(tiedHead ? { weight: word.key } : {}) }, activation: null, dropoutBefore: false }]
-    : arch.head.map((step) => ({
-      linear: linear(step.path, hidden, step.out === 'hidden' ? hidden : config.numLabels),
+    : headSteps(arch, config).map((step) => ({
+      linear: linear(step.path, hidden, headWidth(step.out, config)),
       activation: step.activation,
       dropoutBefore: step.dropoutBefore,
     }));

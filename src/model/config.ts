@@ -1,6 +1,7 @@
 // config.json → a typed ModelConfig, with errors that name the field and the file.
 import { unreachable } from '../util/unreachable.ts';
 import { ARCHITECTURES, SUPPORTED_MODEL_TYPES, type Activation, type Architecture, type BiasRule } from './architectures.ts';
+import { headTaskOfClasses, HEAD_TASKS, type HeadTask } from './task.ts';
 import { ATTENTION_KINDS, GATED_MLP_KINDS, PLAIN_MLP_KINDS, type ModuleKind } from './types.ts';
 
 export type ProblemType = 'single_label_classification' | 'regression';
@@ -43,6 +44,9 @@ export interface ModelConfig {
   padTokenId: number;
   numLabels: number;
   problemType: ProblemType;
+  /** What the head is for: from `architectures` (BertForQuestionAnswering …), an explicit choice,
+   * or sequence classification. */
+  headTask: HeadTask;
   /** Index = label id. */
   labelNames: string[];
   /** Train-mode dropout rates; classifier already resolved (a null rate falls back to hidden). */
@@ -74,8 +78,9 @@ export function architectureFor(config: ModelConfig): Architecture {
   return ARCHITECTURES[config.modelType];
 }
 
-/** `json` is config.json's text or its parsed value. */
-export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
+/** `json` is config.json's text or its parsed value; `options.task` overrides the head task that
+ * `architectures` names (a checkpoint without a head, or one trained for another task). */
+export function parseModelConfig(json: unknown, file = 'config.json', options: { task?: HeadTask } = {}): ModelConfig {
   const fail = (message: string): never => {
     throw new ModelConfigError(message, file);
   };
@@ -156,8 +161,14 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   }
   if (problemType === 'regression' && numLabels !== 1) fail(`"problem_type" is regression but the model has ${numLabels} labels`);
 
+  const classes = obj.architectures ?? [];
+  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) fail(`"architectures" must be a list of class names, got ${JSON.stringify(classes)}`);
+  if (options.task !== undefined && !HEAD_TASKS.includes(options.task)) fail(`unknown head task ${JSON.stringify(options.task)}`);
+  const headTask = options.task ?? headTaskOfClasses(classes as string[]) ?? 'sequence-classification';
   const hiddenDropout = rate(keys.hiddenDropout.key, keys.hiddenDropout.default);
-  const classifierDefault = keys.classifierDropout.default ?? hiddenDropout;
+  // The dropout before the head: the sequence classifier's key, or the token-level head's own.
+  const headDropout = headTask === 'sequence-classification' ? keys.classifierDropout : arch.taskHeads?.[headTask]?.dropout ?? keys.classifierDropout;
+  const classifierDefault = headDropout.default ?? hiddenDropout;
   return {
     modelType,
     hidden,
@@ -177,11 +188,12 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     padTokenId,
     numLabels,
     problemType,
+    headTask,
     labelNames,
     dropout: {
       hidden: hiddenDropout,
       attention: rate(keys.attentionDropout.key, keys.attentionDropout.default),
-      classifier: rate(keys.classifierDropout.key, classifierDefault),
+      classifier: rate(headDropout.key, classifierDefault),
     },
     initializerRange: num('initializer_range', (v) => v > 0, 'a positive number', 0.02),
   };
