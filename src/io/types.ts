@@ -1,4 +1,5 @@
 // What the user brings: a model folder's files and a labelled dataset.
+import type { QaExample } from './qa-data.ts';
 
 /** A dropped model folder: file name (relative path) → bytes. */
 export interface ModelFiles {
@@ -6,16 +7,27 @@ export interface ModelFiles {
   files: Record<string, ArrayBuffer>;
 }
 
-export type Task = 'classification' | 'regression' | 'causal-lm';
+export type Task = 'classification' | 'regression' | 'causal-lm' | 'question-answering' | 'token-classification';
 
 export interface Example {
   text: string;
   textPair?: string;
   /** Class index (classification) or target value (regression); 0 for a causal-LM row. */
   label: number;
-  /** Causal-LM rows only (src/io/causal-lm-data.ts): token ids and per-token labels, −100 where
-   * no loss applies; `text` is then the row as shown in previews. */
-  tokens?: { inputIds: number[]; labels: number[] };
+  /** Token-level rows, already tokenized; `text` is then the row as shown in previews. Causal LM
+   * (src/io/causal-lm-data.ts) and token classification (token-task-data.ts): per-token labels,
+   * −100 where no loss applies. Question answering: one window of a question's context, its labels
+   * the answer's start and end token (CLS when the window lacks it). */
+  tokens?: { inputIds: number[]; labels: number[]; tokenTypeIds?: number[] };
+}
+
+/** Question answering's validation side: the questions, and for each validation example (one per
+ * window, in order) its question and the context characters of its tokens (null: question,
+ * specials). SQuAD v2 scores unanswerable questions. */
+export interface QaWindows {
+  questions: QaExample[];
+  windows: { exampleIndex: number; offsets: ([number, number] | null)[] }[];
+  version: 1 | 2;
 }
 
 export interface Dataset {
@@ -26,4 +38,6 @@ export interface Dataset {
   validation: Example[];
   /** Shown in exports and logs. */
   name: string;
+  /** Question answering: how the validation windows map back to questions and text. */
+  qa?: QaWindows;
 }

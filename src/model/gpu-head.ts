@@ -116,7 +116,9 @@ export class ClassifierHeadBlock implements GpuHead {
       case 'classes':
         return [softmaxCrossEntropy(d, { logits, labels, loss: this.loss, dLogits, rows: B, classes: numLabels })];
       case 'causal-lm':
-        throw new Error(`${layout.modelType}: the causal-LM loss belongs to the LM head, not a classifier`);
+      case 'span':
+      case 'token-classes':
+        throw new Error(`${layout.modelType}: the ${layout.task.loss} loss belongs to a head on every token, not a classifier`);
       default:
         return unreachable(layout.task.loss, 'loss');
     }

@@ -19,6 +19,7 @@ import { BlockContext, type DropoutRates } from './gpu-context.ts';
 import { EmbeddingsBlock, wordTableBackwardOps } from './gpu-embeddings.ts';
 import { ClassifierHeadBlock, type GpuHead } from './gpu-head.ts';
 import { LmHeadBlock } from './gpu-lm-head.ts';
+import { TokenHeadBlock } from './gpu-token-head.ts';
 import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
 import { LayerBlock, type GpuModule } from './gpu-layer.ts';
 import { buildParameterLayout, entryByName, type ParameterLayout, type TrainableSpec } from './parameter-layout.ts';
@@ -134,6 +135,10 @@ export class GpuModel {
         break;
       case 'causal-lm':
         this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead, options.logitsBlockRows);
+        break;
+      case 'span':
+      case 'token-classes':
+        this.head = new TokenHeadBlock(ctx, param);
         break;
       default:
         this.head = unreachable(loss, 'loss');

@@ -9,6 +9,7 @@ import { activationBackward, activationForward, gatedBackward, gatedForward } fr
 import { attentionBackward, attentionForward } from '../kernels/attention.ref.ts';
 import { add } from '../kernels/elementwise.ref.ts';
 import { causalLmLoss } from '../kernels/causal_lm_loss.ref.ts';
+import { spanLoss } from '../kernels/span_loss.ref.ts';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.ref.ts';
 import { kvBroadcastBackward, kvBroadcastForward } from '../kernels/kv_broadcast.ref.ts';
 import { rmsNormBackward, rmsNormForward } from '../kernels/rmsnorm.ref.ts';
@@ -439,6 +440,17 @@ function loss(model: ReferenceModel, logits: Float64Array, labels: ArrayLike<num
       const { loss: value, dLogits } = causalLmLoss({ logits, labels, batch: batch.batch, seq: batch.seq, vocab: model.layout.embeddings.word.rows });
       return { loss: value, dLogits };
     }
+    case 'token-classes': {
+      const tokens = batch.batch * batch.seq;
+      if (labels.length !== tokens) throw new Error(`${labels.length} labels for a batch of ${tokens} tokens`);
+      const classes = model.layout.head[model.layout.head.length - 1].linear.dOut;
+      const { loss: value, dLogits } = causalLmLoss({ logits, labels, batch: batch.batch, seq: batch.seq, vocab: classes, shift: false });
+      return { loss: value, dLogits };
+    }
+    case 'span': {
+      if (labels.length !== 2 * rows) throw new Error(`${labels.length} labels for a batch of ${rows} rows: a start and an end per row`);
+      return spanLoss({ logits, labels, mask: batch.attentionMask, batch: batch.batch, seq: batch.seq });
+    }
     default:
       return unreachable(task.loss, 'loss');
   }
@@ -465,13 +477,15 @@ function forward(model: ReferenceModel, batch: ModelBatch, mode: LinearMode) {
   return { ...encoded, ...headForward(model, encoded.hidden, batch) };
 }
 
-/** Logits: [batch, numLabels] for a classifier, [batch·seq, vocab] for a causal LM. */
+/** Logits: [batch, numLabels] for a classifier, [batch·seq, vocab] for a causal LM, [batch·seq, 2]
+ * (start, end) for a span head, [batch·seq, numLabels] for a token classifier. */
 export function referenceLogits(model: ReferenceModel, batch: ModelBatch, mode: LinearMode = 'factored'): Float64Array {
   return forward(model, batch, mode).logits;
 }
 
-/** Labels follow the task: one per row (class id or target), or for a causal LM one per token
- * (the ids with padding set to −100, unshifted: the loss shifts them). */
+/** Labels follow the task: one per row (class id or target); for a causal LM one per token (the
+ * ids with padding set to −100, unshifted: the loss shifts them); for a token classifier one per
+ * token (class id or −100); for a span head a start and an end per row. */
 export function referenceLoss(model: ReferenceModel, batch: ModelBatch, labels: ArrayLike<number>): { loss: number; logits: Float64Array } {
   const { logits } = forward(model, batch, 'factored');
   return { loss: loss(model, logits, labels, batch).loss, logits };

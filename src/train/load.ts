@@ -7,7 +7,9 @@ import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
+import type { HeadTask } from '../model/task.ts';
 import { headNote, loadWeights, type ModelWeights } from '../model/weights.ts';
+import { unreachable } from '../util/unreachable.ts';
 import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 
 export interface LoadedModel {
@@ -36,7 +38,9 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt',
 
 export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
   const folder = readModelFolder(files);
-  const parsed = parseModelConfig(folder.config, 'config.json');
+  // The dataset decides the head: a span head for QA, a token classifier for NER, else a classifier.
+  const task = headTaskFor(dataset.task);
+  const parsed = parseModelConfig(folder.config, 'config.json', task ? { task } : {});
   // A causal LM's head is its vocabulary: the dataset's labels do not reshape it.
   const causalLm = taskOf(architectureFor(parsed), parsed).loss === 'causal-lm';
   if (causalLm !== (dataset.task === 'causal-lm')) {
@@ -46,12 +50,14 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
         : `config.json: ${parsed.modelType} is not a causal language model, so it cannot train on causal-LM ("text", "prompt" + "completion" or "messages") data`,
     );
   }
-  const numLabels = dataset.task === 'regression' ? 1 : dataset.labelNames.length;
+  // A span head has two outputs (start, end) whatever the labels; transformers names them LABEL_0, LABEL_1.
+  const labelNames = dataset.task === 'regression' ? ['score'] : dataset.task === 'question-answering' ? ['LABEL_0', 'LABEL_1'] : dataset.labelNames;
+  const numLabels = labelNames.length;
   const config: ModelConfig = causalLm ? parsed : {
     ...parsed,
     numLabels,
     problemType: dataset.task === 'regression' ? 'regression' : 'single_label_classification',
-    labelNames: dataset.task === 'regression' ? ['score'] : dataset.labelNames,
+    labelNames,
   };
   const arch = architectureFor(config);
   const weights = loadWeights(config, arch, folder.tensors, seed);
@@ -87,6 +93,23 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
     weightsSha256,
     headNote: note,
   };
+}
+
+/** The head a dataset's task trains (none for a causal LM: its head is the vocabulary). */
+export function headTaskFor(task: Dataset['task']): HeadTask | undefined {
+  switch (task) {
+    case 'classification':
+    case 'regression':
+      return 'sequence-classification';
+    case 'question-answering':
+      return 'question-answering';
+    case 'token-classification':
+      return 'token-classification';
+    case 'causal-lm':
+      return undefined;
+    default:
+      return unreachable(task, 'task');
+  }
 }
 
 /** Causal-LM rows of one file, as Dataset examples, and what the reading cut or dropped. */

@@ -4,6 +4,10 @@
 // a table should show "—" rather than a correlation nobody measured.
 
 import type { Task } from '../io/types.ts';
+import { unreachable } from '../util/unreachable.ts';
+
+/** Tasks with one label per text (their metrics are here; token-level tasks have their own). */
+export type SentenceTask = Extract<Task, 'classification' | 'regression'>;
 
 type Values = ArrayLike<number>;
 
@@ -146,7 +150,7 @@ export function meanSquaredError(pred: Values, gold: Values): number {
  * The metrics shown for a task. Classification: `predictions` are predicted class indices →
  * accuracy, macro_f1, mcc. Regression: predicted values → pearson, spearman, mse.
  */
-export function taskMetrics(task: Exclude<Task, 'causal-lm'>, labelCount: number, predictions: Values, golds: Values): Record<string, number> {
+export function taskMetrics(task: SentenceTask, labelCount: number, predictions: Values, golds: Values): Record<string, number> {
   if (task === 'classification') {
     return {
       accuracy: accuracy(predictions, golds),
@@ -166,7 +170,7 @@ export function taskMetrics(task: Exclude<Task, 'causal-lm'>, labelCount: number
  * mean softmax cross-entropy of `logits` [n, labelCount] against class indices, or the mean
  * squared error of the single regression output. Float64, log-sum-exp shifted by the row max.
  */
-export function validationLoss(task: Exclude<Task, 'causal-lm'>, labelCount: number, logits: Values, golds: Values): number {
+export function validationLoss(task: SentenceTask, labelCount: number, logits: Values, golds: Values): number {
   if (task === 'regression') return meanSquaredError(logits, golds);
   if (logits.length !== golds.length * labelCount) throw new Error(`validationLoss: ${logits.length} logits for ${golds.length} targets × ${labelCount} labels`);
   let sum = 0;
@@ -186,6 +190,10 @@ export const TASK_METRICS: Record<Task, readonly string[]> = {
   regression: ['pearson', 'spearman', 'mse', 'loss'],
   // Pooled over every predicted token of the split (lm-metrics.ts).
   'causal-lm': ['loss', 'perplexity'],
+  // SQuAD's exact match and F1 (percent) after post-processing the windows (qa-metrics.ts).
+  'question-answering': ['exact', 'f1', 'loss'],
+  // seqeval's entity-level micro scores and the word-tag accuracy (ner-metrics.ts).
+  'token-classification': ['precision', 'recall', 'f1', 'accuracy', 'loss'],
 };
 
 /** The metric early stopping watches unless told otherwise: the task's headline metric. */
@@ -197,6 +205,11 @@ export function defaultWatchedMetric(task: Task): string {
       return 'pearson';
     case 'causal-lm':
       return 'loss';
+    case 'question-answering':
+    case 'token-classification':
+      return 'f1';
+    default:
+      return unreachable(task, 'task');
   }
 }
 

@@ -10,6 +10,7 @@ import { finite, firstNonFinite } from '../kernels/finite.ts';
 import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { EncodedBatch } from '../io/tokenizer.ts';
 import { collateCausalLm } from '../io/causal-lm-data.ts';
+import { collateTokenRows } from '../io/token-task-data.ts';
 import type { ModelBatch } from '../model/batch.ts';
 import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
 import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
@@ -28,6 +29,7 @@ import { defaultWatchedMetric, improves, TASK_METRICS, taskMetrics, validationLo
 import { Optimizer } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
 import { variantTrains, variantUsesAvf } from './variants.ts';
+import { evaluateNer, evaluateQa } from './token-task-eval.ts';
 
 export type Emit = (event: EngineEvent) => void;
 
@@ -404,7 +406,15 @@ export class Trainer {
    * token ids with per-token labels (cut to maxLength, keeping the start), padded up to the next
    * sequence bucket either way. */
   batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
-    if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
+    const { task } = this.dataset;
+    if (task === 'question-answering' || task === 'token-classification') {
+      const rows = examples.map(({ tokens }) => {
+        if (!tokens) throw new Error(`${this.dataset.name}: a ${task} row has no token ids (build them with token-task-data.ts)`);
+        return tokens;
+      });
+      return collateTokenRows(rows, this.loaded.tokenizer.padId, SEQ_BUCKET, task === 'token-classification');
+    }
+    if (task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
     const rows = examples.map(({ tokens }) => {
       if (!tokens) throw new Error(`${this.dataset.name}: a causal-LM dataset row has no token ids (read causal-LM files with causalLmReader, train/load.ts)`);
@@ -422,7 +432,8 @@ export class Trainer {
 
   /** Logits of examples under the current parameters (no dropout), [examples, labels]. */
   async logits(examples: readonly Example[]): Promise<Float32Array> {
-    if (this.dataset.task === 'causal-lm') throw new Error('a causal LM has no per-example logits: use generation');
+    const { task } = this.dataset;
+    if (task !== 'classification' && task !== 'regression') throw new Error(`a ${task} model has no per-example logits over labels`);
     const numLabels = this.loaded.config.numLabels;
     const out = new Float32Array(examples.length * numLabels);
     for (let start = 0; start < examples.length; start += this.config.batchSize) {
@@ -439,6 +450,9 @@ export class Trainer {
   async evaluate(): Promise<Record<string, number>> {
     const { validation, task } = this.dataset;
     if (task === 'causal-lm') return this.causalLmValidation();
+    const tokenEval = { device: this.gpu.device, model: this.model, dataset: this.dataset, batchSize: this.config.batchSize, batchOf: (e: readonly Example[]) => this.batchOf(e) };
+    if (task === 'question-answering') return evaluateQa(tokenEval);
+    if (task === 'token-classification') return evaluateNer(tokenEval);
     const numLabels = this.loaded.config.numLabels;
     const logits = await this.logits(validation);
     const predictions = task === 'regression' ? Array.from(logits) : validation.map((_, i) => argmax(logits.subarray(i * numLabels, (i + 1) * numLabels)));

@@ -1,3 +1,4 @@
+import { unreachable } from '../util/unreachable.ts';
 import type { ChangeEvent } from 'react';
 import { useFiles, type Columns } from '../store/files.ts';
 import { formatCount } from './labels.ts';
@@ -147,5 +148,11 @@ function taskLabel(dataset: NonNullable<ReturnType<typeof useFiles.getState>['da
       return 'Regression';
     case 'causal-lm':
       return 'Causal language modelling';
+    case 'question-answering':
+      return 'Extractive question answering';
+    case 'token-classification':
+      return `Token classification with ${dataset.labelNames.length} tags (${dataset.labelNames.join(', ')})`;
+    default:
+      return unreachable(dataset.task, 'task');
   }
 }
