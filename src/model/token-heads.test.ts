@@ -191,3 +191,41 @@ describe.each([
     }
   });
 });
+
+describe.each([
+  ['distilbert', 'qa'],
+  ['bert', 'ner'],
+] as const)('GPU model on hf-tiny/%s with a %s head and dropout on', (folder, task) => {
+  it('has gradients equal to central differences of its dropout-mode loss (same masks, the head’s dropout included)', async () => {
+    const dir = join(HF_TINY, folder);
+    const loaded = await loadModel(await readModelDir(dir), task === 'qa' ? QA : NER, 1);
+    const { batch } = readFixtureBatch(dir);
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0.2, attention: 0.2, classifier: 0.3 }, {
+      maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
+    });
+    expect(loaded.weights.layout.head[0].dropoutBefore).toBe(true);
+    model.setBatch(batch, labelsFor(task, batch));
+    device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(4321));
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    const grads = await readTensor(device, model.gradsTensor);
+    const params = await readTensor(device, model.paramsTensor);
+    const lossAt = async (index: number, value: number) => {
+      device.queue.writeBuffer(model.paramsTensor.buffer, index * 4, Float32Array.of(value));
+      submitPlan(device, model.lossPlan(batch.batch, batch.seq, true));
+      return (await readTensor(device, model.loss))[0];
+    };
+    const head = loaded.weights.layout.head[0].linear.weight;
+    const entries = model.params.entries.filter((e) => e.name === head || /layer\.0\..*(query|q_lin)\.sigma|layer\.1\.(output\.dense|ffn\.lin2)\.bias/.test(e.name));
+    expect(entries.length).toBe(3);
+    for (const entry of entries) {
+      let index = entry.offset;
+      for (let i = entry.offset; i < entry.offset + entry.length; i++) if (Math.abs(grads[i]) > Math.abs(grads[index])) index = i;
+      // As gpu-model.test.ts: fp32 losses over 2h = 2e-2 and an O(h²) truncation.
+      const h = 1e-2;
+      const fd = ((await lossAt(index, params[index] + h)) - (await lossAt(index, params[index] - h))) / (2 * h);
+      await lossAt(index, params[index]);
+      expect(Math.abs(fd - grads[index]), `${entry.name}[${index - entry.offset}]: fd ${fd}, gradient ${grads[index]}`).toBeLessThan(2e-2 * Math.abs(grads[index]) + 1e-4);
+    }
+  });
+});
