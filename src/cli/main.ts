@@ -1,6 +1,6 @@
 // `vectorfit`: the studio's engine headless in Node (Dawn's WebGPU), for gradient dumps, training
 // runs and benchmarks. Run as `npx vectorfit <command> [flags]` (or `npm run vectorfit -- …`).
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { acquireNodeGpu } from '../gpu/node.ts';
 import { submitPlan } from '../gpu/plan.ts';
@@ -23,6 +23,7 @@ import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
 import type { BuiltExamples } from '../io/dataset.ts';
+import { readTokenTaskDataset } from './token-task-files.ts';
 import { fileCheckpointStore, mapData, readCausalLmFile, readDataInput, readModelInput, type MappedData } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
@@ -241,9 +242,17 @@ async function train(flags: Flags): Promise<void> {
   // A causal LM reads text, prompt/completion or messages rows with its own tokenizer.
   const lm = causalLmReader(model);
   const maxLength = int(flags, 'max-length');
+  // QA (SQuAD JSON, QA rows) and NER (CoNLL, tokens + ner_tags rows) files: tokenized here, split by
+  // question or sentence; --limit and --val-fraction apply to those, not to windows.
+  const tokenTask = lm ? null : await readTokenTaskInput(model, need(flags, 'data'), flags);
   let data: BuiltExamples;
   let validationRead: BuiltExamples | undefined;
-  if (lm) {
+  if (tokenTask) {
+    console.log(tokenTask.line);
+    const { task, labelNames, train: examples, validation } = tokenTask.dataset;
+    data = { task, labelNames, examples };
+    validationRead = { task, labelNames, examples: validation };
+  } else if (lm) {
     data = await readCausalLmFile(need(flags, 'data'), lm, maxLength);
     validationRead = flags.val ? await readCausalLmFile(flags.val, lm, maxLength) : undefined;
   } else {
@@ -251,10 +260,10 @@ async function train(flags: Flags): Promise<void> {
     data = read.data;
     validationRead = read.validation;
   }
-  const limit = int(flags, 'limit');
+  const limit = tokenTask ? undefined : int(flags, 'limit');
   let trainSet = limit ? data.examples.slice(0, limit) : data.examples;
   let validation = validationRead?.examples ?? [];
-  if (!validationRead && flags['val-fraction']) {
+  if (!tokenTask && !validationRead && flags['val-fraction']) {
     const fraction = Number(flags['val-fraction']);
     const cut = Math.max(1, Math.round(trainSet.length * fraction));
     validation = trainSet.slice(0, cut);
@@ -270,7 +279,8 @@ async function train(flags: Flags): Promise<void> {
   if (flags.lr) overrides.lr = Number(flags.lr);
   if (flags.schedule) overrides.lrSchedule = flags.schedule === 'constant' ? 'constant' : 'linear';
   if (flags.seed) overrides.seed = int(flags, 'seed');
-  if (flags['max-length']) overrides.maxLength = int(flags, 'max-length');
+  // QA windows are cut at their own length (default 384): the trainer's plans must hold them.
+  if (flags['max-length'] || tokenTask) overrides.maxLength = tokenTask?.maxLength ?? int(flags, 'max-length');
   if (flags.patience) overrides.patience = int(flags, 'patience');
   if (flags.metric) overrides.metric = flags.metric;
   const loraRank = int(flags, 'lora-rank');
@@ -291,7 +301,7 @@ async function train(flags: Flags): Promise<void> {
   const trainer = await Trainer.create({
     gpu,
     files: model,
-    dataset: { task: data.task, labelNames: data.labelNames, train: trainSet, validation, name: basename(flags.data) },
+    dataset: { task: data.task, labelNames: data.labelNames, train: trainSet, validation, name: basename(flags.data), qa: tokenTask?.dataset.qa },
     config,
     emit,
   });
@@ -370,6 +380,17 @@ async function train(flags: Flags): Promise<void> {
     }
     console.error(`exports written to ${outDir}`);
   }
+}
+
+/** A QA or NER data file read with the model's tokenizer, or null for any other data (or a folder). */
+async function readTokenTaskInput(model: ModelFiles, path: string, flags: Flags) {
+  if (!(await stat(path).catch(() => null))?.isFile()) return null;
+  const fraction = flags['val-fraction'] === undefined ? undefined : Number(flags['val-fraction']);
+  if (fraction !== undefined && !(fraction > 0 && fraction < 1)) throw new UsageError(`--val-fraction must be between 0 and 1, got ${flags['val-fraction']}`);
+  return readTokenTaskDataset(model, path, {
+    val: flags.val, valFraction: fraction, limit: int(flags, 'limit'),
+    maxLength: int(flags, 'max-length'), nerMaxLength: defaultConfig(1).maxLength, stride: int(flags, 'stride'),
+  });
 }
 
 const CHECKPOINT_FILE = 'latest.safetensors';

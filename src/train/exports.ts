@@ -7,6 +7,8 @@ import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
 import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { deltaSpectrumJson } from './delta-spectrum.ts';
 import { loraFactors, relativeTruncationError, truncatedSigma } from './lora.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { headClassSuffix } from '../model/task.ts';
 import type { Trainer } from './trainer.ts';
 
 export interface ExportFile {
@@ -26,10 +28,11 @@ const HF_CLASSES: Record<string, string> = {
   qwen2: 'Qwen2ForCausalLM',
 };
 
-function hfClass(modelType: string): string {
-  const name = HF_CLASSES[modelType];
-  if (!name) throw new Error(`merged export: no Hugging Face class is known for model_type ${modelType}`);
-  return name;
+/** An encoder's class follows its trained head (BertForQuestionAnswering, …ForTokenClassification). */
+function hfClass(config: ModelConfig): string {
+  const name = HF_CLASSES[config.modelType];
+  if (!name) throw new Error(`merged export: no Hugging Face class is known for model_type ${config.modelType}`);
+  return name.replace(/ForSequenceClassification$/, headClassSuffix(config.headTask));
 }
 
 export interface ExportOptions {
@@ -125,10 +128,10 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   // with no lm_head.weight where it had none); a classifier gets the trained labels.
   const config =
     trainer.dataset.task === 'causal-lm'
-      ? { ...loaded.rawConfig, architectures: [hfClass(loaded.config.modelType)] }
+      ? { ...loaded.rawConfig, architectures: [hfClass(loaded.config)] }
       : {
           ...loaded.rawConfig,
-          architectures: [hfClass(loaded.config.modelType)],
+          architectures: [hfClass(loaded.config)],
           num_labels: loaded.config.numLabels,
           id2label,
           label2id: Object.fromEntries(loaded.config.labelNames.map((label, i) => [label, i])),
@@ -231,8 +234,10 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
     init_lora_weights: true,
     inference_mode: true,
   };
-  const logits = trainer.dataset.task === 'causal-lm' ? null : await loraLogitChange(trainer, r);
-  const lmLoss = trainer.dataset.task === 'causal-lm' ? await loraLossChange(trainer, r) : null;
+  // One label per text: compare logits; token-level tasks (causal LM, QA, NER): the validation loss.
+  const perText = trainer.dataset.task === 'classification' || trainer.dataset.task === 'regression';
+  const logits = perText ? await loraLogitChange(trainer, r) : null;
+  const lmLoss = perText ? null : await loraLossChange(trainer, r);
   const reportJson = {
     r,
     step: state.step,
@@ -264,7 +269,7 @@ async function truncatedParameters(trainer: Trainer, r: number): Promise<Float32
   return params;
 }
 
-/** A causal LM's validation loss, full and at rank r (null without validation data). */
+/** A token-level task's validation loss (causal LM, QA, NER), full and at rank r (null without validation data). */
 async function loraLossChange(trainer: Trainer, r: number): Promise<{ full: number; rank_r: number } | null> {
   if (!trainer.dataset.validation.length) return null;
   const full = (await trainer.evaluate()).loss;
