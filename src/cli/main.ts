@@ -51,6 +51,14 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       the best checkpoint follows the loss unless --metric perplexity.
       --lora-rank R also writes DIR/lora/: a PEFT LoRA adapter keeping the R largest |ΔΣ| of
       each module (optimal at rank R), with lora_report.json (truncation error, logit change).
+      Question answering: FILE is SQuAD v1.1/v2.0 JSON or rows with context, question and
+      answers{text, answer_start}; contexts are cut into windows of --max-length (default 384)
+      tokens overlapping by --stride (default 128); validation reports SQuAD's exact and f1
+      (v2.0 scoring when some question has no answer). Token classification: FILE is CoNLL
+      (word … tag per line, blank lines between sentences) or rows with tokens and ner_tags;
+      validation reports seqeval's entity precision, recall, f1 and the tag accuracy. Both
+      split --val-fraction and --limit by question or sentence, and the merged export is a
+      …ForQuestionAnswering / …ForTokenClassification folder.
 
   vectorfit generate --model DIR [--vectors RUN/vectors] --prompt TEXT [--max-new-tokens N]
                      [--temperature T] [--top-p P] [--seed S]

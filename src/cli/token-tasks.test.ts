@@ -1,0 +1,77 @@
+// `vectorfit train` on question-answering (SQuAD JSON) and token-classification (CoNLL) files, as
+// a user runs it on the tiny Hugging Face models: the data line, EM/F1 or entity P/R/F1 in the
+// log and the summary, and merged exports that Hugging Face loads as …ForQuestionAnswering /
+// …ForTokenClassification — checked by training from the merged folder with lr 0, whose first
+// evaluation must give the run's own final figures.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readSafetensors } from '../io/safetensors.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const TINY = join(ROOT, '../shared/fixtures/hf-tiny');
+const QA_FILE = join(import.meta.dirname, 'fixtures/tiny-qa.json');
+const NER_FILE = join(import.meta.dirname, 'fixtures/tiny-ner.conll');
+
+function vectorfit(...args: string[]) {
+  return spawnSync(process.execPath, ['scripts/vectorfit.mjs', ...args], { cwd: ROOT, encoding: 'utf8' });
+}
+
+const summaryOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as { metrics: Record<string, number> };
+
+describe.each([
+  ['bert', QA_FILE, 'BertForQuestionAnswering', ['qa_outputs.weight', 'qa_outputs.bias'], ['exact', 'f1', 'loss']],
+  ['distilbert', NER_FILE, 'DistilBertForTokenClassification', ['classifier.weight', 'classifier.bias'], ['precision', 'recall', 'f1', 'accuracy', 'loss']],
+] as const)('vectorfit train on hf-tiny/%s with %s', (folder, data, hfClass, headKeys, metrics) => {
+  it('reports the task’s metrics and writes a merged folder that loads as the trained model', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const run = vectorfit('train', '--model', join(TINY, folder), '--data', data, '--val-fraction', '0.25', '--epochs', '2', '--batch', '8', '--lr', '1e-2', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    const first = run.stdout.split('\n')[0];
+    if (hfClass.endsWith('QuestionAnswering')) {
+      expect(first).toBe('tiny-qa.json: question answering (SQuAD v1.1 scoring), 27 training questions in 27 windows, 9 validation questions in 9 windows (max length 384, stride 128)');
+    } else {
+      expect(first).toBe('tiny-ner.conll: token classification, 5 tags (B-LOC, B-PER, I-LOC, I-PER, O), 30 training and 10 validation sentences (max length 128)');
+    }
+    expect(run.stderr).toMatch(new RegExp(`eval @ step \\d+: ${metrics.map((m) => `${m} [0-9.]+`).join(', ')}`));
+    const { metrics: last } = summaryOf(run.stdout);
+    expect(Object.keys(last)).toEqual(metrics);
+
+    const config = JSON.parse(readFileSync(join(out, 'merged/config.json'), 'utf8'));
+    expect(config.architectures).toEqual([hfClass]);
+    const tensors = readSafetensors(readFileSync(join(out, 'merged/model.safetensors')), 'model.safetensors').tensors;
+    for (const key of headKeys) expect(tensors.has(key), key).toBe(true);
+    expect([...tensors.keys()].filter((k) => k.includes('pooler') || k.includes('pre_classifier'))).toEqual([]);
+    const vectors = readSafetensors(readFileSync(join(out, 'vectors/vectorfit_vectors.safetensors')), 'vectors').tensors;
+    for (const key of headKeys) expect(vectors.has(key), key).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'vectors/adapter_config.json'), 'utf8')).task).toBe(hfClass.endsWith('QuestionAnswering') ? 'question-answering' : 'token-classification');
+
+    // The merged folder as a base model (its head read, not re-initialised), trained with lr 0:
+    // its evaluation is the run's own final one.
+    const again = vectorfit('train', '--model', join(out, 'merged'), '--data', data, '--val-fraction', '0.25', '--epochs', '1', '--batch', '8', '--lr', '0');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).not.toMatch(/re-initialised/);
+    const reloaded = summaryOf(again.stdout).metrics;
+    for (const m of metrics) expect(reloaded[m], m).toBeCloseTo(last[m], m === 'loss' ? 4 : 10);
+  });
+});
+
+describe('vectorfit train on QA and NER files', () => {
+  it('names a validation file of the other task', () => {
+    const run = vectorfit('train', '--model', join(TINY, 'bert'), '--data', QA_FILE, '--val', NER_FILE);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('tiny-ner.conll: not question-answering data like tiny-qa.json');
+  });
+
+  it('names a SQuAD answer that is not in its context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const broken = readFileSync(QA_FILE, 'utf8').replace('"answer_start": 15', '"answer_start": 16');
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, broken);
+    const run = vectorfit('train', '--model', join(TINY, 'bert'), '--data', file);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/broken\.json: data\[0\]: paragraphs\[0\]: qas\[0\]: question q000: answer 0 is "vodo kavo" but the context holds/);
+  });
+});
