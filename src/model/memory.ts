@@ -94,7 +94,13 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   ];
   const outputs = lmHead
     ? [{ name: 'logits [tokens × vocab]', elements: tokens * layout.head[0].linear.dOut }]
-    : [{ name: 'head outputs', elements: batch * layout.head.reduce((n, h) => n + h.linear.dOut, 0) }];
+    : layout.task.input === 'every-token'
+      ? [
+          // A span head or token classifier on every token: its logits and the span loss's dLogits
+          // (gpu-token-head.ts).
+          ...each('head outputs and gradient', 2, tokens * layout.head.reduce((n, h) => n + h.linear.dOut, 0)),
+        ]
+      : [{ name: 'head outputs', elements: batch * layout.head.reduce((n, h) => n + h.linear.dOut, 0) }];
   const items = [
     item('frozen weights', frozen),
     item('U and V', factors),
