@@ -3,8 +3,10 @@
 // ids, token types, labels: a window's start and end, or per-token tags with −100), the
 // validation questions (context, gold answers) and each window's offsets, the studio's head
 // initialisation for the seed, each epoch's batch order and the AVF settings the CLI would use.
-//   node --import ./scripts/register-raw.mjs bench/torch/dump-token-tasks.ts OUT.json data=FILE val=FILE \
-//        [limit=N] [max-length=N] [stride=N] [batch=N] [epochs=N] [seed=N]
+//   node --import ./scripts/register-raw.mjs bench/torch/dump-token-tasks.ts OUT.json data=FILE [val=FILE | val-fraction=F] \
+//        [limit=N] [max-length=N] [stride=N] [batch=N] [epochs=N] [seed=N] [dropout=0]
+// dropout=0 dumps the rows of a run whose config has every dropout rate 0 (then deterministic on
+// both sides: src/train/torch-token-parity.test.ts).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir } from '../../src/cli/files.ts';
@@ -16,11 +18,19 @@ import { loadModel } from '../../src/train/load.ts';
 const [out, ...rest] = process.argv.slice(2);
 const option = (name: string, fallback?: string) => rest.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ?? fallback;
 const number = (name: string) => (option(name) === undefined ? undefined : Number(option(name)));
-if (!out || !option('data')) throw new Error('usage: dump-token-tasks.ts OUT.json data=FILE [val=FILE] [limit=N] [max-length=N] [stride=N] [batch=N] [epochs=N] [seed=N]');
+if (!out || !option('data')) throw new Error('usage: dump-token-tasks.ts OUT.json data=FILE [val=FILE | val-fraction=F] [limit=N] [max-length=N] [stride=N] [batch=N] [epochs=N] [seed=N] [dropout=0]');
 const modelDir = join(import.meta.dirname, '../../../shared/models/vectorfit-demo-bert-tiny');
 const model = await readModelDir(modelDir);
+if (option('dropout') === '0') model.files['config.json'] = withoutDropout(model.files['config.json']);
+/** config.json with every dropout rate 0. */
+function withoutDropout(bytes: ArrayBuffer): ArrayBuffer {
+  const config = JSON.parse(new TextDecoder().decode(bytes));
+  Object.assign(config, { hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: 0 });
+  return new TextEncoder().encode(JSON.stringify(config)).buffer as ArrayBuffer;
+}
+
 const read = await readTokenTaskDataset(model, option('data')!, {
-  val: option('val'), limit: number('limit'), maxLength: number('max-length'), nerMaxLength: defaultConfig(1).maxLength, stride: number('stride'),
+  val: option('val'), valFraction: number('val-fraction'), limit: number('limit'), maxLength: number('max-length'), nerMaxLength: defaultConfig(1).maxLength, stride: number('stride'),
 });
 if (!read) throw new Error(`${option('data')}: not QA or NER data`);
 const { dataset } = read;

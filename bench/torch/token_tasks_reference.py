@@ -192,6 +192,7 @@ def main():
     parser.add_argument('inputs', help='the JSON bench/torch/dump-token-tasks.ts wrote')
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--seed', type=int, default=0, help='torch seed (dropout masks)')
+    parser.add_argument('--write-trajectory', help='write the per-step losses, AVF sets and final metrics to this JSON')
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     data = json.load(open(args.inputs))
@@ -206,6 +207,8 @@ def main():
     initial = [p.detach().clone() for p in model.vectors]
     ema, frozen = torch.zeros(len(model.vectors)), []
     avf = data['avf']
+    names = [f'bert.encoder.layer.{layer}.{MODULES[kind]}.{k}' for (layer, kind) in model.sigma for k in ('sigma', 'bias')]
+    losses, avf_events = [], []
     started = time.time()
     for t in range(1, steps + 1):
         epoch, b = divmod(t - 1, steps_per_epoch)
@@ -227,8 +230,15 @@ def main():
                 strength = torch.tensor([(p - p0).abs().mean().item() for p, p0 in zip(model.vectors, initial)])
             ema = avf['beta'] * ema + (1 - avf['beta']) * strength
             frozen = sorted(ema.topk(avf['k']).indices.tolist())
+            top = ema.topk(avf['k'] + 1).values
+            # How far the k-th EMA stands above the next (a selection fp32 rounding could flip has a margin near 1e-6).
+            avf_events.append({'step': t, 'frozen': [names[i] for i in frozen], 'margin': (1 - top[avf['k']] / top[avf['k'] - 1]).item()})
+        losses.append(loss.item())
         print(f'step {t}/{steps} loss {loss.item():.4f}', file=sys.stderr, flush=True)
     metrics = evaluate(model, data, per_token)
+    if args.write_trajectory:
+        with open(args.write_trajectory, 'w') as f:
+            json.dump({'task': data['task'], 'lr': args.lr, 'avf': avf, 'losses': losses, 'avf_events': avf_events, 'metrics': metrics}, f, indent=1)
     print(json.dumps({'task': data['task'], 'steps': steps, 'lr': args.lr, 'metrics': metrics, 'seconds': round(time.time() - started, 1)}))
 
 
