@@ -65,6 +65,21 @@ describe('vectorfit train on QA and NER files', () => {
     expect(run.stderr).toContain('tiny-ner.conll: not question-answering data like tiny-qa.json');
   });
 
+  it('scores SQuAD v2.0 when some questions have no answer (the CLS score may abstain)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const squad = JSON.parse(readFileSync(QA_FILE, 'utf8'));
+    // Every third question unanswerable, as SQuAD v2.0 marks them.
+    let n = 0;
+    for (const article of squad.data) for (const p of article.paragraphs) for (const qa of p.qas) if (n++ % 3 === 0) Object.assign(qa, { answers: [], is_impossible: true });
+    const file = join(dir, 'v2.json');
+    writeFileSync(file, JSON.stringify({ ...squad, version: 'v2.0' }));
+    const run = vectorfit('train', '--model', join(TINY, 'bert'), '--data', file, '--val-fraction', '0.25', '--epochs', '1', '--batch', '8', '--lr', '1e-2');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(/^v2\.json: question answering \(SQuAD v2\.0 scoring\), 27 training questions/);
+    const { metrics } = summaryOf(run.stdout);
+    expect(Object.keys(metrics)).toEqual(['exact', 'f1', 'loss']);
+  });
+
   it('names a SQuAD answer that is not in its context', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vectorfit-'));
     const broken = readFileSync(QA_FILE, 'utf8').replace('"answer_start": 15', '"answer_start": 16');
