@@ -8,7 +8,8 @@ import { readTensor } from '../gpu/readback.ts';
 import { readTextRows, tokenizeCausalLm } from '../io/causal-lm.ts';
 import { readModelFolder } from '../io/model-folder.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
-import type { ModelFiles } from '../io/types.ts';
+import { collateTokenRows } from '../io/token-task-data.ts';
+import type { Dataset, ModelFiles } from '../io/types.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig } from '../model/config.ts';
 import { GpuDecoder } from '../model/gpu-decode.ts';
@@ -33,7 +34,9 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       of FILE (no dropout), under the export names (<module path>.sigma, .bias, head names).
       For a causal LM (llama, qwen2) FILE is JSONL with a "text" per row; the loss is the
       shifted next-token cross-entropy, and lm_head.weight's gradient is written too (a tied
-      head's, through both its uses, as model.embed_tokens.weight).
+      head's, through both its uses, as model.embed_tokens.weight). For QA or NER data (see
+      train) the rows are the first N windows or sentences, and the logits are the head's on
+      every token.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
@@ -127,6 +130,8 @@ async function grads(flags: Flags): Promise<void> {
   const folder = readModelFolder(model);
   const config = parseModelConfig(folder.config, 'config.json');
   if (taskOf(architectureFor(config), config).loss === 'causal-lm') return causalLmGrads(flags, model, need(flags, 'data'));
+  const tokenTask = await readTokenTaskInput(model, need(flags, 'data'), flags);
+  if (tokenTask) return tokenTaskGrads(flags, model, tokenTask.dataset);
   const { data: dataset } = await readTraining(flags);
   const batchSize = int(flags, 'batch', Math.min(32, dataset.examples.length))!;
   const examples = dataset.examples.slice(0, batchSize);
@@ -191,6 +196,37 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   const out = need(flags, 'out');
   await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
   console.log(`loss ${loss.toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}, ${count} predicted tokens); ${tensors.length} tensors written to ${out}`);
+  if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
+}
+
+/** `grads` for QA or NER rows: the first N windows or sentences, the head's logits on every token
+ * ([rows, seq, 2] start/end, or [rows, seq, tags]). */
+async function tokenTaskGrads(flags: Flags, model: ModelFiles, dataset: Dataset): Promise<void> {
+  const rows = dataset.train.slice(0, int(flags, 'batch', Math.min(32, dataset.train.length))!);
+  const loaded = await loadModel(model, dataset, 0);
+  if (loaded.headNote) console.log(loaded.headNote);
+  const perToken = dataset.task === 'token-classification';
+  const { batch, labels } = collateTokenRows(rows.map((e) => e.tokens!), loaded.tokenizer.padId, 1, perToken);
+  const gpu = await acquireNodeGpu();
+  const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+  });
+  gpuModel.setBatch(batch, labels);
+  // A token classifier's training plan overwrites its logits with their gradient: read them first.
+  submitPlan(gpu.device, gpuModel.lossPlan(batch.batch, batch.seq, false));
+  const outputs = loaded.weights.layout.head[0].linear.dOut;
+  const logits = (await readTensor(gpu.device, gpuModel.logits)).slice(0, batch.batch * batch.seq * outputs);
+  submitPlan(gpu.device, gpuModel.trainPlan(batch.batch, batch.seq));
+  const loss = (await readTensor(gpu.device, gpuModel.loss))[0];
+  const all = await readTensor(gpu.device, gpuModel.gradsTensor);
+  const tensors = [
+    { name: 'loss', dtype: 'F32' as const, shape: [1], data: Float32Array.of(loss) },
+    { name: 'logits', dtype: 'F32' as const, shape: [batch.batch, batch.seq, outputs], data: logits },
+    ...gpuModel.params.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: all.subarray(e.offset, e.offset + e.length) })),
+  ];
+  const out = need(flags, 'out');
+  await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
+  console.log(`loss ${loss.toFixed(6)} over ${batch.batch} ${perToken ? 'sentences' : 'windows'} (seq ${batch.seq}); ${tensors.length} tensors written to ${out}`);
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 

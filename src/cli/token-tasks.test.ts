@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../io/safetensors.ts';
+import { collateTokenRows } from '../io/token-task-data.ts';
+import { buildReferenceModel, referenceGradients } from '../model/reference.ts';
+import { loadModel } from '../train/load.ts';
+import { readModelDir } from './files.ts';
+import { readTokenTaskDataset } from './token-task-files.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TINY = join(ROOT, '../shared/fixtures/hf-tiny');
@@ -88,5 +93,34 @@ describe('vectorfit train on QA and NER files', () => {
     const run = vectorfit('train', '--model', join(TINY, 'bert'), '--data', file);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/broken\.json: data\[0\]: paragraphs\[0\]: qas\[0\]: question q000: answer 0 is "vodo kavo" but the context holds/);
+  });
+});
+
+describe('vectorfit grads on QA and NER files', () => {
+  it.each([
+    ['question-answering', QA_FILE, [8, 19, 2]],
+    ['token-classification', NER_FILE, [8, 11, 5]],
+  ] as const)('writes the %s loss, the head’s logits on every token and every gradient, as the float64 reference computes them', async (task, data, logitsShape) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'vectorfit-')), 'grads.safetensors');
+    const run = vectorfit('grads', '--model', join(TINY, 'bert'), '--data', data, '--batch', '8', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    const ours = readSafetensors(readFileSync(out), out).tensors;
+    expect(ours.get('logits')!.shape).toEqual(logitsShape);
+    // The same rows and head through the float64 reference (its own SVD): the fp32 SVD's error
+    // bounds the gradients, as in cli.test.ts.
+    const model = await readModelDir(join(TINY, 'bert'));
+    const { dataset } = (await readTokenTaskDataset(model, data, { nerMaxLength: 128 }))!;
+    const loaded = await loadModel(model, dataset, 0);
+    const rows = dataset.train.slice(0, 8).map((e) => e.tokens!);
+    const { batch, labels } = collateTokenRows(rows, loaded.tokenizer.padId, 1, task === 'token-classification');
+    const ref = referenceGradients(buildReferenceModel(loaded.config, loaded.weights), batch, labels);
+    expect(Math.abs(ours.get('loss')!.data[0] - ref.loss)).toBeLessThan(1e-5 * ref.loss);
+    const norm = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((a, v) => a + v * v, 0));
+    const largest = Math.max(...[...ref.grads.values()].map(norm));
+    expect(new Set([...ours.keys()].filter((k) => k !== 'loss' && k !== 'logits'))).toEqual(new Set(ref.grads.keys()));
+    for (const [name, expected] of ref.grads) {
+      const diff = Array.from(ours.get(name)!.data, (v, i) => v - expected[i]);
+      expect(norm(diff) / Math.max(norm(expected), 1e-3 * largest), name).toBeLessThan(1e-3);
+    }
   });
 });
