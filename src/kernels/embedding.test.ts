@@ -82,7 +82,7 @@ describe('row chunks of a table (tableRows) match the float64 reference and, tog
   const dim = 13;
   const ids = [22, 0, 6, 7, 18, 19, 6, 3, 22, 22, 11, 0, 7];
   const rows = ids.length;
-  const slice = (table: Float32Array, c: { first: number; end?: number }) => table.slice(c.first * dim, (c.end ?? vocab) * dim);
+  const slice = (table: Float64Array, c: { first: number; end?: number }) => table.slice(c.first * dim, (c.end ?? vocab) * dim);
 
   it('forward: each chunk writes only its ids’ rows; all chunks make the gather', async () => {
     const { device } = await testGpu();

@@ -8,6 +8,7 @@ import { add } from '../kernels/elementwise.ts';
 import { createRopeTable } from '../kernels/rope.ts';
 import type { ModelLayout } from './architectures.ts';
 import { labelShape } from './task.ts';
+import { uploadSplitTable, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -62,6 +63,9 @@ export class BlockContext {
     readonly maxSeq: number,
     /** Vectors that get gradients at all (the variant's trainable set). */
     readonly trains: (kind: 'sigma' | 'bias', module: ModuleKind) => boolean,
+    /** Most bytes of one chunk of a table split by rows (split-table.ts): the adapter's binding
+     * limit, or less to force a split. */
+    readonly tableChunkBytes: number,
   ) {
     const N = (this.maxTokens = maxBatch * maxSeq);
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
@@ -109,6 +113,13 @@ export class BlockContext {
 
   tensor(shape: number[], label: string, dtype: DType = 'f32'): Tensor {
     return createTensor(this.device, shape, dtype, label);
+  }
+
+  /** A checkpoint table [rows, dim] uploaded as row chunks of at most tableChunkBytes each. */
+  uploadTable(name: string): SplitTable {
+    const w = this.weights.tensors.get(name);
+    if (!w || w.shape.length !== 2) throw new Error(`weights lack the table ${name}`);
+    return uploadSplitTable(this.device, w.data, w.shape[0], w.shape[1], this.tableChunkBytes, name);
   }
 
   /** A checkpoint tensor uploaded as it is. */

@@ -12,20 +12,22 @@
 // load time in `initialTensor`, at the same offsets; U, V, norms and embeddings are shared. A
 // decoder built for 'base' binds the same views with the buffer swapped to the initial one, so
 // both generate from one copy of the weights and nothing is copied when training moves on.
+//
+// A word table or LM head larger than one binding is read in row chunks (split-table.ts), as the
+// training forward reads it.
 import { prefix, createTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { encodePlan, type PlanOp } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { activationForward, gatedForward } from '../kernels/activation.ts';
 import { attentionDecode } from '../kernels/attention_decode.ts';
 import { add } from '../kernels/elementwise.ts';
-import { embeddingForward } from '../kernels/embedding.ts';
 import { factoredLinearForward } from '../kernels/factored_linear.ts';
-import { matmul } from '../kernels/matmul.ts';
 import { createRopeTable, ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { GpuModel } from './gpu-model.ts';
 import type { GpuModule, LayerBlock } from './gpu-layer.ts';
 import { normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
+import { gatherRows, onBuffer, tableLogits, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
 
 /** Which trainable values generation reads: the trained ones, or those at load time. */
@@ -84,8 +86,8 @@ export class GpuDecoder {
   private length = 0;
   private readonly device: GPUDevice;
   private readonly layers: DecodeLayer[];
-  private readonly word: Tensor;
-  private readonly lmHead: Tensor;
+  private readonly word: SplitTable;
+  private readonly lmHead: SplitTable;
   private readonly finalNorm: GpuNorm | null;
   private readonly rope: Tensor | null;
   private readonly ids: Tensor;
@@ -112,8 +114,9 @@ export class GpuDecoder {
     const w = model.decodeWeights();
     // The trained tensors are views into paramsTensor; 'base' reads the same offsets of initialTensor.
     const pick = (t: Tensor): Tensor => (options.weights === 'base' && t.buffer === model.paramsTensor.buffer ? { ...t, buffer: model.initialTensor.buffer } : t);
-    this.word = pick(w.word);
-    this.lmHead = pick(w.lmHead);
+    const pickTable = (table: SplitTable): SplitTable => (options.weights === 'base' ? onBuffer(table, model.paramsTensor.buffer, model.initialTensor.buffer) : table);
+    this.word = pickTable(w.word);
+    this.lmHead = pickTable(w.lmHead);
     this.finalNorm = w.finalNorm;
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
     const KV = kvHeads * headDim;
@@ -189,8 +192,8 @@ export class GpuDecoder {
     const { capacity } = this.options;
     if (ids.length === 0) throw new Error('feed: no tokens');
     if (this.length + ids.length > capacity) throw new Error(`the sequence would reach ${this.length + ids.length} tokens; this decoder's cache holds ${capacity}`);
-    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < this.word.shape[0]));
-    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (${this.word.shape[0]})`);
+    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < this.word.rows));
+    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (${this.word.rows})`);
     for (let i = 0; i + this.chunk < ids.length; i += this.chunk) this.submit(ids.slice(i, i + this.chunk));
     this.submit(ids.slice(Math.floor((ids.length - 1) / this.chunk) * this.chunk));
     const logits = await readTensor(this.device, this.acts.logits);
@@ -239,7 +242,7 @@ export class GpuDecoder {
     const KV = kvHeads * headDim;
     const a = this.acts;
     const rows = (t: Tensor, cols: number) => prefix(t, [n, cols]);
-    const head = [embeddingForward(d, { table: this.word, ids: prefix(this.ids, [n]), out: rows(a.x, H), rows: n, dim: H })];
+    const head = gatherRows(d, { table: this.word, ids: prefix(this.ids, [n]), out: rows(a.x, H), rows: n });
     const before: PlanOp[][] = [];
     const after: PlanOp[][] = [];
     for (const layer of this.layers) {
@@ -290,8 +293,7 @@ export class GpuDecoder {
       tail.push(normForward(d, this.finalNorm, a.last, a.lastNormed, { mean: prefix(a.stats.mean, [1]), rstd: prefix(a.stats.rstd, [1]) }, 1));
       last = a.lastNormed;
     }
-    const vocab = a.logits.shape[1];
-    tail.push(matmul(d, { m: 1, n: vocab, k: H, a: last, b: this.lmHead, transB: true, out: a.logits }));
+    tail.push(...tableLogits(d, { x: last, table: this.lmHead, out: a.logits, m: 1 }));
     return { head, before, after, tail };
   }
 

@@ -1,18 +1,20 @@
 // The embeddings block on the GPU: word (+ position table) (+ token type), then the embedding
 // norm and dropout where the architecture has them. Embeddings are not trained, except the word
 // table of a tied LM head that is: then its backward adds the lookup's gradient to the table's
-// (the head's use wrote the other part).
+// (the head's use wrote the other part). The word table is held in row chunks when it is larger
+// than one binding (split-table.ts); the position and token-type tables are small.
 import { prefix, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutForward } from '../kernels/dropout.ts';
-import { embeddingBackwardGrouped, embeddingForward } from '../kernels/embedding.ts';
+import { embeddingForward } from '../kernels/embedding.ts';
 import { unreachable } from '../util/unreachable.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import { gpuNorm, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
+import { gatherRows, scatterAddGroupedRows, type SplitTable } from './split-table.ts';
 
 export class EmbeddingsBlock {
   /** The word table (also the LM head's weight when tied). */
-  readonly word: Tensor;
+  readonly word: SplitTable;
   private readonly position: Tensor | null;
   private readonly tokenType: Tensor | null;
   private readonly norm: GpuNorm | null;
@@ -20,7 +22,7 @@ export class EmbeddingsBlock {
 
   /** `word`: the table to read when it is a trained tensor (a tied head's view into the flat
    * parameters); otherwise the checkpoint's table is uploaded. */
-  constructor(private readonly ctx: BlockContext, word?: Tensor) {
+  constructor(private readonly ctx: BlockContext, word?: SplitTable) {
     const { embeddings, positions, hidden: H } = ctx.layout;
     const N = ctx.maxTokens;
     switch (positions) {
@@ -33,7 +35,7 @@ export class EmbeddingsBlock {
       default:
         unreachable(positions, 'position scheme');
     }
-    this.word = word ?? ctx.upload(embeddings.word.key);
+    this.word = word ?? ctx.uploadTable(embeddings.word.key);
     this.position = embeddings.position ? ctx.upload(embeddings.position.key) : null;
     this.tokenType = embeddings.tokenType ? ctx.upload(embeddings.tokenType.key) : null;
     this.norm = embeddings.norm ? gpuNorm(ctx, embeddings.norm) : null;
@@ -56,7 +58,7 @@ export class EmbeddingsBlock {
     // Without a norm or dropout the sum is the output itself.
     const direct = !this.norm && p <= 0;
     const sum = direct ? rows(out) : rows(this.acts.sum);
-    ops.push(embeddingForward(d, { table: this.word, ids: vec(inputs.ids), out: sum, rows: N, dim: H }));
+    ops.push(...gatherRows(d, { table: this.word, ids: vec(inputs.ids), out: sum, rows: N }));
     if (this.position) ops.push(embeddingForward(d, { table: this.position, ids: vec(inputs.positions), out: sum, rows: N, dim: H, accumulate: true }));
     if (this.tokenType) ops.push(embeddingForward(d, { table: this.tokenType, ids: vec(inputs.types), out: sum, rows: N, dim: H, accumulate: true }));
     if (direct) return ops;
@@ -73,7 +75,7 @@ export class EmbeddingsBlock {
 
 /** The word table's gradient from the first layer's input gradient (the shared dH scratch),
  * added into `dTable`: tokens repeat, so rows are summed per id (groups set by setBatch). */
-export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dTable: Tensor): PlanOp[] {
+export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dTable: SplitTable): PlanOp[] {
   const { layout, scratch, inputs, device } = ctx;
   if (layout.embeddings.norm || layout.embeddings.position || layout.embeddings.tokenType) {
     throw new Error(`${layout.modelType}: training the word table is implemented for decoders (a lookup alone), not behind an embedding norm or position table`);
@@ -82,9 +84,9 @@ export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dT
   const N = B * T;
   const ops: PlanOp[] = [];
   const dOut = ctx.dropoutGrad(prefix(scratch.dH, [N, H]), N * H, ctx.dropout.hidden, STREAM.embeddings, ops);
-  ops.push(embeddingBackwardGrouped(device, {
+  ops.push(...scatterAddGroupedRows(device, {
     dOut: prefix(dOut, [N, H]), order: prefix(inputs.tokenOrder, [N]), offsets: prefix(inputs.tokenOffsets, [N + 1]), ids: prefix(inputs.tokenGroups, [N]),
-    dTable, rows: N, dim: H,
+    dTable, rows: N,
   }));
   return ops;
 }

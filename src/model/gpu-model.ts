@@ -22,18 +22,20 @@ import { LmHeadBlock } from './gpu-lm-head.ts';
 import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
 import { LayerBlock, type GpuModule } from './gpu-layer.ts';
 import { buildParameterLayout, entryByName, type ParameterLayout, type TrainableSpec } from './parameter-layout.ts';
+import { bindingLimit, splitView, tableLogits, type SplitTable } from './split-table.ts';
 import { headRows, labelShape } from './task.ts';
 import { unreachable } from '../util/unreachable.ts';
+import { formatBytes, GpuMemoryError } from './memory.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
 
 export type { DropoutRates } from './gpu-context.ts';
 
 export interface DecodeWeights {
-  word: Tensor;
+  word: SplitTable;
   layers: readonly LayerBlock[];
   finalNorm: GpuNorm | null;
-  lmHead: Tensor;
+  lmHead: SplitTable;
 }
 
 export interface GpuModelOptions {
@@ -58,6 +60,9 @@ export interface GpuModelOptions {
   /** Rows per block of a causal LM's logits (default: as many as one storage binding holds; a
    * multiple of 64). */
   logitsBlockRows?: number;
+  /** Most bytes per chunk of a table split by rows (word embedding, LM head: split-table.ts).
+   * Default: what the adapter binds at once; lower only to force a split (tests). */
+  tableChunkBytes?: number;
 }
 
 export class GpuModel {
@@ -101,6 +106,11 @@ export class GpuModel {
   ) {
     const trainHead = trainsHead(layout, options);
     this.params = buildParameterLayout(trainableSpecs(layout, trainHead));
+    // AdamW, the strength and the health check bind the flat parameters whole.
+    const limit = bindingLimit(device.limits);
+    if (this.params.size * 4 > limit) {
+      throw new GpuMemoryError(`The trainable parameters (${formatBytes(this.params.size * 4)}${trainHead && layout.task.loss === 'causal-lm' ? ', the LM head included' : ''}) are bound whole by the optimizer: they exceed the adapter's ${formatBytes(limit)} per storage binding by ${formatBytes(this.params.size * 4 - limit)}${trainHead && layout.task.loss === 'causal-lm' ? '; leave the LM head frozen' : ''}`);
+    }
     this.paramsTensor = createTensor(device, [this.params.size], 'f32', 'params');
     this.initialTensor = createTensor(device, [this.params.size], 'f32', 'initial params');
     this.gradsTensor = createTensor(device, [this.params.size], 'f32', 'grads');
@@ -108,14 +118,16 @@ export class GpuModel {
       const entry = entryByName(this.params, name);
       return view(buffer === 'params' ? this.paramsTensor : this.gradsTensor, entry.offset, entry.shape);
     };
-    const ctx = (this.ctx = new BlockContext(device, layout, weights, dropout, options.maxBatch, options.maxSeq, options.trains));
+    const ctx = (this.ctx = new BlockContext(device, layout, weights, dropout, options.maxBatch, options.maxSeq, options.trains, options.tableChunkBytes ?? limit));
     this.seedTensor = ctx.seed;
     // A trained tied head is the word table: both uses read (and AdamW updates) one view.
     this.tiedTrained = layout.tiedHead && trainHead;
-    let word: Tensor | undefined;
+    let word: SplitTable | undefined;
     if (this.tiedTrained) {
-      word = param('params', layout.embeddings.word.key);
-      writeTensor(device, word, weights.tensors.get(layout.embeddings.word.key)!.data);
+      const { key, rows } = layout.embeddings.word;
+      const table = param('params', key);
+      writeTensor(device, table, weights.tensors.get(key)!.data);
+      word = splitView(table, rows, layout.hidden, ctx.tableChunkBytes);
     }
     this.embeddings = new EmbeddingsBlock(ctx, word);
     const forms = options.linearForms ?? 'auto';
@@ -281,7 +293,7 @@ export class GpuModel {
       matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
       activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
       layerNormForward(d, { x: act, gamma: mlm.gamma, beta: mlm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.eps }),
-      matmul(d, { m: N, n: vocab, k: H, a: normed, b: this.embeddings.word, transB: true, bias: mlm.bias, out: logits }),
+      ...tableLogits(d, { x: normed, table: this.embeddings.word, out: logits, m: N, bias: mlm.bias }),
     ]);
     const values = await readTensor(d, logits);
     for (const t of temp) t.buffer.destroy();
@@ -387,8 +399,9 @@ export class GpuModel {
     if (f) ops.push(...normBackward(this.device, f.norm, rows(dS), rows(this.hidden[this.layers.length]), f.stats, rows(dH), N));
     for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, this.hidden[l], l > 0 || this.tiedTrained));
     if (this.tiedTrained) {
-      const entry = entryByName(this.params, this.layout.embeddings.word.key);
-      ops.push(...wordTableBackwardOps(this.ctx, B, T, view(this.gradsTensor, entry.offset, entry.shape)));
+      const { key, rows } = this.layout.embeddings.word;
+      const entry = entryByName(this.params, key);
+      ops.push(...wordTableBackwardOps(this.ctx, B, T, splitView(view(this.gradsTensor, entry.offset, entry.shape), rows, this.layout.hidden, this.ctx.tableChunkBytes)));
     }
     return ops;
   }
