@@ -24,11 +24,25 @@ import { add } from '../kernels/elementwise.ts';
 import { factoredLinearForward } from '../kernels/factored_linear.ts';
 import { createRopeTable, ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
+import type { ModelLayout } from './architectures.ts';
 import type { GpuModel } from './gpu-model.ts';
+import type { GenerationMemory } from './memory.ts';
 import type { GpuModule, LayerBlock } from './gpu-layer.ts';
 import { normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
 import { gatherRows, onBuffer, tableLogits, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
+
+/** Tokens of one pass when the caller does not say (bounds the scores scratch). */
+export const DEFAULT_DECODE_CHUNK = 64;
+
+/** Longest prompt + generation the playground's caches hold (the model's limit if smaller). */
+export const PLAYGROUND_CAPACITY = 512;
+
+/** The playground's decoders (worker/generation.ts): base and fine-tuned side by side, each with
+ * its own cache; what the memory estimate counts beside a causal LM's training run. */
+export function playgroundDecoders(layout: ModelLayout): GenerationMemory {
+  return { decoders: 2, capacity: Math.min(PLAYGROUND_CAPACITY, layout.maxSequence), chunk: DEFAULT_DECODE_CHUNK };
+}
 
 /** Which trainable values generation reads: the trained ones, or those at load time. */
 export type DecodeWeightsChoice = 'tuned' | 'base';
@@ -37,7 +51,7 @@ export interface GpuDecoderOptions {
   /** Longest prompt + generation (the cache's rows). */
   capacity: number;
   /** Most tokens run in one pass (a longer prompt is prefilled in chunks): bounds the scores
-   * scratch at chunk·heads·capacity. Default min(capacity, 64). */
+   * scratch at chunk·heads·capacity. Default min(capacity, DEFAULT_DECODE_CHUNK). */
   chunk?: number;
   weights: DecodeWeightsChoice;
 }
@@ -105,7 +119,7 @@ export class GpuDecoder {
     const d = (this.device = model.device);
     const cap = options.capacity;
     if (!(Number.isInteger(cap) && cap > 0)) throw new Error(`decoder capacity must be a positive integer, got ${cap}`);
-    const rowsMax = (this.chunk = Math.min(options.chunk ?? 64, cap));
+    const rowsMax = (this.chunk = Math.min(options.chunk ?? DEFAULT_DECODE_CHUNK, cap));
     if (!(Number.isInteger(rowsMax) && rowsMax > 0)) throw new Error(`decoder chunk must be a positive integer, got ${options.chunk}`);
     if (layout.task.loss !== 'causal-lm') throw new Error(`${layout.modelType}: generation needs a causal LM, this model's task is ${layout.task.loss}`);
     if (layout.normPlacement !== 'pre') throw new Error(`${layout.modelType}: generation is implemented for pre-norm decoders`);

@@ -13,6 +13,7 @@ import { collateCausalLm } from '../io/causal-lm-data.ts';
 import type { ModelBatch } from '../model/batch.ts';
 import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
 import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
+import { playgroundDecoders } from '../model/gpu-decode.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
@@ -133,7 +134,10 @@ export class Trainer {
     const layout = loaded.weights.layout;
     const maxSeq = Math.min(config.maxLength, layout.maxSequence);
     // State what the run needs against what the adapter allows, and refuse before allocating.
-    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    // A causal LM's playground generates beside the run (base and fine-tuned): its decoders are
+    // counted too (an upper bound for the CLI, which has no playground).
+    const generation = layout.task.loss === 'causal-lm' ? playgroundDecoders(layout) : undefined;
+    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET, generation);
     emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
     assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
