@@ -106,10 +106,16 @@ export class GpuModel {
   ) {
     const trainHead = trainsHead(layout, options);
     this.params = buildParameterLayout(trainableSpecs(layout, trainHead));
-    // AdamW, the strength and the health check bind the flat parameters whole.
+    // AdamW, the strength and the health check bind the flat parameters whole (a trained LM head
+    // is in them: its products read it in row chunks, but these do not).
     const limit = bindingLimit(device.limits);
-    if (this.params.size * 4 > limit) {
-      throw new GpuMemoryError(`The trainable parameters (${formatBytes(this.params.size * 4)}${trainHead && layout.task.loss === 'causal-lm' ? ', the LM head included' : ''}) are bound whole by the optimizer: they exceed the adapter's ${formatBytes(limit)} per storage binding by ${formatBytes(this.params.size * 4 - limit)}${trainHead && layout.task.loss === 'causal-lm' ? '; leave the LM head frozen' : ''}`);
+    const bytes = this.params.size * 4;
+    if (bytes > limit) {
+      const lmHead = trainHead && layout.task.loss === 'causal-lm';
+      throw new GpuMemoryError(
+        `The trainable parameters (${formatBytes(bytes)}${lmHead ? ', the LM head included' : ''}) are bound whole by the optimizer: ` +
+          `they exceed the adapter's ${formatBytes(limit)} per storage binding by ${formatBytes(bytes - limit)}${lmHead ? '; leave the LM head frozen' : ''}`,
+      );
     }
     this.paramsTensor = createTensor(device, [this.params.size], 'f32', 'params');
     this.initialTensor = createTensor(device, [this.params.size], 'f32', 'initial params');

@@ -80,8 +80,8 @@ export class PlaygroundGenerator {
   private readonly eos: number[];
 
   constructor(model: GpuModel, private readonly tokenizer: TextTokenizer, rawConfig: Record<string, unknown>) {
-    const { capacity } = playgroundDecoders(model.layout);
-    this.decoders = { base: new GpuDecoder(model, { capacity, weights: 'base' }), tuned: new GpuDecoder(model, { capacity, weights: 'tuned' }) };
+    const { capacity, chunk } = playgroundDecoders(model.layout);
+    this.decoders = { base: new GpuDecoder(model, { capacity, chunk, weights: 'base' }), tuned: new GpuDecoder(model, { capacity, chunk, weights: 'tuned' }) };
     this.eos = eosIds(rawConfig, tokenizer);
   }
 
