@@ -66,6 +66,35 @@ describe('vectorfit grads', () => {
     }
   });
 
+  it('reads an image model’s PNG rows (paths relative to the data file) into transformers’ pixel_values, loss, logits and gradients (hf-tiny/vit)', () => {
+    const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+    const out = join(mkdtempSync(join(tmpdir(), 'vectorfit-')), 'grads.safetensors');
+    const run = vectorfit('grads', '--model', vit, '--data', join(vit, 'data.jsonl'), '--batch', '12', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('data.jsonl: 12 images, table layout (3 classes: 0, 1, 2)');
+    expect(run.stdout).toMatch(/loss [0-9.]+ over 12 rows \(seq 17\)/);
+    const ours = readSafetensors(readFileSync(out), out).tensors;
+    const ref = readSafetensors(readFileSync(join(vit, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors;
+    expect(new Set(ours.keys())).toEqual(new Set(ref.keys()));
+    // The preprocessing (decode, torchvision's fixed-point resize, float32 normalisation) apart
+    // from the model: the issue asks for 1e-5; it is exact.
+    const pixels = ours.get('pixel_values')!.data;
+    const refPixels = ref.get('pixel_values')!.data;
+    expect(Math.max(...Array.from(pixels, (v, i) => Math.abs(v - refPixels[i])))).toBeLessThan(1e-5);
+    expect(Math.abs(ours.get('loss')!.data[0] - ref.get('loss')!.data[0])).toBeLessThan(1e-5);
+    const names = [...ref.keys()].filter((k) => !['loss', 'logits', 'pixel_values'].includes(k));
+    const largest = Math.max(...names.map((k) => norm(ref.get(k)!.data)));
+    expect(norm(Array.from(ours.get('logits')!.data, (v, i) => v - ref.get('logits')!.data[i])) / norm(ref.get('logits')!.data)).toBeLessThan(1e-5);
+    // The README's rule: each tensor against max(its norm, a fraction of the largest), so the
+    // key bias (exactly zero in exact arithmetic) is judged against the floor.
+    for (const name of names) {
+      const a = ours.get(name)!.data;
+      const b = ref.get(name)!.data;
+      const diff = Array.from(a, (v, i) => v - b[i]);
+      expect(norm(diff) / Math.max(norm(b), 1e-3 * largest), name).toBeLessThan(1e-3);
+    }
+  });
+
   it('explains its usage and names a missing flag', () => {
     const run = vectorfit('grads', '--model', FIXTURE);
     expect(run.status).toBe(2);

@@ -3,6 +3,7 @@
 import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
+import { textModel } from '../train/load.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
@@ -189,7 +190,7 @@ export class Engine {
     if (trainer.model.layout.task.loss !== 'causal-lm') throw new Error(`Generation needs a causal language model; ${trainer.loaded.name} is a ${trainer.model.layout.task.loss} model.`);
     if (this.generator?.trainer !== trainer) {
       this.generator?.generator.destroy();
-      this.generator = { trainer, generator: new PlaygroundGenerator(trainer.model, trainer.loaded.tokenizer, trainer.loaded.rawConfig) };
+      this.generator = { trainer, generator: new PlaygroundGenerator(trainer.model, textModel(trainer.loaded, 'generation').tokenizer, trainer.loaded.rawConfig) };
     }
     const { generator } = this.generator;
     if (this.generating) throw new Error('A generation is still running: stop it first.');
