@@ -170,6 +170,52 @@ describe('vectorfit train', () => {
   });
 });
 
+/** The ViT fixture's PNGs as an imagefolder: train/ and validation/ split folders, one folder per
+ * class (named cat, dog, fox for labels 0, 1, 2). */
+function vitImageFolder(dir: string): string {
+  const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+  const names = ['cat', 'dog', 'fox'];
+  const rows = readFileSync(join(vit, 'data.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { image: string; label: number });
+  rows.forEach((r, i) => {
+    const folder = join(dir, i < 9 ? 'train' : 'validation', names[r.label]);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${i}.png`), readFileSync(join(vit, r.image)));
+  });
+  return dir;
+}
+
+describe('vectorfit train on images (hf-tiny/vit)', () => {
+  const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+
+  it('trains on an image folder with split folders, evaluates accuracy, and exports a ViT folder with its preprocessor_config.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-images-'));
+    const data = vitImageFolder(join(dir, 'pets'));
+    const run = vectorfit('train', '--model', vit, '--data', data, '--batch', '3', '--epochs', '2', '--lr', '0.05', '--out', join(dir, 'out'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe('pets: 9 images, imagefolder layout (3 classes: cat, dog, fox), validation split of 3');
+    expect(run.stderr).toMatch(/eval @ step 3: accuracy [0-9.]+, macro_f1/);
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(result.steps).toBe(6);
+    expect(result.metrics).toHaveProperty('accuracy');
+    const merged = join(dir, 'out', 'merged');
+    expect(readdirSync(merged).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json']);
+    expect(JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8'))).toMatchObject({ architectures: ['ViTForImageClassification'], id2label: { 0: 'cat', 1: 'dog', 2: 'fox' } });
+    expect(readdirSync(join(dir, 'out', 'vectors')).sort()).toEqual(['adapter_config.json', 'vectorfit_vectors.safetensors']);
+  });
+
+  it('names a corrupt image and a text dataset given to an image model', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-images-'));
+    const data = vitImageFolder(join(dir, 'pets'));
+    writeFileSync(join(data, 'train', 'dog', '3.png'), readFileSync(join(vit, 'images/3.png')).subarray(0, 60));
+    const run = vectorfit('train', '--model', vit, '--data', data, '--batch', '9', '--epochs', '1', '--out', join(dir, 'out'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/vectorfit train: train\/dog\/3\.png: a damaged PNG/);
+    const text = vectorfit('grads', '--model', vit, '--data', join(FIXTURE, 'data.jsonl'), '--out', join(dir, 'g.safetensors'));
+    expect(text.status).toBe(1);
+    expect(text.stderr).toContain('vectorfit grads: data.jsonl: no column of image paths');
+  });
+});
+
 /** The fixture's 12 rows as a GLUE MRPC file: each text cut in two, #1 String and #2 String. */
 function mrpcPairFile(dir: string): string {
   const rows = readFileSync(join(FIXTURE, 'data.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: number });

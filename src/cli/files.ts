@@ -176,11 +176,19 @@ export interface ImageData extends BuiltExamples {
  * beside the images, or Hub Parquet) as classification rows: `text` is each image's path, `image`
  * its bytes, decoded per batch by the trainer.
  */
-export async function readImageData(path: string): Promise<ImageData> {
+export async function readImageData(path: string, like?: { labelNames: string[] }): Promise<ImageData> {
   const dataset = await readImageDatasetFromDisk(path);
-  const rows = (examples: readonly ImageExample[]): Example[] => examples.map((e) => ({ text: e.path, label: e.label, image: { path: e.path, bytes: e.bytes } }));
+  // A validation set read apart names its classes itself: map them onto the training set's.
+  const labelOf = (e: ImageExample): number => {
+    if (!like) return e.label;
+    const name = dataset.labelNames[e.label];
+    const label = like.labelNames.indexOf(name);
+    if (label < 0) throw new Error(`${path}: class "${name}" (${e.path}) is not one of the training set's classes: ${like.labelNames.join(', ')}`);
+    return label;
+  };
+  const rows = (examples: readonly ImageExample[]): Example[] => examples.map((e) => ({ text: e.path, label: labelOf(e), image: { path: e.path, bytes: e.bytes } }));
   const examples = rows(dataset.splits.train);
-  const { labelNames } = dataset;
+  const labelNames = like?.labelNames ?? dataset.labelNames;
   const validation = dataset.splits.validation && rows(dataset.splits.validation);
   const splits = validation ? `, validation split of ${validation.length}` : '';
   return {

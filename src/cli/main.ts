@@ -37,6 +37,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       For a causal LM (llama, qwen2) FILE is JSONL with a "text" per row; the loss is the
       shifted next-token cross-entropy, and lm_head.weight's gradient is written too (a tied
       head's, through both its uses, as model.embed_tokens.weight).
+      For an image model (vit) FILE is an image dataset (see Images below); the images are
+      preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
@@ -73,7 +75,11 @@ validation (or dev) split validates unless --val is given; --train-split / --val
 others. Columns are guessed (GLUE headers, text/text_pair, sentence1/sentence2, question with
 passage/context/sentence, two free-text columns as a pair) and printed first; override with
 --text COL --text-pair COL --label COL (--text-pair none: single texts). For a causal LM
-(llama, qwen2) the rows are text, prompt + completion, or chat messages. Variants: ${VARIANTS.join(', ')}.`;
+(llama, qwen2) the rows are text, prompt + completion, or chat messages. Variants: ${VARIANTS.join(', ')}.
+Images (an image model, vit): a folder or .zip with one subfolder per class (train/ and
+validation/ split folders recognised), a CSV/JSONL of image paths (relative to the file) and
+labels, or Hub Parquet with an image column; PNG or JPEG. The model folder needs its
+preprocessor_config.json, which the merged export copies.`;
 
 type Flags = Record<string, string>;
 
@@ -208,6 +214,12 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 
+/** Whether the model folder's architecture reads pixel values (its data is then an image dataset). */
+function readsImages(model: ModelFiles): boolean {
+  const config = parseModelConfig(readModelFolder(model).config, 'config.json');
+  return architectureFor(config).embeddings.kind === 'patches';
+}
+
 function num(flags: Flags, name: string, fallback: number): number {
   if (flags[name] === undefined) return fallback;
   const value = Number(flags[name]);
@@ -266,7 +278,13 @@ async function train(flags: Flags): Promise<void> {
   const maxLength = int(flags, 'max-length');
   let data: BuiltExamples;
   let validationRead: BuiltExamples | undefined;
-  if (lm) {
+  if (readsImages(model)) {
+    const images = await readImageData(need(flags, 'data'));
+    console.log(images.mappingLine);
+    data = images;
+    const validation = flags.val ? (await readImageData(flags.val, images)).examples : images.validation;
+    validationRead = validation && { task: 'classification', labelNames: images.labelNames, examples: validation };
+  } else if (lm) {
     data = await readCausalLmFile(need(flags, 'data'), lm, maxLength);
     validationRead = flags.val ? await readCausalLmFile(flags.val, lm, maxLength) : undefined;
   } else {
@@ -317,6 +335,7 @@ async function train(flags: Flags): Promise<void> {
     dataset: { task: data.task, labelNames: data.labelNames, train: trainSet, validation, name: basename(flags.data) },
     config,
     emit,
+    decodeImage: decodeImageNode,
   });
   const summary = trainer.summary();
   if (summary.headNote) console.log(summary.headNote);

@@ -23,6 +23,7 @@ const HF_CLASSES: Record<string, string> = {
   bert: 'BertForSequenceClassification',
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  vit: 'ViTForImageClassification',
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
 };

@@ -17,7 +17,7 @@ import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../mo
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
-import type { Dataset, Example, ModelFiles } from '../io/types.ts';
+import type { Dataset, EncodedImage, Example, ModelFiles } from '../io/types.ts';
 import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
 import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
@@ -488,7 +488,17 @@ export class Trainer {
 
   /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */
   async predict(text: string, textPair?: string): Promise<{ base: Prediction; tuned: Prediction }> {
-    const example: Example = { text, textPair, label: 0 };
+    if (this.loaded.input !== 'tokens') throw new Error(`${this.loaded.name} is an image model: it predicts on images, not text`);
+    return this.predictExample({ text, textPair, label: 0 });
+  }
+
+  /** An image model's prediction on one image (PNG or JPEG bytes), beside the base model's. */
+  async predictImage(image: EncodedImage): Promise<{ base: Prediction; tuned: Prediction }> {
+    if (this.loaded.input !== 'pixels') throw new Error(`${this.loaded.name} is a text model: it predicts on text, not images`);
+    return this.predictExample({ text: image.path, label: 0, image });
+  }
+
+  private async predictExample(example: Example): Promise<{ base: Prediction; tuned: Prediction }> {
     const tuned = this.toPrediction(await this.logits([example]));
     const bytes = this.model.params.size * 4;
     const backup = this.gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });

@@ -5,6 +5,7 @@ import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../tra
 import { buildExport } from '../train/exports.ts';
 import { textModel } from '../train/load.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
+import type { ImageDecoder } from '../io/images/decode.ts';
 import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
@@ -14,6 +15,9 @@ export interface EngineDeps {
   acquireGpu: () => Promise<Gpu>;
   store: CheckpointStore;
   post: (event: EngineEvent) => void;
+  /** How image files are decoded (an image model's dataset rows and predictImage):
+   * decodeImageBrowser in the worker, decodeImageNode in Node. */
+  decodeImage?: ImageDecoder;
 }
 
 type LoadRequest = Extract<EngineRequest, { type: 'load' }>;
@@ -53,6 +57,11 @@ export class Engine {
         case 'predict': {
           const trainer = this.requireTrainer();
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
+          return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
+        }
+        case 'predictImage': {
+          const trainer = this.requireTrainer();
+          const { base, tuned } = await trainer.exclusive(() => trainer.predictImage(request.image));
           return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
         }
         case 'generate':
@@ -102,7 +111,7 @@ export class Engine {
     this.trainer = undefined;
     this.checkpointStep = undefined;
     const gpu = await this.device();
-    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post });
+    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage });
     this.lastLoad = request;
     this.setState('ready');
   }
