@@ -143,14 +143,14 @@ export class Trainer {
       if (!decodeImage) throw new Error(`${loaded.name} is an image model: the trainer needs an image decoder (TrainerOptions.decodeImage)`);
       pixels = new ImagePixels(decodeImage, loaded.imageProcessor);
     }
-    const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    const maxSeq = planSequence(loaded, config.maxLength);
     // State what the run needs against what the adapter allows, and refuse before allocating.
-    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    const memory = estimateTrainingMemory(layout, config.batchSize, maxSeq);
     emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
     assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
-      maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
+      maxSeq,
       trains: (kind, module) => variantTrains(config.variant, kind, module),
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
@@ -647,6 +647,20 @@ const HEALTH_CHECKS = [
 
 function hyperAt(config: TrainConfig, step: number, totalSteps: number) {
   return { lr: learningRate(config, step, totalSteps), beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+}
+
+/** The longest sequence a run's plans take: text up to maxLength (and the model's positions),
+ * padded to the bucket; an image is always its CLS token and patches, whatever maxLength says. */
+function planSequence(loaded: LoadedModel, maxLength: number): number {
+  const { maxSequence } = loaded.weights.layout;
+  switch (loaded.input) {
+    case 'tokens':
+      return Math.ceil(Math.min(maxLength, maxSequence) / SEQ_BUCKET) * SEQ_BUCKET;
+    case 'pixels':
+      return maxSequence;
+    default:
+      return unreachable(loaded, 'model input');
+  }
 }
 
 /** A different dropout seed for every step, the same on every run with the same seed. */

@@ -38,7 +38,8 @@ async function train(files: ModelFiles, dataset: Dataset, steps = 3): Promise<Tr
     gpu: await testGpu(),
     files,
     dataset,
-    config: defaultConfig(12, { epochs: steps, batchSize: 12, lr: 0.05, lrSchedule: 'constant' }),
+    // maxLength is a text setting: an image is always its CLS token and 16 patches.
+    config: defaultConfig(12, { epochs: steps, batchSize: 12, lr: 0.05, lrSchedule: 'constant', maxLength: 8 }),
     emit: () => {},
     decodeImage: decodeImageNode,
   });
