@@ -173,6 +173,7 @@ export class Trainer {
     return {
       name: this.loaded.name,
       modelType: config.modelType,
+      input: this.loaded.input,
       layers: config.layers,
       hidden: config.hidden,
       totalParameters: this.loaded.totalParameters,

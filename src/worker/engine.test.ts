@@ -245,7 +245,7 @@ describe('the engine protocol with an image model', () => {
     const dataset: Dataset = { task: 'classification', labelNames: data.labelNames, train: data.examples, validation: data.examples.slice(0, 6), name: 'data.jsonl' };
     const config = defaultConfig(12, { batchSize: 6, epochs: 2, lr: 5e-2, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } });
     await engine.handle({ type: 'load', model: await readModelDir(vit), dataset, config });
-    expect(events.find((e) => e.type === 'model')).toMatchObject({ summary: { modelType: 'vit', numLabels: 3 }, totalSteps: 4 });
+    expect(events.find((e) => e.type === 'model')).toMatchObject({ summary: { modelType: 'vit', input: 'pixels', numLabels: 3 }, totalSteps: 4 });
     await engine.handle({ type: 'start' });
     for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.state === 'finished'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(events.filter((e) => e.type === 'step')).toHaveLength(4);

@@ -8,6 +8,8 @@ import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 export interface ModelSummary {
   name: string;
   modelType: string;
+  /** What the model reads: text (a tokenizer) or images (predict with 'predictImage'). */
+  input: 'tokens' | 'pixels';
   layers: number;
   hidden: number;
   totalParameters: number;
