@@ -24,7 +24,7 @@ import { add } from '../kernels/elementwise.ts';
 import { factoredLinearForward } from '../kernels/factored_linear.ts';
 import { createRopeTable, ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
-import type { ModelLayout } from './architectures.ts';
+import { tokenEmbeddings, type ModelLayout } from './architectures.ts';
 import type { GpuModel } from './gpu-model.ts';
 import type { GenerationMemory } from './memory.ts';
 import type { GpuModule, LayerBlock } from './gpu-layer.ts';
@@ -123,8 +123,9 @@ export class GpuDecoder {
     if (!(Number.isInteger(rowsMax) && rowsMax > 0)) throw new Error(`decoder chunk must be a positive integer, got ${options.chunk}`);
     if (layout.task.loss !== 'causal-lm') throw new Error(`${layout.modelType}: generation needs a causal LM, this model's task is ${layout.task.loss}`);
     if (layout.normPlacement !== 'pre') throw new Error(`${layout.modelType}: generation is implemented for pre-norm decoders`);
-    if (layout.embeddings.norm || layout.embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
-    if (layout.embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
+    const embeddings = tokenEmbeddings(layout, 'generation');
+    if (embeddings.norm || embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
+    if (embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
     const w = model.decodeWeights();
     // The trained tensors are views into paramsTensor; 'base' reads the same offsets of initialTensor.
     const pick = (t: Tensor): Tensor => (options.weights === 'base' && t.buffer === model.paramsTensor.buffer ? { ...t, buffer: model.initialTensor.buffer } : t);

@@ -5,7 +5,8 @@
 // chunks never are (the word table and LM head: split-table.ts; a causal LM's logits:
 // gpu-lm-head.ts), unless the smallest chunk, 64 rows, is itself too large.
 import type { GpuLimits } from '../gpu/device.ts';
-import type { ModelLayout } from './architectures.ts';
+import { unreachable } from '../util/unreachable.ts';
+import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
 
 export interface MemoryItem {
   what: string;
@@ -72,14 +73,12 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     }
     return { what, bytes, largest, split };
   };
-  const { word, position, tokenType } = layout.embeddings;
-  const norms = [layout.embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
+  const embedding = embeddingMemory(layout.embeddings, batch, tokens);
+  const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
-  // The word table and an untied LM head are held in row chunks (split-table.ts).
   const frozen: TensorSize[] = [
-    { name: word.key, elements: word.rows * word.dim, splitRow: word.dim },
-    ...[position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+    ...embedding.weights,
     ...norms.map((n) => ({ name: n.weight, elements: n.dim * (n.bias ? 2 : 1) })),
     ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut, splitRow: h.linear.dIn })) : []),
   ];
@@ -98,7 +97,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   const each = (name: string, count: number, elements: number) => Array.from({ length: count }, (_, i) => ({ name: count > 1 ? `${name} ${i + 1}` : name, elements }));
   const activations = [
     ...each('hidden state', layout.layers.length + 1, tokens * H),
-    ...each('embedding sum and norm', 2, tokens * H),
+    ...embedding.activations,
     ...layout.layers.flatMap((l) => [
       // Pre-norm keeps the first norm's output, post-norm a second residual: five [tokens, H]
       // either way, and two norms' mean and rstd.
@@ -170,6 +169,42 @@ function decoderTensors(layout: ModelLayout, { decoders, capacity, chunk: chunkT
     ];
   }).flat();
 }
+
+/** The embeddings' frozen tensors, the inputs and intermediates they keep, and their norm. */
+function embeddingMemory(embeddings: EmbeddingsLayout, batch: number, tokens: number): { weights: Tensors; activations: Tensors; norm: NormLayout | null } {
+  switch (embeddings.kind) {
+    case 'tokens': {
+      const { word, position, tokenType, norm } = embeddings;
+      return {
+        // The word table is held in row chunks (split-table.ts); the others are small.
+        weights: [
+          { name: word.key, elements: word.rows * word.dim, splitRow: word.dim },
+          ...[position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+        ],
+        activations: [1, 2].map((i) => ({ name: `embedding sum and norm ${i}`, elements: tokens * word.dim })),
+        norm,
+      };
+    }
+    case 'patches': {
+      const { projection: p, position, channels, image, grid } = embeddings;
+      const patches = batch * grid.rows * grid.cols;
+      return {
+        weights: [{ name: p.weight, elements: p.dIn * p.dOut + p.dOut }, { name: position.key, elements: (position.rows + 1) * position.dim }],
+        activations: [
+          { name: 'pixel values', elements: batch * channels * image.height * image.width },
+          { name: 'unfolded patches', elements: patches * p.dIn },
+          { name: 'projected patches', elements: patches * p.dOut },
+          { name: 'patch tokens', elements: tokens * p.dOut },
+        ],
+        norm: null,
+      };
+    }
+    default:
+      return unreachable(embeddings, 'embeddings kind');
+  }
+}
+
+type Tensors = TensorSize[];
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;

@@ -18,7 +18,8 @@ import { readTensor } from '../gpu/readback.ts';
 import { testGpu } from '../test/gpu.ts';
 import { GREEDY, generate } from '../train/sampling.ts';
 import { Optimizer } from '../train/optimizer.ts';
-import type { ModelBatch } from './batch.ts';
+import { tokenEmbeddings } from './architectures.ts';
+import type { TokenBatch } from './batch.ts';
 import { GpuDecoder } from './gpu-decode.ts';
 import { GpuModel } from './gpu-model.ts';
 import { GpuMemoryError } from './memory.ts';
@@ -51,7 +52,7 @@ function maxRelative(a: Float32Array, b: Float32Array): number {
 
 /** Logits, loss and gradients of one batch, then the loss of each of a few AdamW steps and the
  * parameters after them, then greedy generation from the trained and the initial parameters. */
-async function run(weights: ModelWeights, batch: ModelBatch, trainHead: boolean, tableChunkBytes?: number) {
+async function run(weights: ModelWeights, batch: TokenBatch, trainHead: boolean, tableChunkBytes?: number) {
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, trainHead, factorOn: 'cpu', tableChunkBytes,
@@ -112,7 +113,7 @@ describe.each([
     expect(whole.chunks).toEqual([[VOCAB], [VOCAB]]);
     expect(split.chunks).toEqual([[128, 128, 94], [128, 128, 94]]);
     // Uploaded (or viewed in the flat parameters) chunk by chunk, read back whole: the checkpoint's.
-    const key = weights.layout.embeddings.word.key;
+    const key = tokenEmbeddings(weights.layout, 'the test').word.key;
     expect(split.word).toEqual(weights.tensors.get(key)!.data);
     expect(split.lmHead).toEqual(weights.tensors.get(weights.layout.head[0].linear.weight)!.data);
     // Forward: bit-equal.
