@@ -14,8 +14,13 @@ test('trains the demo LLM from dropped files and generates from base and fine-tu
   await page.goto('/');
   // The BERT demo loads itself first; the dropped files replace it.
   await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  const playground = page.getByTestId('playground');
+  await expect(playground.getByTestId('generation-prompt')).toHaveCount(0);
   await page.getByTestId('model-drop-folder').setInputFiles(DEMO_LLM);
   await expect(page.getByTestId('model-info')).toContainText('llama, 3 layers, hidden 96');
+  // A decoder is a causal LM by its architecture: the generation playground shows before its data
+  // is dropped.
+  await expect(playground.getByTestId('generation-prompt')).toBeVisible();
   await page.getByTestId('train-drop-files').setInputFiles(path.join(DEMO_LLM, 'sst2-causal-train-512.jsonl'));
   await page.getByTestId('validation-drop-files').setInputFiles(path.join(DEMO_LLM, 'sst2-causal-dev-128.jsonl'));
   await expect(page.getByTestId('dataset-summary')).toContainText('Causal language modelling: 512 training and 128 validation examples');
@@ -33,7 +38,6 @@ test('trains the demo LLM from dropped files and generates from base and fine-tu
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
 
   // Greedy: both columns stream and finish.
-  const playground = page.getByTestId('playground');
   await playground.getByTestId('generation-prompt').fill('Review: a gorgeous , witty , seductive movie . Sentiment:');
   await playground.getByTestId('generation-max-tokens').fill('6');
   await playground.getByTestId('generate').click();

@@ -1,10 +1,13 @@
 // Embedding gather and its gradient scatter over [rows, dim] with u32 ids into a [vocab, dim]
 // table. Grid-stride over the rows·dim elements (consecutive threads copy consecutive words of
 // a row). The scatter adds without atomics, so its ids must be unique (see embeddingBackward).
+// A table larger than one storage binding is held as row chunks (model/split-table.ts), each
+// dispatched on its own: `first` is the chunk's first table row and ids outside [first, end) are
+// another chunk's, skipped (the whole table: first 0, end 0xffffffff).
 
 override ACCUMULATE: bool = false;
 
-struct Params { rows: u32, dim: u32 }
+struct Params { rows: u32, dim: u32, first: u32, end: u32 }
 
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
@@ -16,7 +19,9 @@ struct Params { rows: u32, dim: u32 }
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   for (var i = gid.x; i < p.rows * p.dim; i += groups.x * 256u) {
     let r = i / p.dim;
-    var v = table[ids[r] * p.dim + i - r * p.dim];
+    let id = ids[r];
+    if (id < p.first || id >= p.end) { continue; }
+    var v = table[(id - p.first) * p.dim + i - r * p.dim];
     if (ACCUMULATE) { v += out[i]; }
     out[i] = v;
   }
@@ -32,7 +37,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) g
 fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   for (var i = gid.x; i < bp.rows * bp.dim; i += groups.x * 256u) {
     let r = i / bp.dim;
-    let t = bIds[r] * bp.dim + i - r * bp.dim;
+    let id = bIds[r];
+    if (id < bp.first || id >= bp.end) { continue; }
+    let t = (id - bp.first) * bp.dim + i - r * bp.dim;
     dTable[t] += dOut[i];
   }
 }
@@ -41,7 +48,7 @@ fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
 // on the CPU (groupRows in embedding.ts), and one invocation per (group, column) sums its rows
 // and adds the sum to the group's table row. Group ids are unique, so no two invocations write
 // the same element; groups past the batch's count are empty and write nothing.
-struct GroupParams { groups: u32, dim: u32 }
+struct GroupParams { groups: u32, dim: u32, first: u32, end: u32 }
 
 @group(0) @binding(0) var<storage, read> gOut: array<f32>;
 @group(0) @binding(1) var<storage, read> gOrder: array<u32>;
@@ -58,9 +65,10 @@ fn backward_grouped(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
     let j = i - u * gp.dim;
     let start = gOffsets[u];
     let end = gOffsets[u + 1u];
-    if (start == end) { continue; }
+    let id = gIds[u];
+    if (start == end || id < gp.first || id >= gp.end) { continue; }
     var s = 0.0;
     for (var r = start; r < end; r++) { s += gOut[gOrder[r] * gp.dim + j]; }
-    gTable[gIds[u] * gp.dim + j] += s;
+    gTable[(id - gp.first) * gp.dim + j] += s;
   }
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../io/safetensors.ts';
 import { collateTokenRows } from '../io/token-task-data.ts';
 import { buildReferenceModel, referenceGradients } from '../model/reference.ts';
-import { loadModel } from '../train/load.ts';
+import { loadModel, textModel } from '../train/load.ts';
 import { readModelDir } from './files.ts';
 import { readTokenTaskDataset } from './token-task-files.ts';
 
@@ -112,7 +112,7 @@ describe('vectorfit grads on QA and NER files', () => {
     const { dataset } = (await readTokenTaskDataset(model, data, { nerMaxLength: 128 }))!;
     const loaded = await loadModel(model, dataset, 0);
     const rows = dataset.train.slice(0, 8).map((e) => e.tokens!);
-    const { batch, labels } = collateTokenRows(rows, loaded.tokenizer.padId, 1, task === 'token-classification');
+    const { batch, labels } = collateTokenRows(rows, textModel(loaded, 'test').tokenizer.padId, 1, task === 'token-classification');
     const ref = referenceGradients(buildReferenceModel(loaded.config, loaded.weights), batch, labels);
     expect(Math.abs(ours.get('loss')!.data[0] - ref.loss)).toBeLessThan(1e-5 * ref.loss);
     const norm = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((a, v) => a + v * v, 0));

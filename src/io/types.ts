@@ -19,6 +19,16 @@ export interface Example {
    * −100 where no loss applies. Question answering: one window of a question's context, its labels
    * the answer's start and end token (CLS when the window lacks it). */
   tokens?: { inputIds: number[]; labels: number[]; tokenTypeIds?: number[] };
+  /** Image rows only (an image model's data): the encoded image; `text` is then its path, as
+   * previews show it. */
+  image?: EncodedImage;
+}
+
+/** An image file as dropped (PNG or JPEG bytes), decoded and preprocessed per batch. */
+export interface EncodedImage {
+  /** For messages: a file path, or "file.parquet, row N". */
+  path: string;
+  bytes: Uint8Array;
 }
 
 /** Question answering's validation side: the questions, and for each validation example (one per

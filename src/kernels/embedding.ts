@@ -5,6 +5,22 @@ import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, type Tensor } from '../gpu/tensor.ts';
 import { gridStride } from './grid.ts';
 
+/** The table rows a dispatch's table holds, when it is one row chunk of a larger table
+ * (model/split-table.ts): rows first … end − 1 (end absent: every row from first on). Ids outside
+ * are another chunk's and skipped; absent, the table is whole. */
+export interface TableRows {
+  first: number;
+  end?: number;
+}
+
+const WHOLE_TABLE: TableRows = { first: 0 };
+
+function rowParams(device: GPUDevice, count: number, dim: number, range: TableRows = WHOLE_TABLE): GPUBuffer {
+  const end = range.end ?? 0xffffffff;
+  if (!(Number.isInteger(range.first) && range.first >= 0 && end > range.first && end <= 0xffffffff)) throw new Error(`embedding: table rows ${range.first} … ${end} are not a range`);
+  return createParams(device, [['u32', count], ['u32', dim], ['u32', range.first], ['u32', end]]);
+}
+
 export interface EmbeddingForwardArgs {
   /** [vocab, dim] */
   table: Tensor;
@@ -16,16 +32,19 @@ export interface EmbeddingForwardArgs {
   dim: number;
   /** out += the gathered rows: word + position + token-type embeddings summed into one buffer. */
   accumulate?: boolean;
+  /** `table` is these rows of the whole table: only rows whose id falls there are written. */
+  tableRows?: TableRows;
 }
 
-/** out[r] = table[ids[r]] (rows of the table gathered by id). */
+/** out[r] = table[ids[r]] (rows of the table gathered by id; with tableRows, the rows whose id
+ * the chunk holds, from table[ids[r] − first]). */
 export function embeddingForward(device: GPUDevice, args: EmbeddingForwardArgs): Dispatch {
   return makeDispatch(device, {
     label: `embedding forward ${args.rows}×${args.dim}`,
     code,
     entryPoint: 'forward',
     constants: { ACCUMULATE: Number(!!args.accumulate) },
-    bindings: [args.table, args.ids, args.out, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    bindings: [args.table, args.ids, args.out, rowParams(device, args.rows, args.dim, args.tableRows)],
     workgroups: gridStride(args.rows * args.dim),
   });
 }
@@ -44,6 +63,8 @@ export interface EmbeddingBackwardArgs {
   dTable: Tensor;
   rows: number;
   dim: number;
+  /** `dTable` is these rows of the whole table (ids outside are skipped). */
+  tableRows?: TableRows;
 }
 
 export function embeddingBackward(device: GPUDevice, args: EmbeddingBackwardArgs): Dispatch {
@@ -51,7 +72,7 @@ export function embeddingBackward(device: GPUDevice, args: EmbeddingBackwardArgs
     label: `embedding backward ${args.rows}×${args.dim}`,
     code,
     entryPoint: 'backward',
-    bindings: [args.dOut, args.ids, args.dTable, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    bindings: [args.dOut, args.ids, args.dTable, rowParams(device, args.rows, args.dim, args.tableRows)],
     workgroups: gridStride(args.rows * args.dim),
   });
 }
@@ -99,6 +120,8 @@ export interface EmbeddingBackwardGroupedArgs {
   dTable: Tensor;
   rows: number;
   dim: number;
+  /** `dTable` is these rows of the whole table (groups of other ids are skipped). */
+  tableRows?: TableRows;
 }
 
 /** The scatter-add with repeated ids (a word-embedding table's gradient). */
@@ -107,7 +130,7 @@ export function embeddingBackwardGrouped(device: GPUDevice, args: EmbeddingBackw
     label: `embedding backward grouped ${args.rows}×${args.dim}`,
     code,
     entryPoint: 'backward_grouped',
-    bindings: [args.dOut, args.order, args.offsets, args.ids, args.dTable, createParams(device, [['u32', args.rows], ['u32', args.dim]])],
+    bindings: [args.dOut, args.order, args.offsets, args.ids, args.dTable, rowParams(device, args.rows, args.dim, args.tableRows)],
     workgroups: gridStride(args.rows * args.dim),
   });
 }

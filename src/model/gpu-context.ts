@@ -6,8 +6,9 @@ import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { add } from '../kernels/elementwise.ts';
 import { createRopeTable } from '../kernels/rope.ts';
-import type { ModelLayout } from './architectures.ts';
+import type { ModelLayout, PatchEmbeddingsLayout } from './architectures.ts';
 import { labelShape } from './task.ts';
+import { uploadSplitTable, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
 
@@ -28,6 +29,8 @@ export const STREAM = {
 
 export interface GpuInputs {
   ids: Tensor;
+  /** An image model's pixel values [batch, C, H, W] (one element for a text model). */
+  pixels: Tensor;
   types: Tensor;
   positions: Tensor;
   mask: Tensor;
@@ -42,6 +45,10 @@ export interface GpuInputs {
 }
 
 export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dUp' | 'dContext' | 'dq' | 'dk' | 'dv' | 'dkHeads' | 'dvHeads';
+
+function pixelsPerImage(e: PatchEmbeddingsLayout): number {
+  return e.channels * e.image.height * e.image.width;
+}
 
 export class BlockContext {
   readonly inputs: GpuInputs;
@@ -62,6 +69,9 @@ export class BlockContext {
     readonly maxSeq: number,
     /** Vectors that get gradients at all (the variant's trainable set). */
     readonly trains: (kind: 'sigma' | 'bias', module: ModuleKind) => boolean,
+    /** Most bytes of one chunk of a table split by rows (split-table.ts): the adapter's binding
+     * limit, or less to force a split. */
+    readonly tableChunkBytes: number,
   ) {
     const N = (this.maxTokens = maxBatch * maxSeq);
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
@@ -72,6 +82,7 @@ export class BlockContext {
     const labels = labelShape(layout.task, maxBatch, maxSeq);
     this.inputs = {
       ids: this.tensor([N], 'input ids', 'u32'),
+      pixels: this.tensor([layout.embeddings.kind === 'patches' ? maxBatch * pixelsPerImage(layout.embeddings) : 1], 'pixel values'),
       types: this.tensor([N], 'token types', 'u32'),
       positions: this.tensor([N], 'position ids', 'u32'),
       mask: this.tensor([N], 'attention mask', 'u32'),
@@ -109,6 +120,13 @@ export class BlockContext {
 
   tensor(shape: number[], label: string, dtype: DType = 'f32'): Tensor {
     return createTensor(this.device, shape, dtype, label);
+  }
+
+  /** A checkpoint table [rows, dim] uploaded as row chunks of at most tableChunkBytes each. */
+  uploadTable(name: string): SplitTable {
+    const w = this.weights.tensors.get(name);
+    if (!w || w.shape.length !== 2) throw new Error(`weights lack the table ${name}`);
+    return uploadSplitTable(this.device, w.data, w.shape[0], w.shape[1], this.tableChunkBytes, name);
   }
 
   /** A checkpoint tensor uploaded as it is. */

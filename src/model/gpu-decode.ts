@@ -12,21 +12,37 @@
 // load time in `initialTensor`, at the same offsets; U, V, norms and embeddings are shared. A
 // decoder built for 'base' binds the same views with the buffer swapped to the initial one, so
 // both generate from one copy of the weights and nothing is copied when training moves on.
+//
+// A word table or LM head larger than one binding is read in row chunks (split-table.ts), as the
+// training forward reads it.
 import { prefix, createTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { encodePlan, type PlanOp } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { activationForward, gatedForward } from '../kernels/activation.ts';
 import { attentionDecode } from '../kernels/attention_decode.ts';
 import { add } from '../kernels/elementwise.ts';
-import { embeddingForward } from '../kernels/embedding.ts';
 import { factoredLinearForward } from '../kernels/factored_linear.ts';
-import { matmul } from '../kernels/matmul.ts';
 import { createRopeTable, ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
+import { tokenEmbeddings, type ModelLayout } from './architectures.ts';
 import type { GpuModel } from './gpu-model.ts';
+import type { GenerationMemory } from './memory.ts';
 import type { GpuModule, LayerBlock } from './gpu-layer.ts';
 import { normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
+import { gatherRows, onBuffer, tableLogits, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
+
+/** Tokens of one pass when the caller does not say (bounds the scores scratch). */
+export const DEFAULT_DECODE_CHUNK = 64;
+
+/** Longest prompt + generation the playground's caches hold (the model's limit if smaller). */
+export const PLAYGROUND_CAPACITY = 512;
+
+/** The playground's decoders (worker/generation.ts): base and fine-tuned side by side, each with
+ * its own cache; what the memory estimate counts beside a causal LM's training run. */
+export function playgroundDecoders(layout: ModelLayout): GenerationMemory {
+  return { decoders: 2, capacity: Math.min(PLAYGROUND_CAPACITY, layout.maxSequence), chunk: DEFAULT_DECODE_CHUNK };
+}
 
 /** Which trainable values generation reads: the trained ones, or those at load time. */
 export type DecodeWeightsChoice = 'tuned' | 'base';
@@ -35,7 +51,7 @@ export interface GpuDecoderOptions {
   /** Longest prompt + generation (the cache's rows). */
   capacity: number;
   /** Most tokens run in one pass (a longer prompt is prefilled in chunks): bounds the scores
-   * scratch at chunk·heads·capacity. Default min(capacity, 64). */
+   * scratch at chunk·heads·capacity. Default min(capacity, DEFAULT_DECODE_CHUNK). */
   chunk?: number;
   weights: DecodeWeightsChoice;
 }
@@ -84,8 +100,8 @@ export class GpuDecoder {
   private length = 0;
   private readonly device: GPUDevice;
   private readonly layers: DecodeLayer[];
-  private readonly word: Tensor;
-  private readonly lmHead: Tensor;
+  private readonly word: SplitTable;
+  private readonly lmHead: SplitTable;
   private readonly finalNorm: GpuNorm | null;
   private readonly rope: Tensor | null;
   private readonly ids: Tensor;
@@ -103,17 +119,19 @@ export class GpuDecoder {
     const d = (this.device = model.device);
     const cap = options.capacity;
     if (!(Number.isInteger(cap) && cap > 0)) throw new Error(`decoder capacity must be a positive integer, got ${cap}`);
-    const rowsMax = (this.chunk = Math.min(options.chunk ?? 64, cap));
+    const rowsMax = (this.chunk = Math.min(options.chunk ?? DEFAULT_DECODE_CHUNK, cap));
     if (!(Number.isInteger(rowsMax) && rowsMax > 0)) throw new Error(`decoder chunk must be a positive integer, got ${options.chunk}`);
     if (layout.task.loss !== 'causal-lm') throw new Error(`${layout.modelType}: generation needs a causal LM, this model's task is ${layout.task.loss}`);
     if (layout.normPlacement !== 'pre') throw new Error(`${layout.modelType}: generation is implemented for pre-norm decoders`);
-    if (layout.embeddings.norm || layout.embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
-    if (layout.embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
+    const embeddings = tokenEmbeddings(layout, 'generation');
+    if (embeddings.norm || embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
+    if (embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
     const w = model.decodeWeights();
     // The trained tensors are views into paramsTensor; 'base' reads the same offsets of initialTensor.
     const pick = (t: Tensor): Tensor => (options.weights === 'base' && t.buffer === model.paramsTensor.buffer ? { ...t, buffer: model.initialTensor.buffer } : t);
-    this.word = pick(w.word);
-    this.lmHead = pick(w.lmHead);
+    const pickTable = (table: SplitTable): SplitTable => (options.weights === 'base' ? onBuffer(table, model.paramsTensor.buffer, model.initialTensor.buffer) : table);
+    this.word = pickTable(w.word);
+    this.lmHead = pickTable(w.lmHead);
     this.finalNorm = w.finalNorm;
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
     const KV = kvHeads * headDim;
@@ -189,8 +207,8 @@ export class GpuDecoder {
     const { capacity } = this.options;
     if (ids.length === 0) throw new Error('feed: no tokens');
     if (this.length + ids.length > capacity) throw new Error(`the sequence would reach ${this.length + ids.length} tokens; this decoder's cache holds ${capacity}`);
-    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < this.word.shape[0]));
-    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (${this.word.shape[0]})`);
+    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < this.word.rows));
+    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (${this.word.rows})`);
     for (let i = 0; i + this.chunk < ids.length; i += this.chunk) this.submit(ids.slice(i, i + this.chunk));
     this.submit(ids.slice(Math.floor((ids.length - 1) / this.chunk) * this.chunk));
     const logits = await readTensor(this.device, this.acts.logits);
@@ -239,7 +257,7 @@ export class GpuDecoder {
     const KV = kvHeads * headDim;
     const a = this.acts;
     const rows = (t: Tensor, cols: number) => prefix(t, [n, cols]);
-    const head = [embeddingForward(d, { table: this.word, ids: prefix(this.ids, [n]), out: rows(a.x, H), rows: n, dim: H })];
+    const head = gatherRows(d, { table: this.word, ids: prefix(this.ids, [n]), out: rows(a.x, H), rows: n });
     const before: PlanOp[][] = [];
     const after: PlanOp[][] = [];
     for (const layer of this.layers) {
@@ -290,8 +308,7 @@ export class GpuDecoder {
       tail.push(normForward(d, this.finalNorm, a.last, a.lastNormed, { mean: prefix(a.stats.mean, [1]), rstd: prefix(a.stats.rstd, [1]) }, 1));
       last = a.lastNormed;
     }
-    const vocab = a.logits.shape[1];
-    tail.push(matmul(d, { m: 1, n: vocab, k: H, a: last, b: this.lmHead, transB: true, out: a.logits }));
+    tail.push(...tableLogits(d, { x: last, table: this.lmHead, out: a.logits, m: 1 }));
     return { head, before, after, tail };
   }
 

@@ -3,15 +3,17 @@
 // predicts token t + 1, −100 ignored). The head's weight is trained only when asked; a tied head
 // is the word embedding matrix (`word`), whose gradient this block writes for its own use and the
 // embeddings block then adds the lookup's to. Logits larger than one storage binding (a 150k
-// vocabulary at a few thousand tokens) are held as blocks of rows, each its own buffer.
+// vocabulary at a few thousand tokens) are held as blocks of rows, each its own buffer; a weight
+// larger than one binding as chunks of vocabulary rows (split-table.ts), each product then taken
+// on the logits' matching columns.
 import { prefix, VIEW_ALIGNMENT_ELEMENTS, view, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { causalLmLoss, type LogitsBlock } from '../kernels/causal_lm_loss.ts';
-import { matmul } from '../kernels/matmul.ts';
 import type { LinearLayout } from './architectures.ts';
 import type { BlockContext } from './gpu-context.ts';
 import type { GpuHead } from './gpu-head.ts';
 import type { ParamView } from './gpu-layer.ts';
+import { splitView, tableGradient, tableInputGradient, tableLogits, type SplitTable } from './split-table.ts';
 
 export class LmHeadBlock implements GpuHead {
   /** [2]: the mean loss over predicted positions, and their count. */
@@ -22,25 +24,27 @@ export class LmHeadBlock implements GpuHead {
   readonly logitsBlocks: LogitsBlock[];
   private readonly linear: LinearLayout;
   /** [vocab, H]: the word table when tied (generation reads it too). */
-  readonly weight: Tensor;
-  private readonly dWeight: Tensor | null;
+  readonly weight: SplitTable;
+  private readonly dWeight: SplitTable | null;
   private readonly rowLoss: Tensor;
 
   /** `blockRows`: rows per logits block; default as many as one storage binding holds. */
-  constructor(private readonly ctx: BlockContext, param: ParamView, word: Tensor, trained: boolean, blockRows?: number) {
+  constructor(private readonly ctx: BlockContext, param: ParamView, word: SplitTable, trained: boolean, blockRows?: number) {
     const { layout, weights, device, maxTokens: N } = ctx;
     const { linear } = layout.head[0];
     this.linear = linear;
     if (layout.head.length !== 1 || linear.bias) throw new Error(`${layout.modelType}: the LM head must be one linear without bias`);
+    const table = (t: Tensor) => splitView(t, linear.dOut, linear.dIn, ctx.tableChunkBytes);
     if (layout.tiedHead) {
       this.weight = word;
-      this.dWeight = trained ? param('grads', linear.weight) : null;
+      this.dWeight = trained ? table(param('grads', linear.weight)) : null;
     } else if (trained) {
-      this.weight = param('params', linear.weight);
-      writeTensor(device, this.weight, weights.tensors.get(linear.weight)!.data);
-      this.dWeight = param('grads', linear.weight);
+      const weight = param('params', linear.weight);
+      writeTensor(device, weight, weights.tensors.get(linear.weight)!.data);
+      this.weight = table(weight);
+      this.dWeight = table(param('grads', linear.weight));
     } else {
-      this.weight = ctx.upload(linear.weight);
+      this.weight = ctx.uploadTable(linear.weight);
       this.dWeight = null;
     }
     const rowBytes = 4 * linear.dOut;
@@ -76,9 +80,9 @@ export class LmHeadBlock implements GpuHead {
   }
 
   forwardOps(B: number, T: number, _training: boolean, last: Tensor): PlanOp[] {
-    const { dIn, dOut } = this.linear;
-    return this.blocks(B * T).map((b) =>
-      matmul(this.ctx.device, { m: b.rows, n: dOut, k: dIn, a: view(last, b.firstRow * dIn, [b.rows, dIn]), b: this.weight, transB: true, out: b.logits }),
+    const { dIn } = this.linear;
+    return this.blocks(B * T).flatMap((b) =>
+      tableLogits(this.ctx.device, { x: view(last, b.firstRow * dIn, [b.rows, dIn]), table: this.weight, out: b.logits, m: b.rows }),
     );
   }
 
@@ -94,14 +98,14 @@ export class LmHeadBlock implements GpuHead {
   /** dW (when trained; written, before a tied table's lookup adds to it) and the last hidden
    * state's gradient into `into` [B·T, H]. */
   backwardOps(B: number, T: number, last: Tensor, into: Tensor | null): PlanOp[] {
-    const { dIn, dOut } = this.linear;
+    const { dIn } = this.linear;
     const N = B * T;
     const d = this.ctx.device;
     const ops: PlanOp[] = [];
     this.blocks(N).forEach(({ logits: dLogits, firstRow, rows }, i) => {
       // dW sums over the blocks: the first writes, the rest add.
-      if (this.dWeight) ops.push(matmul(d, { m: dOut, n: dIn, k: rows, a: dLogits, b: view(last, firstRow * dIn, [rows, dIn]), transA: true, out: this.dWeight, accumulate: i > 0 }));
-      if (into) ops.push(matmul(d, { m: rows, n: dIn, k: dOut, a: dLogits, b: this.weight, out: view(into, firstRow * dIn, [rows, dIn]) }));
+      if (this.dWeight) ops.push(...tableGradient(d, { dLogits, x: view(last, firstRow * dIn, [rows, dIn]), dTable: this.dWeight, m: rows, accumulate: i > 0 }));
+      if (into) ops.push(...tableInputGradient(d, { dLogits, table: this.weight, into: view(into, firstRow * dIn, [rows, dIn]), m: rows }));
     });
     return ops;
   }

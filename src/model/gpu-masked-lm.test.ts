@@ -5,7 +5,9 @@ import { readModelDir } from '../cli/files.ts';
 import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer } from '../io/tokenizer.ts';
 import { testGpu } from '../test/gpu.ts';
+import { tokenEmbeddings } from './architectures.ts';
 import { GpuModel } from './gpu-model.ts';
+import type { SplitTable } from './split-table.ts';
 import { DEMO_MODEL, loadFolderWeights } from './test-folders.ts';
 
 it('the GPU model fills "this movie was [MASK] ." as the demo model’s card says', async () => {
@@ -19,10 +21,19 @@ it('the GPU model fills "this movie was [MASK] ." as the demo model’s card say
     maxBatch: 1, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
   });
   const logits = await model.maskedLmLogits(batch);
-  const vocab = weights.layout.embeddings.word.rows;
+  const vocab = tokenEmbeddings(weights.layout, 'masked LM').word.rows;
   const atMask = logits.subarray(4 * vocab, 5 * vocab);
   const top = Array.from(atMask.keys()).sort((a, b) => atMask[b] - atMask[a]).slice(0, 5);
   expect(top.map((id) => tokenizer.decode([id]))).toEqual(['bad', 'great', 'good', '.', 'disappointed']);
   // The card prints 3 decimals (±0.0005); fp32 through two layers adds ~1e-5.
   [7.603, 7.44, 7.067, 6.974, 6.965].forEach((value, i) => expect(Math.abs(atMask[top[i]] - value)).toBeLessThanOrEqual(0.001));
+  // The word table (30,522 × 128) in row chunks of 8,192 (as when larger than one binding): the
+  // lookup (before the position and token-type rows are added) and the logits with their bias
+  // taken chunk by chunk give the same logits, bit for bit (the same copies and dot products).
+  const split = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
+    maxBatch: 1, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu', tableChunkBytes: 8192 * 128 * 4,
+  });
+  const { word } = (split as unknown as { embeddings: { word: SplitTable } }).embeddings;
+  expect(word.chunks.map((c) => c.rows)).toEqual([8192, 8192, 8192, 5946]);
+  expect(await split.maskedLmLogits(batch)).toEqual(logits);
 });

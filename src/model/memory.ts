@@ -1,18 +1,20 @@
 // What a training run will hold on the GPU, from the model's layout and the batch shape, against
 // what the adapter allows. WebGPU tells no device memory size, only how large one buffer and one
 // storage binding may be: the total is stated for the user, and a run is refused before loading
-// when a tensor the engine binds whole is larger than the adapter allows (a causal LM's logits
-// are split into row blocks instead: gpu-lm-head.ts).
+// when a tensor the engine binds whole is larger than the adapter allows. Tensors held in row
+// chunks never are (the word table and LM head: split-table.ts; a causal LM's logits:
+// gpu-lm-head.ts), unless the smallest chunk, 64 rows, is itself too large.
 import type { GpuLimits } from '../gpu/device.ts';
-import type { ModelLayout } from './architectures.ts';
+import { unreachable } from '../util/unreachable.ts';
+import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
 
 export interface MemoryItem {
   what: string;
   bytes: number;
-  /** The largest tensor of the item, bound whole by some kernel. */
-  largest: { name: string; bytes: number };
-  /** Held as row blocks of at most one binding each (a causal LM's logits): never too large. */
-  split: boolean;
+  /** The largest tensor of the item bound whole by some kernel (null when every one is split). */
+  largest: { name: string; bytes: number } | null;
+  /** The largest tensor held in row chunks, and its smallest chunk (64 rows): null when none is. */
+  split: { name: string; bytes: number; chunkBytes: number } | null;
 }
 
 export interface MemoryEstimate {
@@ -20,6 +22,24 @@ export interface MemoryEstimate {
   total: number;
   /** Tokens per batch (batch × sequence length) the estimate is for. */
   tokens: number;
+}
+
+/** Generation decoders kept beside the training run (the playground's base and fine-tuned ones:
+ * gpu-decode.ts), each with its own KV cache of `capacity` tokens and passes of `chunk` tokens. */
+export interface GenerationMemory {
+  decoders: number;
+  capacity: number;
+  chunk: number;
+}
+
+/** Rows a split tensor's chunks are a multiple of (aligned views: VIEW_ALIGNMENT_ELEMENTS). */
+const CHUNK_ROW_MULTIPLE = 64;
+
+interface TensorSize {
+  name: string;
+  elements: number;
+  /** Elements per row of a tensor held in row chunks. */
+  splitRow?: number;
 }
 
 const F32 = 4;
@@ -33,28 +53,34 @@ const F32 = 4;
  * as gpu-layer.ts allocates them: the norm output, attention output and residuals, q/k/v and the
  * context, the probabilities [batch, heads, seq, seq], the MLP's intermediates, each linear's x·V
  * [tokens, r], and the residual stream between layers; the backward's scratch is one layer's
- * gradients, shared by all.
+ * gradients, shared by all. With `generation`, the decoders' KV caches and activations too.
  */
-export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: number): MemoryEstimate {
+export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: number, generation?: GenerationMemory): MemoryEstimate {
   const tokens = batch * seq;
   const H = layout.hidden;
-  const item = (what: string, tensors: { name: string; elements: number }[], split = false): MemoryItem => {
+  const item = (what: string, tensors: TensorSize[]): MemoryItem => {
     let bytes = 0;
-    let largest = { name: '', bytes: 0 };
+    let largest: MemoryItem['largest'] = null;
+    let split: MemoryItem['split'] = null;
     for (const t of tensors) {
-      bytes += t.elements * F32;
-      if (t.elements * F32 > largest.bytes) largest = { name: t.name, bytes: t.elements * F32 };
+      const size = t.elements * F32;
+      bytes += size;
+      if (t.splitRow !== undefined) {
+        if (size > (split?.bytes ?? 0)) split = { name: t.name, bytes: size, chunkBytes: Math.min(size, CHUNK_ROW_MULTIPLE * t.splitRow * F32) };
+      } else if (size > (largest?.bytes ?? 0)) {
+        largest = { name: t.name, bytes: size };
+      }
     }
     return { what, bytes, largest, split };
   };
-  const { word, position, tokenType } = layout.embeddings;
-  const norms = [layout.embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
+  const embedding = embeddingMemory(layout.embeddings, batch, tokens);
+  const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
-  const frozen = [
-    ...[word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+  const frozen: TensorSize[] = [
+    ...embedding.weights,
     ...norms.map((n) => ({ name: n.weight, elements: n.dim * (n.bias ? 2 : 1) })),
-    ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut })) : []),
+    ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut, splitRow: h.linear.dIn })) : []),
   ];
   const factors = modules.flatMap((m) => [
     { name: `${m.path} U`, elements: m.dOut * m.rank },
@@ -71,7 +97,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   const each = (name: string, count: number, elements: number) => Array.from({ length: count }, (_, i) => ({ name: count > 1 ? `${name} ${i + 1}` : name, elements }));
   const activations = [
     ...each('hidden state', layout.layers.length + 1, tokens * H),
-    ...each('embedding sum and norm', 2, tokens * H),
+    ...embedding.activations,
     ...layout.layers.flatMap((l) => [
       // Pre-norm keeps the first norm's output, post-norm a second residual: five [tokens, H]
       // either way, and two norms' mean and rstd.
@@ -92,8 +118,10 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     { name: 'score gradients', elements: batch * layout.heads * seq * seq },
     ...each('hidden gradient', 3, tokens * H),
   ];
-  const outputs = lmHead
-    ? [{ name: 'logits [tokens × vocab]', elements: tokens * layout.head[0].linear.dOut }]
+  // A causal LM's logits are held in blocks of token rows (gpu-lm-head.ts).
+  const vocab = layout.head[0].linear.dOut;
+  const outputs: TensorSize[] = lmHead
+    ? [{ name: 'logits [tokens × vocab]', elements: tokens * vocab, splitRow: vocab }]
     : layout.task.input === 'every-token'
       ? [
           // A span head or token classifier on every token: its logits and the span loss's dLogits
@@ -107,10 +135,82 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     item('trainable vectors ×5', trainable),
     item('activations', activations),
     item('backward scratch', scratch),
-    item(lmHead ? 'logits' : 'head outputs', outputs, lmHead),
+    item(lmHead ? 'logits' : 'head outputs', outputs),
   ];
+  if (generation && generation.decoders > 0) items.push(item(`generation (${generation.decoders} decoders, ${generation.capacity} tokens each)`, decoderTensors(layout, generation)));
   return { items, total: items.reduce((n, i) => n + i.bytes, 0), tokens };
 }
+
+/**
+ * What the generation decoders allocate, as gpu-decode.ts does: per layer a K and a V cache of
+ * [capacity, kvHeads·headDim] (before the KV broadcast), one set of activations for a pass of
+ * `chunk` tokens shared by all layers (the norm's output and statistics, q, the new k and v, the
+ * context, the attention and MLP outputs, the residual, the MLP's intermediates, x·V, the scores
+ * [chunk, heads, capacity]), the last row and its logits, the ids, positions and rotary table.
+ * The weights are the training model's, shared.
+ */
+function decoderTensors(layout: ModelLayout, { decoders, capacity, chunk: chunkTokens }: GenerationMemory): TensorSize[] {
+  const chunk = Math.min(chunkTokens, capacity);
+  const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
+  const A = heads * headDim;
+  const KV = kvHeads * headDim;
+  const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
+  const vocab = layout.head[0].linear.dOut;
+  return Array.from({ length: decoders }, (_, d) => {
+    const at = (name: string) => `decoder ${d + 1} ${name}`;
+    return [
+      ...layout.layers.flatMap((l) => [
+        { name: at(`layer ${l.index} K cache`), elements: capacity * KV },
+        { name: at(`layer ${l.index} V cache`), elements: capacity * KV },
+      ]),
+      { name: at('x, norm, attention and MLP outputs, residual'), elements: 5 * chunk * H },
+      { name: at('norm statistics'), elements: 2 * chunk },
+      { name: at('q, context'), elements: 2 * chunk * A },
+      { name: at('new k, v'), elements: 2 * chunk * KV },
+      { name: at('MLP intermediates'), elements: 3 * chunk * I },
+      { name: at('x·V'), elements: chunk * maxRank },
+      { name: at('attention scores'), elements: chunk * heads * capacity },
+      { name: at('last row, logits'), elements: 2 * H + vocab },
+      { name: at('ids, positions, rotary table'), elements: 2 * capacity + 1 + (layout.rotary ? capacity * headDim : 0) },
+    ];
+  }).flat();
+}
+
+/** The embeddings' frozen tensors, the inputs and intermediates they keep, and their norm. */
+function embeddingMemory(embeddings: EmbeddingsLayout, batch: number, tokens: number): { weights: Tensors; activations: Tensors; norm: NormLayout | null } {
+  switch (embeddings.kind) {
+    case 'tokens': {
+      const { word, position, tokenType, norm } = embeddings;
+      return {
+        // The word table is held in row chunks (split-table.ts); the others are small.
+        weights: [
+          { name: word.key, elements: word.rows * word.dim, splitRow: word.dim },
+          ...[position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+        ],
+        activations: [1, 2].map((i) => ({ name: `embedding sum and norm ${i}`, elements: tokens * word.dim })),
+        norm,
+      };
+    }
+    case 'patches': {
+      const { projection: p, position, channels, image, grid } = embeddings;
+      const patches = batch * grid.rows * grid.cols;
+      return {
+        weights: [{ name: p.weight, elements: p.dIn * p.dOut + p.dOut }, { name: position.key, elements: (position.rows + 1) * position.dim }],
+        activations: [
+          { name: 'pixel values', elements: batch * channels * image.height * image.width },
+          { name: 'unfolded patches', elements: patches * p.dIn },
+          { name: 'projected patches', elements: patches * p.dOut },
+          { name: 'patch tokens', elements: tokens * p.dOut },
+        ],
+        norm: null,
+      };
+    }
+    default:
+      return unreachable(embeddings, 'embeddings kind');
+  }
+}
+
+type Tensors = TensorSize[];
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -134,14 +234,19 @@ export class GpuMemoryError extends Error {
 /** Activations grow with the batch: a smaller one may fit where the weights never will. */
 const BATCH_SIZED = new Set(['activations', 'backward scratch']);
 
-/** Throws GpuMemoryError naming each tensor larger than one binding (or buffer) and by how much. */
+/** Throws GpuMemoryError naming each tensor larger than one binding (or buffer), or split tensor
+ * whose smallest chunk is, and by how much. */
 export function assertFitsAdapter(estimate: MemoryEstimate, limits: GpuLimits): void {
   const limit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
-  const tooLarge = estimate.items.filter((i) => !i.split && i.largest.bytes > limit);
-  if (!tooLarge.length) return;
-  const problems = tooLarge.map((i) => {
-    const over = `${i.largest.name} needs ${formatBytes(i.largest.bytes)} in one binding, ${formatBytes(i.largest.bytes - limit)} more than the adapter's ${formatBytes(limit)}`;
-    return BATCH_SIZED.has(i.what) ? `${over} (at ${estimate.tokens} tokens per batch: lower the batch size or max length)` : over;
-  });
-  throw new GpuMemoryError(`This model does not fit the GPU adapter: ${problems.join('; ')}. ${describeMemory(estimate, limits)}.`);
+  const problems: string[] = [];
+  for (const i of estimate.items) {
+    const hint = BATCH_SIZED.has(i.what) ? ` (at ${estimate.tokens} tokens per batch: lower the batch size or max length)` : '';
+    if (i.largest && i.largest.bytes > limit) {
+      problems.push(`${i.largest.name} needs ${formatBytes(i.largest.bytes)} in one binding, ${formatBytes(i.largest.bytes - limit)} more than the adapter's ${formatBytes(limit)}${hint}`);
+    }
+    if (i.split && i.split.chunkBytes > limit) {
+      problems.push(`${i.split.name} is split into chunks of ${CHUNK_ROW_MULTIPLE} rows or more, and ${CHUNK_ROW_MULTIPLE} rows need ${formatBytes(i.split.chunkBytes)} in one binding, ${formatBytes(i.split.chunkBytes - limit)} more than the adapter's ${formatBytes(limit)}`);
+    }
+  }
+  if (problems.length) throw new GpuMemoryError(`This model does not fit the GPU adapter: ${problems.join('; ')}. ${describeMemory(estimate, limits)}.`);
 }

@@ -17,14 +17,14 @@ import { architectureFor, parseModelConfig } from './config.ts';
 import { GpuModel } from './gpu-model.ts';
 import { buildReferenceModel, parameter, referenceGradients, referenceLoss } from './reference.ts';
 import { HF_TINY, readFixtureBatch } from './test-folders.ts';
-import type { ModelBatch } from './batch.ts';
+import type { TokenBatch } from './batch.ts';
 
 const TAGS = ['B-LOC', 'B-PER', 'I-LOC', 'I-PER', 'O'];
 const QA: Pick<Dataset, 'task' | 'labelNames'> = { task: 'question-answering', labelNames: [] };
 const NER: Pick<Dataset, 'task' | 'labelNames'> = { task: 'token-classification', labelNames: TAGS };
 
 /** A start and an end inside each row's tokens (one row's answer at CLS, as a window without it). */
-function spanLabels(batch: ModelBatch): number[] {
+function spanLabels(batch: TokenBatch): number[] {
   return Array.from({ length: batch.batch }, (_, b) => {
     const length = batch.attentionMask.slice(b * batch.seq, (b + 1) * batch.seq).reduce((a, x) => a + x, 0);
     if (b === 2) return [0, 0];
@@ -34,7 +34,7 @@ function spanLabels(batch: ModelBatch): number[] {
 }
 
 /** A tag on some tokens, −100 on specials, padding and every third token (a word's later sub-token). */
-function tokenLabels(batch: ModelBatch): Int32Array {
+function tokenLabels(batch: TokenBatch): Int32Array {
   return Int32Array.from({ length: batch.batch * batch.seq }, (_, i) => {
     const t = i % batch.seq;
     const real = batch.attentionMask[i] === 1 && t > 0 && batch.attentionMask[i + 1] === 1;
@@ -42,7 +42,7 @@ function tokenLabels(batch: ModelBatch): Int32Array {
   });
 }
 
-const labelsFor = (task: 'qa' | 'ner', batch: ModelBatch) => (task === 'qa' ? spanLabels(batch) : Array.from(tokenLabels(batch)));
+const labelsFor = (task: 'qa' | 'ner', batch: TokenBatch) => (task === 'qa' ? spanLabels(batch) : Array.from(tokenLabels(batch)));
 
 describe('token-level heads in the architecture table', () => {
   it('read the head task from config.json’s architectures, or an explicit choice', async () => {

@@ -1,17 +1,26 @@
 // The data store as the studio drives it: a new training file of another layout sets the old
 // validation file aside (with a note), a split folder picks its splits, and the settings keep the
 // user's edits across datasets while a preset lasts only for its own training set.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { HF_TINY } from '../model/test-folders.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
-import { useFiles, type DroppedFile } from './files.ts';
+import { isCausalLm, useFiles, type DroppedFile } from './files.ts';
 
 const dropped = (path: string, content: string): DroppedFile => ({ path, file: new File([content], path.split('/').pop()!) });
 const sst2 = (n: number) => ['sentence\tlabel', ...Array.from({ length: n }, (_, i) => `review number ${i} here\t${i % 2}`)].join('\n');
 const cola = (n: number) => Array.from({ length: n }, (_, i) => `gj04\t${i % 2}\t${i % 2 ? '' : '*'}\tSentence number ${i} is here.`).join('\n');
 
+/** A fixture model folder as the studio gets it dropped (weights, config, tokenizer). */
+const modelFolder = (name: string): DroppedFile[] =>
+  readdirSync(join(HF_TINY, name))
+    .filter((f) => !f.startsWith('ref-') && !f.endsWith('.jsonl') && !f.endsWith('.md'))
+    .map((f) => ({ path: `${name}/${f}`, file: new File([readFileSync(join(HF_TINY, name, f))], f) }));
+
 beforeEach(() => {
-  useFiles.setState({ train: null, validation: null, folder: null, columns: {}, validationSource: 'fraction', validationNote: null, dataset: null });
+  useFiles.setState({ model: null, modelInfo: null, train: null, validation: null, folder: null, columns: {}, validationSource: 'fraction', validationNote: null, dataset: null });
   useErrors.setState({ errors: [] });
   useConfig.setState({ preset: {}, edited: {}, avfEdited: false, trainExamples: 0 });
 });
@@ -52,6 +61,25 @@ describe('files store', () => {
     await useFiles.getState().dropDataset('train', [dropped('mine/reviews.tsv', sst2(10)), dropped('mine/notes.md', 'notes')]);
     s = useFiles.getState();
     expect([s.folder, s.train?.fileName, s.dataset?.train.length]).toEqual([null, 'mine/reviews.tsv', 9]);
+  });
+});
+
+describe('causal LM or not: from the model, never from the data', () => {
+  it('a decoder model is a causal LM before any data is dropped, and a classifier model never is', async () => {
+    expect(isCausalLm(useFiles.getState())).toBe(false);
+    await useFiles.getState().dropModel(modelFolder('llama'));
+    let s = useFiles.getState();
+    expect(useErrors.getState().errors).toEqual([]);
+    expect([s.modelInfo?.modelType, s.modelInfo?.task, s.dataset, isCausalLm(s)]).toEqual(['llama', 'causal-lm', null, true]);
+    // Its data is read as causal-LM text.
+    await useFiles.getState().dropDataset('train', dropped('data.jsonl', readFileSync(join(HF_TINY, 'llama/data.jsonl'), 'utf8')));
+    s = useFiles.getState();
+    expect([s.dataset?.task, isCausalLm(s)]).toEqual(['causal-lm', true]);
+    // A classifier model: labelled data makes a classification set, and the model is no LM.
+    await useFiles.getState().dropModel(modelFolder('bert'));
+    await useFiles.getState().dropDataset('train', dropped('sst2.tsv', sst2(20)));
+    s = useFiles.getState();
+    expect([s.modelInfo?.modelType, s.modelInfo?.task, s.dataset?.task, isCausalLm(s)]).toEqual(['bert', 'classes', 'classification', false]);
   });
 });
 

@@ -64,6 +64,12 @@ interface FilesState {
   setValidationFraction(fraction: number): void;
 }
 
+/** Whether the dropped model is a causal LM (from its architecture, whatever data there is): the
+ * playground generates text for one, and classifies for any other. */
+export function isCausalLm(s: Pick<FilesState, 'modelInfo'>): boolean {
+  return s.modelInfo?.task === 'causal-lm';
+}
+
 /** The causal-LM reader of the last model asked about (reading its folder once). */
 let lastReader: { model: ModelFiles; reader: CausalLmReader | undefined } | undefined;
 function causalLmOf(model: ModelFiles): CausalLmReader | undefined {

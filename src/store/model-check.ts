@@ -3,7 +3,9 @@
 // once without parsing the weights twice (the engine reads them in full).
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { unzipModel } from '../io/zip.ts';
-import { parseModelConfig } from '../model/config.ts';
+import { taskOf } from '../model/architectures.ts';
+import { architectureFor, parseModelConfig } from '../model/config.ts';
+import type { TaskLoss } from '../model/task.ts';
 import type { ModelFiles } from '../io/types.ts';
 
 /** A file as dropped or picked, with its path relative to the drop (folder name included). */
@@ -18,6 +20,9 @@ export interface ModelInfo {
   hidden: number;
   fileCount: number;
   bytes: number;
+  /** What the architecture's head does (taskOf): a 'causal-lm' model generates text, with or
+   * without data dropped yet; any other is never treated as one. */
+  task: TaskLoss;
 }
 
 export async function modelFromFiles(dropped: DroppedFile[]): Promise<ModelFiles> {
@@ -70,5 +75,6 @@ export function inspectModel(model: ModelFiles): ModelInfo {
   }
   for (const path of weights) readSafetensorsHeader(model.files[path], path);
   const bytes = paths.reduce((sum, p) => sum + model.files[p].byteLength, 0);
-  return { modelType: config.modelType, layers: config.layers, hidden: config.hidden, fileCount: paths.length, bytes };
+  const task = taskOf(architectureFor(config), config).loss;
+  return { modelType: config.modelType, layers: config.layers, hidden: config.hidden, fileCount: paths.length, bytes, task };
 }

@@ -6,6 +6,7 @@ import { writeSafetensors, readSafetensors } from '../io/safetensors.ts';
 import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
 import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { deltaSpectrumJson } from './delta-spectrum.ts';
+import { inputFiles } from './load.ts';
 import { loraFactors, relativeTruncationError, truncatedSigma } from './lora.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { headClassSuffix } from '../model/task.ts';
@@ -24,6 +25,7 @@ const HF_CLASSES: Record<string, string> = {
   bert: 'BertForSequenceClassification',
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  vit: 'ViTForImageClassification',
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
 };
@@ -140,8 +142,16 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   return [
     { name: 'model.safetensors', bytes: bytesOf(writeSafetensors(tensors, { format: 'pt' })) },
     { name: 'config.json', bytes: json(config) },
-    ...Object.entries(loaded.tokenizerFiles).map(([name, bytes]) => ({ name, bytes })),
+    ...Object.entries(inputFiles(loaded)).map(([name, bytes]) => ({ name, bytes })),
   ];
+}
+
+/** PEFT's task type: CAUSAL_LM, SEQ_CLS for a text classifier; none for an image classifier
+ * (PEFT has no image task type: its ViT recipe leaves it unset, so PeftModel forwards
+ * pixel_values untouched, and saves the classifier through modules_to_save). */
+function peftTaskType(trainer: Trainer): string | null {
+  if (trainer.dataset.task === 'causal-lm') return 'CAUSAL_LM';
+  return trainer.loaded.input === 'pixels' ? null : 'SEQ_CLS';
 }
 
 export const DELTA_SPECTRUM_FILE = 'delta-spectrum.json';
@@ -220,7 +230,7 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
   assertFiniteTensors(tensors, 'LoRA');
   const adapterConfig = {
     peft_type: 'LORA',
-    task_type: trainer.dataset.task === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    task_type: peftTaskType(trainer),
     base_model_name_or_path: loaded.name,
     r,
     lora_alpha: r,

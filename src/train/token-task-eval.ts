@@ -6,7 +6,7 @@
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import type { Dataset, Example } from '../io/types.ts';
-import type { ModelBatch } from '../model/batch.ts';
+import { attentionMaskOf, type ModelBatch } from '../model/batch.ts';
 import type { GpuModel } from '../model/gpu-model.ts';
 import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { pooledLoss } from './lm-metrics.ts';
@@ -18,7 +18,7 @@ export interface TokenEvalContext {
   model: GpuModel;
   dataset: Dataset;
   batchSize: number;
-  batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array };
+  batchOf(examples: readonly Example[]): Promise<{ batch: ModelBatch; labels: readonly number[] | Int32Array }>;
 }
 
 interface BatchResult {
@@ -33,7 +33,7 @@ interface BatchResult {
 async function* validationBatches(ctx: TokenEvalContext): AsyncGenerator<BatchResult> {
   const { validation } = ctx.dataset;
   for (let start = 0; start < validation.length; start += ctx.batchSize) {
-    const { batch, labels } = ctx.batchOf(validation.slice(start, start + ctx.batchSize));
+    const { batch, labels } = await ctx.batchOf(validation.slice(start, start + ctx.batchSize));
     ctx.model.setBatch(batch, labels);
     submitPlan(ctx.device, ctx.model.lossPlan(batch.batch, batch.seq, false));
     yield { batch, labels, loss: await readTensor(ctx.device, ctx.model.loss), logits: await readTensor(ctx.device, ctx.model.logits) };
@@ -46,9 +46,10 @@ export async function qaWindowLogits(ctx: TokenEvalContext): Promise<{ logits: {
   let lossSum = 0;
   for await (const { batch, logits: all, loss } of validationBatches(ctx)) {
     const { seq } = batch;
+    const mask = attentionMaskOf(batch);
     for (let b = 0; b < batch.batch; b++) {
       let tokens = 0;
-      for (let t = 0; t < seq; t++) tokens += batch.attentionMask[b * seq + t];
+      for (let t = 0; t < seq; t++) tokens += mask[b * seq + t];
       const start = new Float32Array(tokens);
       const end = new Float32Array(tokens);
       for (let t = 0; t < tokens; t++) {

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import { generate, predict, stopGenerating } from '../store/engine.ts';
-import { useFiles } from '../store/files.ts';
+import { isCausalLm, useFiles } from '../store/files.ts';
 import { SIDES, useGeneration, type GenerationColumn } from '../store/generation.ts';
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
 import { NumberField } from './NumberField.tsx';
 
 export function Playground() {
-  const causalLm = useFiles((s) => s.dataset?.task === 'causal-lm');
+  const causalLm = useFiles(isCausalLm);
   return causalLm ? <GenerationPlayground /> : <ClassifierPlayground />;
 }
 

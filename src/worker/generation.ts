@@ -3,7 +3,7 @@
 // sampling.ts, and each token's text streamed as soon as it decodes to whole characters
 // (byte-level BPE splits a multi-byte character across tokens). Shared by the engine and the CLI.
 import type { TextTokenizer } from '../io/tokenizer.ts';
-import { GpuDecoder } from '../model/gpu-decode.ts';
+import { GpuDecoder, playgroundDecoders } from '../model/gpu-decode.ts';
 import type { GpuModel } from '../model/gpu-model.ts';
 import { generate, type SamplingOptions, type StopReason } from '../train/sampling.ts';
 import type { EngineEvent, GenerateSettings, GenerationSide } from './protocol.ts';
@@ -70,9 +70,6 @@ export async function* generateText(
   }
 }
 
-/** Longest prompt + generation the playground's caches hold (the model's limit if smaller). */
-export const PLAYGROUND_CAPACITY = 512;
-
 /**
  * The playground's generation for a loaded causal LM: one decoder on the initial Σ (base) and one
  * on the live trained Σ (tuned) over the same weights, stepped in turn so both columns stream
@@ -83,8 +80,8 @@ export class PlaygroundGenerator {
   private readonly eos: number[];
 
   constructor(model: GpuModel, private readonly tokenizer: TextTokenizer, rawConfig: Record<string, unknown>) {
-    const capacity = Math.min(PLAYGROUND_CAPACITY, model.layout.maxSequence);
-    this.decoders = { base: new GpuDecoder(model, { capacity, weights: 'base' }), tuned: new GpuDecoder(model, { capacity, weights: 'tuned' }) };
+    const { capacity, chunk } = playgroundDecoders(model.layout);
+    this.decoders = { base: new GpuDecoder(model, { capacity, chunk, weights: 'base' }), tuned: new GpuDecoder(model, { capacity, chunk, weights: 'tuned' }) };
     this.eos = eosIds(rawConfig, tokenizer);
   }
 
