@@ -4,6 +4,7 @@
 import { describeModel, type Architecture, type LinearLayout, type ModelLayout, type NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import { seededNormal } from '../util/random.ts';
+import { unreachable } from '../util/unreachable.ts';
 
 /** What io/ reads from safetensors (structurally: any dtype already widened to float). */
 export interface SourceTensor {
@@ -91,6 +92,17 @@ export function loadWeights(
     needNorm(layer.ffnNorm);
   }
   needNorm(layout.finalNorm);
+  const attention = layout.attention;
+  switch (attention.kind) {
+    case 'plain':
+      break;
+    case 'disentangled':
+      need(attention.embeddings.key, [attention.embeddings.rows, attention.embeddings.dim]);
+      needNorm(attention.norm);
+      break;
+    default:
+      unreachable(attention, 'attention kind');
+  }
   if (options.maskedLm) {
     if (!layout.maskedLm) throw new Error(`${arch.modelType}: no masked-LM head is described for this architecture`);
     needLinear(layout.maskedLm.dense);
