@@ -43,7 +43,7 @@ async function check(s: RelativeAttentionShape, seed = 1) {
   const A = s.heads * s.headDim;
   const tokens = [s.batch * s.seq, A];
   const rows = [2 * s.positions.span, A];
-  const up = (x: ArrayLike<number>, sh: number[]) => uploadTensor(device, x, sh);
+  const up = (x: Float64Array | number[], sh: number[]) => uploadTensor(device, x, sh);
   const q = up(data.q, tokens);
   const k = up(data.k, tokens);
   const posKey = up(data.posKey, rows);
@@ -94,7 +94,7 @@ describe('attention with the relative terms added to its scores', () => {
     const v = f32(randomArray(s.batch * s.seq * A, 11));
     const dOut = f32(randomArray(s.batch * s.seq * A, 12));
     const mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
-    const up = (x: ArrayLike<number>, sh: number[], dtype: 'f32' | 'u32' = 'f32') => uploadTensor(device, x, sh, dtype);
+    const up = (x: Float64Array | number[], sh: number[], dtype: 'f32' | 'u32' = 'f32') => uploadTensor(device, x, sh, dtype);
     const [q, k, vT, posKey, posQuery] = [up(data.q, tokens), up(data.k, tokens), up(v, tokens), up(data.posKey, rows), up(data.posQuery, rows)];
     const probs = createTensor(device, scoreShape);
     const dScores = createTensor(device, scoreShape);
