@@ -22,6 +22,7 @@ const HF_CLASSES: Record<string, string> = {
   bert: 'BertForSequenceClassification',
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  'deberta-v2': 'DebertaV2ForSequenceClassification',
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
 };
