@@ -5,6 +5,7 @@
 // are split into row blocks instead: gpu-lm-head.ts).
 import type { GpuLimits } from '../gpu/device.ts';
 import type { ModelLayout } from './architectures.ts';
+import { POSITION_KINDS } from './types.ts';
 
 export interface MemoryItem {
   what: string;
@@ -48,6 +49,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     return { what, bytes, largest, split };
   };
   const { word, position, tokenType } = layout.embeddings;
+  const relative = relativeTensors(layout);
   const norms = [layout.embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
@@ -55,6 +57,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     ...[word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
     ...norms.map((n) => ({ name: n.weight, elements: n.dim * (n.bias ? 2 : 1) })),
     ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut })) : []),
+    ...relative.frozen,
   ];
   const factors = modules.flatMap((m) => [
     { name: `${m.path} U`, elements: m.dOut * m.rank },
@@ -81,7 +84,9 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
       ...each(`layer ${l.index} grouped k, v`, kv ? 2 : 0, kv / 2),
       { name: `layer ${l.index} attention probabilities`, elements: batch * layout.heads * seq * seq },
       ...each(`layer ${l.index} MLP intermediate`, layout.mlp === 'gated' ? 3 : 2, tokens * I),
-      ...l.modules.map((m) => ({ name: `layer ${l.index} ${m.kind} x·V`, elements: tokens * m.rank })),
+      // DeBERTa's pk and pq act on the relative embeddings only (counted with them).
+      ...l.modules.filter((m) => !POSITION_KINDS.includes(m.kind)).map((m) => ({ name: `layer ${l.index} ${m.kind} x·V`, elements: tokens * m.rank })),
+      ...relative.perLayer(l.index),
     ]),
   ];
   // The backward reuses one layer's gradient tensors for every layer: the MLP's (and a dropout
@@ -91,6 +96,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     ...each('attention gradient (context, q, k, v)', 4, tokens * A),
     { name: 'score gradients', elements: batch * layout.heads * seq * seq },
     ...each('hidden gradient', 3, tokens * H),
+    ...relative.scratch,
   ];
   const outputs = lmHead
     ? [{ name: 'logits [tokens × vocab]', elements: tokens * layout.head[0].linear.dOut }]
@@ -104,6 +110,34 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     item(lmHead ? 'logits' : 'head outputs', outputs, lmHead),
   ];
   return { items, total: items.reduce((n, i) => n + i.bytes, 0), tokens };
+}
+
+/** DeBERTa's relative attention (gpu-relative.ts): the relative embeddings (and their normalised
+ * copy) and their norm; per layer the projections by c2p's key and p2c's query linears with
+ * their x·V; the dropout copy and the backward's projection gradients and g·U, shared. */
+export function relativeTensors(layout: ModelLayout) {
+  const attention = layout.attention;
+  if (attention.kind !== 'disentangled') return { frozen: [], perLayer: () => [], scratch: [] };
+  const { rows, dim, key } = attention.embeddings;
+  const A = layout.heads * layout.headDim;
+  const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
+  const rank = (kind: string) => layout.layers[0].modules.find((m) => m.kind === kind)?.rank ?? 0;
+  const projections = [attention.keyModule, attention.queryModule].filter((k) => k !== null);
+  return {
+    frozen: [
+      { name: key, elements: rows * dim },
+      ...(attention.norm ? [{ name: `${key} (normalised)`, elements: rows * dim }, { name: attention.norm.weight, elements: 2 * dim }] : []),
+    ],
+    perLayer: (l: number) => projections.flatMap((kind) => [
+      { name: `layer ${l} relative embeddings through ${kind}`, elements: rows * A },
+      { name: `layer ${l} relative ${kind} x·V`, elements: rows * rank(kind) },
+    ]),
+    scratch: [
+      { name: 'relative embeddings dropout copy', elements: rows * dim },
+      ...projections.map((kind) => ({ name: `relative ${kind} projection gradient`, elements: rows * A })),
+      { name: 'relative g·U', elements: rows * maxRank },
+    ],
+  };
 }
 
 export function formatBytes(bytes: number): string {
