@@ -132,6 +132,19 @@ describe('vectorfit train', () => {
     expect(JSON.parse(readFileSync(join(out, 'delta-spectrum.json'), 'utf8')).modules).toHaveLength(12);
   });
 
+  it('trains DeBERTa-v3 and writes its merged folder as DebertaV2ForSequenceClassification (hf-tiny/deberta-v3)', () => {
+    const deberta = join(ROOT, '../shared/fixtures/hf-tiny/deberta-v3');
+    const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
+    const data = join(deberta, 'data.jsonl');
+    const run = vectorfit('train', '--model', deberta, '--data', data, '--val', data, '--batch', '4', '--epochs', '2', '--lr', '0.01', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!).steps).toBe(6);
+    expect(JSON.parse(readFileSync(join(out, 'merged', 'config.json'), 'utf8'))).toMatchObject({ architectures: ['DebertaV2ForSequenceClassification'], model_type: 'deberta-v2' });
+    const keys = (file: string) => [...readSafetensors(readFileSync(file), file).tensors.keys()].sort();
+    expect(keys(join(out, 'merged', 'model.safetensors'))).toEqual(keys(join(deberta, 'model.safetensors')));
+    expect(existsSync(join(out, 'merged', 'tokenizer.json'))).toBe(true);
+  });
+
   it('names an unknown --metric', () => {
     const data = join(FIXTURE, 'data.jsonl');
     const run = vectorfit('train', '--model', FIXTURE, '--data', data, '--metric', 'bleu');
