@@ -61,4 +61,5 @@ export const DEBERTA_VARIANTS: [string, Record<string, unknown>][] = [
   ['max_relative_positions 12 with the 16 buckets', { max_relative_positions: 12 }],
   ['no buckets: distances clamped at max_relative_positions 5, no rel-embedding norm', { position_buckets: -1, max_relative_positions: 5, norm_rel_ebd: 'none' }],
   ['absolute positions and token types too (position_biased_input, type_vocab_size 2)', { position_biased_input: true, type_vocab_size: 2 }],
+  ['relative_attention false: plain scores with DeBERTa’s scale, absolute positions', { relative_attention: false, position_biased_input: true }],
 ];
