@@ -16,3 +16,5 @@ export const sst2Dev = hasShared ? path.join(shared, 'data', 'glue', 'SST-2', 'd
 export const colaDev = path.join(shared, 'data', 'glue', 'CoLA', 'dev.tsv');
 /** The tiny BERT written by transformers (../shared only: it is a test fixture, not a demo file). */
 export const tinyBertDir = path.join(shared, 'fixtures', 'hf-tiny', 'bert');
+/** The tiny DeBERTa-v3 written by transformers (../shared only, like the tiny BERT). */
+export const tinyDebertaDir = path.join(shared, 'fixtures', 'hf-tiny', 'deberta-v3');

@@ -5,38 +5,13 @@ import { charsmapNormalizer, debertaV2TokenizerJson, parseSentencePieceModel, Pi
 import { createTokenizer } from './tokenizer.ts';
 import { readModelFolder } from './model-folder.ts';
 import { writeSafetensors } from './safetensors.ts';
+import { fieldVarint, modelProto } from './test-spm.ts';
 
 // google/sentencepiece's python/test/test_model.model (Apache-2.0; see fixtures/README.md): a
 // real 1000-piece Unigram model trained on botchan.txt, with the nmt_nfkc precompiled charsmap.
 const TEST_MODEL = new URL('./fixtures/sentencepiece-test-model.model', import.meta.url).pathname;
 const DEBERTA = new URL('../../../shared/fixtures/hf-tiny/deberta-v3/', import.meta.url).pathname;
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-
-/** Hand-written protobuf encoding, to build ModelProtos the tests need (the reader is what is under test). */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt.asUintN(64, BigInt(n));
-  do {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? byte | 0x80 : byte);
-  } while (v > 0n);
-  return out;
-}
-const fieldVarint = (num: number, value: number) => [...varint((num << 3) | 0), ...varint(value)];
-const fieldBytes = (num: number, bytes: number[]) => [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];
-const fieldFloat = (num: number, value: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setFloat32(0, value, true);
-  return [...varint((num << 3) | 5), ...b];
-};
-const utf8 = (s: string) => [...new TextEncoder().encode(s)];
-function modelProto(pieces: { piece: string; score: number; type?: number }[], trainer: number[] = []): Uint8Array {
-  const out: number[] = [];
-  for (const p of pieces) out.push(...fieldBytes(1, [...fieldBytes(1, utf8(p.piece)), ...fieldFloat(2, p.score), ...(p.type ? fieldVarint(3, p.type) : [])]));
-  out.push(...fieldBytes(2, trainer));
-  return new Uint8Array(out);
-}
 
 describe('SentencePiece model reader', () => {
   const model = parseSentencePieceModel(readFileSync(TEST_MODEL));

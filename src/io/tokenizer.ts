@@ -4,6 +4,7 @@
 // the engine worker and in Node (no DOM, no fs).
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { replaceNmt } from './nmt-normalizer.ts';
 import { debertaV2TokenizerJson, parseSentencePieceModel, useRealCharsmaps } from './sentencepiece.ts';
 import { byteLevelBpeTokenizerJson, configToken, wordPieceTokenizerJson, type TokenizerConfig } from './tokenizerJson.ts';
 
@@ -82,6 +83,7 @@ export function createTokenizer(files: TokenizerFiles, fileNames: TokenizerFileN
   }
   // tokenizers.js iterates added_tokens unconditionally; tokenizer.json files without them are valid.
   const complete = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json };
+  complete.normalizer = replaceNmt(complete.normalizer) as null;
   const tokenizer = wrap(source, () => new Tokenizer(complete, config));
   wrap(source, () => useRealCharsmaps(tokenizer.normalizer));
   return new TextTokenizer(tokenizer, complete as TokenizerJsonShape, config);

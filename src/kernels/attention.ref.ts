@@ -18,6 +18,9 @@ export interface AttentionForwardRefArgs extends AttentionShape {
   mask: ArrayLike<number>;
   causal?: boolean;
   dropout?: AttentionDropoutRef;
+  /** [batch, heads, seq, seq], added to the scaled scores before the mask (relative-position
+   * terms: relative_attention.ref.ts). */
+  scoreBias?: Float64Array;
 }
 
 export interface AttentionBackwardRefArgs extends AttentionShape {
@@ -51,7 +54,8 @@ export function attentionForward(args: AttentionForwardRefArgs): { out: Float64A
           let dot = 0;
           for (let d = 0; d < headDim; d++) dot += q[qi + d] * k[kj + d];
           const masked = mask[b * seq + j] === 0 || (args.causal && j > i);
-          row[j] = masked ? F32_MIN : scale * dot;
+          const bias = args.scoreBias ? args.scoreBias[((b * heads + h) * seq + i) * seq + j] : 0;
+          row[j] = masked ? F32_MIN : scale * dot + bias;
           max = Math.max(max, row[j]);
         }
         let sum = 0;
@@ -69,12 +73,14 @@ export function attentionForward(args: AttentionForwardRefArgs): { out: Float64A
   return { out, probs };
 }
 
-export function attentionBackward(args: AttentionBackwardRefArgs): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+/** Also dScores, the gradient of the scaled scores [batch, heads, seq, seq] (a score bias's). */
+export function attentionBackward(args: AttentionBackwardRefArgs): { dq: Float64Array; dk: Float64Array; dv: Float64Array; dScores: Float64Array } {
   const { batch, seq, heads, headDim, scale, dOut, q, k, v, probs } = args;
   const width = heads * headDim;
   const dq = new Float64Array(batch * seq * width);
   const dk = new Float64Array(batch * seq * width);
   const dv = new Float64Array(batch * seq * width);
+  const dScores = new Float64Array(batch * heads * seq * seq);
   const dP = new Float64Array(seq);
   const at = (b: number, t: number, h: number) => (b * seq + t) * width + h * headDim;
   for (let b = 0; b < batch; b++) {
@@ -94,7 +100,7 @@ export function attentionBackward(args: AttentionBackwardRefArgs): { dq: Float64
           dot += dP[j] * probs[p0 + j];
         }
         for (let j = 0; j < seq; j++) {
-          const dS = probs[p0 + j] * (dP[j] - dot);
+          const dS = (dScores[p0 + j] = probs[p0 + j] * (dP[j] - dot));
           for (let d = 0; d < headDim; d++) {
             dq[at(b, i, h) + d] += scale * dS * k[at(b, j, h) + d];
             dk[at(b, j, h) + d] += scale * dS * q[at(b, i, h) + d];
@@ -103,5 +109,5 @@ export function attentionBackward(args: AttentionBackwardRefArgs): { dq: Float64
       }
     }
   }
-  return { dq, dk, dv };
+  return { dq, dk, dv, dScores };
 }

@@ -54,6 +54,10 @@ export interface AttentionForwardArgs extends AttentionShape {
   out: Tensor;
   /** [batch, heads, seq, seq]: softmax before dropout, kept for the backward. */
   probs: Tensor;
+  /** Dispatches that add terms to the scaled scores (in `probs`) before the masked softmax:
+   * DeBERTa's relative-position terms (relative_attention.ts). Their gradient is the dScores
+   * that the backward leaves behind. */
+  addToScores?: Dispatch[];
 }
 
 export interface AttentionBackwardArgs extends AttentionShape {
@@ -64,8 +68,8 @@ export interface AttentionBackwardArgs extends AttentionShape {
   probs: Tensor;
   /** The forward's dropout, with the same seed value as in the forward. */
   dropout?: AttentionDropoutArgs;
-  /** Scratch [batch, heads, seq, seq] for dP, then dS; dead once the backward has run, so all
-   *  layers can share one. */
+  /** Scratch [batch, heads, seq, seq] for dP, then dS (the gradient of the scaled scores, which
+   *  added score terms read right after the backward); dead after that, so all layers can share one. */
   dScores: Tensor;
   /** Written (not accumulated), [batch·seq, heads·headDim]. */
   dq: Tensor;
@@ -73,7 +77,8 @@ export interface AttentionBackwardArgs extends AttentionShape {
   dv: Tensor;
 }
 
-/** scores = scale·q·kᵀ → masked softmax → out = dropout(probs)·v: three dispatches. */
+/** scores = scale·q·kᵀ (+ addToScores) → masked softmax → out = dropout(probs)·v: three dispatches
+ * and the added ones. */
 export function attentionForward(device: GPUDevice, args: AttentionForwardArgs): Dispatch[] {
   const { seq, headDim } = args;
   checkSizes('attentionForward', args, { q: args.q, k: args.k, v: args.v, out: args.out }, { probs: args.probs });
@@ -84,6 +89,7 @@ export function attentionForward(device: GPUDevice, args: AttentionForwardArgs):
   return [
     headProduct(device, 'attention scores', args, { m: seq, n: seq, k: headDim, alpha: args.scale, transB: true },
       [args.q, tokens], [args.k, tokens], [args.probs, scores]),
+    ...(args.addToScores ?? []),
     rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
       args.probs,
       createParams(device, [['u32', seq], ['u32', args.heads], ['u32', rows]]),

@@ -75,10 +75,10 @@ export function columnSum(args: { x: Float64Array; rows: number; cols: number; o
   return out;
 }
 
-/** out[j] = Σ_i a[i, j]·b[i, j]. */
-export function columnDotSum(args: { a: Float64Array; b: Float64Array; rows: number; cols: number }): Float64Array {
+/** out[j] (+)= Σ_i a[i, j]·b[i, j]. */
+export function columnDotSum(args: { a: Float64Array; b: Float64Array; rows: number; cols: number; out?: Float64Array }): Float64Array {
   const { a, b, rows, cols } = args;
-  const out = new Float64Array(cols);
+  const out = args.out ? Float64Array.from(args.out) : new Float64Array(cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j] += a[i * cols + j] * b[i * cols + j];
   return out;
 }

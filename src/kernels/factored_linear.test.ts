@@ -66,6 +66,7 @@ interface BackwardOptions {
   dBias?: boolean;
   dx?: boolean;
   accumulateDx?: boolean;
+  accumulateGrads?: boolean;
 }
 
 async function checkBackward(shape: FactoredLinearShape, options: BackwardOptions, seed = 11) {
@@ -76,8 +77,11 @@ async function checkBackward(shape: FactoredLinearShape, options: BackwardOption
   const g = f32(randomArray(n * dOut, seed + 4));
   const t = f32(ref.factoredLinearForward({ ...shape, ...w, x }).t);
   const dx0 = f32(randomArray(n * dIn, seed + 5));
-  const dSigma = options.dSigma ? createTensor(device, [r]) : undefined;
-  const dBias = options.dBias ? createTensor(device, [dOut]) : undefined;
+  // Prior dΣ and db: overwritten, or added to with accumulateGrads.
+  const dSigma0 = f32(randomArray(r, seed + 6));
+  const dBias0 = f32(randomArray(dOut, seed + 7));
+  const dSigma = options.dSigma ? await upload(dSigma0, [r]) : undefined;
+  const dBias = options.dBias ? await upload(dBias0, [dOut]) : undefined;
   const dx = options.dx ? await upload(dx0, [n, dIn]) : undefined;
   runDispatches(
     device,
@@ -93,13 +97,15 @@ async function checkBackward(shape: FactoredLinearShape, options: BackwardOption
       dBias,
       dx,
       accumulateDx: options.accumulateDx,
+      accumulateGrads: options.accumulateGrads,
     }),
   );
   const expected = ref.factoredLinearBackward({ ...shape, ...w, g, t });
   const magnitude = ref.factoredLinearBackward({ ...shape, u: abs(w.u), v: abs(w.v), sigma: abs(w.sigma), g: abs(g), t: abs(t) });
   const label = `backward ${JSON.stringify(shape)} ${JSON.stringify(options)}`;
-  if (dSigma) expectClose(await readTensor(device, dSigma), expected.dSigma, bound(dOut + n + 2, magnitude.dSigma), `${label} dSigma`);
-  if (dBias) expectClose(await readTensor(device, dBias), expected.dBias, bound(n + 1, magnitude.dBias), `${label} dBias`);
+  const prior = (x: Float64Array, x0: ArrayLike<number>, absolute: boolean) => (options.accumulateGrads ? x.map((d, i) => d + (absolute ? Math.abs(x0[i]) : x0[i])) : x);
+  if (dSigma) expectClose(await readTensor(device, dSigma), prior(expected.dSigma, dSigma0, false), bound(dOut + n + 3, prior(magnitude.dSigma, dSigma0, true)), `${label} dSigma`);
+  if (dBias) expectClose(await readTensor(device, dBias), prior(expected.dBias, dBias0, false), bound(n + 2, prior(magnitude.dBias, dBias0, true)), `${label} dBias`);
   if (dx) {
     const expectedDx = options.accumulateDx ? expected.dx.map((d, i) => d + dx0[i]) : expected.dx;
     const magnitudeDx = options.accumulateDx ? magnitude.dx.map((d, i) => d + Math.abs(dx0[i])) : magnitude.dx;
@@ -121,6 +127,10 @@ describe('factoredLinearBackward matches its float64 reference', () => {
   it('over more tokens than one reduction chunk (300 > 256)', () => checkBackward({ n: 300, dIn: 20, dOut: 33, r: 20 }, ALL));
   it('adding into an existing dx, with Σ and b frozen', () => checkBackward({ n: 37, dIn: 29, dOut: 18, r: 18 }, { dx: true, accumulateDx: true }));
   it('with only dΣ and db (the input needs no gradient)', () => checkBackward({ n: 5, dIn: 17, dOut: 40, r: 17 }, { dSigma: true, dBias: true }));
+  it('adding dΣ and db into what they hold, over one chunk and over several', async () => {
+    await checkBackward({ n: 9, dIn: 17, dOut: 40, r: 17 }, { dSigma: true, dBias: true, accumulateGrads: true });
+    await checkBackward({ n: 300, dIn: 20, dOut: 33, r: 20 }, { ...ALL, accumulateGrads: true });
+  });
 });
 
 async function checkColumnSums(rows: number, cols: number, seed: number) {
@@ -132,7 +142,9 @@ async function checkColumnSums(rows: number, cols: number, seed: number) {
   const sum = createTensor(device, [cols]);
   const summedInto = await upload(out0, [cols]);
   const dot = await upload(out0, [cols]); // prior contents must be overwritten
+  const dotInto = await upload(out0, [cols]);
   runDispatches(device, [
+    ...columnDotSum(device, { a: aT, b: await upload(b, [rows, cols]), out: dotInto, rows, cols, accumulate: true }),
     ...columnSum(device, { x: aT, out: sum, rows, cols }),
     ...columnSum(device, { x: aT, out: summedInto, rows, cols, accumulate: true }),
     ...columnDotSum(device, { a: aT, b: await upload(b, [rows, cols]), out: dot, rows, cols }),
@@ -144,6 +156,8 @@ async function checkColumnSums(rows: number, cols: number, seed: number) {
   expectClose(await readTensor(device, summedInto), ref.columnSum({ x: a, rows, cols, out: out0 }), sumTol, `columnSum accumulate ${label}`);
   const dotTol = bound(rows + 2, ref.columnDotSum({ a: abs(a), b: abs(b), rows, cols }));
   expectClose(await readTensor(device, dot), ref.columnDotSum({ a, b, rows, cols }), dotTol, `columnDotSum ${label}`);
+  const dotIntoTol = bound(rows + 2, ref.columnDotSum({ a: abs(a), b: abs(b), rows, cols, out: abs(out0) }));
+  expectClose(await readTensor(device, dotInto), ref.columnDotSum({ a, b, rows, cols, out: out0 }), dotIntoTol, `columnDotSum accumulate ${label}`);
 }
 
 describe('columnSum and columnDotSum match their float64 references', () => {

@@ -56,6 +56,9 @@ export interface FactoredLinearBackwardArgs extends FactoredLinearShape {
   dx?: Tensor;
   /** dx += … instead of dx = … (a residual branch adding into the same gradient). */
   accumulateDx?: boolean;
+  /** dΣ += …, db += … instead of = … (a second use of the same linear: DeBERTa's q and k on the
+   * relative embeddings, after their use on the tokens). */
+  accumulateGrads?: boolean;
   /** Σ and the bias are both frozen (AVF): only dx; dSigma and dBias are left untouched, so a
    * plan can keep passing them and re-plan by flipping this at AVF steps. */
   frozen?: boolean;
@@ -68,8 +71,9 @@ export function factoredLinearBackward(device: GPUDevice, args: FactoredLinearBa
   const dSigma = args.frozen ? undefined : args.dSigma;
   const dBias = args.frozen ? undefined : args.dBias;
   if (dSigma || args.dx) dispatches.push(matmul(device, { m: n, n: r, k: dOut, a: args.g, b: args.u, out: args.h }));
-  if (dSigma) dispatches.push(...columnDotSum(device, { a: args.h, b: args.t, out: dSigma, rows: n, cols: r }));
-  if (dBias) dispatches.push(...columnSum(device, { x: args.g, out: dBias, rows: n, cols: dOut }));
+  const accumulate = !!args.accumulateGrads;
+  if (dSigma) dispatches.push(...columnDotSum(device, { a: args.h, b: args.t, out: dSigma, rows: n, cols: r, accumulate }));
+  if (dBias) dispatches.push(...columnSum(device, { x: args.g, out: dBias, rows: n, cols: dOut, accumulate }));
   if (args.dx) {
     dispatches.push(
       matmul(device, { m: n, n: dIn, k: r, a: args.h, b: args.v, transB: true, kScale: args.sigma, out: args.dx, accumulate: args.accumulateDx }),
@@ -103,11 +107,13 @@ export interface ColumnDotSumArgs {
   out: Tensor;
   rows: number;
   cols: number;
+  /** out += the sums instead of out = the sums. */
+  accumulate?: boolean;
 }
 
-/** out[j] = Σ_i a[i, j]·b[i, j]. */
+/** out[j] (+)= Σ_i a[i, j]·b[i, j]. */
 export function columnDotSum(device: GPUDevice, args: ColumnDotSumArgs): Dispatch[] {
-  return columnReduction(device, 'columnDotSum', args.a, args.b, args.out, args.rows, args.cols, false);
+  return columnReduction(device, 'columnDotSum', args.a, args.b, args.out, args.rows, args.cols, !!args.accumulate);
 }
 
 function columnReduction(

@@ -2,6 +2,7 @@
 // norms, positions, head), and `describeModel`, which expands one with a config into the concrete
 // list of tensors and shapes that the weight loader, the CPU reference and the GPU model walk.
 import type { ActivationKind } from '../kernels/activation.ts';
+import type { RelativePositionSpec } from '../kernels/relative_positions.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { ModelConfig, RotaryConfig } from './config.ts';
 import type { HeadTask, TaskSpec } from './task.ts';
@@ -23,6 +24,16 @@ export type NormPlacement = 'post' | 'pre';
 export type PositionScheme = 'absolute' | 'padding-offset' | 'rotary';
 /** plain: f2(act(f1 x)). gated: down(act(gate x) ⊙ up x) (Llama: SiLU). */
 export type MlpShape = 'plain' | 'gated';
+/**
+ * How attention scores are formed. plain: scale·q·kᵀ. disentangled (DeBERTa-v2/v3): plus the
+ * content-to-position (q_i·pk_r) and position-to-content (k_j·pq_r) terms, r the row of the
+ * relative embeddings (normalised by `relNorm` where the config says so) for the bucketed i − j;
+ * pk and pq are the relative embeddings through k and q (share_att_key) or through the layer's
+ * own pk and pq linears. Paths below the prefix.
+ */
+export type AttentionSpec =
+  | { kind: 'plain' }
+  | { kind: 'disentangled'; relEmbeddings: string; relNorm: string };
 /** Which linears carry a bias: all (BERT family), those a config flag turns on (Llama's
  * attention_bias, mlp_bias), or a fixed list (Qwen2: q, k, v). */
 export type BiasRule =
@@ -70,6 +81,8 @@ export interface ConfigKeys {
   /** Image models: image size (an int or [height, width]), patch size, channels, with defaults
    * (null: the model reads tokens, and vocab_size is required). */
   image: { size: string; patch: string; channels: string; defaults: { size: number; patch: number; channels: number } } | null;
+  /** Where the config names the activation of a head step marked 'config' (DeBERTa's pooler). */
+  headActivation?: { key: string; default: string };
 }
 
 /** One nn.Linear of the task head, applied to the pooled hidden state (or to every token). */
@@ -77,8 +90,8 @@ export interface HeadStep {
   path: string;
   /** Output size: the hidden size, the number of labels, or a span's start and end logits (2). */
   out: 'hidden' | 'labels' | 'span';
-  /** Applied after the linear. */
-  activation: Activation | null;
+  /** Applied after the linear; 'config': the one the config names (ConfigKeys.headActivation). */
+  activation: Activation | 'config' | null;
   /** In training, the classifier dropout is applied to this linear's input. */
   dropoutBefore: boolean;
 }
@@ -101,9 +114,11 @@ export interface Architecture {
   /** Module paths below the prefix; null where the architecture has none. */
   embeddings: EmbeddingsSpec;
   positions: PositionScheme;
+  attention: AttentionSpec;
   /** Below the prefix; `{i}` is the layer index. */
   layer: string;
-  /** The factored linears of a layer, in heatmap order, with paths below the layer path. */
+  /** The factored linears of a layer, in heatmap order, with paths below the layer path (pk and
+   * pq only where the config's relative attention has them: see hasLinear). */
   linears: readonly { kind: ModuleKind; path: string }[];
   biases: BiasRule;
   /** `final`: the norm after the last layer (pre-norm), below the prefix. */
@@ -140,6 +155,7 @@ const BERT_KEYS: ConfigKeys = {
 };
 
 const BERT_LAYER = {
+  attention: { kind: 'plain' },
   linears: [
     { kind: 'q', path: 'attention.self.query' },
     { kind: 'k', path: 'attention.self.key' },
@@ -224,6 +240,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     },
     embeddings: { kind: 'tokens', word: 'embeddings.word_embeddings', position: 'embeddings.position_embeddings', tokenType: null, norm: 'embeddings.LayerNorm' },
     positions: 'absolute',
+    attention: { kind: 'plain' },
     layer: 'transformer.layer.{i}',
     linears: [
       { kind: 'q', path: 'attention.q_lin' },
@@ -265,6 +282,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     },
     embeddings: { kind: 'patches', projection: 'embeddings.patch_embeddings.projection', cls: 'embeddings.cls_token', position: 'embeddings.position_embeddings' },
     positions: 'absolute',
+    attention: { kind: 'plain' },
     layer: 'encoder.layer.{i}',
     linears: [
       { kind: 'q', path: 'attention.attention.query' },
@@ -284,6 +302,47 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     lmHead: null,
     maskedLm: null,
     headInit: 'truncated-normal',
+  },
+  'deberta-v2': {
+    modelType: 'deberta-v2',
+    prefix: 'deberta',
+    config: {
+      ...BERT_KEYS,
+      classifierDropout: { key: 'cls_dropout', default: null },
+      normEps: { key: 'layer_norm_eps', default: 1e-7 },
+      typeVocabDefault: 0,
+      headActivation: { key: 'pooler_hidden_act', default: 'gelu' },
+    },
+    // The position table only where position_biased_input is true (not in DeBERTa-v3), token
+    // types only where type_vocab_size > 0 (see describeModel).
+    embeddings: BERT_EMBEDDINGS,
+    positions: 'absolute',
+    layer: 'encoder.layer.{i}',
+    ...BERT_LAYER,
+    attention: { kind: 'disentangled', relEmbeddings: 'encoder.rel_embeddings', relNorm: 'encoder.LayerNorm' },
+    linears: [
+      { kind: 'q', path: 'attention.self.query_proj' },
+      { kind: 'k', path: 'attention.self.key_proj' },
+      { kind: 'v', path: 'attention.self.value_proj' },
+      { kind: 'o', path: 'attention.output.dense' },
+      { kind: 'f1', path: 'intermediate.dense' },
+      { kind: 'f2', path: 'output.dense' },
+      { kind: 'pk', path: 'attention.self.pos_key_proj' },
+      { kind: 'pq', path: 'attention.self.pos_query_proj' },
+    ],
+    head: [
+      // ContextPooler: dense on the first token, then pooler_hidden_act (pooler_dropout 0: config.ts).
+      { path: 'pooler.dense', out: 'hidden', activation: 'config', dropoutBefore: false },
+      { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
+    ],
+    // DebertaV2ForQuestionAnswering: qa_outputs on the last hidden state, no dropout;
+    // …ForTokenClassification: the classifier after dropout at hidden_dropout_prob.
+    taskHeads: {
+      'question-answering': { steps: [{ path: 'qa_outputs', out: 'span', activation: null, dropoutBefore: false }], dropout: { key: 'cls_dropout', default: null } },
+      'token-classification': { steps: [{ path: 'classifier', out: 'labels', activation: null, dropoutBefore: true }], dropout: { key: 'hidden_dropout_prob', default: 0.1 } },
+    },
+    maskedLm: null,
+    headInit: 'normal',
   },
   llama: decoder('llama', { kind: 'config', attention: 'attention_bias', mlp: 'mlp_bias' }, 1e4),
   qwen2: decoder('qwen2', { kind: 'fixed', modules: ['q', 'k', 'v'] }, 1e6),
@@ -312,6 +371,7 @@ function decoder(modelType: string, biases: BiasRule, ropeThetaDefault: number):
     },
     embeddings: { kind: 'tokens', word: 'embed_tokens', position: null, tokenType: null, norm: null },
     positions: 'rotary',
+    attention: { kind: 'plain' },
     layer: 'layers.{i}',
     linears: [
       { kind: 'q', path: 'self_attn.q_proj' },
@@ -410,6 +470,26 @@ export interface LayerLayout {
   ffnNorm: NormLayout;
 }
 
+/** The attention's scores, expanded from the AttentionSpec with the config. */
+export type AttentionLayout =
+  | { kind: 'plain'; scale: number }
+  | {
+    kind: 'disentangled';
+    /** 1/√(headDim·(1 + number of position terms)), on the content and position terms alike. */
+    scale: number;
+    c2p: boolean;
+    p2c: boolean;
+    positions: RelativePositionSpec;
+    /** The relative embeddings, [2·span, hidden]. */
+    embeddings: EmbeddingLayout;
+    /** Their norm (norm_rel_ebd layer_norm), or none. */
+    norm: NormLayout | null;
+    /** The linears that project the (normalised) relative embeddings: c2p's keys (k, or pk
+     * without share_att_key) and p2c's queries (q or pq); null where the term is off. */
+    keyModule: ModuleKind | null;
+    queryModule: ModuleKind | null;
+  };
+
 export interface HeadStepLayout {
   linear: LinearLayout;
   activation: Activation | null;
@@ -433,6 +513,7 @@ export interface ModelLayout {
   mlp: MlpShape;
   /** Decoders see only earlier tokens (plus the key-padding mask every model applies). */
   causal: boolean;
+  attention: AttentionLayout;
   attentionOutputDropout: boolean;
   /** Longest sequence the position table allows under the position scheme. */
   maxSequence: number;
@@ -469,6 +550,8 @@ function moduleShape(kind: ModuleKind, config: ModelConfig): [number, number] {
   const { hidden, intermediate, heads, kvHeads, headDim } = config;
   switch (kind) {
     case 'q':
+    case 'pk':
+    case 'pq':
       return [hidden, heads * headDim];
     case 'k':
     case 'v':
@@ -485,6 +568,56 @@ function moduleShape(kind: ModuleKind, config: ModelConfig): [number, number] {
     default:
       return unreachable(kind, 'module kind');
   }
+}
+
+/** Whether the config's model has this linear: DeBERTa's pk and pq exist only for the relative
+ * terms they serve, and only without share_att_key. */
+function hasLinear(kind: ModuleKind, config: ModelConfig): boolean {
+  const relative = config.relative;
+  switch (kind) {
+    case 'pk':
+      return relative !== null && !relative.shareKey && relative.c2p;
+    case 'pq':
+      return relative !== null && !relative.shareKey && relative.p2c;
+    default:
+      return true;
+  }
+}
+
+/**
+ * plain attention: 1/√headDim (factor 1). DeBERTa divides by √(headDim·factor) with the square
+ * root taken in float32 (torch.sqrt of a float tensor), even in a float64 model: mirrored, so the
+ * float64 reference meets transformers' to rounding.
+ */
+function attentionScale(arch: Architecture, config: ModelConfig): number {
+  switch (arch.attention.kind) {
+    case 'plain':
+      return 1 / Math.sqrt(config.headDim);
+    case 'disentangled':
+      return 1 / Math.fround(Math.sqrt(config.headDim * config.attentionScaleFactor));
+    default:
+      return unreachable(arch.attention, 'attention kind');
+  }
+}
+
+function attentionLayout(arch: Architecture, config: ModelConfig, full: (path: string) => string): AttentionLayout {
+  const spec = arch.attention;
+  const scale = attentionScale(arch, config);
+  const relative = config.relative;
+  // DeBERTa with relative_attention false: plain scores, but still DeBERTa's scale.
+  if (spec.kind === 'plain' || !relative) return { kind: 'plain', scale };
+  const { c2p, p2c, shareKey, positions, normEmbeddings } = relative;
+  return {
+    kind: 'disentangled',
+    scale,
+    c2p,
+    p2c,
+    positions,
+    embeddings: { key: `${full(spec.relEmbeddings)}.weight`, rows: 2 * positions.span, dim: config.hidden },
+    norm: normEmbeddings ? norm('layernorm', full(spec.relNorm), config.hidden, config.layerNormEps) : null,
+    keyModule: c2p ? (shareKey ? 'k' : 'pk') : null,
+    queryModule: p2c ? (shareKey ? 'q' : 'pq') : null,
+  };
 }
 
 /** The task an architecture's head serves: a causal LM, or the config's head task (a classifier
@@ -557,8 +690,10 @@ function describeEmbeddings(arch: Architecture, config: ModelConfig, norm: (path
       return {
         kind: 'tokens',
         word: table(spec.word, config.vocabSize),
-        position: spec.position ? table(spec.position, config.maxPositions) : null,
-        tokenType: spec.tokenType ? table(spec.tokenType, config.typeVocabSize) : null,
+        // DeBERTa: a position table only with position_biased_input, token types only where
+        // type_vocab_size > 0.
+        position: spec.position && config.absolutePositions ? table(spec.position, config.maxPositions) : null,
+        tokenType: spec.tokenType && config.typeVocabSize > 0 ? table(spec.tokenType, config.typeVocabSize) : null,
         norm: spec.norm ? norm(full(spec.norm)) : null,
       };
     case 'patches': {
@@ -600,7 +735,7 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
   const layers: LayerLayout[] = [];
   for (let index = 0; index < config.layers; index++) {
     const layerPath = full(arch.layer.replace('{i}', String(index)));
-    const modules = arch.linears.map(({ kind, path: local }): ModuleLayout => {
+    const modules = arch.linears.filter(({ kind }) => hasLinear(kind, config)).map(({ kind, path: local }): ModuleLayout => {
       const [dIn, dOut] = moduleShape(kind, config);
       const path = `${layerPath}.${local}`;
       const hasBias = config.biases.includes(kind);
@@ -624,7 +759,7 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
     ? [{ linear: { ...linear(arch.lmHead!, hidden, config.vocabSize, false), ...(tiedHead ? { weight: tiedKey() } : {}) }, activation: null, dropoutBefore: false }]
     : headSteps(arch, config).map((step) => ({
       linear: linear(step.path, hidden, headWidth(step.out, config)),
-      activation: step.activation,
+      activation: step.activation === 'config' ? headActivation(arch, config) : step.activation,
       dropoutBefore: step.dropoutBefore,
     }));
   return {
@@ -641,6 +776,7 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
     normPlacement: arch.norm.placement,
     mlp: arch.mlp,
     causal: task.loss === 'causal-lm',
+    attention: attentionLayout(arch, config, full),
     attentionOutputDropout: arch.attentionOutputDropout,
     maxSequence: maxSequence(arch.positions, config),
     embeddings,
@@ -655,6 +791,11 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
       bias: arch.maskedLm.bias,
     },
   };
+}
+
+function headActivation(arch: Architecture, config: ModelConfig): Activation {
+  if (!config.headActivation) throw new Error(`${arch.modelType}: a head step takes its activation from the config, but the architecture names no config key for it`);
+  return config.headActivation;
 }
 
 /** The heatmap's rows for a layout: Σ of every linear in layer order, then the biases that exist. */

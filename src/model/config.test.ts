@@ -55,7 +55,7 @@ describe('parseModelConfig', () => {
   it('rejects an unsupported model_type, listing the supported ones', () => {
     const parse = () => parseModelConfig({ ...read(DEMO_MODEL), model_type: 'gpt2' }, 'models/x/config.json');
     expect(parse).toThrow(ModelConfigError);
-    expect(parse).toThrow('models/x/config.json: model_type "gpt2" is not supported; supported model types: bert, roberta, distilbert, vit, llama, qwen2');
+    expect(parse).toThrow('models/x/config.json: model_type "gpt2" is not supported; supported model types: bert, roberta, distilbert, vit, deberta-v2, llama, qwen2');
   });
 
   it('names the missing or invalid field and the file', () => {

@@ -1,8 +1,9 @@
 // config.json → a typed ModelConfig, with errors that name the field and the file.
 import { unreachable } from '../util/unreachable.ts';
 import { ARCHITECTURES, SUPPORTED_MODEL_TYPES, type Activation, type Architecture, type BiasRule } from './architectures.ts';
+import { parseDisentangled, type RelativeAttentionConfig } from './relative-config.ts';
 import { headTaskOfClasses, HEAD_TASKS, type HeadTask } from './task.ts';
-import { ATTENTION_KINDS, GATED_MLP_KINDS, PLAIN_MLP_KINDS, type ModuleKind } from './types.ts';
+import { ATTENTION_KINDS, GATED_MLP_KINDS, PLAIN_MLP_KINDS, POSITION_KINDS, type ModuleKind } from './types.ts';
 
 export type ProblemType = 'single_label_classification' | 'regression';
 
@@ -61,6 +62,14 @@ export interface ModelConfig {
   headTask: HeadTask;
   /** Index = label id. */
   labelNames: string[];
+  /** DeBERTa's relative attention (null: none). */
+  relative: RelativeAttentionConfig | null;
+  /** Scores divide by √(headDim·factor): 1, or DeBERTa's 1 + its number of position terms. */
+  attentionScaleFactor: number;
+  /** false: no absolute position table (DeBERTa's position_biased_input false). */
+  absolutePositions: boolean;
+  /** The activation of a head step marked 'config' (DeBERTa's pooler_hidden_act); null: none. */
+  headActivation: Activation | null;
   /** Train-mode dropout rates; classifier already resolved (a null rate falls back to hidden). */
   dropout: { hidden: number; attention: number; classifier: number };
   initializerRange: number;
@@ -150,17 +159,20 @@ export function parseModelConfig(json: unknown, file = 'config.json', options: {
   }
   const biases = parseBiases(arch.biases, obj, fail);
 
-  const actName = has(keys.activation) ? obj[keys.activation] : 'gelu';
-  const activation = typeof actName === 'string' ? ACTIVATIONS[actName] : undefined;
-  if (!activation) {
-    fail(`"${keys.activation}" ${JSON.stringify(actName)} is not supported; supported: ${Object.keys(ACTIVATIONS).join(', ')}`);
-  }
+  const activationAt = (key: string, fallback: string): Activation => {
+    const name = has(key) ? obj[key] : fallback;
+    const found = typeof name === 'string' ? ACTIVATIONS[name] : undefined;
+    return found ?? fail(`"${key}" ${JSON.stringify(name)} is not supported; supported: ${Object.keys(ACTIVATIONS).join(', ')}`);
+  };
+  const activation = activationAt(keys.activation, 'gelu');
+  const headActivation = keys.headActivation ? activationAt(keys.headActivation.key, keys.headActivation.default) : null;
 
   const layerNormEps = 'fixed' in keys.normEps
     ? keys.normEps.fixed
     : num(keys.normEps.key, (v) => v > 0, 'a positive number', keys.normEps.default);
 
-  const typeVocabSize = keys.typeVocab === null ? 0 : positiveInt(keys.typeVocab, keys.typeVocabDefault);
+  // 0 is allowed: DeBERTa-v3 has no token types.
+  const typeVocabSize = keys.typeVocab === null ? 0 : num(keys.typeVocab, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer', keys.typeVocabDefault);
   const image = keys.image && parseImage(obj, keys.image, fail);
   const vocabSize = image ? 0 : positiveInt('vocab_size');
   const padTokenId = image ? 0 : num('pad_token_id', (v) => Number.isInteger(v) && v >= 0 && v < vocabSize, `an id below vocab_size ${vocabSize}`, keys.padTokenDefault);
@@ -182,6 +194,18 @@ export function parseModelConfig(json: unknown, file = 'config.json', options: {
   // The dropout before the head: the sequence classifier's key, or the token-level head's own.
   const headDropout = headTask === 'sequence-classification' ? keys.classifierDropout : arch.taskHeads?.[headTask]?.dropout ?? keys.classifierDropout;
   const classifierDefault = headDropout.default ?? hiddenDropout;
+  // An image model's positions are its CLS token and patches.
+  const maxPositions = image ? 1 + (image.height / image.patch) * (image.width / image.patch) : positiveInt('max_position_embeddings', 512);
+  let disentangled = { relative: null as RelativeAttentionConfig | null, scaleFactor: 1, absolutePositions: true };
+  switch (arch.attention.kind) {
+    case 'plain':
+      break;
+    case 'disentangled':
+      disentangled = parseDisentangled(obj, hidden, heads, maxPositions, fail);
+      break;
+    default:
+      unreachable(arch.attention, 'attention kind');
+  }
   return {
     modelType,
     hidden,
@@ -194,11 +218,15 @@ export function parseModelConfig(json: unknown, file = 'config.json', options: {
     biases,
     intermediate: positiveInt(keys.intermediate),
     vocabSize,
-    maxPositions: image ? 1 + (image.height / image.patch) * (image.width / image.patch) : positiveInt('max_position_embeddings', 512),
+    maxPositions,
     image,
     typeVocabSize,
     layerNormEps,
-    activation: activation!,
+    activation,
+    headActivation,
+    relative: disentangled.relative,
+    attentionScaleFactor: disentangled.scaleFactor,
+    absolutePositions: disentangled.absolutePositions,
     padTokenId,
     numLabels,
     problemType,
@@ -264,7 +292,7 @@ function parseLabels(obj: Record<string, unknown>, fail: (message: string) => ne
 function parseBiases(rule: BiasRule, obj: Record<string, unknown>, fail: (message: string) => never): ModuleKind[] {
   switch (rule.kind) {
     case 'all':
-      return [...ATTENTION_KINDS, ...PLAIN_MLP_KINDS, ...GATED_MLP_KINDS];
+      return [...ATTENTION_KINDS, ...PLAIN_MLP_KINDS, ...GATED_MLP_KINDS, ...POSITION_KINDS];
     case 'fixed':
       return [...rule.modules];
     case 'switch': {

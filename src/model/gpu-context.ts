@@ -6,7 +6,9 @@ import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { add } from '../kernels/elementwise.ts';
 import { createRopeTable } from '../kernels/rope.ts';
+import { unreachable } from '../util/unreachable.ts';
 import type { ModelLayout, PatchEmbeddingsLayout } from './architectures.ts';
+import { createRelativeEmbeddings, type RelativeEmbeddings } from './gpu-relative.ts';
 import { labelShape } from './task.ts';
 import { uploadSplitTable, type SplitTable } from './split-table.ts';
 import type { ModuleKind } from './types.ts';
@@ -24,6 +26,7 @@ export const STREAM = {
   attentionProbs: (layer: number) => 16 + 4 * layer,
   attentionOutput: (layer: number) => 17 + 4 * layer,
   ffnOutput: (layer: number) => 18 + 4 * layer,
+  relativeEmbeddings: (layer: number) => 19 + 4 * layer,
   head: (step: number) => 8 + step,
 };
 
@@ -59,6 +62,8 @@ export class BlockContext {
   readonly maxTokens: number;
   /** The rotary (cos, sin) table for maxSeq positions (rotary positions only). */
   readonly rope: Tensor | null;
+  /** Disentangled attention's relative embeddings and their scratch (null: plain attention). */
+  readonly relative: RelativeEmbeddings | null;
 
   constructor(
     readonly device: GPUDevice,
@@ -100,6 +105,17 @@ export class BlockContext {
       scaling: scaling ? { type: 'llama3', factor: scaling.factor, lowFreqFactor: scaling.lowFreqFactor, highFreqFactor: scaling.highFreqFactor, originalMaxPositionEmbeddings: scaling.originalMaxPositions } : undefined,
     }, maxSeq);
     this.seed = this.tensor([1], 'dropout seed', 'u32');
+    const attention = layout.attention;
+    switch (attention.kind) {
+      case 'plain':
+        this.relative = null;
+        break;
+      case 'disentangled':
+        this.relative = createRelativeEmbeddings(this, attention);
+        break;
+      default:
+        this.relative = unreachable(attention, 'attention kind');
+    }
     this.scratch = {
       drop: this.tensor([N, Math.max(H, I)], 'dropout scratch'),
       h: this.tensor([N, maxRank], 'g·U scratch'),

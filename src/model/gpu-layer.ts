@@ -14,7 +14,8 @@ import { unreachable } from '../util/unreachable.ts';
 import type { LayerLayout, ModuleLayout } from './architectures.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
-import type { ModuleKind } from './types.ts';
+import { RelativeTerms } from './gpu-relative.ts';
+import { POSITION_KINDS, type ModuleKind } from './types.ts';
 
 /** A factored linear: U and V filled by the model's factoring, Σ and bias views into the flat
  * parameter buffer, dΣ and db views into the flat gradient buffer. */
@@ -78,6 +79,8 @@ export class LayerBlock {
   readonly attentionNorm: GpuNorm;
   readonly ffnNorm: GpuNorm;
   private readonly acts: LayerActivations;
+  /** Disentangled attention's c2p and p2c terms (null: plain attention). */
+  private readonly relative: RelativeTerms | null;
   /** Modules whose Σ and bias are both frozen (AVF or the variant): the next backward built
    * skips their dΣ and db and computes only dx. Set by the model before it builds a plan. */
   frozen: ReadonlySet<ModuleKind> = new Set();
@@ -94,10 +97,13 @@ export class LayerBlock {
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = model;
     const A = heads * headDim;
     const l = layout.index;
+    // pk and pq act on the 2·span relative rows only, which the relative terms run factored.
+    const formFor = (m: ModuleLayout): LinearForm => (POSITION_KINDS.includes(m.kind) ? 'factored' : formOf(m));
+    const onTokens = (m: ModuleLayout) => !POSITION_KINDS.includes(m.kind);
     for (const m of layout.modules) {
       const bias = m.biasName ? param('params', m.biasName) : null;
       if (bias) writeTensor(device, bias, weights.tensors.get(m.bias!)!.data);
-      const form = formOf(m);
+      const form = formFor(m);
       this.modules.set(m.kind, {
         layout: m,
         form,
@@ -120,7 +126,7 @@ export class LayerBlock {
     const none = t([1], 'unused');
     this.acts = {
       // t = x·V, kept for the factored backward's dΣ (the recomposed one reads x instead).
-      t: new Map(layout.modules.filter((m) => formOf(m) === 'factored').map((m) => [m.kind, t([N, m.rank], `t${m.kind}`)])),
+      t: new Map(layout.modules.filter((m) => onTokens(m) && formFor(m) === 'factored').map((m) => [m.kind, t([N, m.rank], `t${m.kind}`)])),
       normed1: pre ? t([N, H], 'normed 1') : none,
       norm1: stats('1'),
       q: t([N, A], 'q'),
@@ -140,6 +146,17 @@ export class LayerBlock {
       ffnOut: t([N, H], 'ffn out'),
       sum2: pre ? none : t([N, H], 'residual 2'),
     };
+    const attention = model.attention;
+    switch (attention.kind) {
+      case 'plain':
+        this.relative = null;
+        break;
+      case 'disentangled':
+        this.relative = new RelativeTerms(ctx, ctx.relative!, l, (kind) => this.module(kind));
+        break;
+      default:
+        this.relative = unreachable(attention, 'attention kind');
+    }
   }
 
   private module(kind: ModuleKind): GpuModule {
@@ -174,6 +191,9 @@ export class LayerBlock {
       case 'f2':
       case 'down':
         return a.ffnAct;
+      case 'pk':
+      case 'pq':
+        throw new Error(`layer ${this.layout.index}: ${kind} reads the relative embeddings, not the tokens (gpu-relative.ts runs it)`);
       default:
         return unreachable(kind, 'module kind');
     }
@@ -261,10 +281,13 @@ export class LayerBlock {
       ops.push(kvBroadcastForward(d, { ...shape, kv: prefix(a.vHeads, [N, kvHeads * headDim]), out: prefix(a.v, [N, A]) }));
     }
     const p = training ? dropout.attention : 0;
+    const probs = prefix(a.probs, [B, heads, T, T]);
+    if (this.relative) ops.push(...this.relative.projectOps(training));
     ops.push(...attentionForward(d, {
       q: prefix(a.q, [N, A]), k: prefix(a.k, [N, A]), v: prefix(a.v, [N, A]), mask: prefix(inputs.mask, [N]), out: prefix(a.context, [N, A]),
-      probs: prefix(a.probs, [B, heads, T, T]), batch: B, seq: T, heads, headDim, scale: 1 / Math.sqrt(headDim), causal: model.causal,
+      probs, batch: B, seq: T, heads, headDim, scale: model.attention.scale, causal: model.causal,
       dropout: p > 0 ? { p, stream: STREAM.attentionProbs(this.layout.index), seed } : undefined,
+      addToScores: this.relative?.scoreOps(B, T, prefix(a.q, [N, A]), prefix(a.k, [N, A]), probs),
     }));
     ops.push(...this.linear(B, T, 'o', a.context, a.attentionOut));
     return ops;
@@ -383,9 +406,10 @@ export class LayerBlock {
     ops.push(...attentionBackward(d, {
       dOut: w(s.dContext, A), q: w(a.q, A), k: w(a.k, A), v: w(a.v, A), probs: prefix(a.probs, [B, heads, T, T]),
       dScores: prefix(s.dScores, [B, heads, T, T]), dq: w(s.dq, A), dk: w(s.dk, A), dv: w(s.dv, A),
-      batch: B, seq: T, heads, headDim, scale: 1 / Math.sqrt(headDim),
+      batch: B, seq: T, heads, headDim, scale: model.attention.scale,
       dropout: dropout.attention > 0 ? { p: dropout.attention, stream: STREAM.attentionProbs(this.layout.index), seed } : undefined,
     }));
+    if (this.relative) ops.push(...this.relative.backwardOps(B, T, w(a.q, A), w(a.k, A), prefix(s.dScores, [B, heads, T, T]), w(s.dq, A), w(s.dk, A)));
     let dk = s.dk;
     let dv = s.dv;
     if (grouped) {
@@ -403,6 +427,8 @@ export class LayerBlock {
     ops.push(...this.linearBackward(B, T, 'q', x, s.dq, dInput, accumulate));
     ops.push(...this.linearBackward(B, T, 'k', x, dk, dInput, dInput !== undefined));
     ops.push(...this.linearBackward(B, T, 'v', x, dv, dInput, dInput !== undefined));
+    // After q and k wrote their token-path dΣ and db: the position path adds to them.
+    if (this.relative) ops.push(...this.relative.parameterOps(this.frozen));
     return ops;
   }
 }

@@ -7,6 +7,7 @@
 import type { GpuLimits } from '../gpu/device.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
+import { POSITION_KINDS } from './types.ts';
 
 export interface MemoryItem {
   what: string;
@@ -74,6 +75,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     return { what, bytes, largest, split };
   };
   const embedding = embeddingMemory(layout.embeddings, batch, tokens);
+  const relative = relativeTensors(layout);
   const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
@@ -81,6 +83,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     ...embedding.weights,
     ...norms.map((n) => ({ name: n.weight, elements: n.dim * (n.bias ? 2 : 1) })),
     ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut, splitRow: h.linear.dIn })) : []),
+    ...relative.frozen,
   ];
   const factors = modules.flatMap((m) => [
     { name: `${m.path} U`, elements: m.dOut * m.rank },
@@ -107,7 +110,9 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
       ...each(`layer ${l.index} grouped k, v`, kv ? 2 : 0, kv / 2),
       { name: `layer ${l.index} attention probabilities`, elements: batch * layout.heads * seq * seq },
       ...each(`layer ${l.index} MLP intermediate`, layout.mlp === 'gated' ? 3 : 2, tokens * I),
-      ...l.modules.map((m) => ({ name: `layer ${l.index} ${m.kind} x·V`, elements: tokens * m.rank })),
+      // DeBERTa's pk and pq act on the relative embeddings only (counted with them).
+      ...l.modules.filter((m) => !POSITION_KINDS.includes(m.kind)).map((m) => ({ name: `layer ${l.index} ${m.kind} x·V`, elements: tokens * m.rank })),
+      ...relative.perLayer(l.index),
     ]),
   ];
   // The backward reuses one layer's gradient tensors for every layer: the MLP's (and a dropout
@@ -117,6 +122,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     ...each('attention gradient (context, q, k, v)', 4, tokens * A),
     { name: 'score gradients', elements: batch * layout.heads * seq * seq },
     ...each('hidden gradient', 3, tokens * H),
+    ...relative.scratch,
   ];
   // A causal LM's logits are held in blocks of token rows (gpu-lm-head.ts).
   const vocab = layout.head[0].linear.dOut;
@@ -211,6 +217,34 @@ function embeddingMemory(embeddings: EmbeddingsLayout, batch: number, tokens: nu
 }
 
 type Tensors = TensorSize[];
+
+/** DeBERTa's relative attention (gpu-relative.ts): the relative embeddings (and their normalised
+ * copy) and their norm; per layer the projections by c2p's key and p2c's query linears with
+ * their x·V; the dropout copy and the backward's projection gradients and g·U, shared. */
+export function relativeTensors(layout: ModelLayout) {
+  const attention = layout.attention;
+  if (attention.kind !== 'disentangled') return { frozen: [], perLayer: () => [], scratch: [] };
+  const { rows, dim, key } = attention.embeddings;
+  const A = layout.heads * layout.headDim;
+  const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
+  const rank = (kind: string) => layout.layers[0].modules.find((m) => m.kind === kind)?.rank ?? 0;
+  const projections = [attention.keyModule, attention.queryModule].filter((k) => k !== null);
+  return {
+    frozen: [
+      { name: key, elements: rows * dim },
+      ...(attention.norm ? [{ name: `${key} (normalised)`, elements: rows * dim }, { name: attention.norm.weight, elements: 2 * dim }] : []),
+    ],
+    perLayer: (l: number) => projections.flatMap((kind) => [
+      { name: `layer ${l} relative embeddings through ${kind}`, elements: rows * A },
+      { name: `layer ${l} relative ${kind} x·V`, elements: rows * rank(kind) },
+    ]),
+    scratch: [
+      { name: 'relative embeddings dropout copy', elements: rows * dim },
+      ...projections.map((kind) => ({ name: `relative ${kind} projection gradient`, elements: rows * A })),
+      { name: 'relative g·U', elements: rows * maxRank },
+    ],
+  };
+}
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;

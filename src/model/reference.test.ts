@@ -121,6 +121,40 @@ describe('hf-tiny/vit (ViTForImageClassification on transformers\' pixel_values)
   });
 });
 
+describe('hf-tiny/deberta-v3 (disentangled relative attention)', () => {
+  const dir = join(HF_TINY, 'deberta-v3');
+  const model = loadReferenceModel(dir);
+  const { batch, labels } = readFixtureBatch(dir);
+  const expected = readTensors(join(dir, 'ref-grads.safetensors'));
+  const result = referenceGradients(model, batch, labels);
+  // DebertaV2ForSequenceClassification takes its cross-entropy on `logits.float()`: the fixture's
+  // loss is a float32 value (it is exactly representable as one) and dLogits, hence every
+  // gradient, carries float32 rounding (measured here: loss 1.1e-7, gradients 4e-8…7e-8
+  // relative, uniformly, while the logits agree to 1e-14). So the logits are held to the float64
+  // bound and the loss and gradients to float32's, still far below any modelling error.
+  const FLOAT32_LOSS_TOL = 1e-6;
+
+  it('matches the logits transformers computed in float64, and its float32 loss', () => {
+    expect(relativeError(result.logits, expected.get('logits')!.data)).toBeLessThan(FIXTURE_TOL);
+    expect(Math.abs(result.loss - expected.get('loss')!.data[0]) / expected.get('loss')!.data[0]).toBeLessThan(FLOAT32_LOSS_TOL);
+  });
+
+  it('matches every Σ, bias and head gradient, the key bias’s included (the p2c term makes it non-zero)', () => {
+    const names = exportNames(architectureFor(model.config), model.config);
+    expect(new Set(names)).toEqual(new Set([...expected.keys()].filter((k) => k !== 'loss' && k !== 'logits')));
+    expect(new Set(result.grads.keys())).toEqual(new Set(names));
+    const largest = Math.max(...names.map((n) => norm(expected.get(n)!.data)));
+    for (const name of names) {
+      if (name.endsWith('key_proj.bias')) expect(norm(expected.get(name)!.data), name).toBeGreaterThan(1e-2 * largest);
+      expect(relativeError(result.grads.get(name)!, expected.get(name)!.data), name).toBeLessThan(FLOAT32_LOSS_TOL);
+    }
+  });
+
+  it('gives the same logits factored as unfactored', () => {
+    expect(relativeError(referenceLogits(model, batch, 'factored'), referenceLogits(model, batch, 'dense'))).toBeLessThan(1e-12);
+  });
+});
+
 describe('referenceGradients on hf-tiny/bert', () => {
   const model = loadReferenceModel(join(HF_TINY, 'bert'));
   const { batch, labels } = readFixtureBatch(join(HF_TINY, 'bert'));

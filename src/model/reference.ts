@@ -19,6 +19,7 @@ import { layerNormBackward, layerNormForward } from '../kernels/layernorm.ref.ts
 import { mseLoss, softmaxCrossEntropy } from '../kernels/loss.ref.ts';
 import { matmul } from '../kernels/matmul.ref.ts';
 import { patchTokens, unfoldPatches } from '../kernels/patch_embedding.ref.ts';
+import { relativeScoresBackward, relativeScoresForward } from '../kernels/relative_attention.ref.ts';
 import { svd } from '../kernels/svd.ref.ts';
 import { unreachable } from '../util/unreachable.ts';
 import { tokenEmbeddings, type LayerLayout, type LinearLayout, type ModelLayout, type ModuleLayout, type NormLayout, type PatchEmbeddingsLayout, type TokenEmbeddingsLayout } from './architectures.ts';
@@ -51,6 +52,9 @@ export interface ReferenceModel {
   modules: Map<string, FactoredModule>;
   /** Rotary (cos, sin) table [maxSequence, headDim/2, 2] in float64 (rotary positions only). */
   rope: Float64Array | null;
+  /** Disentangled attention: the relative embeddings after their norm [2·span, hidden], which
+   * every layer's position projections read (not trained). */
+  relative: Float64Array | null;
 }
 
 /** Factors every linear of every layer by thin SVD (Σ descending) and widens all else to float64. */
@@ -77,7 +81,28 @@ export function buildReferenceModel(config: ModelConfig, weights: ModelWeights):
     theta: rotary.theta,
     scaling: scaling ? { type: 'llama3', factor: scaling.factor, lowFreqFactor: scaling.lowFreqFactor, highFreqFactor: scaling.highFreqFactor, originalMaxPositionEmbeddings: scaling.originalMaxPositions } : undefined,
   }, layout.maxSequence);
-  return { config, layout, tensors, modules, rope };
+  return { config, layout, tensors, modules, rope, relative: relativeEmbeddings(layout, tensors) };
+}
+
+function relativeEmbeddings(layout: ModelLayout, tensors: Map<string, Float64Array>): Float64Array | null {
+  const attention = layout.attention;
+  switch (attention.kind) {
+    case 'plain':
+      return null;
+    case 'disentangled': {
+      const { embeddings, norm } = attention;
+      const get = (key: string) => {
+        const t = tensors.get(key);
+        if (!t) throw new Error(`reference model: no tensor ${key}`);
+        return t;
+      };
+      const table = get(embeddings.key);
+      if (!norm) return table;
+      return layerNormForward({ x: table, gamma: get(norm.weight), beta: get(norm.bias!), rows: embeddings.rows, d: embeddings.dim, eps: norm.eps }).y;
+    }
+    default:
+      return unreachable(attention, 'attention kind');
+  }
 }
 
 /** The live array behind an export name (Σ or bias of a module, or a head tensor): edit it to perturb the model. */
@@ -232,6 +257,16 @@ interface AttentionCache {
   k: Float64Array;
   v: Float64Array;
   probs: Float64Array;
+  /** Disentangled attention's projected relative embeddings; null for plain attention. */
+  relative: RelativeCache | null;
+}
+
+/** The relative embeddings through c2p's key and p2c's query linears (empty where a term is off). */
+interface RelativeCache {
+  posKey: Float64Array;
+  posQuery: Float64Array;
+  key: ModuleCache | null;
+  query: ModuleCache | null;
 }
 
 interface MlpCache {
@@ -249,8 +284,8 @@ interface LayerCache {
 }
 
 function attentionShape(model: ReferenceModel, batch: ModelBatch) {
-  const { heads, headDim, causal } = model.layout;
-  return { batch: batch.batch, seq: batch.seq, heads, headDim, scale: 1 / Math.sqrt(headDim), causal };
+  const { heads, headDim, causal, attention } = model.layout;
+  return { batch: batch.batch, seq: batch.seq, heads, headDim, scale: attention.scale, causal };
 }
 
 /** The layer's factored linear of a kind. */
@@ -277,9 +312,54 @@ function backer(model: ReferenceModel, layer: LayerLayout, cache: LayerCache, n:
   return (kind, g) => moduleBackward(linearOf(model, layer, kind), cache.modules.get(kind)!, g, n, grads);
 }
 
+/** Disentangled attention's position projections of this layer: the normalised relative
+ * embeddings through c2p's key linear and p2c's query linear, Σ and bias included. */
+function relativeForward(model: ReferenceModel, layer: LayerLayout, mode: LinearMode): RelativeCache | null {
+  const attention = model.layout.attention;
+  switch (attention.kind) {
+    case 'plain':
+      return null;
+    case 'disentangled': {
+      const project = (kind: ModuleKind | null) => (kind ? moduleForward(linearOf(model, layer, kind), model.relative!, attention.embeddings.rows, mode) : null);
+      const key = project(attention.keyModule);
+      const query = project(attention.queryModule);
+      const empty = new Float64Array(0);
+      return { posKey: key?.y ?? empty, posQuery: query?.y ?? empty, key: key?.cache ?? null, query: query?.cache ?? null };
+    }
+    default:
+      return unreachable(attention, 'attention kind');
+  }
+}
+
+function relativeShape(model: ReferenceModel, batch: ModelBatch) {
+  const attention = model.layout.attention;
+  if (attention.kind !== 'disentangled') throw new Error('relative terms of a plain attention');
+  const { heads, headDim } = model.layout;
+  return { batch: batch.batch, seq: batch.seq, heads, headDim, scale: attention.scale, c2p: attention.c2p, p2c: attention.p2c, positions: attention.positions };
+}
+
+/** The gradient of the relative embeddings' projections into Σ and bias of their linears, added
+ * to what the content path put there (share_att_key: the same q and k). */
+function relativeBackward(model: ReferenceModel, layer: LayerLayout, cache: RelativeCache, dPosKey: Float64Array, dPosQuery: Float64Array, grads: Map<string, Float64Array>): void {
+  const attention = model.layout.attention;
+  if (attention.kind !== 'disentangled') throw new Error('relative terms of a plain attention');
+  const rows = attention.embeddings.rows;
+  const back = (kind: ModuleKind | null, moduleCache: ModuleCache | null, g: Float64Array) => {
+    if (!kind || !moduleCache) return;
+    const m = linearOf(model, layer, kind);
+    const { dIn, dOut, rank: r } = m.layout;
+    const { dSigma, dBias } = factoredLinearBackward({ g, t: moduleCache.t, u: m.u, sigma: m.sigma, v: m.v, n: rows, dIn, dOut, r });
+    accumulate(grads, m.layout.sigmaName, dSigma);
+    if (m.layout.biasName) accumulate(grads, m.layout.biasName, dBias);
+  };
+  back(attention.keyModule, cache.key, dPosKey);
+  back(attention.queryModule, cache.query, dPosQuery);
+}
+
 /** Self-attention with its output projection: rotary on q and k where the positions are rotary,
- * KV heads broadcast to their query heads, causal where the model is a decoder. */
-function selfAttentionForward(model: ReferenceModel, run: Run, x: Float64Array, batch: ModelBatch): { y: Float64Array; cache: AttentionCache } {
+ * KV heads broadcast to their query heads, causal where the model is a decoder, the relative
+ * terms added to the scores where the attention is disentangled. */
+function selfAttentionForward(model: ReferenceModel, layer: LayerLayout, run: Run, x: Float64Array, batch: ModelBatch, mode: LinearMode): { y: Float64Array; cache: AttentionCache } {
   const { heads, kvHeads, headDim } = model.layout;
   const n = batch.batch * batch.seq;
   let q = run('q', x);
@@ -295,16 +375,27 @@ function selfAttentionForward(model: ReferenceModel, run: Run, x: Float64Array, 
     k = kvBroadcastForward({ ...shape, kv: k });
     v = kvBroadcastForward({ ...shape, kv: v });
   }
-  const att = attentionForward({ q, k, v, mask: attentionMaskOf(batch), ...attentionShape(model, batch) });
-  return { y: run('o', att.out), cache: { q, k, v, probs: att.probs } };
+  const relative = relativeForward(model, layer, mode);
+  const scoreBias = relative ? relativeScoresForward({ ...relativeShape(model, batch), q, k, posKey: relative.posKey, posQuery: relative.posQuery }) : undefined;
+  const att = attentionForward({ q, k, v, mask: attentionMaskOf(batch), ...attentionShape(model, batch), scoreBias });
+  return { y: run('o', att.out), cache: { q, k, v, probs: att.probs, relative } };
 }
 
 /** The gradient of the attention block's input (the sum over q, k and v). */
-function selfAttentionBackward(model: ReferenceModel, back: Back, cache: AttentionCache, dy: Float64Array, batch: ModelBatch): Float64Array {
+function selfAttentionBackward(model: ReferenceModel, layer: LayerLayout, back: Back, cache: AttentionCache, dy: Float64Array, batch: ModelBatch, grads: Map<string, Float64Array>): Float64Array {
   const { heads, kvHeads, headDim } = model.layout;
   const n = batch.batch * batch.seq;
   const dContext = back('o', dy);
-  let { dq, dk, dv } = attentionBackward({ dOut: dContext, q: cache.q, k: cache.k, v: cache.v, probs: cache.probs, ...attentionShape(model, batch) });
+  const attention = attentionBackward({ dOut: dContext, q: cache.q, k: cache.k, v: cache.v, probs: cache.probs, ...attentionShape(model, batch) });
+  let { dq, dk, dv } = attention;
+  const relative = cache.relative;
+  const relativeGrads = relative && relativeScoresBackward({
+    ...relativeShape(model, batch), dScores: attention.dScores, q: cache.q, k: cache.k, posKey: relative.posKey, posQuery: relative.posQuery,
+  });
+  if (relativeGrads) {
+    dq = add({ a: dq, b: relativeGrads.dq, n: dq.length });
+    dk = add({ a: dk, b: relativeGrads.dk, n: dk.length });
+  }
   if (kvHeads !== heads) {
     const shape = { tokens: n, heads, kvHeads, headDim };
     dk = kvBroadcastBackward({ ...shape, dOut: dk });
@@ -317,7 +408,10 @@ function selfAttentionBackward(model: ReferenceModel, back: Back, cache: Attenti
   }
   let dx = back('q', dq);
   dx = add({ a: dx, b: back('k', dk), n: dx.length });
-  return add({ a: dx, b: back('v', dv), n: dx.length });
+  dx = add({ a: dx, b: back('v', dv), n: dx.length });
+  // After q and k wrote their content-path gradients: the position path adds to them.
+  if (relative && relativeGrads) relativeBackward(model, layer, relative, relativeGrads.dPosKey, relativeGrads.dPosQuery, grads);
+  return dx;
 }
 
 function mlpForward(model: ReferenceModel, run: Run, x: Float64Array): { y: Float64Array; cache: MlpCache } {
@@ -363,7 +457,7 @@ function layerForward(model: ReferenceModel, layer: LayerLayout, x: Float64Array
   switch (placement) {
     case 'post': {
       // h = N(attn(x) + x), out = N(mlp(h) + h)
-      const att = selfAttentionForward(model, run, x, batch);
+      const att = selfAttentionForward(model, layer, run, x, batch, mode);
       const h = normForward(model, layer.attentionNorm, add({ a: att.y, b: x, n: att.y.length }), n);
       const mlp = mlpForward(model, run, h.y);
       const out = normForward(model, layer.ffnNorm, add({ a: mlp.y, b: h.y, n: mlp.y.length }), n);
@@ -372,7 +466,7 @@ function layerForward(model: ReferenceModel, layer: LayerLayout, x: Float64Array
     case 'pre': {
       // h = x + attn(N(x)), out = h + mlp(N(h))
       const n1 = normForward(model, layer.attentionNorm, x, n);
-      const att = selfAttentionForward(model, run, n1.y, batch);
+      const att = selfAttentionForward(model, layer, run, n1.y, batch, mode);
       const h = add({ a: x, b: att.y, n: x.length });
       const n2 = normForward(model, layer.ffnNorm, h, n);
       const mlp = mlpForward(model, run, n2.y);
@@ -393,12 +487,12 @@ function layerBackward(model: ReferenceModel, layer: LayerLayout, cache: LayerCa
       const dSum2 = normBackward(model, layer.ffnNorm, cache.ffnNorm, dy, n);
       const dh = add({ a: mlpBackward(model, back, cache.mlp, dSum2), b: dSum2, n: dSum2.length });
       const dSum1 = normBackward(model, layer.attentionNorm, cache.attentionNorm, dh, n);
-      return add({ a: selfAttentionBackward(model, back, cache.attention, dSum1, batch), b: dSum1, n: dSum1.length });
+      return add({ a: selfAttentionBackward(model, layer, back, cache.attention, dSum1, batch, grads), b: dSum1, n: dSum1.length });
     }
     case 'pre': {
       const dMlp = normBackward(model, layer.ffnNorm, cache.ffnNorm, mlpBackward(model, back, cache.mlp, dy), n);
       const dh = add({ a: dy, b: dMlp, n: dy.length });
-      const dAttention = normBackward(model, layer.attentionNorm, cache.attentionNorm, selfAttentionBackward(model, back, cache.attention, dh, batch), n);
+      const dAttention = normBackward(model, layer.attentionNorm, cache.attentionNorm, selfAttentionBackward(model, layer, back, cache.attention, dh, batch, grads), n);
       return add({ a: dh, b: dAttention, n: dh.length });
     }
     default:

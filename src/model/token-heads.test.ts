@@ -66,6 +66,8 @@ describe('token-level heads in the architecture table', () => {
     ['bert', NER, ['classifier.weight', 'classifier.bias'], [5, 32]],
     ['roberta', NER, ['classifier.weight', 'classifier.bias'], [5, 32]],
     ['distilbert', NER, ['classifier.weight', 'classifier.bias'], [5, 32]],
+    ['deberta-v3', QA, ['qa_outputs.weight', 'qa_outputs.bias'], [2, 32]],
+    ['deberta-v3', NER, ['classifier.weight', 'classifier.bias'], [5, 32]],
   ] as const)('%s for %o: Hugging Face’s head keys on every token, no pooler', async (folder, dataset, keys, shape) => {
     const loaded = await loadModel(await readModelDir(join(HF_TINY, folder)), dataset, 0);
     const { layout } = loaded.weights;
@@ -83,6 +85,7 @@ describe.each([
   ['bert', 'ner'],
   ['roberta', 'qa'],
   ['distilbert', 'ner'],
+  ['deberta-v3', 'qa'],
 ] as const)('referenceGradients on hf-tiny/%s with a %s head', (folder, task) => {
   it('match central finite differences of referenceLoss for sampled Σ, bias and head entries', async () => {
     const dir = join(HF_TINY, folder);
@@ -143,6 +146,8 @@ describe.each([
   ['roberta', 'ner'],
   ['distilbert', 'qa'],
   ['distilbert', 'ner'],
+  ['deberta-v3', 'qa'],
+  ['deberta-v3', 'ner'],
 ] as const)('GPU model on hf-tiny/%s with a %s head', (folder, task) => {
   it('matches the float64 reference on its own factors: loss, logits, every Σ, bias and head gradient', async () => {
     const dir = join(HF_TINY, folder);
@@ -177,9 +182,11 @@ describe.each([
     const entries = model.params.entries;
     expect(new Set(entries.map((e) => e.name))).toEqual(new Set(same.grads.keys()));
     // Exactly zero in exact arithmetic, so both sides hold rounding noise: the key bias's gradient
-    // (softmax ignores a shift shared by every key of a row) and the span head's bias's (each row's
-    // start and end softmax ignore a shift shared by every position). Checked to be noise-sized.
-    const zero = (e: (typeof entries)[number]) => (e.role === 'bias' && e.module === 'k') || (task === 'qa' && e.name === 'qa_outputs.bias');
+    // (softmax ignores a shift shared by every key of a row; not so under DeBERTa's
+    // position-to-content term) and the span head's bias's (each row's start and end softmax
+    // ignore a shift shared by every position). Checked to be noise-sized.
+    const plain = loaded.weights.layout.attention.kind === 'plain';
+    const zero = (e: (typeof entries)[number]) => (plain && e.role === 'bias' && e.module === 'k') || (task === 'qa' && e.name === 'qa_outputs.bias');
     const checked = entries.filter((e) => !zero(e));
     const largest = Math.max(...checked.map((e) => norm(same.grads.get(e.name)!)));
     for (const e of entries.filter(zero)) {

@@ -3,10 +3,13 @@
 
 /**
  * The linears of a transformer layer that VectorFit factors: q, k, v, o of attention; f1, f2 of
- * a plain MLP (BERT family); gate, up, down of a gated MLP (Llama family).
+ * a plain MLP (BERT family); gate, up, down of a gated MLP (Llama family); pk, pq: DeBERTa's
+ * position key and query projections of the relative embeddings (pos_key_proj, pos_query_proj,
+ * present when the attention does not share q and k with them).
  */
-export type ModuleKind = 'q' | 'k' | 'v' | 'o' | 'f1' | 'f2' | 'gate' | 'up' | 'down';
+export type ModuleKind = 'q' | 'k' | 'v' | 'o' | 'f1' | 'f2' | 'gate' | 'up' | 'down' | 'pk' | 'pq';
 export const ATTENTION_KINDS: readonly ModuleKind[] = ['q', 'k', 'v', 'o'];
+export const POSITION_KINDS: readonly ModuleKind[] = ['pk', 'pq'];
 export const PLAIN_MLP_KINDS: readonly ModuleKind[] = ['f1', 'f2'];
 export const GATED_MLP_KINDS: readonly ModuleKind[] = ['gate', 'up', 'down'];
 

@@ -108,6 +108,17 @@ export function loadWeights(
     needNorm(layer.ffnNorm);
   }
   needNorm(layout.finalNorm);
+  const attention = layout.attention;
+  switch (attention.kind) {
+    case 'plain':
+      break;
+    case 'disentangled':
+      need(attention.embeddings.key, [attention.embeddings.rows, attention.embeddings.dim]);
+      needNorm(attention.norm);
+      break;
+    default:
+      unreachable(attention, 'attention kind');
+  }
   if (options.maskedLm) {
     if (!layout.maskedLm) throw new Error(`${arch.modelType}: no masked-LM head is described for this architecture`);
     needLinear(layout.maskedLm.dense);

@@ -26,6 +26,7 @@ const HF_CLASSES: Record<string, string> = {
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
   vit: 'ViTForImageClassification',
+  'deberta-v2': 'DebertaV2ForSequenceClassification',
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
 };

@@ -94,7 +94,7 @@ export class TaskMismatchError extends Error {
   override name = 'TaskMismatchError';
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'spm.model'];
 
 export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
   const folder = readModelFolder(files);

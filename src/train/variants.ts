@@ -3,7 +3,8 @@
 import type { ModuleKind } from '../model/types.ts';
 import type { Variant } from './types.ts';
 
-const ATTENTION: readonly ModuleKind[] = ['q', 'k', 'v', 'o'];
+// DeBERTa's position projections (pk, pq) are attention linears too.
+const ATTENTION: readonly ModuleKind[] = ['q', 'k', 'v', 'o', 'pk', 'pq'];
 
 export function variantTrains(variant: Variant, kind: 'sigma' | 'bias', module: ModuleKind): boolean {
   switch (variant) {

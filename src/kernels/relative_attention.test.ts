@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { runDispatches } from '../gpu/dispatch.ts';
+import { readTensor } from '../gpu/readback.ts';
+import { createTensor, uploadTensor } from '../gpu/tensor.ts';
+import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
+import { testGpu } from '../test/gpu.ts';
+import { attentionBackward, attentionForward } from './attention.ts';
+import * as attentionRef from './attention.ref.ts';
+import { relativeScoresBackward, relativeScoresForward, type RelativeAttentionShape } from './relative_attention.ts';
+import * as ref from './relative_attention.ref.ts';
+
+const U = 2 ** -24;
+// fp32 sums of `terms` products against float64: first-order bound terms·u·Σ|products|, with
+// Σ|products| the same computation on |inputs|. A wrong row or transpose errs by O(Σ|products|).
+const bound = (terms: number, magnitude: ArrayLike<number>): Tolerance => ({ atol: terms * U * Math.max(0, ...Array.from(magnitude)), rtol: 0 });
+const abs = (a: Float64Array) => a.map(Math.abs);
+const plus = (a: Float64Array, b: ArrayLike<number>) => a.map((x, i) => x + b[i]);
+
+function shape(batch: number, seq: number, heads: number, headDim: number, c2p: boolean, p2c: boolean, buckets: number, maxRelative: number): RelativeAttentionShape {
+  const span = buckets > 0 ? buckets : maxRelative;
+  return { batch, seq, heads, headDim, scale: 1 / Math.sqrt(headDim * (1 + Number(c2p) + Number(p2c))), c2p, p2c, positions: { buckets, maxRelative, span } };
+}
+
+function inputs(s: RelativeAttentionShape, seed: number) {
+  const tokens = s.batch * s.seq * s.heads * s.headDim;
+  const rows = 2 * s.positions.span * s.heads * s.headDim;
+  const scores = s.batch * s.heads * s.seq * s.seq;
+  return {
+    q: f32(randomArray(tokens, seed, 2)),
+    k: f32(randomArray(tokens, seed + 1, 2)),
+    posKey: f32(randomArray(rows, seed + 2, 2)),
+    posQuery: f32(randomArray(rows, seed + 3, 2)),
+    scores0: f32(randomArray(scores, seed + 4)),
+    dScores: f32(randomArray(scores, seed + 5)),
+    dq0: f32(randomArray(tokens, seed + 6)),
+    dk0: f32(randomArray(tokens, seed + 7)),
+  };
+}
+
+async function check(s: RelativeAttentionShape, seed = 1) {
+  const { device } = await testGpu();
+  const data = inputs(s, seed);
+  const A = s.heads * s.headDim;
+  const tokens = [s.batch * s.seq, A];
+  const rows = [2 * s.positions.span, A];
+  const up = (x: Float64Array | number[], sh: number[]) => uploadTensor(device, x, sh);
+  const q = up(data.q, tokens);
+  const k = up(data.k, tokens);
+  const posKey = up(data.posKey, rows);
+  const posQuery = up(data.posQuery, rows);
+  const scores = up(data.scores0, [s.batch, s.heads, s.seq, s.seq]);
+  const dq = up(data.dq0, tokens);
+  const dk = up(data.dk0, tokens);
+  // Prior contents that the backward must overwrite.
+  const dPosKey = up(randomArray(rows[0] * A, seed + 8), rows);
+  const dPosQuery = up(randomArray(rows[0] * A, seed + 9), rows);
+  runDispatches(device, [
+    ...relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores }),
+    ...relativeScoresBackward(device, { ...s, dScores: up(data.dScores, [s.batch, s.heads, s.seq, s.seq]), q, k, posKey, posQuery, dq, dk, dPosKey, dPosQuery }),
+  ]);
+  const label = JSON.stringify(s);
+  const expected = ref.relativeScoresForward({ ...s, ...data });
+  const magnitude = ref.relativeScoresForward({ ...s, q: abs(data.q), k: abs(data.k), posKey: abs(data.posKey), posQuery: abs(data.posQuery) });
+  expectClose(await readTensor(device, scores), plus(expected, data.scores0), bound(2 * s.headDim + 2, plus(magnitude, abs(data.scores0))), `scores ${label}`);
+  const grads = ref.relativeScoresBackward({ ...s, ...data });
+  const gradMagnitude = ref.relativeScoresBackward({ ...s, q: abs(data.q), k: abs(data.k), posKey: abs(data.posKey), posQuery: abs(data.posQuery), dScores: abs(data.dScores) });
+  const pairs = s.batch * s.seq * s.seq + 2;
+  expectClose(await readTensor(device, dq), plus(grads.dq, data.dq0), bound(s.seq + 2, plus(gradMagnitude.dq, abs(data.dq0))), `dq ${label}`);
+  expectClose(await readTensor(device, dk), plus(grads.dk, data.dk0), bound(s.seq + 2, plus(gradMagnitude.dk, abs(data.dk0))), `dk ${label}`);
+  if (s.c2p) expectClose(await readTensor(device, dPosKey), grads.dPosKey, bound(pairs, gradMagnitude.dPosKey), `dPosKey ${label}`);
+  if (s.p2c) expectClose(await readTensor(device, dPosQuery), grads.dPosQuery, bound(pairs, gradMagnitude.dPosQuery), `dPosQuery ${label}`);
+  // A term that is off leaves its content gradient alone.
+  if (!s.c2p) expect(Array.from(await readTensor(device, dq))).toEqual(Array.from(Float32Array.from(data.dq0)));
+  if (!s.p2c) expect(Array.from(await readTensor(device, dk))).toEqual(Array.from(Float32Array.from(data.dk0)));
+}
+
+describe('relative attention terms (c2p, p2c) forward and backward match their float64 reference', () => {
+  it('both terms, 4 buckets (deltas past ±2 log-bucketed), 3 heads of 5', () => check(shape(2, 7, 3, 5, true, true, 4, 6)));
+  it('c2p only, one token, one head', () => check(shape(3, 1, 1, 8, true, false, 16, 64)));
+  it('p2c only over 70 positions (many deltas clamped to the outer rows), 16 buckets', () => check(shape(2, 70, 2, 16, false, true, 16, 64)));
+  it('both terms without buckets: raw distances clamped at ±5 (10 rows)', () => check(shape(1, 13, 2, 3, true, true, -1, 5)));
+  it('DeBERTa-v3-base positions (256 buckets, 512 relative) on 9 tokens, heads of 64', () => check(shape(2, 9, 2, 64, true, true, 256, 512)));
+});
+
+describe('attention with the relative terms added to its scores', () => {
+  it('gives the probabilities, outputs and dScores of the float64 attention with that score bias', async () => {
+    const { device } = await testGpu();
+    const s = shape(2, 6, 2, 4, true, true, 4, 8);
+    const data = inputs(s, 3);
+    const A = s.heads * s.headDim;
+    const tokens = [s.batch * s.seq, A];
+    const rows = [2 * s.positions.span, A];
+    const scoreShape = [s.batch, s.heads, s.seq, s.seq];
+    const v = f32(randomArray(s.batch * s.seq * A, 11));
+    const dOut = f32(randomArray(s.batch * s.seq * A, 12));
+    const mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
+    const up = (x: Float64Array | number[], sh: number[], dtype: 'f32' | 'u32' = 'f32') => uploadTensor(device, x, sh, dtype);
+    const [q, k, vT, posKey, posQuery] = [up(data.q, tokens), up(data.k, tokens), up(v, tokens), up(data.posKey, rows), up(data.posQuery, rows)];
+    const probs = createTensor(device, scoreShape);
+    const dScores = createTensor(device, scoreShape);
+    const out = createTensor(device, tokens);
+    const [dq, dk, dv] = [createTensor(device, tokens), createTensor(device, tokens), createTensor(device, tokens)];
+    runDispatches(device, [
+      ...attentionForward(device, { ...s, q, k, v: vT, mask: up(mask, [12], 'u32'), out, probs, addToScores: relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores: probs }) }),
+      ...attentionBackward(device, { ...s, dOut: up(dOut, tokens), q, k, v: vT, probs, dScores, dq, dk, dv }),
+    ]);
+    const scoreBias = ref.relativeScoresForward({ ...s, ...data });
+    const expected = attentionRef.attentionForward({ ...s, q: data.q, k: data.k, v, mask, scoreBias });
+    const grads = attentionRef.attentionBackward({ ...s, dOut, q: data.q, k: data.k, v, probs: expected.probs });
+    expectClose(await readTensor(device, probs), expected.probs, { atol: 1e-6, rtol: 1e-5 }, 'probs');
+    expectClose(await readTensor(device, out), expected.out, { atol: 5e-6, rtol: 1e-5 }, 'out');
+    expectClose(await readTensor(device, dScores), grads.dScores, { atol: 1e-5, rtol: 1e-5 }, 'dScores');
+  });
+});
