@@ -1,7 +1,8 @@
 // The float64 reference of DeBERTa's disentangled attention against central finite differences
 // of its own loss: on the hf-tiny deberta-v3 folder and on each configuration it does not cover.
 import { describe, expect, it } from 'vitest';
-import { buildReferenceModel, parameter, referenceGradients, referenceLoss, type ReferenceModel } from './reference.ts';
+import { buildReferenceModel, referenceGradients, referenceLoss, type ReferenceModel } from './reference.ts';
+import { expectCentralDifferences } from './test-finite-differences.ts';
 import { DEBERTA_DIR, DEBERTA_VARIANTS, debertaVariant } from './test-deberta.ts';
 import { loadFolderWeights, readFixtureBatch } from './test-folders.ts';
 import type { ModelBatch } from './batch.ts';
@@ -14,22 +15,7 @@ function checkFiniteDifferences(model: ReferenceModel, b: ModelBatch, y: number[
   const { grads } = referenceGradients(model, b, y);
   const names = [...grads.keys()].filter((n) => /layer\.0\.attention\.self|layer\.1\.attention\.self\.key_proj|layer\.1\.output\.dense\.sigma|pooler\.dense\.bias|classifier\.weight/.test(n));
   expect(names.length).toBeGreaterThanOrEqual(8);
-  // h = 1e-5: truncation ~h²·|f'''| ≈ 1e-10 and rounding ~1e-16/h ≈ 1e-11 (as for BERT).
-  const h = 1e-5;
-  for (const name of names) {
-    const g = grads.get(name)!;
-    let i = 0;
-    for (let j = 1; j < g.length; j++) if (Math.abs(g[j]) > Math.abs(g[i])) i = j;
-    const p = parameter(model, name);
-    const saved = p[i];
-    p[i] = saved + h;
-    const up = referenceLoss(model, b, y).loss;
-    p[i] = saved - h;
-    const down = referenceLoss(model, b, y).loss;
-    p[i] = saved;
-    const numeric = (up - down) / (2 * h);
-    expect(Math.abs(numeric - g[i]), `${name}[${i}]: ${g[i]} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
-  }
+  expectCentralDifferences(model, grads, names.map((name) => [name, 'largest'] as const), () => referenceLoss(model, b, y).loss);
 }
 
 describe('referenceGradients on DeBERTa equal central finite differences', () => {

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportNames } from './architectures.ts';
 import { architectureFor } from './config.ts';
-import { buildReferenceModel, parameter, referenceGradients, referenceLogits, referenceLoss } from './reference.ts';
+import { buildReferenceModel, referenceGradients, referenceLogits, referenceLoss } from './reference.ts';
+import { expectCentralDifferences } from './test-finite-differences.ts';
 import { HF_TINY, loadFolderWeights, readFixtureBatch, readTensors, readVitBatch } from './test-folders.ts';
 
 function loadReferenceModel(dir: string) {
@@ -104,20 +105,7 @@ describe('hf-tiny/vit (ViTForImageClassification on transformers\' pixel_values)
       ['classifier.weight', 40],
       ['classifier.bias', 2],
     ];
-    // As for BERT below: h = 1e-5 leaves truncation and rounding errors ~1e-10.
-    const h = 1e-5;
-    for (const [name, i] of samples) {
-      const p = parameter(model, name);
-      const saved = p[i];
-      p[i] = saved + h;
-      const up = referenceLoss(model, batch, labels).loss;
-      p[i] = saved - h;
-      const down = referenceLoss(model, batch, labels).loss;
-      p[i] = saved;
-      const numeric = (up - down) / (2 * h);
-      const analytic = result.grads.get(name)![i];
-      expect(Math.abs(numeric - analytic), `${name}[${i}]: ${analytic} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
-    }
+    expectCentralDifferences(model, result.grads, samples, () => referenceLoss(model, batch, labels).loss);
   });
 });
 
@@ -175,21 +163,6 @@ describe('referenceGradients on hf-tiny/bert', () => {
       ['classifier.weight', 40],
       ['classifier.bias', 1],
     ];
-    // h = 1e-5: truncation error ~h²·|f'''| ≈ 1e-10, rounding ~1e-16/h ≈ 1e-11, against
-    // gradients of ~1e-3…1e-1: agreement to 1e-6 relative (with a 1e-9 absolute floor) is the
-    // most the method can promise, and far tighter than any real bug.
-    const h = 1e-5;
-    for (const [name, i] of samples) {
-      const p = parameter(model, name);
-      const saved = p[i];
-      p[i] = saved + h;
-      const up = referenceLoss(model, batch, labels).loss;
-      p[i] = saved - h;
-      const down = referenceLoss(model, batch, labels).loss;
-      p[i] = saved;
-      const numeric = (up - down) / (2 * h);
-      const analytic = grads.get(name)![i];
-      expect(Math.abs(numeric - analytic), `${name}[${i}]: ${analytic} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
-    }
+    expectCentralDifferences(model, grads, samples, () => referenceLoss(model, batch, labels).loss);
   });
 });

@@ -15,7 +15,8 @@ import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { exportNames, taskOf } from './architectures.ts';
 import { architectureFor, parseModelConfig } from './config.ts';
 import { GpuModel } from './gpu-model.ts';
-import { buildReferenceModel, parameter, referenceGradients, referenceLoss } from './reference.ts';
+import { buildReferenceModel, referenceGradients, referenceLoss } from './reference.ts';
+import { expectCentralDifferences } from './test-finite-differences.ts';
 import { HF_TINY, readFixtureBatch } from './test-folders.ts';
 import type { TokenBatch } from './batch.ts';
 
@@ -108,20 +109,7 @@ describe.each([
       [head.weight, head.dOut * head.dIn - 1],
       [head.bias!, 1],
     ];
-    // As reference.test.ts: h = 1e-5 gives agreement to ~1e-6 relative.
-    const h = 1e-5;
-    for (const [name, i] of samples) {
-      const p = parameter(model, name);
-      const saved = p[i];
-      p[i] = saved + h;
-      const up = referenceLoss(model, batch, labels).loss;
-      p[i] = saved - h;
-      const down = referenceLoss(model, batch, labels).loss;
-      p[i] = saved;
-      const numeric = (up - down) / (2 * h);
-      const analytic = grads.get(name)![i];
-      expect(Math.abs(numeric - analytic), `${name}[${i}]: ${analytic} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
-    }
+    expectCentralDifferences(model, grads, samples, () => referenceLoss(model, batch, labels).loss);
   });
 });
 

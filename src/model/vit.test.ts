@@ -10,7 +10,8 @@ import { testGpu } from '../test/gpu.ts';
 import { exportNames } from './architectures.ts';
 import { architectureFor } from './config.ts';
 import { GpuModel } from './gpu-model.ts';
-import { buildReferenceModel, parameter, referenceGradients, referenceLogits, referenceLoss } from './reference.ts';
+import { buildReferenceModel, referenceGradients, referenceLogits, referenceLoss } from './reference.ts';
+import { expectCentralDifferences } from './test-finite-differences.ts';
 import { HF_TINY, readFolder } from './test-folders.ts';
 import { randomPixels, randomVit, VIT_VARIANTS } from './test-vits.ts';
 import { loadWeights, type SourceTensor } from './weights.ts';
@@ -46,22 +47,7 @@ describe.each(VIT_VARIANTS)('a ViT with %s', (_, overrides) => {
       'vit.encoder.layer.1.output.dense.bias',
       'classifier.weight',
     ];
-    // As for the hf-tiny folders (reference.test.ts): h = 1e-5, errors ~1e-10.
-    const h = 1e-5;
-    for (const name of samples) {
-      const p = parameter(model, name);
-      const g = grads.get(name)!;
-      let i = 0;
-      for (let j = 1; j < g.length; j++) if (Math.abs(g[j]) > Math.abs(g[i])) i = j;
-      const saved = p[i];
-      p[i] = saved + h;
-      const up = referenceLoss(model, batch, LABELS).loss;
-      p[i] = saved - h;
-      const down = referenceLoss(model, batch, LABELS).loss;
-      p[i] = saved;
-      const numeric = (up - down) / (2 * h);
-      expect(Math.abs(numeric - g[i]), `${name}[${i}]: ${g[i]} vs ${numeric}`).toBeLessThan(1e-6 * Math.abs(numeric) + 1e-9);
-    }
+    expectCentralDifferences(model, grads, samples.map((name) => [name, 'largest'] as const), () => referenceLoss(model, batch, LABELS).loss);
     expect(relativeError(referenceLogits(model, batch, 'factored'), referenceLogits(model, batch, 'dense'))).toBeLessThan(1e-12);
   });
 
