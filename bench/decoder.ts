@@ -22,12 +22,9 @@ import type { ModelWeights } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { greedyToken } from '../src/train/sampling.ts';
 import { seededRandom } from '../src/util/random.ts';
-import { formatRow, median, tfOnDevice, type Tf } from './peer.ts';
+import { formatRow, median, tfAdamTrainer, tfOnDevice, type Tf, type TfScalar, type TfTensor, type TfVariable } from './peer.ts';
 import { randomWeights } from './train.ts';
 
-type TfTensor = ReturnType<Tf['zeros']>;
-type TfVariable = ReturnType<Tf['variable']>;
-type TfScalar = ReturnType<Tf['scalar']>;
 
 const SMOLLM2_135M = {
   model_type: 'llama', hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, head_dim: 64,
@@ -76,7 +73,7 @@ function randomBatch(vocab: number, B: number, T: number, seed: number): TokenBa
 export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, batch: TokenBatch, labels: Int32Array) {
   const { layout } = weights;
   const { batch: B, seq: T } = batch;
-  const { heads, kvHeads, headDim, hidden: H } = layout;
+  const { heads, kvHeads, headDim } = layout;
   const A = heads * headDim;
   const group = heads / kvHeads;
   const kept: TfTensor[] = [];
@@ -145,27 +142,7 @@ export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, bat
     const logits = tf.matMul(tf.gather(last, predictRows), word, false, true);
     return tf.losses.softmaxCrossEntropy(oneHot, logits, lossWeights) as TfScalar;
   };
-  void H;
-  const adam = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  return {
-    /** The loss before any update (the forward alone). */
-    initialLoss: async () => {
-      const value = tf.tidy(loss);
-      const [result] = await value.data();
-      value.dispose();
-      return result;
-    },
-    step: async () => {
-      const value = tf.tidy(() => adam.minimize(loss, true, variables)!);
-      const [result] = await value.data();
-      value.dispose();
-      return result;
-    },
-    dispose: () => {
-      adam.dispose();
-      for (const t of [...kept, ...variables]) t.dispose();
-    },
-  };
+  return tfAdamTrainer(tf, loss, variables, kept);
 }
 
 /** KV-cached greedy decoding written with TF.js ops (the model as factored now: U·diag(Σ)·Vᵀ per
@@ -283,7 +260,7 @@ export async function runDecoderBench(gpu: Gpu, tf: Tf): Promise<void> {
   const oursInitial = (await readTensor(device, model.loss))[0];
   // The peer reads Σ before our steps move it: both start from the same factors.
   const peer = await tfStep(tf, model, weights, batch, labels);
-  const theirsInitial = await peer.initialLoss();
+  const theirsInitial = await peer.loss();
   const ops = [...model.trainPlan(B, T), ...optimizer.update];
   const ours = await median(repeats, async () => {
     const encoder = device.createCommandEncoder();

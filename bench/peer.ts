@@ -49,3 +49,33 @@ export async function median(repeats: number, run: () => Promise<void>): Promise
 export function formatRow(cells: (string | number)[], widths: number[]): string {
   return cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
 }
+
+export type TfTensor = ReturnType<Tf['zeros']>;
+export type TfVariable = ReturnType<Tf['variable']>;
+export type TfScalar = ReturnType<Tf['scalar']>;
+
+/** The peer's training step: TF.js's Adam (β 0.9/0.999, ε 1e-8, as ours) minimising `loss` over
+ * `variables`; `kept` are the peer's frozen tensors, freed with it. */
+export interface TfTrainer {
+  /** The loss before any update (the forward alone). */
+  loss(): Promise<number>;
+  step(): Promise<number>;
+  dispose(): void;
+}
+
+export function tfAdamTrainer(tf: Tf, loss: () => TfScalar, variables: TfVariable[], kept: TfTensor[]): TfTrainer {
+  const adam = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  const read = async (value: TfScalar) => {
+    const [result] = await value.data();
+    value.dispose();
+    return result;
+  };
+  return {
+    loss: () => read(tf.tidy(loss)),
+    step: () => read(tf.tidy(() => adam.minimize(loss, true, variables)!)),
+    dispose: () => {
+      adam.dispose();
+      for (const t of [...kept, ...variables]) t.dispose();
+    },
+  };
+}

@@ -17,11 +17,8 @@ import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededNormal, seededRandom } from '../src/util/random.ts';
 import { record } from './figures.ts';
-import { formatRow, median, tfOnDevice, type Tf } from './peer.ts';
+import { formatRow, median, tfAdamTrainer, tfOnDevice, type Tf, type TfScalar, type TfTensor, type TfTrainer, type TfVariable } from './peer.ts';
 
-type TfTensor = ReturnType<Tf['zeros']>;
-type TfVariable = ReturnType<Tf['variable']>;
-type TfScalar = ReturnType<Tf['scalar']>;
 
 interface Scale {
   config: Record<string, unknown>;
@@ -121,7 +118,7 @@ export async function timeOurs(gpu: Gpu, model: GpuModel, optimizer: Optimizer, 
  * train mode, autograd through tf.variableGrads (inside minimize) and Adam (AdamW without
  * weight decay, as ours runs). Returns a function that runs one step and resolves to its loss.
  */
-async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: ModelConfig, data: { batch: TokenBatch; labels: Uint32Array }): Promise<{ step: () => Promise<number>; dispose: () => void }> {
+async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: ModelConfig, data: { batch: TokenBatch; labels: Uint32Array }): Promise<TfTrainer> {
   const { layout } = weights;
   const { batch: B, seq: T } = data.batch;
   const { hidden: H, heads, headDim } = layout;
@@ -201,19 +198,7 @@ async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: Mo
     const logits = tf.add(tf.matMul(tf.dropout(pooled, pClassifier), classifier.weight, false, true), classifier.bias);
     return tf.losses.softmaxCrossEntropy(oneHot, logits) as TfScalar;
   };
-  const adam = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  return {
-    step: async () => {
-      const value = tf.tidy(() => adam.minimize(loss, true, variables)!);
-      const [result] = await value.data();
-      value.dispose();
-      return result;
-    },
-    dispose: () => {
-      adam.dispose();
-      for (const t of [...kept, ...variables]) t.dispose();
-    },
-  };
+  return tfAdamTrainer(tf, loss, variables, kept);
 }
 
 export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {

@@ -17,12 +17,9 @@ import type { ModelWeights } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededRandom } from '../src/util/random.ts';
 import { record } from './figures.ts';
-import { formatRow, median, tfOnDevice, type Tf } from './peer.ts';
+import { formatRow, median, tfAdamTrainer, tfOnDevice, type Tf, type TfScalar, type TfTensor, type TfVariable } from './peer.ts';
 import { randomWeights, timeOurs } from './train.ts';
 
-type TfTensor = ReturnType<Tf['zeros']>;
-type TfVariable = ReturnType<Tf['variable']>;
-type TfScalar = ReturnType<Tf['scalar']>;
 
 const VIT_BASE = {
   model_type: 'vit', hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
@@ -132,25 +129,7 @@ async function tfVitStep(tf: Tf, model: GpuModel, weights: ModelWeights, config:
     const logits = tf.add(tf.matMul(first, classifier.weight, false, true), classifier.bias);
     return tf.losses.softmaxCrossEntropy(oneHot, logits) as TfScalar;
   };
-  const adam = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  return {
-    loss: async () => {
-      const value = tf.tidy(loss);
-      const [result] = await value.data();
-      value.dispose();
-      return result;
-    },
-    step: async () => {
-      const value = tf.tidy(() => adam.minimize(loss, true, variables)!);
-      const [result] = await value.data();
-      value.dispose();
-      return result;
-    },
-    dispose: () => {
-      adam.dispose();
-      for (const t of [...kept, ...variables]) t.dispose();
-    },
-  };
+  return tfAdamTrainer(tf, loss, variables, kept);
 }
 
 export async function runVitTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
