@@ -59,6 +59,9 @@ async function train(page: Page) {
   await expect.poll(async () => Number(await page.getByTestId('heatmap').getAttribute('data-step'))).toBeGreaterThan(0);
 }
 
+// An action on a disabled control fails instead of waiting out the test.
+test.use({ actionTimeout: 60_000 });
+
 test('QA then NER on the demo BERT: preview, train with their metrics, playground, merged export', async ({ page }) => {
   test.setTimeout(20 * 60_000);
   const errors: string[] = [];
@@ -77,7 +80,7 @@ test('QA then NER on the demo BERT: preview, train with their metrics, playgroun
   await expect(page.getByTestId('qa-stride')).toHaveValue('128');
   await expect(page.getByTestId('dataset-summary')).toHaveText(/^12 training and 6 validation windows of up to 384 tokens \(stride 128\), 6 validation questions\.$/);
   await page.getByTestId('max-length').fill('128');
-  await expect(page.getByTestId('dataset-summary')).toHaveText(/^(1[3-9]|[2-9]\d) training and \d+ validation windows of up to 128 tokens \(stride 64\), 6 validation questions\.$/);
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^(1[3-9]|[2-9]\d) training and \d+ validation windows of up to 128 tokens \(stride 64: 128 capped at half the max length\), 6 validation questions\.$/);
   await page.getByTestId('batch').fill('8');
   await page.getByTestId('epochs').fill('1');
   await page.getByTestId('lr').fill('0.005');
@@ -109,13 +112,25 @@ test('QA then NER on the demo BERT: preview, train with their metrics, playgroun
   expect(qa.keys).toContain('qa_outputs.bias');
   expect(qa.keys.filter((k) => k.startsWith('classifier') || k.includes('pooler'))).toEqual([]);
 
-  // NER: 24 training and 8 validation sentences of WNUT 17.
-  await page.getByTestId('train-drop-files').setInputFiles(conllCut('train.conll', 24, 'wnut-train-24.conll'));
-  await expect(page.getByTestId('ner-counts')).toHaveText(/^Token classification: 24 sentences, \d+ tags, \d+ entities\.$/);
+  // A second QA run, stopped after its first steps, stays in the run library to be continued.
+  await page.getByTestId('epochs').fill('3');
+  await page.getByTestId('train').click();
+  await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 120_000 }).toBeGreaterThan(0);
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'stopped', { timeout: 120_000 });
+  const pausedRow = page.getByTestId('run-row').first();
+  await expect(pausedRow).toHaveAttribute('data-state', 'stopped');
+  await expect(pausedRow).not.toHaveAttribute('data-checkpoint', '');
+  const pausedAt = (await pausedRow.getAttribute('data-checkpoint'))!;
+  const pausedRun = (await pausedRow.getAttribute('data-run'))!;
+
+  // NER: 40 training and 8 validation sentences of WNUT 17 (the training cut has every tag the validation cut uses).
+  await page.getByTestId('train-drop-files').setInputFiles(conllCut('train.conll', 40, 'wnut-train-40.conll'));
+  await expect(page.getByTestId('ner-counts')).toHaveText(/^Token classification: 40 sentences, \d+ tags, \d+ entities\.$/);
   await expect(page.getByTestId('ner-labels')).toContainText('person');
   await expect(page.locator('[data-testid=ner-sentence] mark.entity').first()).toBeVisible();
   await page.getByTestId('validation-drop-files').setInputFiles(conllCut('dev.conll', 8, 'wnut-dev-8.conll'));
-  await expect(page.getByTestId('dataset-summary')).toHaveText(/^24 training and 8 validation sentences of up to \d+ tokens/);
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^40 training and 8 validation sentences of up to \d+ tokens/);
   await expect(page.getByTestId('qa-stride')).toHaveCount(0);
   await page.getByTestId('lr').fill('0.03');
   await expect(page.getByTestId('head-note')).toContainText('has no classifier.weight, classifier.bias', { timeout: 120_000 });
@@ -138,5 +153,16 @@ test('QA then NER on the demo BERT: preview, train with their metrics, playgroun
   expect(ner.config.architectures).toEqual(['BertForTokenClassification']);
   expect(ner.keys).toContain('classifier.weight');
   expect(ner.keys.filter((k) => k.startsWith('qa_outputs') || k.includes('pooler'))).toEqual([]);
+
+  // The stopped QA run continues from the run library: its file is recognised again, windowed at the
+  // run's max length (128, not the 384 a QA file would take), and restored at its last step.
+  await page.locator(`[data-testid=run-row][data-run="${pausedRun}"]`).getByTestId('run-continue').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', pausedAt);
+  await expect(page.getByTestId('epochs')).toHaveValue('3');
+  await expect(page.getByTestId('max-length')).toHaveValue('128');
+  await expect(page.getByTestId('qa-counts')).toContainText('12 questions');
+  await expect(page.getByTestId('dataset-summary')).toContainText('validation windows of up to 128 tokens');
+  await expect(page.getByTestId('playground')).toContainText('Playground: question answering');
   expect(errors).toEqual([]);
 });

@@ -53,7 +53,7 @@ export function TokenTaskPreview() {
       {dataset ? (
         <p className="dataset-summary" data-testid="dataset-summary">
           {dataset.task === 'question-answering'
-            ? `${formatCount(dataset.train.length)} training and ${formatCount(dataset.validation.length)} validation windows of up to ${maxLength} tokens (stride ${Math.min(stride, Math.floor(maxLength / 2))}), ` +
+            ? `${formatCount(dataset.train.length)} training and ${formatCount(dataset.validation.length)} validation windows of up to ${maxLength} tokens (stride ${stride <= maxLength / 2 ? stride : `${Math.floor(maxLength / 2)}: ${stride} capped at half the max length`}), ` +
               `${formatCount(dataset.qa?.questions.length ?? 0)} validation questions.`
             : `${formatCount(dataset.train.length)} training and ${formatCount(dataset.validation.length)} validation sentences of up to ${maxLength} tokens; each word's tag on its first sub-token.`}
         </p>
