@@ -76,6 +76,11 @@ describe('the engine on QA and NER', () => {
     }
     await engine.handle({ type: 'export', kind: 'merged' });
     expect(exportedConfig(events).architectures).toEqual(['BertForQuestionAnswering']);
+    await engine.handle({ type: 'export', kind: 'vectors' });
+    const vectors = events.filter((e) => e.type === 'export').at(-1);
+    if (vectors?.type !== 'export') throw new Error('no vectors export');
+    expect(vectors.files.map((f) => f.name)).toEqual(['vectorfit_vectors.safetensors', 'adapter_config.json']);
+    expect(JSON.parse(new TextDecoder().decode(vectors.files[1].bytes))).toMatchObject({ task: 'question-answering' });
   });
 
   it('trains NER with entity P/R/F1, tags each word for base and fine-tuned, exports BertForTokenClassification', async () => {
