@@ -111,6 +111,13 @@ test('QA then NER on the demo BERT: preview, train with their metrics, playgroun
   expect(qa.keys).toContain('qa_outputs.weight');
   expect(qa.keys).toContain('qa_outputs.bias');
   expect(qa.keys.filter((k) => k.startsWith('classifier') || k.includes('pooler'))).toEqual([]);
+  const vectorsDownload = page.waitForEvent('download', { timeout: 120_000 });
+  await page.getByTestId('export-vectors').click();
+  const vectors = unzipSync(new Uint8Array(readFileSync(await (await vectorsDownload).path())));
+  const adapter = Object.entries(vectors).find(([p]) => p.endsWith('adapter_config.json'))![1];
+  expect(JSON.parse(new TextDecoder().decode(adapter))).toMatchObject({ task: 'question-answering' });
+  const vectorKeys = [...readSafetensors(Object.entries(vectors).find(([p]) => p.endsWith('vectorfit_vectors.safetensors'))![1], 'vectors').tensors.keys()];
+  expect(vectorKeys).toContain('qa_outputs.weight');
 
   // A second QA run, stopped after its first steps, stays in the run library to be continued.
   await page.getByTestId('epochs').fill('3');
