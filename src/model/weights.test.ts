@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARCHITECTURES, describeModel, exportNames, tokenEmbeddings } from './architectures.ts';
-import { headNote, loadWeights, MissingWeightsError } from './weights.ts';
+import { headNote, initialisedHeadNote, loadWeights, MissingWeightsError } from './weights.ts';
 import { DEMO_MODEL, HF_TINY, readFolder } from './test-folders.ts';
 
 describe('describeModel', () => {
@@ -98,5 +98,15 @@ describe('loadWeights', () => {
     const fromRegression = loadWeights({ ...regression.config, numLabels: 2, problemType: 'single_label_classification' }, ARCHITECTURES.bert, regression.tensors, 0);
     expect(headNote(fromRegression, { numLabels: 1, regression: true }, { numLabels: 2, regression: false })).toMatch(/^Head re-initialised: the checkpoint's classifier has a regression head \(1 output\), the dataset has 2 classes \(classifier\.weight \[1, 32\] → \[2, 32\]/);
     expect(headNote(loadWeights(config, ARCHITECTURES.bert, tensors, 0), { numLabels: 3, regression: false }, { numLabels: 3, regression: false })).toBeUndefined();
+  });
+
+  it('says when a head the checkpoint lacks is initialised (a span head on a sequence classifier), and nothing when it has it', () => {
+    const { config, tensors } = readFolder(join(HF_TINY, 'bert'));
+    const qa = loadWeights({ ...config, headTask: 'question-answering', numLabels: 2 }, ARCHITECTURES.bert, tensors, 0);
+    expect(qa.initialised).toEqual(['qa_outputs.weight', 'qa_outputs.bias']);
+    expect(initialisedHeadNote(qa, 'BertForSequenceClassification')).toBe(
+      'Head initialised: the checkpoint (BertForSequenceClassification) has no qa_outputs.weight, qa_outputs.bias; they start as Hugging Face initialises a new head (normal weights, zero bias).',
+    );
+    expect(initialisedHeadNote(loadWeights(config, ARCHITECTURES.bert, tensors, 0), 'BertForSequenceClassification')).toBeUndefined();
   });
 });

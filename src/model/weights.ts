@@ -193,6 +193,18 @@ export function headNote(weights: Pick<ModelWeights, 'reinitialised'>, checkpoin
   return `Head re-initialised: the checkpoint's classifier has ${head(checkpoint)}, the dataset ${dataset.regression ? 'is regression (1 output)' : `has ${dataset.numLabels} classes`} (${shapes}), as Hugging Face does with ignore_mismatched_sizes.`;
 }
 
+/**
+ * The one visible line for a head the checkpoint lacks (a QA head on a sequence classifier, say),
+ * e.g. "Head initialised: the checkpoint (BertForSequenceClassification) has no qa_outputs.weight,
+ * qa_outputs.bias; they start as Hugging Face initialises a new head (normal weights, zero bias)."
+ * Undefined when every head tensor came from the checkpoint.
+ */
+export function initialisedHeadNote(weights: Pick<ModelWeights, 'initialised'>, checkpointClass: string | undefined): string | undefined {
+  if (weights.initialised.length === 0) return undefined;
+  const keys = weights.initialised.join(', ');
+  return `Head initialised: the checkpoint${checkpointClass ? ` (${checkpointClass})` : ''} has no ${keys}; they start as Hugging Face initialises a new head (normal weights, zero bias).`;
+}
+
 function lookup(source: ReadonlyMap<string, SourceTensor>, key: string, prefix: string): SourceTensor | undefined {
   const bare = key.startsWith(`${prefix}.`) ? key.slice(prefix.length + 1) : null;
   const legacy = key.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');

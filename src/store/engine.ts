@@ -10,6 +10,7 @@ import { useFiles } from './files.ts';
 import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
 import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
 import { saveExport } from './save-export.ts';
+import { splitWords, useTokenPlayground } from './token-playground.ts';
 
 const FLUSH_MS = 250;
 /** Settings typed in a field change on every keystroke: wait for a pause before reloading. */
@@ -63,6 +64,10 @@ function flush() {
 function receive(event: EngineEvent) {
   if (event.type === 'token' || event.type === 'generated') {
     useGeneration.getState().apply(event);
+    return;
+  }
+  if (event.type === 'answer' || event.type === 'tags') {
+    useTokenPlayground.getState().apply(event);
     return;
   }
   if (event.type === 'error') useGeneration.getState().abort();
@@ -178,6 +183,8 @@ export async function continueRun(id: string): Promise<void> {
     await store.dropModel(files.model);
     await store.dropDataset('train', files.train);
     if (files.validation) await store.dropDataset('validation', files.validation);
+    // A QA or NER file's windows are cut at the run's max length: rebuild them at the saved one.
+    useConfig.setState((s) => ({ config: { ...s.config, maxLength: record.config.maxLength } }));
     const { columns, validationSource, validationFraction } = record.data;
     for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
     useFiles.getState().setValidationFraction(validationFraction);
@@ -227,4 +234,19 @@ export function predict(text: string, textPair?: string) {
   const id = nextPredictionId++;
   useRun.getState().addPrediction({ id, text, textPair });
   send({ type: 'predict', id, text, textPair });
+}
+
+/** A QA model's answer to `question` about `context`, base and fine-tuned. */
+export function askQuestion(context: string, question: string) {
+  const id = nextPredictionId++;
+  useTokenPlayground.getState().addQuestion({ id, context, question });
+  send({ type: 'answer', id, context, question });
+}
+
+/** A token classifier's tags for each word of `sentence`, base and fine-tuned. */
+export function tagSentence(sentence: string) {
+  const id = nextPredictionId++;
+  const words = splitWords(sentence);
+  useTokenPlayground.getState().addTagging({ id, sentence, words });
+  send({ type: 'tag', id, words: words.map((w) => w.text) });
 }

@@ -8,10 +8,13 @@ import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '..
 import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
 import { ownBuffer, unzipEntries } from '../io/zip.ts';
+import { readTokenTaskFile, type TokenTaskData } from '../io/token-task-data.ts';
 import { causalLmReader, type CausalLmReader } from '../train/load.ts';
+import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
+import { buildTokenTaskDataset, DEFAULT_QA_STRIDE, tokenTaskTable } from './token-task-dataset.ts';
 
 export type { DroppedFile, ModelInfo };
 
@@ -24,6 +27,9 @@ export interface TableFile {
   /** The file as dropped: a saved run keeps it to rebuild the same dataset later. Null for a split
    * read from several shards, which a saved run does not keep yet. */
   source: File | null;
+  /** Set for a QA or NER file (SQuAD JSON, CoNLL, the Hub's QA/NER rows): its questions or
+   * sentences; `table` then holds them as the Hub's columns. */
+  tokenTask?: TokenTaskData;
 }
 
 export type ValidationSource = 'file' | 'fraction';
@@ -56,12 +62,17 @@ interface FilesState {
   columnWarning: string | null;
   /** The Dataset the current choices make, or null while they make none. */
   dataset: Dataset | null;
+  /** QA windows' overlap in tokens (their length is the run's max length). */
+  qaStride: number;
   dropModel(files: DroppedFile[]): Promise<void>;
   dropDataset(role: 'train' | 'validation', files: DroppedFile | DroppedFile[]): Promise<void>;
   pickSplit(role: 'train' | 'validation', id: string | undefined): Promise<void>;
   setColumn(key: keyof Columns, column: string | undefined): void;
   setValidationSource(source: ValidationSource): void;
   setValidationFraction(fraction: number): void;
+  setQaStride(stride: number): void;
+  /** Rebuild the Dataset (a QA or NER file's windows follow the run's max length). */
+  rebuildDataset(): void;
 }
 
 /** Whether the dropped model is a causal LM (from its architecture, whatever data there is): the
@@ -85,12 +96,25 @@ function sameLayout(a: Table, b: Table): boolean {
   return a.headerless === b.headerless && a.columns.join('\u0000') === b.columns.join('\u0000');
 }
 
+/** A dropped data file: a QA or NER file as its questions or sentences, any other as a table.
+ * `labelNames`: an NER validation file's tags are read with the training file's names. */
+async function readDataFile(bytes: ArrayBuffer, path: string, source: File, labelNames?: readonly string[]): Promise<TableFile> {
+  const tokenTask = await readTokenTaskFile(bytes, path, labelNames);
+  if (tokenTask) return { fileName: path, table: tokenTaskTable(tokenTask), source, tokenTask };
+  return { fileName: path, table: await parseTable(bytes, path), source };
+}
+
+/** The training file's NER tag names, which a validation file's tags are read with. */
+function nerLabelNames(role: 'train' | 'validation', train: TableFile | null): readonly string[] | undefined {
+  return role === 'validation' && train?.tokenTask?.task === 'token-classification' ? train.tokenTask.data.labelNames : undefined;
+}
+
 /** A single data file, or the bytes of every file of a dropped folder or zip. */
-async function readDrop(files: DroppedFile[]): Promise<{ file: TableFile } | { name: string; files: Record<string, ArrayBuffer> }> {
+async function readDrop(files: DroppedFile[], labelNames?: readonly string[]): Promise<{ file: TableFile } | { name: string; files: Record<string, ArrayBuffer> }> {
   const data = files.filter((f) => !f.path.split('/').some((part) => part.startsWith('.')));
   if (data.length === 0) throw new Error('No data files were dropped.');
   if (data.length === 1 && !data[0].path.includes('/') && !data[0].path.toLowerCase().endsWith('.zip')) {
-    return { file: { fileName: data[0].path, table: await parseTable(await data[0].file.arrayBuffer(), data[0].path), source: data[0].file } };
+    return { file: await readDataFile(await data[0].file.arrayBuffer(), data[0].path, data[0].file, labelNames) };
   }
   if (data.length === 1 && data[0].path.toLowerCase().endsWith('.zip')) {
     const entries = unzipEntries(await data[0].file.arrayBuffer(), data[0].path);
@@ -101,9 +125,14 @@ async function readDrop(files: DroppedFile[]): Promise<{ file: TableFile } | { n
   return { name, files: Object.fromEntries(await Promise.all(data.map(async (f) => [f.path, await f.file.arrayBuffer()] as const))) };
 }
 
-async function readFolderSplit(folder: Pick<SplitFolder, 'splits' | 'files'>, id: string): Promise<TableFile> {
+async function readFolderSplit(folder: Pick<SplitFolder, 'splits' | 'files'>, id: string, labelNames?: readonly string[]): Promise<TableFile> {
   const split = folder.splits.find((s) => s.id === id)!;
   const source = split.paths.length === 1 ? fileOf(folder.files[split.paths[0]], split.paths[0]) : null;
+  // A one-file split of QA or NER rows (a Hub dataset's Parquet) is read as such.
+  if (source) {
+    const read = await readDataFile(folder.files[split.paths[0]], split.paths[0], source, labelNames);
+    if (read.tokenTask) return { ...read, fileName: splitFileName(split) };
+  }
   return { fileName: splitFileName(split), table: await readSplit(split, (p) => folder.files[p]), source };
 }
 
@@ -117,15 +146,34 @@ export const useFiles = create<FilesState>()((set, get) => {
    * new files with the old Dataset; a failure names the file that caused it.
    */
   function update(change: Partial<FilesState>) {
-    const { model, train, validation, columns, validationSource, validationFraction } = { ...get(), ...change };
+    const { model, modelInfo, train, validation, columns, validationSource, validationFraction, qaStride } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
     let dataset: Dataset | null = null;
     let mapping: string | null = null;
     let file = train?.fileName;
     try {
-      const lm = model ? causalLmOf(model) : undefined;
-      if (train && lm) {
+      const lm = model && !train?.tokenTask ? causalLmOf(model) : undefined;
+      if (train?.tokenTask) {
+        // Tokenized with the model's tokenizer: no Dataset until a model is dropped.
+        if (modelInfo?.task === 'causal-lm') {
+          throw new Error(`${train.tokenTask.task} data trains an encoder (BERT, RoBERTa, DeBERTa …); ${model!.name} is a causal language model`);
+        }
+        const other = validationSource === 'file' && validation ? validation : null;
+        if (other) file = other.fileName;
+        if (other && !other.tokenTask) throw new Error(`${other.fileName}: not ${train.tokenTask.task} data like ${train.fileName}`);
+        if (model) {
+          dataset = buildTokenTaskDataset({
+            model,
+            train: { fileName: train.fileName, data: train.tokenTask },
+            validation: other && { fileName: other.fileName, data: other.tokenTask! },
+            fraction: validationFraction,
+            seed: SPLIT_SEED,
+            maxLength: useConfig.getState().config.maxLength,
+            stride: qaStride,
+          });
+        }
+      } else if (train && lm) {
         // A causal LM trains on text, prompt/completion or messages rows, tokenized here.
         const rows = lm(train.table, train.fileName).examples;
         let split;
@@ -157,7 +205,7 @@ export const useFiles = create<FilesState>()((set, get) => {
     } catch (error) {
       errors.report('dataset', error, file);
     }
-    const columnWarning = train ? (leftOutWarning(reportColumns(train.table, columns).leftOut) ?? null) : null;
+    const columnWarning = train && !train.tokenTask ? (leftOutWarning(reportColumns(train.table, columns).leftOut) ?? null) : null;
     set({ ...change, dataset, mapping, columnWarning });
   }
 
@@ -196,6 +244,7 @@ export const useFiles = create<FilesState>()((set, get) => {
     mapping: null,
     columnWarning: null,
     dataset: null,
+    qaStride: DEFAULT_QA_STRIDE,
     async dropModel(files) {
       const errors = useErrors.getState();
       errors.clear('model');
@@ -216,7 +265,7 @@ export const useFiles = create<FilesState>()((set, get) => {
       errors.clear(role);
       const named = files.length === 1 ? files[0].path : undefined;
       try {
-        const read = await readDrop(files);
+        const read = await readDrop(files, nerLabelNames(role, get().train));
         if ('file' in read) {
           if (role === 'train') newTraining(read.file, null, undefined);
           else update({ validation: read.file, validationSource: 'file', validationNote: null });
@@ -225,7 +274,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         const splits = findSplits(Object.keys(read.files));
         const lone = splits.length === 0 ? loneDataFile(Object.keys(read.files)) : undefined;
         if (lone !== undefined) {
-          const file = { fileName: lone, table: await parseTable(read.files[lone], lone), source: fileOf(read.files[lone], lone) };
+          const file = await readDataFile(read.files[lone], lone, fileOf(read.files[lone], lone), nerLabelNames(role, get().train));
           if (role === 'train') newTraining(file, null, undefined);
           else update({ validation: file, validationSource: 'file', validationNote: null });
           return;
@@ -272,6 +321,12 @@ export const useFiles = create<FilesState>()((set, get) => {
     },
     setValidationFraction(validationFraction) {
       update({ validationFraction });
+    },
+    setQaStride(qaStride) {
+      update({ qaStride });
+    },
+    rebuildDataset() {
+      update({});
     },
   };
 });

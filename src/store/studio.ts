@@ -6,6 +6,7 @@ import { loadDemo } from './demo.ts';
 import { scheduleReload } from './engine.ts';
 import { useFiles } from './files.ts';
 import { detectAdapter } from './gpu.ts';
+import { QA_MAX_LENGTH } from './token-task-dataset.ts';
 import { followActiveRun, refreshRuns } from './runs.ts';
 import { useErrors } from './errors.ts';
 
@@ -26,8 +27,13 @@ export function startStudio() {
     }
     if (s.dataset && (newTrainingSet || s.dataset.train.length !== config.trainExamples)) {
       newTrainingSet = false;
-      config.resetFor(s.dataset.train.length);
+      // QA windows take run_qa.py's length unless the user set one.
+      config.resetFor(s.dataset.train.length, s.dataset.task === 'question-answering' ? { maxLength: QA_MAX_LENGTH } : undefined);
     }
+  });
+  // A QA or NER file is tokenized at the run's max length: the windows follow the setting.
+  useConfig.subscribe((s, prev) => {
+    if (s.config.maxLength !== prev.config.maxLength && useFiles.getState().train?.tokenTask) useFiles.getState().rebuildDataset();
   });
 
   useFiles.subscribe((s, prev) => {

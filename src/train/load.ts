@@ -9,7 +9,7 @@ import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
 import type { HeadTask } from '../model/task.ts';
-import { headNote, loadWeights, type ModelWeights } from '../model/weights.ts';
+import { headNote, initialisedHeadNote, loadWeights, type ModelWeights } from '../model/weights.ts';
 import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 import { readImageProcessorConfig, type ImageProcessorConfig } from '../io/images/image-processor.ts';
 import { unreachable } from '../util/unreachable.ts';
@@ -128,7 +128,7 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
         weights,
         { numLabels: parsed.numLabels, regression: parsed.problemType === 'regression' },
         { numLabels, regression: dataset.task === 'regression' },
-      );
+      ) ?? initialisedHeadNote(weights, checkpointClass(folder.config));
   let totalParameters = 0;
   for (const t of weights.tensors.values()) totalParameters += t.data.length;
   const weightsSha256: Record<string, string> = {};
@@ -155,6 +155,12 @@ export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task'
     default:
       return unreachable(embeddings, 'embeddings kind');
   }
+}
+
+/** The class config.json's `architectures` names first, if any (what the checkpoint was saved as). */
+function checkpointClass(config: Record<string, unknown>): string | undefined {
+  const classes = config.architectures;
+  return Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
 }
 
 /** The head a dataset's task trains (none for a causal LM: its head is the vocabulary). */

@@ -2,6 +2,7 @@ import { unreachable } from '../util/unreachable.ts';
 import type { ChangeEvent } from 'react';
 import { useFiles, type Columns } from '../store/files.ts';
 import { formatCount } from './labels.ts';
+import { TokenTaskPreview } from './TokenTaskPreview.tsx';
 
 const PREVIEW_ROWS = 8;
 
@@ -22,6 +23,7 @@ export function DatasetPreview() {
   const warning = useFiles((s) => s.columnWarning);
   const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
   if (!train) return null;
+  if (train.tokenTask) return <TokenTaskPreview />;
   const { table } = train;
   const roleOf = (column: string) => ROLES.find((r) => columns[r.key] === column)?.label;
   // The chosen columns first, so text and pair are both in view however wide the file is.

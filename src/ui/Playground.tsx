@@ -5,9 +5,12 @@ import { SIDES, useGeneration, type GenerationColumn } from '../store/generation
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
 import { NumberField } from './NumberField.tsx';
+import { TokenTaskPlayground } from './TokenTaskPlayground.tsx';
 
 export function Playground() {
   const causalLm = useFiles(isCausalLm);
+  const task = useFiles((s) => s.dataset?.task);
+  if (task === 'question-answering' || task === 'token-classification') return <TokenTaskPlayground task={task} />;
   return causalLm ? <GenerationPlayground /> : <ClassifierPlayground />;
 }
 

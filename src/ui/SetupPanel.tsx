@@ -4,6 +4,7 @@ import { isRunning, useRun } from '../store/run.ts';
 import { VARIANTS, type Variant } from '../train/types.ts';
 import { formatCount, VARIANT_LABELS } from './labels.ts';
 import { NumberField } from './NumberField.tsx';
+import { QaStrideField } from './QaStrideField.tsx';
 
 export function SetupPanel() {
   const config = useConfig((s) => s.config);
@@ -47,7 +48,8 @@ export function SetupPanel() {
             <option value="constant">constant</option>
           </select>
         </label>
-        <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation" />
+        <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation (QA: the window length)" testId="max-length" />
+        <QaStrideField />
         <NumberField label="Seed" value={config.seed} integer disabled={locked} onChange={(v) => set('seed', v)} />
       </div>
       <h3>Adaptive Vector Freezing</h3>

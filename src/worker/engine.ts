@@ -4,6 +4,7 @@ import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
 import { textModel } from '../train/load.ts';
+import { answerQuestion, tagWords, withBase } from '../train/token-task-predict.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import type { ImageDecoder } from '../io/images/decode.ts';
 import { PlaygroundGenerator } from './generation.ts';
@@ -58,6 +59,16 @@ export class Engine {
           const trainer = this.requireTrainer();
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
           return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
+        }
+        case 'answer': {
+          const trainer = this.requireTrainer();
+          const { base, tuned } = await trainer.exclusive(() => withBase(trainer, () => answerQuestion(trainer, request.context, request.question)));
+          return this.deps.post({ type: 'answer', id: request.id, base, tuned });
+        }
+        case 'tag': {
+          const trainer = this.requireTrainer();
+          const { base, tuned } = await trainer.exclusive(() => withBase(trainer, () => tagWords(trainer, request.words)));
+          return this.deps.post({ type: 'tags', id: request.id, base, tuned });
         }
         case 'predictImage': {
           const trainer = this.requireTrainer();

@@ -2,6 +2,7 @@
 // sees these: no GPU handles, no model tensors.
 
 import type { Dataset, EncodedImage, ModelFiles } from '../io/types.ts';
+import type { AnswerPrediction } from '../train/qa-metrics.ts';
 import type { TrainConfig } from '../train/types.ts';
 import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 
@@ -39,6 +40,10 @@ export type EngineRequest =
   /** `rank`: the LoRA rank of a 'lora' export (absent: full rank). */
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; rank?: number }
   | { type: 'predict'; id: number; text: string; textPair?: string }
+  /** A QA model answers `question` about `context`, base and fine-tuned (an 'answer' event). */
+  | { type: 'answer'; id: number; context: string; question: string }
+  /** A token classifier tags each word, base and fine-tuned (a 'tags' event). */
+  | { type: 'tag'; id: number; words: string[] }
   /** An image model's prediction on one image (PNG or JPEG bytes: a dropped file, or a drawn
    * canvas as PNG); answered by a 'prediction' event with the same id. */
   | { type: 'predictImage'; id: number; image: EncodedImage }
@@ -64,6 +69,9 @@ export type EngineEvent =
   /** ΔW's spectrum per module (see train/delta-spectrum.ts); with a `strength` event, at most once a second and at the last step. */
   | { type: 'deltaSpectrum'; step: number; modules: ModuleSpectrum[]; layers: LayerSigmaChange[] }
   | { type: 'prediction'; id: number; base: Prediction; tuned: Prediction }
+  | { type: 'answer'; id: number; base: AnswerPrediction; tuned: AnswerPrediction }
+  /** One tag per word asked about (words past the max length are left out). */
+  | { type: 'tags'; id: number; base: string[]; tuned: string[] }
   /** The next piece of a generation's text (empty while a character is partial). */
   | { type: 'token'; id: number; side: GenerationSide; text: string }
   /** One side of a generation ended: at EOS, at max tokens, or stopped. */
