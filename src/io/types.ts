@@ -16,6 +16,9 @@ export interface Example {
   /** Causal-LM rows only (src/io/causal-lm-data.ts): token ids and per-token labels, −100 where
    * no loss applies; `text` is then the row as shown in previews. */
   tokens?: { inputIds: number[]; labels: number[] };
+  /** Image classification rows only (src/io/images/): the encoded PNG or JPEG, decoded and
+   * preprocessed when its batch is built; `text` is then the image's path, for messages. */
+  image?: Uint8Array;
 }
 
 export interface Dataset {

@@ -6,10 +6,14 @@ import { buildExamples, parseTable, splitValidation } from '../io/dataset.ts';
 import type { ColumnChoice, Table } from '../io/dataset.ts';
 import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
 import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
+import { readImageDataset, type DroppedFiles, type ImageDataset } from '../io/images/dataset.ts';
+import { decodeImageBrowser } from '../io/images/decode-browser.ts';
+import type { ImageDecoder } from '../io/images/decode.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
 import { ownBuffer, unzipEntries } from '../io/zip.ts';
 import { causalLmReader, type CausalLmReader } from '../train/load.ts';
 import { useErrors } from './errors.ts';
+import { checkImages, hasImageCells, holdsImages, imageDataset, type ImageCheck } from './image-data.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
 
@@ -29,6 +33,15 @@ export interface TableFile {
 export type ValidationSource = 'file' | 'fraction';
 
 /** A dropped dataset folder or zip: its split files and the splits in use. */
+/** A dropped image dataset (class folders, a table of image paths, Hub Parquet) and the check of its images. */
+export interface ImageFolder {
+  name: string;
+  data: ImageDataset;
+  check: ImageCheck;
+  /** Why the check failed (it names the image); the dataset is withheld until a good one is dropped. */
+  broken: string | null;
+}
+
 export interface SplitFolder {
   name: string;
   splits: SplitFiles[];
@@ -45,6 +58,9 @@ interface FilesState {
   validation: TableFile | null;
   /** Set when the training data came as a folder or zip of splits. */
   folder: SplitFolder | null;
+  /** Set when the training data is images; `train` and `validation` are then null, and
+   * validationSource 'file' means the dataset's own validation split. */
+  images: ImageFolder | null;
   columns: Columns;
   validationSource: ValidationSource;
   validationFraction: number;
@@ -70,6 +86,14 @@ function causalLmOf(model: ModelFiles): CausalLmReader | undefined {
   if (lastReader?.model !== model) lastReader = { model, reader: causalLmReader(model) };
   return lastReader.reader;
 }
+
+/** Decodes images for the check (the browser's decoders; tests use Node's). */
+let imageDecoder: ImageDecoder = decodeImageBrowser;
+export function setImageDecoder(decoder: ImageDecoder) {
+  imageDecoder = decoder;
+}
+/** Bumped by every new training set, so a check still running for an older one stops. */
+let imageCheckRun = 0;
 
 /** Seed of the held-out split: fixed so the same file always gives the same split. */
 const SPLIT_SEED = 1234;
@@ -111,7 +135,7 @@ export const useFiles = create<FilesState>()((set, get) => {
    * new files with the old Dataset; a failure names the file that caused it.
    */
   function update(change: Partial<FilesState>) {
-    const { model, train, validation, columns, validationSource, validationFraction } = { ...get(), ...change };
+    const { model, train, validation, images, columns, validationSource, validationFraction } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
     let dataset: Dataset | null = null;
@@ -119,7 +143,11 @@ export const useFiles = create<FilesState>()((set, get) => {
     let file = train?.fileName;
     try {
       const lm = model ? causalLmOf(model) : undefined;
-      if (train && lm) {
+      if (images) {
+        file = images.name;
+        if (images.broken) throw new Error(images.broken);
+        dataset = imageDataset(images.name, images.data, validationSource === 'file' ? null : validationFraction, SPLIT_SEED);
+      } else if (train && lm) {
         // A causal LM trains on text, prompt/completion or messages rows, tokenized here.
         const rows = lm(train.table, train.fileName).examples;
         let split;
@@ -164,9 +192,11 @@ export const useFiles = create<FilesState>()((set, get) => {
     const detached = current && !sameLayout(current.table, train.table) ? current : null;
     const kept = detached ? null : current;
     const percent = Math.round(get().validationFraction * 100);
+    imageCheckRun++;
     update({
       train,
       folder,
+      images: null,
       columns: guessColumns(train.table),
       validation: kept,
       validationSource: kept ? 'file' : 'fraction',
@@ -176,6 +206,22 @@ export const useFiles = create<FilesState>()((set, get) => {
     });
   }
 
+  /** An image dataset replaces any training table; its images are then decoded once, in the background. */
+  async function newImages(dropped: DroppedFiles) {
+    const data = await readImageDataset(dropped);
+    const all = [...data.splits.train, ...(data.splits.validation ?? [])];
+    const images: ImageFolder = { name: dropped.name, data, check: { done: 0, total: all.length, grayscale: true }, broken: null };
+    const run = ++imageCheckRun;
+    update({ images, train: null, validation: null, folder: null, columns: {}, validationSource: data.splits.validation ? 'file' : 'fraction', validationNote: null });
+    const current = () => run === imageCheckRun;
+    try {
+      await checkImages(all, imageDecoder, (check) => current() && set({ images: { ...get().images!, check } }), () => !current());
+    } catch (error) {
+      if (!current()) return;
+      update({ images: { ...get().images!, broken: error instanceof Error ? error.message : String(error) } });
+    }
+  }
+
   return {
     model: null,
     modelInfo: null,
@@ -183,6 +229,7 @@ export const useFiles = create<FilesState>()((set, get) => {
     train: null,
     validation: null,
     folder: null,
+    images: null,
     columns: {},
     validationSource: 'fraction',
     validationFraction: 0.1,
@@ -211,6 +258,11 @@ export const useFiles = create<FilesState>()((set, get) => {
       const named = files.length === 1 ? files[0].path : undefined;
       try {
         const read = await readDrop(files);
+        const images = 'file' in read ? hasImageCells(read.file.table) && { name: read.file.fileName, files: { [read.file.fileName]: await read.file.source!.arrayBuffer() } } : holdsImages(Object.keys(read.files)) && read;
+        if (images) {
+          if (role === 'validation') throw new Error(`${images.name}: drop an image dataset as training data; its validation/ folder (or held-out images) is the validation set`);
+          return await newImages(images);
+        }
         if ('file' in read) {
           if (role === 'train') newTraining(read.file, null, undefined);
           else update({ validation: read.file, validationSource: 'file', validationNote: null });
@@ -228,6 +280,12 @@ export const useFiles = create<FilesState>()((set, get) => {
           throw new Error(`${read.name}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
         }
         const proposed = proposeSplits(splits);
+        const first = await readFolderSplit({ splits, files: read.files }, proposed.train ?? splits[0].id);
+        // Hub Parquet of an Image feature: the split files hold the images.
+        if (hasImageCells(first.table)) {
+          if (role === 'validation') throw new Error(`${read.name}: drop an image dataset as training data; its validation split is the validation set`);
+          return await newImages(read);
+        }
         if (role === 'validation') {
           const id = proposed.validation ?? splits.find((s) => s.split !== 'train')?.id ?? splits[0].id;
           update({ validation: await readFolderSplit({ splits, files: read.files }, id), validationSource: 'file', validationNote: null });
@@ -236,7 +294,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         const trainId = proposed.train ?? splits[0].id;
         const folder: SplitFolder = { name: read.name, splits, files: read.files, train: trainId, validation: proposed.validation };
         const validation = proposed.validation ? await readFolderSplit(folder, proposed.validation) : null;
-        newTraining(await readFolderSplit(folder, trainId), folder, validation);
+        newTraining(first, folder, validation);
       } catch (error) {
         errors.report(role, error, named);
       }
