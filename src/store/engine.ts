@@ -228,3 +228,10 @@ export function predict(text: string, textPair?: string) {
   useRun.getState().addPrediction({ id, text, textPair });
   send({ type: 'predict', id, text, textPair });
 }
+
+/** Base and fine-tuned predictions for an image (PNG or JPEG bytes) named `name`. */
+export function predictImage(name: string, image: Uint8Array) {
+  const id = nextPredictionId++;
+  useRun.getState().addPrediction({ id, text: name, imageUrl: URL.createObjectURL(new Blob([image as Uint8Array<ArrayBuffer>])) });
+  send({ type: 'predict', id, text: name, image });
+}

@@ -214,12 +214,10 @@ export const useFiles = create<FilesState>()((set, get) => {
     const run = ++imageCheckRun;
     update({ images, train: null, validation: null, folder: null, columns: {}, validationSource: data.splits.validation ? 'file' : 'fraction', validationNote: null });
     const current = () => run === imageCheckRun;
-    try {
-      await checkImages(all, imageDecoder, (check) => current() && set({ images: { ...get().images!, check } }), () => !current());
-    } catch (error) {
-      if (!current()) return;
-      update({ images: { ...get().images!, broken: error instanceof Error ? error.message : String(error) } });
-    }
+    // Not awaited: the preview shows the images (and the check's progress) at once.
+    checkImages(all, imageDecoder, (check) => current() && set({ images: { ...get().images!, check } }), () => !current()).catch((error: unknown) => {
+      if (current()) update({ images: { ...get().images!, broken: error instanceof Error ? error.message : String(error) } });
+    });
   }
 
   return {

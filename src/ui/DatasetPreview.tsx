@@ -1,5 +1,6 @@
 import type { ChangeEvent } from 'react';
 import { useFiles, type Columns } from '../store/files.ts';
+import { ImagePreview } from './ImagePreview.tsx';
 import { formatCount } from './labels.ts';
 
 const PREVIEW_ROWS = 8;
@@ -19,7 +20,9 @@ export function DatasetPreview() {
   const fraction = useFiles((s) => s.validationFraction);
   const mapping = useFiles((s) => s.mapping);
   const warning = useFiles((s) => s.columnWarning);
+  const images = useFiles((s) => s.images);
   const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
+  if (images) return <ImagePreview />;
   if (!train) return null;
   const { table } = train;
   const roleOf = (column: string) => ROLES.find((r) => columns[r.key] === column)?.label;

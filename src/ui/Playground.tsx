@@ -4,10 +4,13 @@ import { useFiles } from '../store/files.ts';
 import { SIDES, useGeneration, type GenerationColumn } from '../store/generation.ts';
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
+import { ImagePlayground } from './ImagePlayground.tsx';
 import { NumberField } from './NumberField.tsx';
 
 export function Playground() {
   const causalLm = useFiles((s) => s.dataset?.task === 'causal-lm');
+  const images = useFiles((s) => s.images !== null);
+  if (images) return <ImagePlayground />;
   return causalLm ? <GenerationPlayground /> : <ClassifierPlayground />;
 }
 

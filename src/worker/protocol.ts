@@ -36,7 +36,8 @@ export type EngineRequest =
   | { type: 'restore' }
   /** `rank`: the LoRA rank of a 'lora' export (absent: full rank). */
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; rank?: number }
-  | { type: 'predict'; id: number; text: string; textPair?: string }
+  /** `image`: an image classifier's input (PNG or JPEG bytes; `text` is then its name). */
+  | { type: 'predict'; id: number; text: string; textPair?: string; image?: Uint8Array }
   /** A causal LM continues `prompt`, base and fine-tuned side by side (token events). */
   | { type: 'generate'; id: number; prompt: string; settings: GenerateSettings }
   | { type: 'stopGenerate'; id: number };
