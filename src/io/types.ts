@@ -16,9 +16,16 @@ export interface Example {
   /** Causal-LM rows only (src/io/causal-lm-data.ts): token ids and per-token labels, −100 where
    * no loss applies; `text` is then the row as shown in previews. */
   tokens?: { inputIds: number[]; labels: number[] };
-  /** Image classification rows only (src/io/images/): the encoded PNG or JPEG, decoded and
-   * preprocessed when its batch is built; `text` is then the image's path, for messages. */
-  image?: Uint8Array;
+  /** Image rows only (an image model's data): the encoded image; `text` is then its path, as
+   * previews show it. */
+  image?: EncodedImage;
+}
+
+/** An image file as dropped (PNG or JPEG bytes), decoded and preprocessed per batch. */
+export interface EncodedImage {
+  /** For messages: a file path, or "file.parquet, row N". */
+  path: string;
+  bytes: Uint8Array;
 }
 
 export interface Dataset {

@@ -51,7 +51,7 @@ describe('image datasets in the files store', () => {
     expect(s.dataset?.task).toBe('classification');
     expect([s.dataset?.train.length, s.dataset?.validation.length, s.validationSource]).toEqual([6, 2, 'file']);
     const first = s.dataset!.train[0];
-    expect([first.text, first.label, first.image?.length]).toEqual(['digits/train/a/0.png', 0, png(0).length]);
+    expect([first.text, first.label, first.image?.path, first.image?.bytes.length]).toEqual(['digits/train/a/0.png', 0, 'digits/train/a/0.png', png(0).length]);
     // Holding out training images instead of the validation split.
     useFiles.getState().setValidationSource('fraction');
     useFiles.getState().setValidationFraction(0.5);

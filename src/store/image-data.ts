@@ -25,7 +25,7 @@ export function hasImageCells(table: Table): boolean {
  * else `holdOut` of the training images held out (seeded, like a text dataset's rows).
  */
 export function imageDataset(name: string, data: ImageDataset, holdOut: number | null, seed: number): Dataset {
-  const examples = (list: readonly ImageExample[]): Example[] => list.map((e) => ({ text: e.path, label: e.label, image: e.bytes }));
+  const examples = (list: readonly ImageExample[]): Example[] => list.map((e) => ({ text: e.path, label: e.label, image: { path: e.path, bytes: e.bytes } }));
   const train = examples(data.splits.train);
   const split = holdOut === null && data.splits.validation ? { train, validation: examples(data.splits.validation) } : splitValidation(train, holdOut ?? 0.1, seed);
   return { task: 'classification', labelNames: data.labelNames, ...split, name };
