@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'react';
+import { useEffect, useState } from 'react';
 import { countPerClass, type ImageDataset } from '../io/images/dataset.ts';
 import { useFiles } from '../store/files.ts';
 import { formatCount } from './labels.ts';
@@ -6,19 +6,20 @@ import { formatCount } from './labels.ts';
 /** Thumbnails shown per class (the first training images of each). */
 const THUMBNAILS = 8;
 
-/** Object URLs of the first training images of each class, revoked when the dataset goes. */
+/** Object URLs of the first training images of each class, made and revoked with the dataset
+ * (in an effect, so React's development double-mount gets fresh ones). */
 function useThumbnails(data: ImageDataset): { path: string; url: string }[][] {
-  const thumbnails = useMemo(
-    () =>
-      data.labelNames.map((_, label) =>
-        data.splits.train
-          .filter((e) => e.label === label)
-          .slice(0, THUMBNAILS)
-          .map((e) => ({ path: e.path, url: URL.createObjectURL(new Blob([e.bytes as Uint8Array<ArrayBuffer>])) })),
-      ),
-    [data],
-  );
-  useEffect(() => () => thumbnails.flat().forEach((t) => URL.revokeObjectURL(t.url)), [thumbnails]);
+  const [thumbnails, setThumbnails] = useState<{ path: string; url: string }[][]>([]);
+  useEffect(() => {
+    const made = data.labelNames.map((_, label) =>
+      data.splits.train
+        .filter((e) => e.label === label)
+        .slice(0, THUMBNAILS)
+        .map((e) => ({ path: e.path, url: URL.createObjectURL(new Blob([e.bytes as Uint8Array<ArrayBuffer>])) })),
+    );
+    setThumbnails(made);
+    return () => made.flat().forEach((t) => URL.revokeObjectURL(t.url));
+  }, [data]);
   return thumbnails;
 }
 
@@ -54,7 +55,7 @@ export function ImagePreview() {
                 </small>
               </th>
               <td className="thumbnails">
-                {thumbnails[label].map((t) => (
+                {(thumbnails[label] ?? []).map((t) => (
                   <img key={t.path} src={t.url} alt={t.path} title={t.path} data-testid="thumbnail" />
                 ))}
               </td>

@@ -1,0 +1,99 @@
+// The studio on images, on the real engine (SwiftShader): the "ViT digits" demo (a tiny ViT
+// pre-trained on MNIST digits 0–4, public/demo-vit/) loads with one click, its zipped image folder
+// of digits 5–9 shows thumbnails and counts per class, training moves the heatmap and AVF freezes
+// vectors, the playground predicts a digit drawn on its canvas and a dropped PNG with base and
+// fine-tuned top classes, and a folder with a damaged image is refused naming the image.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { unzipSync, zipSync } from 'fflate';
+
+const DEMO_VIT = path.resolve(import.meta.dirname, '..', 'public', 'demo-vit');
+const OUT = path.resolve(import.meta.dirname, '..', 'test-results');
+
+/** Draw a stroke through `points` (fractions of the canvas) with the mouse. */
+async function draw(page: Page, points: [number, number][]) {
+  const box = (await page.getByTestId('drawing-pad').boundingBox())!;
+  const at = ([x, y]: [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 6 });
+  await page.mouse.up();
+}
+
+test('the ViT digits demo: thumbnails per class, training, AVF, and predictions on a drawn and a dropped digit', async ({ page }) => {
+  test.setTimeout(25 * 60_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  // The BERT demo loads itself first; the ViT demo replaces it.
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  await page.getByTestId('load-demo-vit').click();
+
+  const preview = page.getByTestId('dataset-preview');
+  await expect(preview.getByTestId('image-class-name')).toHaveText(['5', '6', '7', '8', '9'], { timeout: 60_000 });
+  await expect(preview.getByTestId('image-class-count')).toHaveText(Array(5).fill('200 train · 60 validation'));
+  await expect(preview.getByTestId('thumbnail')).toHaveCount(40);
+  // The thumbnails are the 28×28 digits, decoded by the browser.
+  await expect.poll(() => preview.getByTestId('thumbnail').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(28);
+  await expect(preview.getByTestId('image-check')).toContainText('All 1,300 images decode (grayscale', { timeout: 120_000 });
+  await expect(page.getByTestId('dataset-summary')).toContainText('Image classification into 5 classes (5, 6, 7, 8, 9): 1,000 training and 300 validation images.');
+  await preview.screenshot({ path: `${OUT}/vision-preview.png` });
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-vit-digits: vit, 4 layers, hidden 64');
+  await expect(page.getByTestId('lr')).toHaveValue('0.01');
+
+  // A short run that still shows AVF: AVF from step 2, every 2 steps.
+  await page.getByTestId('avf-start').fill('2');
+  await page.getByTestId('avf-interval').fill('2');
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
+  await page.getByTestId('train').click();
+  const heatmap = page.getByTestId('heatmap');
+  await expect(heatmap).toHaveAttribute('data-rows', 'Σq Σk Σv Σo Σf1 Σf2 bq bk bv bo bf1 bf2', { timeout: 180_000 });
+  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThan(0);
+  const early = await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  await expect(page.getByTestId('avf-event').first()).toContainText('step 2', { timeout: 300_000 });
+  await expect.poll(async () => Number(await heatmap.getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(5);
+  expect(await heatmap.evaluate((c: HTMLCanvasElement) => c.toDataURL())).not.toBe(early);
+  await expect(heatmap).toHaveAttribute('data-frozen', '5');
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+
+  // A 7 drawn on the canvas: a bar across the top, then down to the bottom left.
+  await draw(page, [
+    [0.25, 0.2],
+    [0.75, 0.2],
+    [0.45, 0.85],
+  ]);
+  await page.getByTestId('drawing-predict').click();
+  const playground = page.getByTestId('playground');
+  const drawn = playground.getByTestId('prediction').first();
+  for (const side of ['base', 'tuned']) {
+    await expect(drawn.getByTestId(`prediction-${side}`).getByTestId('prediction-top')).toHaveText(/^[5-9] \d+\.\d%$/, { timeout: 120_000 });
+  }
+
+  // A validation digit dropped in: an 8 from the demo's own zip.
+  const zip = unzipSync(new Uint8Array(readFileSync(path.join(DEMO_VIT, 'digits-5-9.zip'))));
+  mkdirSync(OUT, { recursive: true });
+  const eight = path.join(OUT, 'vision-eight.png');
+  writeFileSync(eight, zip['digits-5-9/validation/8/200.png']);
+  await playground.getByTestId('playground-image').setInputFiles(eight);
+  await expect(playground.getByTestId('prediction')).toHaveCount(2);
+  const dropped = playground.getByTestId('prediction').first();
+  await expect(dropped).toContainText('vision-eight.png');
+  await expect(dropped.getByTestId('prediction-tuned').getByTestId('prediction-top')).toHaveText(/^[5-9] \d+\.\d%$/, { timeout: 120_000 });
+  await page.screenshot({ path: `${OUT}/vision-trained.png`, fullPage: true });
+  await playground.screenshot({ path: `${OUT}/vision-playground.png` });
+  await expect(page.getByTestId('errors')).toHaveCount(0);
+
+  // A folder with a damaged image: refused, the image named.
+  await page.getByTestId('stop').click();
+  const damaged: Record<string, Uint8Array> = {};
+  for (const cls of ['5', '6']) for (const i of [0, 1, 2]) damaged[`bad/train/${cls}/${i}.png`] = zip[`digits-5-9/train/${cls}/${i}.png`];
+  damaged['bad/train/6/2.png'] = damaged['bad/train/6/2.png'].slice(0, 60);
+  const badZip = path.join(OUT, 'vision-bad.zip');
+  writeFileSync(badZip, zipSync(damaged));
+  await page.getByTestId('train-drop-files').setInputFiles(badZip);
+  await expect(page.getByTestId('error')).toContainText('bad/train/6/2.png: a damaged PNG', { timeout: 60_000 });
+  await expect(page.getByTestId('image-check')).toContainText('bad/train/6/2.png');
+  expect(errors).toEqual([]);
+});
