@@ -12,8 +12,8 @@ import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { encodePlan, submitPlan } from '../src/gpu/plan.ts';
 import { readTensor } from '../src/gpu/readback.ts';
 import { ropeTable } from '../src/kernels/rope.ts';
-import { ARCHITECTURES, describeModel } from '../src/model/architectures.ts';
-import type { ModelBatch } from '../src/model/batch.ts';
+import { ARCHITECTURES, describeModel, tokenEmbeddings } from '../src/model/architectures.ts';
+import type { TokenBatch } from '../src/model/batch.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import { GpuDecoder } from '../src/model/gpu-decode.ts';
 import { GpuModel } from '../src/model/gpu-model.ts';
@@ -56,7 +56,7 @@ function decoderScale(gpu: Gpu): Scale {
 }
 
 /** Random ids, every other row right-padded by a quarter. */
-function randomBatch(vocab: number, B: number, T: number, seed: number): ModelBatch {
+function randomBatch(vocab: number, B: number, T: number, seed: number): TokenBatch {
   const random = seededRandom(seed);
   const inputIds = new Uint32Array(B * T);
   const attentionMask = new Uint32Array(B * T);
@@ -73,7 +73,7 @@ function randomBatch(vocab: number, B: number, T: number, seed: number): ModelBa
 /** The same step in TF.js: U, V and the (tied) embedding constant, Σ variables, RMSNorm, rotary
  * (rotate-half), grouped-query attention with the causal and padding masks, the SiLU-gated MLP,
  * the shifted cross-entropy over non-pad labels, Adam. */
-export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, batch: ModelBatch, labels: Int32Array) {
+export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, batch: TokenBatch, labels: Int32Array) {
   const { layout } = weights;
   const { batch: B, seq: T } = batch;
   const { heads, kvHeads, headDim, hidden: H } = layout;
@@ -100,7 +100,7 @@ export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, bat
     eps: layer.attentionNorm.eps,
   }));
   const finalNorm = constant(layout.finalNorm!.weight);
-  const word = constant(layout.embeddings.word.key);
+  const word = constant(tokenEmbeddings(layout, 'the decoder benchmark').word.key);
   const table = ropeTable({ headDim, theta: layout.rotary.theta }, T);
   const half = headDim / 2;
   const cos = keep(tf.tensor(Float32Array.from({ length: T * half }, (_, i) => table[2 * i]), [1, T, 1, half]));
@@ -112,7 +112,7 @@ export async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, bat
   const rows = Int32Array.from({ length: B * (T - 1) }, (_, i) => Math.floor(i / (T - 1)) * T + (i % (T - 1)));
   const targets = Array.from(rows, (r) => labels[r + 1]);
   const predictRows = keep(tf.tensor1d(rows, 'int32'));
-  const oneHot = keep(tf.oneHot(tf.tensor1d(Int32Array.from(targets, (t) => Math.max(t, 0)), 'int32'), layout.embeddings.word.rows));
+  const oneHot = keep(tf.oneHot(tf.tensor1d(Int32Array.from(targets, (t) => Math.max(t, 0)), 'int32'), tokenEmbeddings(layout, 'the decoder benchmark').word.rows));
   const lossWeights = keep(tf.tensor1d(Float32Array.from(targets, (t) => (t < 0 ? 0 : 1))));
 
   const rms = (x: TfTensor, w: TfTensor, eps: number) => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w);
@@ -190,7 +190,7 @@ async function tfDecoder(tf: Tf, model: GpuModel, weights: ModelWeights, capacit
     eps: layer.attentionNorm.eps,
   }));
   const finalNorm = constant(layout.finalNorm!.weight);
-  const word = constant(layout.embeddings.word.key);
+  const word = constant(tokenEmbeddings(layout, 'the decoder benchmark').word.key);
   const table = ropeTable({ headDim, theta: layout.rotary!.theta }, capacity);
   const cosAll = keep(tf.tensor(Float32Array.from({ length: capacity * half }, (_, i) => table[2 * i]), [1, capacity, 1, half]));
   const sinAll = keep(tf.tensor(Float32Array.from({ length: capacity * half }, (_, i) => table[2 * i + 1]), [1, capacity, 1, half]));

@@ -8,8 +8,9 @@ import { adapterName, type Gpu } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { encodePlan } from '../src/gpu/plan.ts';
 import { readTensor } from '../src/gpu/readback.ts';
-import { ARCHITECTURES, describeModel, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
-import type { ModelBatch } from '../src/model/batch.ts';
+import { ARCHITECTURES, describeModel, tokenEmbeddings, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
+import { unreachable } from '../src/util/unreachable.ts';
+import type { TokenBatch } from '../src/model/batch.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { GpuModel } from '../src/model/gpu-model.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
@@ -56,15 +57,28 @@ export function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
     tensors.set(name, { shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, fill) });
   const gaussian = () => 0.02 * random();
   const { embeddings } = layout;
-  for (const table of [embeddings.word, embeddings.position, embeddings.tokenType]) {
-    if (table) put(table.key, [table.rows, table.dim], gaussian);
+  switch (embeddings.kind) {
+    case 'tokens':
+      for (const table of [embeddings.word, embeddings.position, embeddings.tokenType]) {
+        if (table) put(table.key, [table.rows, table.dim], gaussian);
+      }
+      break;
+    case 'patches':
+      put(embeddings.projection.weight, [embeddings.projection.dOut, embeddings.channels, embeddings.patch, embeddings.patch], gaussian);
+      put(embeddings.projection.bias!, [embeddings.projection.dOut], gaussian);
+      put(embeddings.cls, [1, 1, layout.hidden], gaussian);
+      put(embeddings.position.key, [1, embeddings.position.rows, embeddings.position.dim], gaussian);
+      break;
+    default:
+      unreachable(embeddings, 'embeddings kind');
   }
+  const embeddingNorm = embeddings.kind === 'tokens' ? embeddings.norm : null;
   const linears = [...layout.layers.flatMap((l) => l.modules), ...layout.head.map((s) => s.linear)];
   for (const l of linears) {
     put(l.weight, [l.dOut, l.dIn], gaussian);
     if (l.bias) put(l.bias, [l.dOut], gaussian);
   }
-  for (const n of [embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
+  for (const n of [embeddingNorm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
     if (!n) continue;
     put(n.weight, [n.dim], () => 1);
     if (n.bias) put(n.bias, [n.dim], () => 0);
@@ -73,7 +87,7 @@ export function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
 }
 
 /** Random word ids after a [CLS] of 101, with the tail of every other row padded. */
-function randomBatch(config: ModelConfig, B: number, T: number, seed: number): { batch: ModelBatch; labels: Uint32Array } {
+function randomBatch(config: ModelConfig, B: number, T: number, seed: number): { batch: TokenBatch; labels: Uint32Array } {
   const random = seededRandom(seed);
   const inputIds = new Uint32Array(B * T);
   const attentionMask = new Uint32Array(B * T);
@@ -107,7 +121,7 @@ async function timeOurs(gpu: Gpu, model: GpuModel, optimizer: Optimizer, B: numb
  * train mode, autograd through tf.variableGrads (inside minimize) and Adam (AdamW without
  * weight decay, as ours runs). Returns a function that runs one step and resolves to its loss.
  */
-async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: ModelConfig, data: { batch: ModelBatch; labels: Uint32Array }): Promise<{ step: () => Promise<number>; dispose: () => void }> {
+async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: ModelConfig, data: { batch: TokenBatch; labels: Uint32Array }): Promise<{ step: () => Promise<number>; dispose: () => void }> {
   const { layout } = weights;
   const { batch: B, seq: T } = data.batch;
   const { hidden: H, heads, headDim } = layout;
@@ -125,7 +139,7 @@ async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: Mo
     return v;
   };
   const factors = await model.readFactors();
-  const { embeddings } = layout;
+  const embeddings = tokenEmbeddings(layout, 'the TF.js peer');
   // The TF.js peer writes out the BERT family: position table, LayerNorms, biases everywhere.
   if (!embeddings.position || !embeddings.norm || layout.normPlacement !== 'post') throw new Error('the TF.js peer builds the BERT family only');
   const norm = (n: NormLayout) => ({ gamma: constant(n.weight), beta: constant(n.bias!), eps: n.eps });

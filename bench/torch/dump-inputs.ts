@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readDatasetFile, readModelDir } from '../../src/cli/files.ts';
 import { epochOrder } from '../../src/train/batches.ts';
 import type { TextTokenizer } from '../../src/io/tokenizer.ts';
-import { loadModel } from '../../src/train/load.ts';
+import { loadModel, textModel } from '../../src/train/load.ts';
 
 const [out, ...rest] = process.argv.slice(2);
 if (!out) throw new Error('usage: dump-inputs.ts OUT.json [seeds=42,1] [rows=2000]');
@@ -24,7 +24,7 @@ const studio: Record<string, { pooler: number[]; poolerBias: number[]; classifie
 let tokenizer: TextTokenizer | undefined;
 for (const seed of seeds) {
   const loaded = await loadModel(await readModelDir(modelDir), { task: 'classification', labelNames: train.labelNames }, seed);
-  tokenizer = loaded.tokenizer;
+  tokenizer = textModel(loaded, 'the torch parity inputs').tokenizer;
   const tensor = (key: string) => Array.from(loaded.weights.tensors.get(key)!.data);
   studio[seed] = {
     pooler: tensor('bert.pooler.dense.weight'), poolerBias: tensor('bert.pooler.dense.bias'),

@@ -66,6 +66,35 @@ describe('vectorfit grads', () => {
     }
   });
 
+  it('reads an image model’s PNG rows (paths relative to the data file) into transformers’ pixel_values, loss, logits and gradients (hf-tiny/vit)', () => {
+    const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+    const out = join(mkdtempSync(join(tmpdir(), 'vectorfit-')), 'grads.safetensors');
+    const run = vectorfit('grads', '--model', vit, '--data', join(vit, 'data.jsonl'), '--batch', '12', '--out', out);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('data.jsonl: 12 images, table layout (3 classes: 0, 1, 2)');
+    expect(run.stdout).toMatch(/loss [0-9.]+ over 12 rows \(seq 17\)/);
+    const ours = readSafetensors(readFileSync(out), out).tensors;
+    const ref = readSafetensors(readFileSync(join(vit, 'ref-grads.safetensors')), 'ref-grads.safetensors').tensors;
+    expect(new Set(ours.keys())).toEqual(new Set(ref.keys()));
+    // The preprocessing (decode, torchvision's fixed-point resize, float32 normalisation) apart
+    // from the model: the issue asks for 1e-5; it is exact.
+    const pixels = ours.get('pixel_values')!.data;
+    const refPixels = ref.get('pixel_values')!.data;
+    expect(Math.max(...Array.from(pixels, (v, i) => Math.abs(v - refPixels[i])))).toBeLessThan(1e-5);
+    expect(Math.abs(ours.get('loss')!.data[0] - ref.get('loss')!.data[0])).toBeLessThan(1e-5);
+    const names = [...ref.keys()].filter((k) => !['loss', 'logits', 'pixel_values'].includes(k));
+    const largest = Math.max(...names.map((k) => norm(ref.get(k)!.data)));
+    expect(norm(Array.from(ours.get('logits')!.data, (v, i) => v - ref.get('logits')!.data[i])) / norm(ref.get('logits')!.data)).toBeLessThan(1e-5);
+    // The README's rule: each tensor against max(its norm, a fraction of the largest), so the
+    // key bias (exactly zero in exact arithmetic) is judged against the floor.
+    for (const name of names) {
+      const a = ours.get(name)!.data;
+      const b = ref.get(name)!.data;
+      const diff = Array.from(a, (v, i) => v - b[i]);
+      expect(norm(diff) / Math.max(norm(b), 1e-3 * largest), name).toBeLessThan(1e-3);
+    }
+  });
+
   it('explains its usage and names a missing flag', () => {
     const run = vectorfit('grads', '--model', FIXTURE);
     expect(run.status).toBe(2);
@@ -138,6 +167,52 @@ describe('vectorfit train', () => {
     const run = vectorfit('train', '--model', join(ROOT, 'public/demo-llm'), '--data', join(ROOT, '../shared/data/glue/SST-2/dev.tsv'));
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/dev.tsv: .*no causal-LM columns: expected "text", "prompt" \+ "completion", or "messages"/);
+  });
+});
+
+/** The ViT fixture's PNGs as an imagefolder: train/ and validation/ split folders, one folder per
+ * class (named cat, dog, fox for labels 0, 1, 2). */
+function vitImageFolder(dir: string): string {
+  const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+  const names = ['cat', 'dog', 'fox'];
+  const rows = readFileSync(join(vit, 'data.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { image: string; label: number });
+  rows.forEach((r, i) => {
+    const folder = join(dir, i < 9 ? 'train' : 'validation', names[r.label]);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${i}.png`), readFileSync(join(vit, r.image)));
+  });
+  return dir;
+}
+
+describe('vectorfit train on images (hf-tiny/vit)', () => {
+  const vit = join(ROOT, '../shared/fixtures/hf-tiny/vit');
+
+  it('trains on an image folder with split folders, evaluates accuracy, and exports a ViT folder with its preprocessor_config.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-images-'));
+    const data = vitImageFolder(join(dir, 'pets'));
+    const run = vectorfit('train', '--model', vit, '--data', data, '--batch', '3', '--epochs', '2', '--lr', '0.05', '--out', join(dir, 'out'));
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe('pets: 9 images, imagefolder layout (3 classes: cat, dog, fox), validation split of 3');
+    expect(run.stderr).toMatch(/eval @ step 3: accuracy [0-9.]+, macro_f1/);
+    const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    expect(result.steps).toBe(6);
+    expect(result.metrics).toHaveProperty('accuracy');
+    const merged = join(dir, 'out', 'merged');
+    expect(readdirSync(merged).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json']);
+    expect(JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8'))).toMatchObject({ architectures: ['ViTForImageClassification'], id2label: { 0: 'cat', 1: 'dog', 2: 'fox' } });
+    expect(readdirSync(join(dir, 'out', 'vectors')).sort()).toEqual(['adapter_config.json', 'vectorfit_vectors.safetensors']);
+  });
+
+  it('names a corrupt image and a text dataset given to an image model', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vectorfit-images-'));
+    const data = vitImageFolder(join(dir, 'pets'));
+    writeFileSync(join(data, 'train', 'dog', '3.png'), readFileSync(join(vit, 'images/3.png')).subarray(0, 60));
+    const run = vectorfit('train', '--model', vit, '--data', data, '--batch', '9', '--epochs', '1', '--out', join(dir, 'out'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/vectorfit train: train\/dog\/3\.png: a damaged PNG/);
+    const text = vectorfit('grads', '--model', vit, '--data', join(FIXTURE, 'data.jsonl'), '--out', join(dir, 'g.safetensors'));
+    expect(text.status).toBe(1);
+    expect(text.stderr).toContain('vectorfit grads: data.jsonl: no column of image paths');
   });
 });
 

@@ -8,7 +8,9 @@ import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type
 import { ownBuffer, unzipEntries, unzipModel } from '../io/zip.ts';
 import type { CausalLmReader } from '../train/load.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
-import type { ModelFiles } from '../io/types.ts';
+import type { Example, ModelFiles } from '../io/types.ts';
+import type { ImageExample } from '../io/images/dataset.ts';
+import { readImageDatasetFromDisk } from '../io/images/dataset-node.ts';
 
 /** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`.
  * Symbolic links to files are followed: a Hugging Face cache snapshot is made of them. */
@@ -159,5 +161,41 @@ export function fileCheckpointStore(dir: string): CheckpointStore {
         return null;
       }
     },
+  };
+}
+
+export interface ImageData extends BuiltExamples {
+  /** `data.jsonl: 12 images, table layout (3 classes: 0, 1, 2)`: the first line the CLI prints. */
+  mappingLine: string;
+  /** The dataset's validation split (split folders, Parquet split files), when it has one. */
+  validation?: Example[];
+}
+
+/**
+ * An image dataset on disk (a class-per-folder tree, a zip of one, a CSV/JSONL of image paths
+ * beside the images, or Hub Parquet) as classification rows: `text` is each image's path, `image`
+ * its bytes, decoded per batch by the trainer.
+ */
+export async function readImageData(path: string, like?: { labelNames: string[] }): Promise<ImageData> {
+  const dataset = await readImageDatasetFromDisk(path);
+  // A validation set read apart names its classes itself: map them onto the training set's.
+  const labelOf = (e: ImageExample): number => {
+    if (!like) return e.label;
+    const name = dataset.labelNames[e.label];
+    const label = like.labelNames.indexOf(name);
+    if (label < 0) throw new Error(`${path}: class "${name}" (${e.path}) is not one of the training set's classes: ${like.labelNames.join(', ')}`);
+    return label;
+  };
+  const rows = (examples: readonly ImageExample[]): Example[] => examples.map((e) => ({ text: e.path, label: labelOf(e), image: { path: e.path, bytes: e.bytes } }));
+  const examples = rows(dataset.splits.train);
+  const labelNames = like?.labelNames ?? dataset.labelNames;
+  const validation = dataset.splits.validation && rows(dataset.splits.validation);
+  const splits = validation ? `, validation split of ${validation.length}` : '';
+  return {
+    task: 'classification',
+    labelNames,
+    examples,
+    validation,
+    mappingLine: `${basename(path)}: ${examples.length} images, ${dataset.layout} layout (${labelNames.length} classes: ${labelNames.slice(0, 8).join(', ')}${labelNames.length > 8 ? ', …' : ''})${splits}`,
   };
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../io/safetensors.ts';
 import { buildReferenceModel, referenceLogits, type ReferenceModel } from '../model/reference.ts';
 import { loadFolderWeights } from '../model/test-folders.ts';
-import { loadModel } from '../train/load.ts';
+import { loadModel, textModel } from '../train/load.ts';
 import { readModelDir } from './files.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -49,7 +49,7 @@ describe('vectorfit generate', () => {
     expect(prompt[0]).toBe(0); // BOS, as the tokenizer's post-processor adds it
     expect(stop).toBe('length');
     expect(tokens).toEqual(greedyReference(reference, prompt, 6, vocab));
-    const { tokenizer } = await loadModel(await readModelDir(LLAMA), { task: 'causal-lm', labelNames: [] }, 0);
+    const { tokenizer } = textModel(await loadModel(await readModelDir(LLAMA), { task: 'causal-lm', labelNames: [] }, 0), 'the test');
     expect(run.stdout).toBe(`${tokenizer.decode(tokens, { skipSpecialTokens: true })}\n`);
   });
 

@@ -9,21 +9,25 @@ import { readTextRows, tokenizeCausalLm } from '../io/causal-lm.ts';
 import { readModelFolder } from '../io/model-folder.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
 import type { ModelFiles } from '../io/types.ts';
-import { taskOf } from '../model/architectures.ts';
+import { taskOf, tokenEmbeddings } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig } from '../model/config.ts';
 import { GpuDecoder } from '../model/gpu-decode.ts';
 import { applyVectors } from '../model/gpu-decode-vectors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
+import { patchEmbeddings, pixelBatch, type ModelBatch } from '../model/batch.ts';
+import { decodeImageNode } from '../io/images/decode-node.ts';
+import { ImagePixels } from '../train/image-pixels.ts';
+import { unreachable } from '../util/unreachable.ts';
 import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, VECTORS_FILE } from '../train/exports.ts';
-import { causalLmReader, loadModel } from '../train/load.ts';
+import { causalLmReader, loadModel, textModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
 import type { BuiltExamples } from '../io/dataset.ts';
-import { fileCheckpointStore, mapData, readCausalLmFile, readDataInput, readModelInput, type MappedData } from './files.ts';
+import { fileCheckpointStore, mapData, readCausalLmFile, readDataInput, readImageData, readModelInput, type MappedData } from './files.ts';
 
 const USAGE = `vectorfit — VectorFit training on WebGPU, headless
 
@@ -33,6 +37,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       For a causal LM (llama, qwen2) FILE is JSONL with a "text" per row; the loss is the
       shifted next-token cross-entropy, and lm_head.weight's gradient is written too (a tied
       head's, through both its uses, as model.embed_tokens.weight).
+      For an image model (vit) FILE is an image dataset (see Images below); the images are
+      preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
                   [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
@@ -69,7 +75,11 @@ validation (or dev) split validates unless --val is given; --train-split / --val
 others. Columns are guessed (GLUE headers, text/text_pair, sentence1/sentence2, question with
 passage/context/sentence, two free-text columns as a pair) and printed first; override with
 --text COL --text-pair COL --label COL (--text-pair none: single texts). For a causal LM
-(llama, qwen2) the rows are text, prompt + completion, or chat messages. Variants: ${VARIANTS.join(', ')}.`;
+(llama, qwen2) the rows are text, prompt + completion, or chat messages. Variants: ${VARIANTS.join(', ')}.
+Images (an image model, vit): a folder or .zip with one subfolder per class (train/ and
+validation/ split folders recognised), a CSV/JSONL of image paths (relative to the file) and
+labels, or Hub Parquet with an image column; PNG or JPEG. The model folder needs its
+preprocessor_config.json, which the merged export copies.`;
 
 type Flags = Record<string, string>;
 
@@ -117,15 +127,29 @@ async function grads(flags: Flags): Promise<void> {
   const model = await readModelInput(need(flags, 'model'));
   const folder = readModelFolder(model);
   const config = parseModelConfig(folder.config, 'config.json');
-  if (taskOf(architectureFor(config), config).loss === 'causal-lm') return causalLmGrads(flags, model, need(flags, 'data'));
-  const { data: dataset } = await readTraining(flags);
+  const arch = architectureFor(config);
+  if (taskOf(arch, config).loss === 'causal-lm') return causalLmGrads(flags, model, need(flags, 'data'));
+  const images = arch.embeddings.kind === 'patches';
+  const dataset = images ? await readImageData(need(flags, 'data')) : (await readTraining(flags)).data;
+  if (images) console.log(dataset.mappingLine);
   const batchSize = int(flags, 'batch', Math.min(32, dataset.examples.length))!;
   const examples = dataset.examples.slice(0, batchSize);
   const loaded = await loadModel(model, dataset, 0);
   if (loaded.headNote) console.log(loaded.headNote);
+  let batch: ModelBatch;
+  switch (loaded.input) {
+    case 'tokens':
+      batch = loaded.tokenizer.encodeBatch(examples, { maxLength: int(flags, 'max-length', loaded.weights.layout.maxSequence)! });
+      break;
+    case 'pixels': {
+      const pixels = await new ImagePixels(decodeImageNode, loaded.imageProcessor).batch(examples, basename(flags.data));
+      batch = pixelBatch(loaded.weights.layout, pixels, examples.length);
+      break;
+    }
+    default:
+      batch = unreachable(loaded, 'model input');
+  }
   const gpu = await acquireNodeGpu();
-  const maxLength = int(flags, 'max-length', loaded.weights.layout.maxSequence)!;
-  const batch = loaded.tokenizer.encodeBatch(examples, { maxLength });
   const gpuModel = await GpuModel.create(gpu.device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch,
     maxSeq: batch.seq,
@@ -143,6 +167,11 @@ async function grads(flags: Flags): Promise<void> {
     { name: 'logits', dtype: 'F32' as const, shape: [batch.batch, numLabels], data: logits.subarray(0, batch.batch * numLabels) },
     ...gpuModel.params.entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: all.subarray(e.offset, e.offset + e.length) })),
   ];
+  // An image batch's preprocessed input too, to check the image processor apart from the model.
+  if (batch.kind === 'pixels') {
+    const { image } = patchEmbeddings(loaded.weights.layout);
+    tensors.push({ name: 'pixel_values', dtype: 'F32', shape: [batch.batch, 3, image.height, image.width], data: batch.pixelValues });
+  }
   const out = need(flags, 'out');
   await writeFile(out, writeSafetensors(tensors, { model: model.name, rows: String(batch.batch) }));
   console.log(`loss ${loss[0].toFixed(6)} over ${batch.batch} rows (seq ${batch.seq}); ${tensors.length} tensors written to ${out}`);
@@ -154,7 +183,7 @@ async function grads(flags: Flags): Promise<void> {
 async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string): Promise<void> {
   const texts = readTextRows(await readFile(dataFile, 'utf8'), dataFile);
   const rows = texts.slice(0, int(flags, 'batch', Math.min(32, texts.length))!);
-  const loaded = await loadModel(model, { task: 'causal-lm', labelNames: [] }, 0);
+  const loaded = textModel(await loadModel(model, { task: 'causal-lm', labelNames: [] }, 0), 'a causal LM');
   const { layout } = loaded.weights;
   const { batch, labels } = tokenizeCausalLm(loaded.tokenizer, rows, int(flags, 'max-length', layout.maxSequence)!);
   const gpu = await acquireNodeGpu();
@@ -166,7 +195,7 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
     factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
   gpuModel.setBatch(batch, labels);
-  const vocab = layout.embeddings.word.rows;
+  const vocab = tokenEmbeddings(layout, 'causal-LM grads').word.rows;
   const N = batch.batch * batch.seq;
   // The training plan overwrites the logits with their gradient: read them from an evaluation first.
   submitPlan(gpu.device, gpuModel.evalPlan(batch.batch, batch.seq));
@@ -185,6 +214,12 @@ async function causalLmGrads(flags: Flags, model: ModelFiles, dataFile: string):
   if (gpu.errors.length) throw new Error(`WebGPU reported errors: ${gpu.errors.join('; ')}`);
 }
 
+/** Whether the model folder's architecture reads pixel values (its data is then an image dataset). */
+function readsImages(model: ModelFiles): boolean {
+  const config = parseModelConfig(readModelFolder(model).config, 'config.json');
+  return architectureFor(config).embeddings.kind === 'patches';
+}
+
 function num(flags: Flags, name: string, fallback: number): number {
   if (flags[name] === undefined) return fallback;
   const value = Number(flags[name]);
@@ -200,7 +235,7 @@ async function generateCommand(flags: Flags): Promise<void> {
   const config = parseModelConfig(readModelFolder(files).config, 'config.json');
   const task = taskOf(architectureFor(config), config).loss;
   if (task !== 'causal-lm') throw new UsageError(`${files.name} is a ${config.modelType} ${task} model; generate needs a causal LM (llama, qwen2)`);
-  const loaded = await loadModel(files, { task: 'causal-lm', labelNames: [] }, 0);
+  const loaded = textModel(await loadModel(files, { task: 'causal-lm', labelNames: [] }, 0), 'generation');
   const { layout } = loaded.weights;
   let vectors: Map<string, Float32Array> | undefined;
   let vectorsFile = '';
@@ -243,7 +278,13 @@ async function train(flags: Flags): Promise<void> {
   const maxLength = int(flags, 'max-length');
   let data: BuiltExamples;
   let validationRead: BuiltExamples | undefined;
-  if (lm) {
+  if (readsImages(model)) {
+    const images = await readImageData(need(flags, 'data'));
+    console.log(images.mappingLine);
+    data = images;
+    const validation = flags.val ? (await readImageData(flags.val, images)).examples : images.validation;
+    validationRead = validation && { task: 'classification', labelNames: images.labelNames, examples: validation };
+  } else if (lm) {
     data = await readCausalLmFile(need(flags, 'data'), lm, maxLength);
     validationRead = flags.val ? await readCausalLmFile(flags.val, lm, maxLength) : undefined;
   } else {
@@ -294,6 +335,7 @@ async function train(flags: Flags): Promise<void> {
     dataset: { task: data.task, labelNames: data.labelNames, train: trainSet, validation, name: basename(flags.data) },
     config,
     emit,
+    decodeImage: decodeImageNode,
   });
   const summary = trainer.summary();
   if (summary.headNote) console.log(summary.headNote);

@@ -28,7 +28,25 @@ export type MlpShape = 'plain' | 'gated';
 export type BiasRule =
   | { kind: 'all' }
   | { kind: 'config'; attention: string; mlp: string }
-  | { kind: 'fixed'; modules: readonly ModuleKind[] };
+  | { kind: 'fixed'; modules: readonly ModuleKind[] }
+  /** `always` carry a bias; `switched` too when the config flag `key` is on (ViT's qkv_bias:
+   * q, k, v). */
+  | { kind: 'switch'; key: string; default: boolean; switched: readonly ModuleKind[]; always: readonly ModuleKind[] };
+
+/**
+ * What the model reads and how it becomes the first layer's input.
+ * tokens: token ids looked up in a word table (+ position table) (+ token types) (+ norm).
+ * patches (ViT): pixel values cut into non-overlapping patch×patch squares, each projected by
+ * the Conv2d `projection` (a linear over the unfolded patch), a learned CLS token put first and
+ * learned position embeddings added; `cls` and `position` are raw parameters (no `.weight`).
+ */
+export type EmbeddingsSpec =
+  | { kind: 'tokens'; word: string; position: string | null; tokenType: string | null; norm: string | null }
+  | { kind: 'patches'; projection: string; cls: string; position: string };
+
+/** How Hugging Face initialises a head linear the checkpoint lacks: weight ~ N(0, initializer_range)
+ * (BERT family, Llama), or truncated to [−2, 2] as torch's trunc_normal_ does (ViT); bias 0. */
+export type HeadInit = 'normal' | 'truncated-normal';
 
 /** Where config.json keeps each value, and Hugging Face's defaults for the optional ones. */
 export interface ConfigKeys {
@@ -49,6 +67,9 @@ export interface ConfigKeys {
   typeVocabDefault: number;
   /** Decoders: KV heads, head_dim, rotary θ default, tied embeddings default (null: none of these keys). */
   decoder: { ropeThetaDefault: number; tieDefault: boolean } | null;
+  /** Image models: image size (an int or [height, width]), patch size, channels, with defaults
+   * (null: the model reads tokens, and vocab_size is required). */
+  image: { size: string; patch: string; channels: string; defaults: { size: number; patch: number; channels: number } } | null;
 }
 
 /** One nn.Linear of the task head, applied to the pooled hidden state. */
@@ -68,7 +89,7 @@ export interface Architecture {
   prefix: string;
   config: ConfigKeys;
   /** Module paths below the prefix; null where the architecture has none. */
-  embeddings: { word: string; position: string | null; tokenType: string | null; norm: string | null };
+  embeddings: EmbeddingsSpec;
   positions: PositionScheme;
   /** Below the prefix; `{i}` is the layer index. */
   layer: string;
@@ -86,6 +107,7 @@ export interface Architecture {
   lmHead: string | null;
   /** Masked-LM head (full paths); its decoder is tied to the word embeddings. */
   maskedLm: { dense: string; norm: string; bias: string } | null;
+  headInit: HeadInit;
 }
 
 const BERT_KEYS: ConfigKeys = {
@@ -102,6 +124,7 @@ const BERT_KEYS: ConfigKeys = {
   padTokenDefault: 0,
   typeVocabDefault: 2,
   decoder: null,
+  image: null,
 };
 
 const BERT_LAYER = {
@@ -120,7 +143,8 @@ const BERT_LAYER = {
   lmHead: null,
 } as const;
 
-const BERT_EMBEDDINGS = {
+const BERT_EMBEDDINGS: EmbeddingsSpec = {
+  kind: 'tokens',
   word: 'embeddings.word_embeddings',
   position: 'embeddings.position_embeddings',
   tokenType: 'embeddings.token_type_embeddings',
@@ -141,6 +165,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       { path: 'classifier', out: 'labels', activation: null, dropoutBefore: true },
     ],
     maskedLm: { dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' },
+    headInit: 'normal',
   },
   roberta: {
     modelType: 'roberta',
@@ -155,6 +180,7 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       { path: 'classifier.out_proj', out: 'labels', activation: null, dropoutBefore: true },
     ],
     maskedLm: null,
+    headInit: 'normal',
   },
   distilbert: {
     modelType: 'distilbert',
@@ -173,8 +199,9 @@ export const ARCHITECTURES: Record<string, Architecture> = {
       padTokenDefault: 0,
       typeVocabDefault: 0,
       decoder: null,
+      image: null,
     },
-    embeddings: { word: 'embeddings.word_embeddings', position: 'embeddings.position_embeddings', tokenType: null, norm: 'embeddings.LayerNorm' },
+    embeddings: { kind: 'tokens', word: 'embeddings.word_embeddings', position: 'embeddings.position_embeddings', tokenType: null, norm: 'embeddings.LayerNorm' },
     positions: 'absolute',
     layer: 'transformer.layer.{i}',
     linears: [
@@ -195,6 +222,42 @@ export const ARCHITECTURES: Record<string, Architecture> = {
     ],
     lmHead: null,
     maskedLm: null,
+    headInit: 'normal',
+  },
+  vit: {
+    modelType: 'vit',
+    prefix: 'vit',
+    config: {
+      ...BERT_KEYS,
+      typeVocab: null,
+      // ViTConfig's dropout defaults are 0.
+      hiddenDropout: { key: 'hidden_dropout_prob', default: 0 },
+      attentionDropout: { key: 'attention_probs_dropout_prob', default: 0 },
+      classifierDropout: { key: 'classifier_dropout', default: 0 },
+      typeVocabDefault: 0,
+      image: { size: 'image_size', patch: 'patch_size', channels: 'num_channels', defaults: { size: 224, patch: 16, channels: 3 } },
+    },
+    embeddings: { kind: 'patches', projection: 'embeddings.patch_embeddings.projection', cls: 'embeddings.cls_token', position: 'embeddings.position_embeddings' },
+    positions: 'absolute',
+    layer: 'encoder.layer.{i}',
+    linears: [
+      { kind: 'q', path: 'attention.attention.query' },
+      { kind: 'k', path: 'attention.attention.key' },
+      { kind: 'v', path: 'attention.attention.value' },
+      { kind: 'o', path: 'attention.output.dense' },
+      { kind: 'f1', path: 'intermediate.dense' },
+      { kind: 'f2', path: 'output.dense' },
+    ],
+    biases: { kind: 'switch', key: 'qkv_bias', default: true, switched: ['q', 'k', 'v'], always: ['o', 'f1', 'f2'] },
+    norm: { kind: 'layernorm', placement: 'pre', attention: 'layernorm_before', ffn: 'layernorm_after', final: 'layernorm' },
+    mlp: 'plain',
+    attentionOutputDropout: true,
+    // ViTForImageClassification: the classifier reads the CLS token's final-norm output, with no
+    // pooler and no dropout before it.
+    head: [{ path: 'classifier', out: 'labels', activation: null, dropoutBefore: false }],
+    lmHead: null,
+    maskedLm: null,
+    headInit: 'truncated-normal',
   },
   llama: decoder('llama', { kind: 'config', attention: 'attention_bias', mlp: 'mlp_bias' }, 1e4),
   qwen2: decoder('qwen2', { kind: 'fixed', modules: ['q', 'k', 'v'] }, 1e6),
@@ -219,8 +282,9 @@ function decoder(modelType: string, biases: BiasRule, ropeThetaDefault: number):
       padTokenDefault: 0,
       typeVocabDefault: 0,
       decoder: { ropeThetaDefault, tieDefault: false },
+      image: null,
     },
-    embeddings: { word: 'embed_tokens', position: null, tokenType: null, norm: null },
+    embeddings: { kind: 'tokens', word: 'embed_tokens', position: null, tokenType: null, norm: null },
     positions: 'rotary',
     layer: 'layers.{i}',
     linears: [
@@ -239,6 +303,7 @@ function decoder(modelType: string, biases: BiasRule, ropeThetaDefault: number):
     head: [],
     lmHead: 'lm_head',
     maskedLm: null,
+    headInit: 'normal',
   };
 }
 
@@ -280,6 +345,37 @@ export interface EmbeddingLayout {
   dim: number;
 }
 
+export interface TokenEmbeddingsLayout {
+  kind: 'tokens';
+  word: EmbeddingLayout;
+  position: EmbeddingLayout | null;
+  tokenType: EmbeddingLayout | null;
+  norm: NormLayout | null;
+}
+
+/**
+ * ViT's patch embeddings for images of `channels` × height × width pixel values: grid.rows ×
+ * grid.cols patches of patch × patch pixels, token 0 the CLS token, token 1 + (y·cols + x) the
+ * patch at grid row y, column x (Conv2d's output flattened, as Hugging Face does).
+ */
+export interface PatchEmbeddingsLayout {
+  kind: 'patches';
+  channels: number;
+  patch: number;
+  image: { height: number; width: number };
+  grid: { rows: number; cols: number };
+  /** The Conv2d [hidden, channels, patch, patch] read as a linear [hidden, channels·patch·patch]
+   * over a patch unfolded in (channel, row, column) order: the same memory. */
+  projection: LinearLayout;
+  /** Raw parameter [1, 1, hidden]. */
+  cls: string;
+  /** Raw parameter [1, 1 + patches, hidden] (rows = 1 + patches). */
+  position: EmbeddingLayout;
+}
+
+/** What the model reads (token ids or pixel values) and how it embeds them. */
+export type EmbeddingsLayout = TokenEmbeddingsLayout | PatchEmbeddingsLayout;
+
 export interface LayerLayout {
   index: number;
   /** In the architecture's linear order (q k v o f1 f2, or q k v o gate up down). */
@@ -314,7 +410,7 @@ export interface ModelLayout {
   attentionOutputDropout: boolean;
   /** Longest sequence the position table allows under the position scheme. */
   maxSequence: number;
-  embeddings: { word: EmbeddingLayout; position: EmbeddingLayout | null; tokenType: EmbeddingLayout | null; norm: NormLayout | null };
+  embeddings: EmbeddingsLayout;
   layers: LayerLayout[];
   /** The norm after the last layer (pre-norm architectures). */
   finalNorm: NormLayout | null;
@@ -372,6 +468,55 @@ export function taskOf(arch: Architecture, config: ModelConfig): TaskSpec {
   throw new Error(`${arch.modelType}: the architecture describes no head`);
 }
 
+/** The token embeddings of a model that reads tokens; a clear error for one that reads pixels
+ * (`what` names the operation that needs tokens). */
+export function tokenEmbeddings(layout: ModelLayout, what: string): TokenEmbeddingsLayout {
+  const { embeddings } = layout;
+  switch (embeddings.kind) {
+    case 'tokens':
+      return embeddings;
+    case 'patches':
+      throw new Error(`${layout.modelType} reads images, not tokens: ${what} is for text models`);
+    default:
+      return unreachable(embeddings, 'embeddings kind');
+  }
+}
+
+function describeEmbeddings(arch: Architecture, config: ModelConfig, norm: (path: string) => NormLayout): EmbeddingsLayout {
+  const spec = arch.embeddings;
+  const full = (path: string): string => `${arch.prefix}.${path}`;
+  const { hidden } = config;
+  const table = (path: string, rows: number): EmbeddingLayout => ({ key: `${full(path)}.weight`, rows, dim: hidden });
+  switch (spec.kind) {
+    case 'tokens':
+      return {
+        kind: 'tokens',
+        word: table(spec.word, config.vocabSize),
+        position: spec.position ? table(spec.position, config.maxPositions) : null,
+        tokenType: spec.tokenType ? table(spec.tokenType, config.typeVocabSize) : null,
+        norm: spec.norm ? norm(full(spec.norm)) : null,
+      };
+    case 'patches': {
+      const image = config.image;
+      if (!image) throw new Error(`${arch.modelType}: the config describes no image size`);
+      const { channels, patch } = image;
+      const grid = { rows: image.height / patch, cols: image.width / patch };
+      return {
+        kind: 'patches',
+        channels,
+        patch,
+        image: { height: image.height, width: image.width },
+        grid,
+        projection: linear(full(spec.projection), channels * patch * patch, hidden),
+        cls: full(spec.cls),
+        position: { key: full(spec.position), rows: 1 + grid.rows * grid.cols, dim: hidden },
+      };
+    }
+    default:
+      return unreachable(spec, 'embeddings kind');
+  }
+}
+
 function maxSequence(positions: PositionScheme, config: ModelConfig): number {
   switch (positions) {
     case 'absolute':
@@ -403,12 +548,15 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
       ffnNorm: norm(arch.norm.kind, `${layerPath}.${arch.norm.ffn}`, hidden, eps),
     });
   }
-  const table = (path: string, rows: number): EmbeddingLayout => ({ key: `${full(path)}.weight`, rows, dim: hidden });
-  const word = table(arch.embeddings.word, config.vocabSize);
+  const embeddings = describeEmbeddings(arch, config, (path) => norm(arch.norm.kind, path, hidden, eps));
   const task = taskOf(arch, config);
   const tiedHead = task.loss === 'causal-lm' && config.tieWordEmbeddings;
+  const tiedKey = (): string => {
+    if (embeddings.kind !== 'tokens') throw new Error(`${arch.modelType}: a tied LM head needs a word table`);
+    return embeddings.word.key;
+  };
   const head: HeadStepLayout[] = task.loss === 'causal-lm'
-    ? [{ linear: { ...linear(arch.lmHead!, hidden, config.vocabSize, false), ...(tiedHead ? { weight: word.key } : {}) }, activation: null, dropoutBefore: false }]
+    ? [{ linear: { ...linear(arch.lmHead!, hidden, config.vocabSize, false), ...(tiedHead ? { weight: tiedKey() } : {}) }, activation: null, dropoutBefore: false }]
     : arch.head.map((step) => ({
       linear: linear(step.path, hidden, step.out === 'hidden' ? hidden : config.numLabels),
       activation: step.activation,
@@ -430,12 +578,7 @@ export function describeModel(arch: Architecture, config: ModelConfig): ModelLay
     causal: task.loss === 'causal-lm',
     attentionOutputDropout: arch.attentionOutputDropout,
     maxSequence: maxSequence(arch.positions, config),
-    embeddings: {
-      word,
-      position: arch.embeddings.position ? table(arch.embeddings.position, config.maxPositions) : null,
-      tokenType: arch.embeddings.tokenType ? table(arch.embeddings.tokenType, config.typeVocabSize) : null,
-      norm: arch.embeddings.norm ? norm(arch.norm.kind, full(arch.embeddings.norm), hidden, eps) : null,
-    },
+    embeddings,
     layers,
     finalNorm: arch.norm.final ? norm(arch.norm.kind, full(arch.norm.final), hidden, eps) : null,
     task,

@@ -36,10 +36,26 @@ describe('parseModelConfig', () => {
     expect(c.initializerRange).toBe(0.02);
   });
 
+  it('reads a ViT config: image and patch size, channels, qkv_bias, no vocabulary; 1 + patches positions', () => {
+    const vit = read(join(HF_TINY, 'vit'));
+    const c = parseModelConfig(vit);
+    expect(c).toMatchObject({ modelType: 'vit', hidden: 32, vocabSize: 0, maxPositions: 17, image: { height: 16, width: 16, patch: 4, channels: 3 }, layerNormEps: 1e-12 });
+    expect(c.biases).toEqual(['q', 'k', 'v', 'o', 'f1', 'f2']);
+    expect(parseModelConfig({ ...vit, qkv_bias: false }).biases).toEqual(['o', 'f1', 'f2']);
+    // ViTConfig's defaults: 224² RGB images in 16² patches, no dropout.
+    const defaults = parseModelConfig({ ...vit, image_size: undefined, patch_size: undefined, num_channels: undefined, hidden_dropout_prob: undefined, attention_probs_dropout_prob: undefined });
+    expect(defaults).toMatchObject({ image: { height: 224, width: 224, patch: 16, channels: 3 }, maxPositions: 197, dropout: { hidden: 0, attention: 0 } });
+    expect(parseModelConfig({ ...vit, image_size: [12, 20], num_channels: 1 }).image).toEqual({ height: 12, width: 20, patch: 4, channels: 1 });
+    expect(() => parseModelConfig({ ...vit, image_size: 18 }, 'v/config.json')).toThrow('v/config.json: "image_size" 18×18 is not a whole number of 4×4 patches');
+    expect(() => parseModelConfig({ ...vit, patch_size: [4, 2] })).toThrow('only square patches are supported');
+    expect(() => parseModelConfig({ ...vit, qkv_bias: 'yes' })).toThrow('"qkv_bias" must be true or false, got "yes"');
+    expect(() => parseModelConfig({ ...vit, image_size: '16' })).toThrow('"image_size" must be a positive integer or [height, width], got "16"');
+  });
+
   it('rejects an unsupported model_type, listing the supported ones', () => {
     const parse = () => parseModelConfig({ ...read(DEMO_MODEL), model_type: 'gpt2' }, 'models/x/config.json');
     expect(parse).toThrow(ModelConfigError);
-    expect(parse).toThrow('models/x/config.json: model_type "gpt2" is not supported; supported model types: bert, roberta, distilbert, llama, qwen2');
+    expect(parse).toThrow('models/x/config.json: model_type "gpt2" is not supported; supported model types: bert, roberta, distilbert, vit, llama, qwen2');
   });
 
   it('names the missing or invalid field and the file', () => {

@@ -18,6 +18,14 @@ export interface RotaryConfig {
   scaling: Llama3Scaling | null;
 }
 
+/** An image model's input: channels × height × width pixel values cut into patch × patch squares. */
+export interface ImageConfig {
+  height: number;
+  width: number;
+  patch: number;
+  channels: number;
+}
+
 export interface ModelConfig {
   modelType: string;
   hidden: number;
@@ -34,8 +42,12 @@ export interface ModelConfig {
   /** The linears that carry a bias. */
   biases: ModuleKind[];
   intermediate: number;
+  /** 0 for an image model. */
   vocabSize: number;
+  /** An image model's: 1 + its number of patches (the CLS token first). */
   maxPositions: number;
+  /** Image models only. */
+  image: ImageConfig | null;
   /** 0 when the architecture has no token types (DistilBERT). */
   typeVocabSize: number;
   layerNormEps: number;
@@ -144,8 +156,9 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     : num(keys.normEps.key, (v) => v > 0, 'a positive number', keys.normEps.default);
 
   const typeVocabSize = keys.typeVocab === null ? 0 : positiveInt(keys.typeVocab, keys.typeVocabDefault);
-  const vocabSize = positiveInt('vocab_size');
-  const padTokenId = num('pad_token_id', (v) => Number.isInteger(v) && v >= 0 && v < vocabSize, `an id below vocab_size ${vocabSize}`, keys.padTokenDefault);
+  const image = keys.image && parseImage(obj, keys.image, fail);
+  const vocabSize = image ? 0 : positiveInt('vocab_size');
+  const padTokenId = image ? 0 : num('pad_token_id', (v) => Number.isInteger(v) && v >= 0 && v < vocabSize, `an id below vocab_size ${vocabSize}`, keys.padTokenDefault);
 
   const { numLabels, labelNames } = parseLabels(obj, fail);
   let problemType: ProblemType = numLabels === 1 ? 'regression' : 'single_label_classification';
@@ -170,7 +183,8 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     biases,
     intermediate: positiveInt(keys.intermediate),
     vocabSize,
-    maxPositions: positiveInt('max_position_embeddings', 512),
+    maxPositions: image ? 1 + (image.height / image.patch) * (image.width / image.patch) : positiveInt('max_position_embeddings', 512),
+    image,
     typeVocabSize,
     layerNormEps,
     activation: activation!,
@@ -185,6 +199,25 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     },
     initializerRange: num('initializer_range', (v) => v > 0, 'a positive number', 0.02),
   };
+}
+
+/** image_size (an int, or [height, width]), patch_size and num_channels; the image must be cut
+ * into whole patches, as ViT's Conv2d with stride = kernel = patch leaves no remainder. */
+function parseImage(obj: Record<string, unknown>, keys: NonNullable<Architecture['config']['image']>, fail: (message: string) => never): ImageConfig {
+  const positive = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  const pair = (key: string, fallback: number): [number, number] => {
+    const v = obj[key] ?? fallback;
+    if (positive(v)) return [v as number, v as number];
+    if (Array.isArray(v) && v.length === 2 && v.every(positive)) return [v[0] as number, v[1] as number];
+    return fail(`"${key}" must be a positive integer or [height, width], got ${JSON.stringify(v)}`);
+  };
+  const [height, width] = pair(keys.size, keys.defaults.size);
+  const [patchH, patchW] = pair(keys.patch, keys.defaults.patch);
+  if (patchH !== patchW) fail(`"${keys.patch}" ${JSON.stringify(obj[keys.patch])}: only square patches are supported`);
+  const channels = obj[keys.channels] ?? keys.defaults.channels;
+  if (!positive(channels)) fail(`"${keys.channels}" must be a positive integer, got ${JSON.stringify(channels)}`);
+  if (height % patchH !== 0 || width % patchH !== 0) fail(`"${keys.size}" ${height}×${width} is not a whole number of ${patchH}×${patchH} patches`);
+  return { height, width, patch: patchH, channels: channels as number };
 }
 
 /** num_labels and id2label (Hugging Face's default is two labels, LABEL_0 and LABEL_1). */
@@ -222,6 +255,11 @@ function parseBiases(rule: BiasRule, obj: Record<string, unknown>, fail: (messag
       return [...ATTENTION_KINDS, ...PLAIN_MLP_KINDS, ...GATED_MLP_KINDS];
     case 'fixed':
       return [...rule.modules];
+    case 'switch': {
+      const v = obj[rule.key] ?? rule.default;
+      if (typeof v !== 'boolean') fail(`"${rule.key}" must be true or false, got ${JSON.stringify(v)}`);
+      return [...(v ? rule.switched : []), ...rule.always];
+    }
     case 'config': {
       const flag = (key: string): boolean => {
         const v = obj[key] ?? false;

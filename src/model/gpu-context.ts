@@ -6,7 +6,7 @@ import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.ts';
 import { add } from '../kernels/elementwise.ts';
 import { createRopeTable } from '../kernels/rope.ts';
-import type { ModelLayout } from './architectures.ts';
+import type { ModelLayout, PatchEmbeddingsLayout } from './architectures.ts';
 import { labelShape } from './task.ts';
 import type { ModuleKind } from './types.ts';
 import type { ModelWeights } from './weights.ts';
@@ -28,6 +28,8 @@ export const STREAM = {
 
 export interface GpuInputs {
   ids: Tensor;
+  /** An image model's pixel values [batch, C, H, W] (one element for a text model). */
+  pixels: Tensor;
   types: Tensor;
   positions: Tensor;
   mask: Tensor;
@@ -42,6 +44,10 @@ export interface GpuInputs {
 }
 
 export type ScratchName = 'drop' | 'h' | 'dScores' | 'dH' | 'dS' | 'dAct' | 'dPre' | 'dUp' | 'dContext' | 'dq' | 'dk' | 'dv' | 'dkHeads' | 'dvHeads';
+
+function pixelsPerImage(e: PatchEmbeddingsLayout): number {
+  return e.channels * e.image.height * e.image.width;
+}
 
 export class BlockContext {
   readonly inputs: GpuInputs;
@@ -72,6 +78,7 @@ export class BlockContext {
     const labels = labelShape(layout.task, maxBatch, maxSeq);
     this.inputs = {
       ids: this.tensor([N], 'input ids', 'u32'),
+      pixels: this.tensor([layout.embeddings.kind === 'patches' ? maxBatch * pixelsPerImage(layout.embeddings) : 1], 'pixel values'),
       types: this.tensor([N], 'token types', 'u32'),
       positions: this.tensor([N], 'position ids', 'u32'),
       mask: this.tensor([N], 'attention mask', 'u32'),

@@ -12,7 +12,7 @@ export function applyVectors(model: GpuModel, vectors: ReadonlyMap<string, Float
   for (const [name, data] of vectors) {
     const entry = entries.get(name);
     if (!entry) {
-      const hint = name === model.layout.head[0]?.linear.weight || name === model.layout.embeddings.word.key ? ' (the LM head: load the model with trainHead)' : '';
+      const hint = name === model.layout.head[0]?.linear.weight || (model.layout.embeddings.kind === 'tokens' && name === model.layout.embeddings.word.key) ? ' (the LM head: load the model with trainHead)' : '';
       throw new Error(`${fileName}: ${name} is not a trainable tensor of this ${model.layout.modelType} model${hint}; are these vectors from another base model?`);
     }
     if (data.length !== entry.length) throw new Error(`${fileName}: ${name} has ${data.length} values, the model's has ${entry.length}`);

@@ -23,6 +23,7 @@ import { factoredLinearForward } from '../kernels/factored_linear.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { createRopeTable, ropeInPlace } from '../kernels/rope.ts';
 import { unreachable } from '../util/unreachable.ts';
+import { tokenEmbeddings } from './architectures.ts';
 import type { GpuModel } from './gpu-model.ts';
 import type { GpuModule, LayerBlock } from './gpu-layer.ts';
 import { normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
@@ -107,8 +108,9 @@ export class GpuDecoder {
     if (!(Number.isInteger(rowsMax) && rowsMax > 0)) throw new Error(`decoder chunk must be a positive integer, got ${options.chunk}`);
     if (layout.task.loss !== 'causal-lm') throw new Error(`${layout.modelType}: generation needs a causal LM, this model's task is ${layout.task.loss}`);
     if (layout.normPlacement !== 'pre') throw new Error(`${layout.modelType}: generation is implemented for pre-norm decoders`);
-    if (layout.embeddings.norm || layout.embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
-    if (layout.embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
+    const embeddings = tokenEmbeddings(layout, 'generation');
+    if (embeddings.norm || embeddings.tokenType) throw new Error(`${layout.modelType}: generation does not implement an embedding norm or token types`);
+    if (embeddings.position) throw new Error(`${layout.modelType}: generation is implemented for rotary positions, not a position table`);
     const w = model.decodeWeights();
     // The trained tensors are views into paramsTensor; 'base' reads the same offsets of initialTensor.
     const pick = (t: Tensor): Tensor => (options.weights === 'base' && t.buffer === model.paramsTensor.buffer ? { ...t, buffer: model.initialTensor.buffer } : t);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { testGpu } from '../test/gpu.ts';
-import type { ModelBatch } from './batch.ts';
+import type { TokenBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import { GpuModel, type GpuModelOptions } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
@@ -29,7 +29,7 @@ function relativeError(ours: ArrayLike<number>, ref: ArrayLike<number>, floor: n
 
 /** The GPU model's logits (evaluation plan), then its training step's loss and gradients, and
  * the float64 reference's on the GPU's own factors. */
-async function runBoth(config: ModelConfig, weights: ModelWeights, batch: ModelBatch, trainHead: boolean, linearForms: GpuModelOptions['linearForms'] = 'auto') {
+async function runBoth(config: ModelConfig, weights: ModelWeights, batch: TokenBatch, trainHead: boolean, linearForms: GpuModelOptions['linearForms'] = 'auto') {
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, trainHead, factorOn: 'cpu', linearForms,

@@ -1,16 +1,27 @@
-// The embeddings block on the GPU: word (+ position table) (+ token type), then the embedding
-// norm and dropout where the architecture has them. Embeddings are not trained, except the word
-// table of a tied LM head that is: then its backward adds the lookup's gradient to the table's
-// (the head's use wrote the other part).
+// The embeddings blocks on the GPU. Text: word (+ position table) (+ token type), then the
+// embedding norm and dropout where the architecture has them. Images (ViT): the pixel values cut
+// into patches, the Conv2d as one matmul over them, the CLS token first and the position
+// embeddings added, then dropout. Embeddings are not trained, except the word table of a tied LM
+// head that is: then its backward adds the lookup's gradient to the table's (the head's use wrote
+// the other part).
 import { prefix, type Tensor } from '../gpu/tensor.ts';
 import type { PlanOp } from '../gpu/plan.ts';
 import { dropoutForward } from '../kernels/dropout.ts';
 import { embeddingBackwardGrouped, embeddingForward } from '../kernels/embedding.ts';
 import { unreachable } from '../util/unreachable.ts';
+import { matmul } from '../kernels/matmul.ts';
+import { patchTokens, unfoldPatches } from '../kernels/patch_embedding.ts';
+import { tokenEmbeddings, type PatchEmbeddingsLayout, type TokenEmbeddingsLayout } from './architectures.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import { gpuNorm, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
 
-export class EmbeddingsBlock {
+/** What the model needs of an embeddings block: the first layer's input. */
+export interface GpuEmbeddings {
+  /** Writes the first layer's input [B·T, H] into `out`. */
+  forwardOps(B: number, T: number, training: boolean, out: Tensor): PlanOp[];
+}
+
+export class EmbeddingsBlock implements GpuEmbeddings {
   /** The word table (also the LM head's weight when tied). */
   readonly word: Tensor;
   private readonly position: Tensor | null;
@@ -20,8 +31,8 @@ export class EmbeddingsBlock {
 
   /** `word`: the table to read when it is a trained tensor (a tied head's view into the flat
    * parameters); otherwise the checkpoint's table is uploaded. */
-  constructor(private readonly ctx: BlockContext, word?: Tensor) {
-    const { embeddings, positions, hidden: H } = ctx.layout;
+  constructor(private readonly ctx: BlockContext, embeddings: TokenEmbeddingsLayout, word?: Tensor) {
+    const { positions, hidden: H } = ctx.layout;
     const N = ctx.maxTokens;
     switch (positions) {
       case 'absolute':
@@ -75,7 +86,8 @@ export class EmbeddingsBlock {
  * added into `dTable`: tokens repeat, so rows are summed per id (groups set by setBatch). */
 export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dTable: Tensor): PlanOp[] {
   const { layout, scratch, inputs, device } = ctx;
-  if (layout.embeddings.norm || layout.embeddings.position || layout.embeddings.tokenType) {
+  const embeddings = tokenEmbeddings(layout, 'training the word table');
+  if (embeddings.norm || embeddings.position || embeddings.tokenType) {
     throw new Error(`${layout.modelType}: training the word table is implemented for decoders (a lookup alone), not behind an embedding norm or position table`);
   }
   const H = layout.hidden;
@@ -87,4 +99,51 @@ export function wordTableBackwardOps(ctx: BlockContext, B: number, T: number, dT
     dTable, rows: N, dim: H,
   }));
   return ops;
+}
+
+/**
+ * ViT's patch embeddings: the batch's pixel values (inputs.pixels) unfolded into patch rows, the
+ * Conv2d as a matmul with its weight read as [hidden, C·p·p], the CLS token put first and the
+ * position embeddings added, then the hidden dropout. Not trained: no backward (the first layer
+ * computes no input gradient).
+ */
+export class PatchEmbeddingsBlock implements GpuEmbeddings {
+  private readonly weight: Tensor;
+  private readonly bias: Tensor;
+  private readonly cls: Tensor;
+  private readonly position: Tensor;
+  private readonly acts: { rows: Tensor; projected: Tensor; tokens: Tensor };
+
+  constructor(private readonly ctx: BlockContext, private readonly layout: PatchEmbeddingsLayout) {
+    const { projection } = layout;
+    this.weight = ctx.upload(projection.weight);
+    this.bias = ctx.upload(projection.bias!);
+    this.cls = ctx.upload(layout.cls);
+    this.position = ctx.upload(layout.position.key);
+    const patches = ctx.maxBatch * layout.grid.rows * layout.grid.cols;
+    this.acts = {
+      rows: ctx.tensor([patches, projection.dIn], 'unfolded patches'),
+      projected: ctx.tensor([patches, projection.dOut], 'projected patches'),
+      tokens: ctx.tensor([ctx.maxTokens, projection.dOut], 'patch tokens'),
+    };
+  }
+
+  forwardOps(B: number, T: number, training: boolean, out: Tensor): PlanOp[] {
+    const { device: d, inputs } = this.ctx;
+    const { channels, image, patch, grid, projection, position } = this.layout;
+    if (T !== position.rows) throw new Error(`an image is ${position.rows} tokens (CLS + ${position.rows - 1} patches), not ${T}`);
+    const patches = grid.rows * grid.cols;
+    const H = projection.dOut;
+    const rows = prefix(this.acts.rows, [B * patches, projection.dIn]);
+    const projected = prefix(this.acts.projected, [B * patches, H]);
+    const p = training ? this.ctx.dropout.hidden : 0;
+    const tokens = p > 0 ? prefix(this.acts.tokens, [B * T, H]) : prefix(out, [B * T, H]);
+    const ops: PlanOp[] = [
+      unfoldPatches(d, { pixels: prefix(inputs.pixels, [B * channels * image.height * image.width]), out: rows, batch: B, channels, height: image.height, width: image.width, patch }),
+      matmul(d, { m: B * patches, n: H, k: projection.dIn, a: rows, b: this.weight, transB: true, bias: this.bias, out: projected }),
+      patchTokens(d, { projected, cls: this.cls, position: this.position, out: tokens, batch: B, patches, dim: H }),
+    ];
+    if (p > 0) ops.push(dropoutForward(d, { x: tokens, out: prefix(out, [B * T, H]), n: B * T * H, p, seedBuffer: this.ctx.seed, stream: STREAM.embeddings }));
+    return ops;
+  }
 }

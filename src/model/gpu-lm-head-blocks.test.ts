@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { testGpu } from '../test/gpu.ts';
-import type { ModelBatch } from './batch.ts';
+import type { TokenBatch } from './batch.ts';
 import { GpuModel } from './gpu-model.ts';
 import type { LmHeadBlock } from './gpu-lm-head.ts';
 import { causalLmLabels } from './task.ts';
 import { randomDecoder } from './test-decoders.ts';
 import type { ModelWeights } from './weights.ts';
 
-function batchOf(B: number, T: number, vocab: number): ModelBatch {
+function batchOf(B: number, T: number, vocab: number): TokenBatch {
   const inputIds = new Uint32Array(B * T);
   const attentionMask = new Uint32Array(B * T);
   for (let b = 0; b < B; b++) {
@@ -25,7 +25,7 @@ function batchOf(B: number, T: number, vocab: number): ModelBatch {
   return { batch: B, seq: T, inputIds, attentionMask };
 }
 
-async function run(weights: ModelWeights, batch: ModelBatch, logitsBlockRows?: number) {
+async function run(weights: ModelWeights, batch: TokenBatch, logitsBlockRows?: number) {
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
     maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, trainHead: true, factorOn: 'cpu', logitsBlockRows,

@@ -5,6 +5,7 @@ import { readModelDir } from '../cli/files.ts';
 import { readModelFolder } from '../io/model-folder.ts';
 import { createTokenizer } from '../io/tokenizer.ts';
 import { testGpu } from '../test/gpu.ts';
+import { tokenEmbeddings } from './architectures.ts';
 import { GpuModel } from './gpu-model.ts';
 import { DEMO_MODEL, loadFolderWeights } from './test-folders.ts';
 
@@ -19,7 +20,7 @@ it('the GPU model fills "this movie was [MASK] ." as the demo model’s card say
     maxBatch: 1, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
   });
   const logits = await model.maskedLmLogits(batch);
-  const vocab = weights.layout.embeddings.word.rows;
+  const vocab = tokenEmbeddings(weights.layout, 'masked LM').word.rows;
   const atMask = logits.subarray(4 * vocab, 5 * vocab);
   const top = Array.from(atMask.keys()).sort((a, b) => atMask[b] - atMask[a]).slice(0, 5);
   expect(top.map((id) => tokenizer.decode([id]))).toEqual(['bad', 'great', 'good', '.', 'disappointed']);

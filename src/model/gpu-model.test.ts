@@ -9,12 +9,12 @@ import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { uploadTensor } from '../gpu/tensor.ts';
 import { svd } from '../kernels/svd.ts';
-import { loadModel, type LoadedModel } from '../train/load.ts';
+import { loadModel, type LoadedModel, textModel } from '../train/load.ts';
 import { testGpu } from '../test/gpu.ts';
 import type { ModelBatch } from './batch.ts';
 import { GpuModel } from './gpu-model.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
-import { DEMO_MODEL, HF_TINY, SHARED, readFixtureBatch, readTensors } from './test-folders.ts';
+import { DEMO_MODEL, HF_TINY, SHARED, readFixtureBatch, readTensors, readVitBatch } from './test-folders.ts';
 
 function norm(x: ArrayLike<number>): number {
   let s = 0;
@@ -111,6 +111,76 @@ describe.each(CASES)('GPU model on hf-tiny/%s, %s linear forms', (folder, linear
   });
 });
 
+describe('GPU model on hf-tiny/vit (patch embeddings, pre-norm, CLS head)', () => {
+  const dir = join(HF_TINY, 'vit');
+  const load = async () => loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['0', '1', '2'] }, 0);
+
+  it('matches the float64 reference on its own factors, and transformers’ loss, logits and gradients', async () => {
+    const { batch, labels } = readVitBatch(dir);
+    const expected = readTensors(join(dir, 'ref-grads.safetensors'));
+    const loaded = await load();
+    expect(loaded.weights.initialised, 'the fixture carries its head').toEqual([]);
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, { maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu' });
+    model.setBatch(batch, labels);
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    const loss = (await readTensor(device, model.loss))[0];
+    const logits = (await readTensor(device, model.logits)).subarray(0, batch.batch * 3);
+    const grads = await readTensor(device, model.gradsTensor);
+    const ours = (name: string) => {
+      const e = model.params.entries.find((x) => x.name === name)!;
+      return grads.subarray(e.offset, e.offset + e.length);
+    };
+    const all = model.params.entries.map((e) => e.name);
+    expect(new Set(all)).toEqual(new Set([...expected.keys()].filter((k) => !['loss', 'logits', 'pixel_values'].includes(k))));
+    // As for the text folders: the key bias's gradient is rounding noise on both sides.
+    const keyBiases = model.params.entries.filter((e) => e.role === 'bias' && e.module === 'k').map((e) => e.name);
+    const names = all.filter((n) => !keyBiases.includes(n));
+    const same = await sameFactorReference(model, loaded, batch, labels);
+    const sameLargest = Math.max(...names.map((n) => norm(same.grads.get(n)!)));
+    for (const name of keyBiases) expect(norm(ours(name)), name).toBeLessThan(1e-5 * sameLargest);
+    expect(relativeError(logits, same.logits, 0)).toBeLessThan(SAME_FACTORS_TOL);
+    for (const name of names) expect(relativeError(ours(name), same.grads.get(name)!, 1e-3 * sameLargest), `${name} (same factors)`).toBeLessThan(SAME_FACTORS_TOL);
+    expect(relativeError(logits, expected.get('logits')!.data, 0)).toBeLessThan(LOGIT_TOL);
+    expect(Math.abs(loss - expected.get('loss')!.data[0])).toBeLessThan(LOGIT_TOL * Math.max(1, expected.get('loss')!.data[0]));
+    const largest = Math.max(...names.map((n) => norm(expected.get(n)!.data)));
+    for (const name of names) expect(relativeError(ours(name), expected.get(name)!.data, 1e-3 * largest), name).toBeLessThan(HF_GRAD_TOL);
+  });
+
+  it('with dropout on (patch tokens, attention, outputs), has gradients equal to central differences of its dropout-mode loss', async () => {
+    const { batch, labels } = readVitBatch(dir);
+    const loaded = await load();
+    const { device } = await testGpu();
+    const model = await GpuModel.create(device, loaded.weights, { hidden: 0.2, attention: 0.2, classifier: 0.2 }, { maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu' });
+    model.setBatch(batch, labels);
+    device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(4321));
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    const grads = await readTensor(device, model.gradsTensor);
+    const params = await readTensor(device, model.paramsTensor);
+    const noDropout = await (async () => {
+      submitPlan(device, model.lossPlan(batch.batch, batch.seq, false));
+      return (await readTensor(device, model.loss))[0];
+    })();
+    const lossAt = async (index: number, value: number) => {
+      device.queue.writeBuffer(model.paramsTensor.buffer, index * 4, Float32Array.of(value));
+      submitPlan(device, model.lossPlan(batch.batch, batch.seq, true));
+      return (await readTensor(device, model.loss))[0];
+    };
+    // The masks are really drawn: the training-mode loss differs from the evaluation one.
+    expect(Math.abs((await lossAt(0, params[0])) - noDropout)).toBeGreaterThan(1e-3);
+    const entries = model.params.entries.filter((e) => /layer\.0\.attention\.attention\.query|layer\.1\.attention\.output|layer\.1\.output\.dense|layer\.0\.intermediate|classifier\.weight/.test(e.name));
+    for (const entry of entries) {
+      let index = entry.offset;
+      for (let i = entry.offset; i < entry.offset + entry.length; i++) if (Math.abs(grads[i]) > Math.abs(grads[index])) index = i;
+      // As for BERT above: fp32 losses over 2h = 2e-2 and an O(h²) truncation.
+      const h = 1e-2;
+      const fd = ((await lossAt(index, params[index] + h)) - (await lossAt(index, params[index] - h))) / (2 * h);
+      await lossAt(index, params[index]);
+      expect(Math.abs(fd - grads[index]), `${entry.name}[${index - entry.offset}]: fd ${fd}, gradient ${grads[index]}`).toBeLessThan(2e-2 * Math.abs(grads[index]) + 1e-4);
+    }
+  });
+});
+
 // The hf-tiny folders are narrow (hidden 32, 4 heads of 8, ≤ 16 positions); the real model
 // has heads of 64 and SST-2 batches reach past one 64-wide tile.
 it('matches the float64 reference on the demo BERT with a real SST-2 batch (32 rows, 72 positions)', async () => {
@@ -118,7 +188,7 @@ it('matches the float64 reference on the demo BERT with a real SST-2 batch (32 r
   const examples = [...data.examples.slice(0, 2000)].sort((a, b) => b.text.length - a.text.length).slice(0, 32);
   const labels = examples.map((e) => e.label);
   const loaded = await loadModel(await readModelDir(DEMO_MODEL), { task: 'classification', labelNames: data.labelNames }, 42);
-  const batch = loaded.tokenizer.encodeBatch(examples, { maxLength: 66, padToMultipleOf: 72 });
+  const batch = textModel(loaded, 'the test').tokenizer.encodeBatch(examples, { maxLength: 66, padToMultipleOf: 72 });
   expect(batch.seq).toBe(72);
   const { device } = await testGpu();
   const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, {

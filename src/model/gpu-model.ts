@@ -13,10 +13,10 @@ import { matmul } from '../kernels/matmul.ts';
 import { chooseLinearForm, type LinearForm } from '../kernels/linear_forms.ts';
 import { svdBatch, svdReport, type SvdReport } from '../kernels/svd.ts';
 import { svd as svdRef } from '../kernels/svd.ref.ts';
-import type { ModelLayout, ModuleLayout } from './architectures.ts';
-import { positionIds, type ModelBatch } from './batch.ts';
+import { tokenEmbeddings, type ModelLayout, type ModuleLayout } from './architectures.ts';
+import { attentionMaskOf, checkBatchKind, positionIds, tokenBatch, type ModelBatch } from './batch.ts';
 import { BlockContext, type DropoutRates } from './gpu-context.ts';
-import { EmbeddingsBlock, wordTableBackwardOps } from './gpu-embeddings.ts';
+import { EmbeddingsBlock, PatchEmbeddingsBlock, wordTableBackwardOps, type GpuEmbeddings } from './gpu-embeddings.ts';
 import { ClassifierHeadBlock, type GpuHead } from './gpu-head.ts';
 import { LmHeadBlock } from './gpu-lm-head.ts';
 import { gpuNorm, normBackward, normForward, type GpuNorm, type NormActivations } from './gpu-norm.ts';
@@ -76,7 +76,9 @@ export class GpuModel {
   readonly svdReports = new Map<string, SvdReport>();
 
   private readonly ctx: BlockContext;
-  private readonly embeddings: EmbeddingsBlock;
+  private readonly embeddings: GpuEmbeddings;
+  /** A text model's word table (an LM head's or masked-LM head's weight when tied); null for an image model. */
+  private readonly word: Tensor | null;
   private readonly layers: LayerBlock[];
   private readonly head: GpuHead;
   /** The residual stream: hidden[0] the embeddings' output, hidden[l + 1] layer l's. */
@@ -112,12 +114,27 @@ export class GpuModel {
     this.seedTensor = ctx.seed;
     // A trained tied head is the word table: both uses read (and AdamW updates) one view.
     this.tiedTrained = layout.tiedHead && trainHead;
-    let word: Tensor | undefined;
-    if (this.tiedTrained) {
-      word = param('params', layout.embeddings.word.key);
-      writeTensor(device, word, weights.tensors.get(layout.embeddings.word.key)!.data);
+    const { embeddings } = layout;
+    switch (embeddings.kind) {
+      case 'tokens': {
+        let word: Tensor | undefined;
+        if (this.tiedTrained) {
+          word = param('params', embeddings.word.key);
+          writeTensor(device, word, weights.tensors.get(embeddings.word.key)!.data);
+        }
+        const block = new EmbeddingsBlock(ctx, embeddings, word);
+        this.embeddings = block;
+        this.word = block.word;
+        break;
+      }
+      case 'patches':
+        this.embeddings = new PatchEmbeddingsBlock(ctx, embeddings);
+        this.word = null;
+        break;
+      default:
+        this.embeddings = unreachable(embeddings, 'embeddings kind');
+        this.word = null;
     }
-    this.embeddings = new EmbeddingsBlock(ctx, word);
     const forms = options.linearForms ?? 'auto';
     const formOf = (m: ModuleLayout): LinearForm => (forms === 'auto' ? chooseLinearForm(m.dIn, m.dOut, ctx.maxTokens, options.trains('sigma', m.kind)).form : forms);
     const recomposed = layout.layers.flatMap((l) => l.modules).filter((m) => formOf(m) === 'recomposed');
@@ -133,7 +150,7 @@ export class GpuModel {
         this.head = new ClassifierHeadBlock(ctx, param);
         break;
       case 'causal-lm':
-        this.head = new LmHeadBlock(ctx, param, this.embeddings.word, trainHead, options.logitsBlockRows);
+        this.head = new LmHeadBlock(ctx, param, this.wordTable('a causal-LM head'), trainHead, options.logitsBlockRows);
         break;
       default:
         this.head = unreachable(loss, 'loss');
@@ -150,6 +167,12 @@ export class GpuModel {
     if (mlm && weights.tensors.has(mlm.dense.weight)) {
       this.maskedLm = { dense: ctx.upload(mlm.dense.weight), denseBias: ctx.upload(mlm.dense.bias!), gamma: ctx.upload(mlm.norm.weight), beta: ctx.upload(mlm.norm.bias!), eps: mlm.norm.eps, bias: ctx.upload(mlm.bias) };
     }
+  }
+
+  /** The word table, for the uses that need one (LM heads); a clear error for an image model. */
+  private wordTable(what: string): Tensor {
+    if (!this.word) throw new Error(`${this.layout.modelType} reads images: ${what} needs a word table`);
+    return this.word;
   }
 
   private get modules(): GpuModule[] {
@@ -239,18 +262,34 @@ export class GpuModel {
     return { ...factors, report };
   }
 
-  /** Writes one batch's token ids, masks, positions and labels into the input buffers. */
+  /**
+   * Writes one batch into the input buffers: a text model's token ids, masks, positions (and the
+   * id groups of a trained tied head), or an image model's pixel values (every token real: the
+   * mask is all ones); then the head's rows and the labels.
+   */
   setBatch(batch: ModelBatch, labels?: readonly number[] | Float32Array | Uint32Array | Int32Array): void {
     const { batch: B, seq: T } = batch;
     if (B > this.options.maxBatch || T > this.options.maxSeq) throw new Error(`batch ${B}×${T} exceeds the plan's ${this.options.maxBatch}×${this.options.maxSeq}`);
+    checkBatchKind(this.layout, batch);
     const { inputs } = this.ctx;
-    writeTensor(this.device, inputs.ids, batch.inputIds);
-    writeTensor(this.device, inputs.mask, batch.attentionMask);
-    writeTensor(this.device, inputs.positions, positionIds(this.layout, batch));
-    writeTensor(this.device, inputs.types, batch.tokenTypeIds ?? new Uint32Array(B * T));
-    if (this.layout.task.input !== 'every-token') writeTensor(this.device, inputs.headRows, headRows(this.layout.task, batch.attentionMask, B, T));
+    const mask = attentionMaskOf(batch);
+    writeTensor(this.device, inputs.mask, mask);
+    switch (batch.kind) {
+      case undefined:
+      case 'tokens':
+        writeTensor(this.device, inputs.ids, batch.inputIds);
+        writeTensor(this.device, inputs.positions, positionIds(this.layout, batch));
+        writeTensor(this.device, inputs.types, batch.tokenTypeIds ?? new Uint32Array(B * T));
+        break;
+      case 'pixels':
+        writeTensor(this.device, inputs.pixels, batch.pixelValues);
+        break;
+      default:
+        unreachable(batch, 'batch kind');
+    }
+    if (this.layout.task.input !== 'every-token') writeTensor(this.device, inputs.headRows, headRows(this.layout.task, mask, B, T));
     if (this.tiedTrained) {
-      const groups = groupRows(batch.inputIds);
+      const groups = groupRows(tokenBatch(batch, 'a trained tied head').inputIds);
       writeTensor(this.device, inputs.tokenOrder, groups.order);
       writeTensor(this.device, inputs.tokenOffsets, groups.offsets);
       writeTensor(this.device, inputs.tokenGroups, groups.ids);
@@ -271,7 +310,8 @@ export class GpuModel {
     const { batch: B, seq: T } = batch;
     const N = B * T;
     const H = this.layout.hidden;
-    const vocab = this.layout.embeddings.word.rows;
+    const word = this.wordTable('the masked-LM head');
+    const vocab = tokenEmbeddings(this.layout, 'the masked-LM head').word.rows;
     this.setBatch(batch);
     const temp = [createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N]), createTensor(d, [N]), createTensor(d, [N, vocab])];
     const [dense, act, normed, mean, rstd, logits] = temp;
@@ -281,7 +321,7 @@ export class GpuModel {
       matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
       activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
       layerNormForward(d, { x: act, gamma: mlm.gamma, beta: mlm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.eps }),
-      matmul(d, { m: N, n: vocab, k: H, a: normed, b: this.embeddings.word, transB: true, bias: mlm.bias, out: logits }),
+      matmul(d, { m: N, n: vocab, k: H, a: normed, b: word, transB: true, bias: mlm.bias, out: logits }),
     ]);
     const values = await readTensor(d, logits);
     for (const t of temp) t.buffer.destroy();
@@ -371,7 +411,7 @@ export class GpuModel {
    * activations: a causal LM's word table, layers, final norm and LM head weight. */
   decodeWeights(): DecodeWeights {
     if (!(this.head instanceof LmHeadBlock)) throw new Error(`${this.layout.modelType}: generation needs a causal-LM head, this model has a ${this.layout.task.loss} head`);
-    return { word: this.embeddings.word, layers: this.layers, finalNorm: this.finalNorm?.norm ?? null, lmHead: this.head.weight };
+    return { word: this.wordTable('generation'), layers: this.layers, finalNorm: this.finalNorm?.norm ?? null, lmHead: this.head.weight };
   }
 
   private backwardOps(B: number, T: number): PlanOp[] {
@@ -387,7 +427,7 @@ export class GpuModel {
     if (f) ops.push(...normBackward(this.device, f.norm, rows(dS), rows(this.hidden[this.layers.length]), f.stats, rows(dH), N));
     for (let l = this.layers.length - 1; l >= 0; l--) ops.push(...this.layers[l].backwardOps(B, T, this.hidden[l], l > 0 || this.tiedTrained));
     if (this.tiedTrained) {
-      const entry = entryByName(this.params, this.layout.embeddings.word.key);
+      const entry = entryByName(this.params, tokenEmbeddings(this.layout, 'a trained tied head').word.key);
       ops.push(...wordTableBackwardOps(this.ctx, B, T, view(this.gradsTensor, entry.offset, entry.shape)));
     }
     return ops;

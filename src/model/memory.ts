@@ -4,7 +4,8 @@
 // when a tensor the engine binds whole is larger than the adapter allows (a causal LM's logits
 // are split into row blocks instead: gpu-lm-head.ts).
 import type { GpuLimits } from '../gpu/device.ts';
-import type { ModelLayout } from './architectures.ts';
+import { unreachable } from '../util/unreachable.ts';
+import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
 
 export interface MemoryItem {
   what: string;
@@ -47,12 +48,12 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     }
     return { what, bytes, largest, split };
   };
-  const { word, position, tokenType } = layout.embeddings;
-  const norms = [layout.embeddings.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
+  const embedding = embeddingMemory(layout.embeddings, batch);
+  const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
   const frozen = [
-    ...[word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+    ...embedding.weights,
     ...norms.map((n) => ({ name: n.weight, elements: n.dim * (n.bias ? 2 : 1) })),
     ...(lmHead && !layout.tiedHead ? layout.head.map((h) => ({ name: h.linear.weight, elements: h.linear.dIn * h.linear.dOut })) : []),
   ];
@@ -72,6 +73,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   const activations = [
     ...each('hidden state', layout.layers.length + 1, tokens * H),
     ...each('embedding sum and norm', 2, tokens * H),
+    ...embedding.activations,
     ...layout.layers.flatMap((l) => [
       // Pre-norm keeps the first norm's output, post-norm a second residual: five [tokens, H]
       // either way, and two norms' mean and rstd.
@@ -105,6 +107,33 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   ];
   return { items, total: items.reduce((n, i) => n + i.bytes, 0), tokens };
 }
+
+/** The embeddings' frozen tensors, the inputs and intermediates they keep, and their norm. */
+function embeddingMemory(embeddings: EmbeddingsLayout, batch: number): { weights: Tensors; activations: Tensors; norm: NormLayout | null } {
+  switch (embeddings.kind) {
+    case 'tokens': {
+      const { word, position, tokenType, norm } = embeddings;
+      return { weights: [word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })), activations: [], norm };
+    }
+    case 'patches': {
+      const { projection: p, position, channels, image, grid } = embeddings;
+      const patches = batch * grid.rows * grid.cols;
+      return {
+        weights: [{ name: p.weight, elements: p.dIn * p.dOut + p.dOut }, { name: position.key, elements: (position.rows + 1) * position.dim }],
+        activations: [
+          { name: 'pixel values', elements: batch * channels * image.height * image.width },
+          { name: 'unfolded patches', elements: patches * p.dIn },
+          { name: 'projected patches', elements: patches * p.dOut },
+        ],
+        norm: null,
+      };
+    }
+    default:
+      return unreachable(embeddings, 'embeddings kind');
+  }
+}
+
+type Tensors = { name: string; elements: number }[];
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;

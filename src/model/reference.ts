@@ -17,12 +17,13 @@ import { columnSum, factoredLinearBackward, factoredLinearForward } from '../ker
 import { layerNormBackward, layerNormForward } from '../kernels/layernorm.ref.ts';
 import { mseLoss, softmaxCrossEntropy } from '../kernels/loss.ref.ts';
 import { matmul } from '../kernels/matmul.ref.ts';
+import { patchTokens, unfoldPatches } from '../kernels/patch_embedding.ref.ts';
 import { svd } from '../kernels/svd.ref.ts';
 import { unreachable } from '../util/unreachable.ts';
-import type { LayerLayout, LinearLayout, ModelLayout, ModuleLayout, NormLayout } from './architectures.ts';
+import { tokenEmbeddings, type LayerLayout, type LinearLayout, type ModelLayout, type ModuleLayout, type NormLayout, type PatchEmbeddingsLayout, type TokenEmbeddingsLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
-import { positionIds, type ModelBatch } from './batch.ts';
+import { attentionMaskOf, checkBatchKind, positionIds, tokenBatch, type ModelBatch, type PixelBatch, type TokenBatch } from './batch.ts';
 import { headRows } from './task.ts';
 import type { ModuleKind } from './types.ts';
 
@@ -183,8 +184,31 @@ function normBackward(model: ReferenceModel, nl: NormLayout, cache: NormCache, d
 // ---- Embeddings (not trained, except as a tied LM head) ----
 
 function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Array {
+  const { embeddings } = model.layout;
+  checkBatchKind(model.layout, batch);
+  switch (embeddings.kind) {
+    case 'tokens':
+      return tokenEmbeddingsForward(model, embeddings, tokenBatch(batch, model.layout.modelType));
+    case 'patches':
+      if (batch.kind !== 'pixels') throw new Error(`${model.layout.modelType} reads pixel values`);
+      return patchEmbeddingsForward(model, embeddings, batch);
+    default:
+      return unreachable(embeddings, 'embeddings kind');
+  }
+}
+
+/** ViT: the Conv2d as unfolded patches times its weight, the CLS token first, positions added. */
+function patchEmbeddingsForward(model: ReferenceModel, e: PatchEmbeddingsLayout, batch: PixelBatch): Float64Array {
+  const { projection } = e;
+  const patches = e.grid.rows * e.grid.cols;
+  const rows = unfoldPatches({ batch: batch.batch, channels: e.channels, height: e.image.height, width: e.image.width, patch: e.patch, pixels: batch.pixelValues });
+  const projected = linearForward(model, projection, rows, batch.batch * patches);
+  return patchTokens({ projected, cls: tensor(model, e.cls), position: tensor(model, e.position.key), batch: batch.batch, patches, dim: projection.dOut });
+}
+
+function tokenEmbeddingsForward(model: ReferenceModel, embeddings: TokenEmbeddingsLayout, batch: TokenBatch): Float64Array {
   const { layout } = model;
-  const { word, position, tokenType } = layout.embeddings;
+  const { word, position, tokenType } = embeddings;
   const rows = batch.batch * batch.seq;
   const lookup = (table: typeof word, ids: Uint32Array, what: string): Float64Array => {
     const bad = ids.findIndex((id) => id >= table.rows);
@@ -196,7 +220,7 @@ function embeddingsForward(model: ReferenceModel, batch: ModelBatch): Float64Arr
   const positions = positionIds(layout, batch);
   if (position) x = add({ a: x, b: lookup(position, positions, 'position id'), n: x.length });
   if (tokenType) x = add({ a: x, b: lookup(tokenType, batch.tokenTypeIds ?? new Uint32Array(rows), 'token type'), n: x.length });
-  return layout.embeddings.norm ? normForward(model, layout.embeddings.norm, x, rows).y : x;
+  return embeddings.norm ? normForward(model, embeddings.norm, x, rows).y : x;
 }
 
 // ---- Transformer layer: forward / backward ----
@@ -270,7 +294,7 @@ function selfAttentionForward(model: ReferenceModel, run: Run, x: Float64Array, 
     k = kvBroadcastForward({ ...shape, kv: k });
     v = kvBroadcastForward({ ...shape, kv: v });
   }
-  const att = attentionForward({ q, k, v, mask: batch.attentionMask, ...attentionShape(model, batch) });
+  const att = attentionForward({ q, k, v, mask: attentionMaskOf(batch), ...attentionShape(model, batch) });
   return { y: run('o', att.out), cache: { q, k, v, probs: att.probs } };
 }
 
@@ -392,7 +416,7 @@ interface HeadCache {
 }
 
 function headForward(model: ReferenceModel, hidden: Float64Array, batch: ModelBatch): { logits: Float64Array; cache: HeadCache } {
-  const rows = headRows(model.layout.task, batch.attentionMask, batch.batch, batch.seq);
+  const rows = headRows(model.layout.task, attentionMaskOf(batch), batch.batch, batch.seq);
   const cache: HeadCache = { rows, inputs: [], pre: [] };
   let x = embeddingForward({ table: hidden, ids: rows, rows: rows.length, dim: model.layout.hidden });
   for (const step of model.layout.head) {
@@ -436,7 +460,7 @@ function loss(model: ReferenceModel, logits: Float64Array, labels: ArrayLike<num
     case 'causal-lm': {
       const tokens = batch.batch * batch.seq;
       if (labels.length !== tokens) throw new Error(`${labels.length} labels for a batch of ${tokens} tokens`);
-      const { loss: value, dLogits } = causalLmLoss({ logits, labels, batch: batch.batch, seq: batch.seq, vocab: model.layout.embeddings.word.rows });
+      const { loss: value, dLogits } = causalLmLoss({ logits, labels, batch: batch.batch, seq: batch.seq, vocab: model.layout.head[0].linear.dOut });
       return { loss: value, dLogits };
     }
     default:
@@ -494,8 +518,8 @@ export function referenceGradients(
   for (let i = layout.layers.length - 1; i >= 0; i--) dx = layerBackward(model, layout.layers[i], f.caches[i], dx, batch, grads);
   if (layout.tiedHead) {
     // The embedding lookup is the tied matrix's second use (decoders have no embedding norm).
-    const word = layout.embeddings.word;
-    accumulate(grads, word.key, scatterRows(dx, batch.inputIds, word.rows, word.dim));
+    const word = tokenEmbeddings(layout, 'a tied LM head').word;
+    accumulate(grads, word.key, scatterRows(dx, tokenBatch(batch, 'a tied LM head').inputIds, word.rows, word.dim));
   }
   return { loss: value, logits: f.logits, grads };
 }
@@ -511,6 +535,6 @@ export function referenceMaskedLm(model: ReferenceModel, batch: ModelBatch): Flo
   const { hidden } = encoderForward(model, batch, 'factored');
   const dense = linearForward(model, mlm.dense, hidden, rows);
   const h = normForward(model, mlm.norm, activationForward({ x: dense, n: dense.length, kind: model.layout.activation }), rows).y;
-  const word = model.layout.embeddings.word;
+  const word = tokenEmbeddings(model.layout, 'the masked-LM head').word;
   return matmul({ a: h, b: tensor(model, word.key), m: rows, n: word.rows, k: word.dim, transB: true, bias: tensor(model, mlm.bias) });
 }

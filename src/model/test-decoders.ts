@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededNormal } from '../util/random.ts';
-import { ARCHITECTURES, describeModel, type Architecture, type LinearLayout, type NormLayout } from './architectures.ts';
-import type { ModelBatch } from './batch.ts';
+import { ARCHITECTURES, describeModel, tokenEmbeddings, type Architecture, type LinearLayout, type NormLayout } from './architectures.ts';
+import type { TokenBatch } from './batch.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from './config.ts';
 import { HF_TINY } from './test-folders.ts';
 import { loadWeights, type ModelWeights, type SourceTensor } from './weights.ts';
@@ -30,7 +30,8 @@ export function randomDecoder(overrides: Record<string, unknown>, seed: number, 
     put(n.weight, [n.dim], 1, 0.1);
     if (n.bias) put(n.bias, [n.dim], 0, 0.1);
   };
-  put(layout.embeddings.word.key, [layout.embeddings.word.rows, layout.hidden]);
+  const word = tokenEmbeddings(layout, 'a random decoder').word;
+  put(word.key, [word.rows, layout.hidden]);
   for (const layer of layout.layers) {
     layer.modules.forEach(linear);
     normWeights(layer.attentionNorm);
@@ -42,7 +43,7 @@ export function randomDecoder(overrides: Record<string, unknown>, seed: number, 
 }
 
 /** Two rows, the second right-padded (pad id 2), with ids below the tiny vocabulary. */
-export function smallDecoderBatch(): ModelBatch {
+export function smallDecoderBatch(): TokenBatch {
   return {
     batch: 2,
     seq: 5,

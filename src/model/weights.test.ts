@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARCHITECTURES, describeModel, exportNames } from './architectures.ts';
+import { ARCHITECTURES, describeModel, exportNames, tokenEmbeddings } from './architectures.ts';
 import { headNote, loadWeights, MissingWeightsError } from './weights.ts';
 import { DEMO_MODEL, HF_TINY, readFolder } from './test-folders.ts';
 
@@ -15,7 +15,7 @@ describe('describeModel', () => {
     expect(f1).toMatchObject({ path: 'distilbert.transformer.layer.1.ffn.lin1', dIn: 32, dOut: 64, rank: 32, sigmaName: 'distilbert.transformer.layer.1.ffn.lin1.sigma' });
     expect(f2).toMatchObject({ dIn: 64, dOut: 32, rank: 32 });
     expect(layout.layers[0].ffnNorm).toMatchObject({ path: 'distilbert.transformer.layer.0.output_layer_norm', eps: 1e-12 });
-    expect(layout.embeddings.tokenType).toBeNull();
+    expect(tokenEmbeddings(layout, 'the test').tokenType).toBeNull();
     expect(layout.head.map((s) => [s.linear.path, s.linear.dOut, s.activation])).toEqual([['pre_classifier', 32, 'relu'], ['classifier', 3, null]]);
   });
 

@@ -4,6 +4,7 @@
 import { describeModel, type Architecture, type LinearLayout, type ModelLayout, type NormLayout } from './architectures.ts';
 import type { ModelConfig } from './config.ts';
 import { seededNormal } from '../util/random.ts';
+import { unreachable } from '../util/unreachable.ts';
 
 /** What io/ reads from safetensors (structurally: any dtype already widened to float). */
 export interface SourceTensor {
@@ -43,7 +44,8 @@ export interface LoadOptions {
  * Picks the tensors the layout names out of a checkpoint. Everything else in the checkpoint
  * (cls.predictions.* unless asked for, an unused pooler, position_ids buffers) is ignored.
  * Head linears the checkpoint lacks get weights ~ normal(0, initializer_range) from `seed`
- * and zero biases, as Hugging Face's _init_weights does.
+ * (truncated to [−2, 2] where the architecture's headInit says so: ViT) and zero biases, as
+ * Hugging Face's _init_weights does.
  */
 export function loadWeights(
   config: ModelConfig,
@@ -81,10 +83,25 @@ export function loadWeights(
   };
 
   const { embeddings } = layout;
-  for (const table of [embeddings.word, embeddings.position, embeddings.tokenType]) {
-    if (table) need(table.key, [table.rows, table.dim]);
+  switch (embeddings.kind) {
+    case 'tokens':
+      for (const table of [embeddings.word, embeddings.position, embeddings.tokenType]) {
+        if (table) need(table.key, [table.rows, table.dim]);
+      }
+      needNorm(embeddings.norm);
+      break;
+    case 'patches': {
+      // Hugging Face's shapes: the Conv2d [hidden, C, p, p] and the raw [1, …, hidden] parameters.
+      const { projection, channels, patch, cls, position } = embeddings;
+      need(projection.weight, [projection.dOut, channels, patch, patch]);
+      need(projection.bias!, [projection.dOut]);
+      need(cls, [1, 1, config.hidden]);
+      need(position.key, [1, position.rows, position.dim]);
+      break;
+    }
+    default:
+      unreachable(embeddings, 'embeddings kind');
   }
-  needNorm(embeddings.norm);
   for (const layer of layout.layers) {
     layer.modules.forEach(needLinear);
     needNorm(layer.attentionNorm);
@@ -109,14 +126,31 @@ export function loadWeights(
     }
     return take(key, shape);
   };
-  const random = seededNormal(seed);
+  const normal = seededNormal(seed);
+  // torch's trunc_normal_(std=r) redraws values outside [−2, 2] (absolute bounds, not in σ).
+  const truncated = () => {
+    for (;;) {
+      const x = normal() * config.initializerRange;
+      if (Math.abs(x) <= 2) return x;
+    }
+  };
+  const draw = (): number => {
+    switch (arch.headInit) {
+      case 'normal':
+        return normal() * config.initializerRange;
+      case 'truncated-normal':
+        return truncated();
+      default:
+        return unreachable(arch.headInit, 'head initialisation');
+    }
+  };
   for (const { linear } of layout.head) {
     // A tied LM head is the word embedding matrix, already taken above.
     const hasWeight = tensors.has(linear.weight) || takeHead(linear.weight, [linear.dOut, linear.dIn]);
     const hasBias = linear.bias === null || takeHead(linear.bias, [linear.dOut]);
     if (!hasWeight) {
       const data = new Float32Array(linear.dOut * linear.dIn);
-      for (let i = 0; i < data.length; i++) data[i] = random() * config.initializerRange;
+      for (let i = 0; i < data.length; i++) data[i] = draw();
       tensors.set(linear.weight, { shape: [linear.dOut, linear.dIn], data });
       if (!reinitialised.some((r) => r.key === linear.weight)) initialised.push(linear.weight);
     }

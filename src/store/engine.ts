@@ -233,5 +233,5 @@ export function predict(text: string, textPair?: string) {
 export function predictImage(name: string, image: Uint8Array) {
   const id = nextPredictionId++;
   useRun.getState().addPrediction({ id, text: name, imageUrl: URL.createObjectURL(new Blob([image as Uint8Array<ArrayBuffer>])) });
-  send({ type: 'predict', id, text: name, image });
+  send({ type: 'predictImage', id, image: { path: name, bytes: image } });
 }

@@ -6,6 +6,7 @@ import { writeSafetensors, readSafetensors } from '../io/safetensors.ts';
 import { finite as firstNonFinite } from '../kernels/finite.ref.ts';
 import type { ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { deltaSpectrumJson } from './delta-spectrum.ts';
+import { inputFiles } from './load.ts';
 import { loraFactors, relativeTruncationError, truncatedSigma } from './lora.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -22,6 +23,7 @@ const HF_CLASSES: Record<string, string> = {
   bert: 'BertForSequenceClassification',
   roberta: 'RobertaForSequenceClassification',
   distilbert: 'DistilBertForSequenceClassification',
+  vit: 'ViTForImageClassification',
   llama: 'LlamaForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
 };
@@ -137,7 +139,7 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   return [
     { name: 'model.safetensors', bytes: bytesOf(writeSafetensors(tensors, { format: 'pt' })) },
     { name: 'config.json', bytes: json(config) },
-    ...Object.entries(loaded.tokenizerFiles).map(([name, bytes]) => ({ name, bytes })),
+    ...Object.entries(inputFiles(loaded)).map(([name, bytes]) => ({ name, bytes })),
   ];
 }
 

@@ -50,7 +50,7 @@ it('exports a trained causal LM as a tied Hugging Face Llama whose reloaded logi
 
   // Logits of the trained model on the GPU (factored, fp32) against the float64 reference on the
   // reloaded merged weights (dense): equal up to fp32 rounding of U·diag(Σ)·Vᵀ and the forward.
-  const { batch } = trainer.batchOf(rows.slice(8, 12));
+  const { batch } = await trainer.batchOf(rows.slice(8, 12));
   submitPlan(trainer.gpu.device, trainer.model.evalPlan(batch.batch, batch.seq));
   const vocab = trainer.loaded.config.vocabSize;
   const gpuLogits = (await readTensor(trainer.gpu.device, trainer.model.logits)).slice(0, batch.batch * batch.seq * vocab);

@@ -11,7 +11,7 @@ import { testGpu } from '../test/gpu.ts';
 import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 import { defaultConfig } from './defaults.ts';
 import { buildExport, type ExportFile } from './exports.ts';
-import { loadModel, type LoadedModel } from './load.ts';
+import { loadModel, type LoadedModel, textModel } from './load.ts';
 import { Trainer } from './trainer.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
@@ -33,7 +33,7 @@ async function reference(files: ModelFiles, dataset: Dataset): Promise<{ loaded:
 }
 
 function logits({ loaded, model }: { loaded: LoadedModel; model: ReferenceModel }, rows: readonly Example[]): Float64Array {
-  return referenceLogits(model, loaded.tokenizer.encodeBatch(rows, { maxLength: 32 }), 'dense');
+  return referenceLogits(model, textModel(loaded, 'the test').tokenizer.encodeBatch(rows, { maxLength: 32 }), 'dense');
 }
 
 function file(files: ExportFile[], name: string): ArrayBuffer {

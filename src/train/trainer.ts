@@ -8,22 +8,24 @@ import { encodeDispatches, type Dispatch } from '../gpu/dispatch.ts';
 import { createTensor, type Tensor } from '../gpu/tensor.ts';
 import { finite, firstNonFinite } from '../kernels/finite.ts';
 import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
-import type { EncodedBatch } from '../io/tokenizer.ts';
+import type { ImageDecoder } from '../io/images/decode.ts';
 import { collateCausalLm } from '../io/causal-lm-data.ts';
-import type { ModelBatch } from '../model/batch.ts';
+import { attentionMaskOf, pixelBatch, type ModelBatch } from '../model/batch.ts';
+import { unreachable } from '../util/unreachable.ts';
 import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
 import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { VectorId, VectorRow } from '../model/types.ts';
-import type { Dataset, Example, ModelFiles } from '../io/types.ts';
+import type { Dataset, EncodedImage, Example, ModelFiles } from '../io/types.ts';
 import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
 import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
 import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
 import { pooledLoss, perplexity } from './lm-metrics.ts';
-import { loadModel, type LoadedModel } from './load.ts';
+import { ImagePixels } from './image-pixels.ts';
+import { loadModel, textModel, type LoadedModel } from './load.ts';
 import { defaultWatchedMetric, improves, TASK_METRICS, taskMetrics, validationLoss } from './metrics.ts';
 import { Optimizer } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
@@ -54,6 +56,9 @@ export interface TrainerOptions {
   emit: Emit;
   /** The engine's own choices (linear forms, the frozen-module skip); defaults otherwise. */
   engine?: Pick<GpuModelOptions, 'linearForms' | 'skipFrozenModules'>;
+  /** How this platform decodes image files (an image model's rows): decodeImageBrowser in the
+   * worker, decodeImageNode in Node. Required for an image model. */
+  decodeImage?: ImageDecoder;
 }
 
 export class Trainer {
@@ -103,6 +108,8 @@ export class Trainer {
     readonly dataset: Dataset,
     readonly config: TrainConfig,
     private readonly emit: Emit,
+    /** An image model's pixel values of rows (undefined for a text model). */
+    private readonly pixels?: ImagePixels,
   ) {
     this.sampler = new BatchSampler(dataset.train.length, config.batchSize, config.seed);
     this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
@@ -121,7 +128,7 @@ export class Trainer {
     }
   }
 
-  static async create({ gpu, files, dataset, config, emit, engine }: TrainerOptions): Promise<Trainer> {
+  static async create({ gpu, files, dataset, config, emit, engine, decodeImage }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
     if (config.metric !== undefined) {
       const known = TASK_METRICS[dataset.task];
@@ -131,14 +138,19 @@ export class Trainer {
     emit({ type: 'progress', phase: 'reading', done: 0, total: 1, message: `Reading ${files.name}` });
     const loaded = await loadModel(files, dataset, config.seed);
     const layout = loaded.weights.layout;
-    const maxSeq = Math.min(config.maxLength, layout.maxSequence);
+    let pixels: ImagePixels | undefined;
+    if (loaded.input === 'pixels') {
+      if (!decodeImage) throw new Error(`${loaded.name} is an image model: the trainer needs an image decoder (TrainerOptions.decodeImage)`);
+      pixels = new ImagePixels(decodeImage, loaded.imageProcessor);
+    }
+    const maxSeq = planSequence(loaded, config.maxLength);
     // State what the run needs against what the adapter allows, and refuse before allocating.
-    const memory = estimateTrainingMemory(layout, config.batchSize, Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET);
+    const memory = estimateTrainingMemory(layout, config.batchSize, maxSeq);
     emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
     assertFitsAdapter(memory, gpu.limits);
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
       maxBatch: config.batchSize,
-      maxSeq: Math.ceil(maxSeq / SEQ_BUCKET) * SEQ_BUCKET,
+      maxSeq,
       trains: (kind, module) => variantTrains(config.variant, kind, module),
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
@@ -149,7 +161,7 @@ export class Trainer {
       return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
     };
     const optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot);
-    const trainer = new Trainer(gpu, loaded, model, optimizer, dataset, config, emit);
+    const trainer = new Trainer(gpu, loaded, model, optimizer, dataset, config, emit, pixels);
     emit({ type: 'model', summary: trainer.summary(), totalSteps: trainer.totalSteps });
     return trainer;
   }
@@ -161,6 +173,7 @@ export class Trainer {
     return {
       name: this.loaded.name,
       modelType: config.modelType,
+      input: this.loaded.input,
       layers: config.layers,
       hidden: config.hidden,
       totalParameters: this.loaded.totalParameters,
@@ -198,7 +211,7 @@ export class Trainer {
     this.training = true;
     try {
       while (!this.finished && !interrupted()) {
-        const { loss, after } = this.runStep();
+        const { loss, after } = await this.runStep();
         await Promise.all([loss, after]);
         for (const task of this.betweenSteps.splice(0)) await task();
       }
@@ -221,11 +234,14 @@ export class Trainer {
 
   /** Submits one step; returns its loss reading and its end-of-step bookkeeping (AVF,
    * strength, evaluation), which wait on the GPU concurrently. */
-  private runStep(): { loss: Promise<void>; after: Promise<void> } {
-    const t = ++this.step;
+  private async runStep(): Promise<{ loss: Promise<void>; after: Promise<void> }> {
+    const t = this.step + 1;
     const { epoch, indices } = this.sampler.batch(t);
     const examples = Array.from(indices, (i) => this.dataset.train[i]);
-    const { batch, labels } = this.batchOf(examples);
+    // Read (and for images decode) the batch before counting the step: a bad row stops the run
+    // with the step count still that of the last step taken.
+    const { batch, labels } = await this.batchOf(examples);
+    this.step = t;
     this.model.setBatch(batch, labels);
     this.gpu.device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(stepSeed(this.config.seed, t)));
     const hyper = hyperAt(this.config, t, this.totalSteps);
@@ -242,7 +258,7 @@ export class Trainer {
     pass.end();
     encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
     this.gpu.device.queue.submit([encoder.finish()]);
-    this.tokensSinceStart += batch.attentionMask.reduce((a, b) => a + b, 0);
+    this.tokensSinceStart += attentionMaskOf(batch).reduce((a, b) => a + b, 0);
 
     const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1)).then((bytes) => {
       const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
@@ -400,24 +416,34 @@ export class Trainer {
     return this.model.params.entries.find((x) => x.slot === slot)!.name;
   }
 
-  /** The model's inputs and labels: tokenized text with one label per row, or a causal LM's
-   * token ids with per-token labels (cut to maxLength, keeping the start), padded up to the next
-   * sequence bucket either way. */
-  batchOf(examples: readonly Example[]): { batch: ModelBatch; labels: readonly number[] | Int32Array } {
-    if (this.dataset.task !== 'causal-lm') return { batch: this.encode(examples), labels: examples.map((e) => e.label) };
+  /** The model's inputs and labels: tokenized text or an image model's pixel values with one label
+   * per row, or a causal LM's token ids with per-token labels (cut to maxLength, keeping the start);
+   * token ids padded up to the next sequence bucket. */
+  async batchOf(examples: readonly Example[]): Promise<{ batch: ModelBatch; labels: readonly number[] | Int32Array }> {
+    if (this.dataset.task !== 'causal-lm') return { batch: await this.inputsOf(examples), labels: examples.map((e) => e.label) };
     const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
     const rows = examples.map(({ tokens }) => {
       if (!tokens) throw new Error(`${this.dataset.name}: a causal-LM dataset row has no token ids (read causal-LM files with causalLmReader, train/load.ts)`);
       return { inputIds: tokens.inputIds.slice(0, maxLength), labels: tokens.labels.slice(0, maxLength) };
     });
-    const batch = collateCausalLm(rows, this.loaded.tokenizer.padId, SEQ_BUCKET);
+    const batch = collateCausalLm(rows, textModel(this.loaded, 'causal-LM data').tokenizer.padId, SEQ_BUCKET);
     return { batch, labels: batch.labels };
   }
 
-  /** Tokenizes and pads the sequence length up to the next bucket. */
-  encode(examples: readonly Example[]): EncodedBatch {
-    const maxLength = Math.min(this.config.maxLength, this.loaded.weights.layout.maxSequence);
-    return this.loaded.tokenizer.encodeBatch(examples, { maxLength, padToMultipleOf: SEQ_BUCKET });
+  /** A classifier's input for rows: tokenized text, padded up to the next bucket, or the pixel
+   * values of an image model. */
+  async inputsOf(examples: readonly Example[]): Promise<ModelBatch> {
+    const { loaded } = this;
+    switch (loaded.input) {
+      case 'tokens': {
+        const maxLength = Math.min(this.config.maxLength, loaded.weights.layout.maxSequence);
+        return loaded.tokenizer.encodeBatch(examples, { maxLength, padToMultipleOf: SEQ_BUCKET });
+      }
+      case 'pixels':
+        return pixelBatch(loaded.weights.layout, await this.pixels!.batch(examples, this.dataset.name), examples.length);
+      default:
+        return unreachable(loaded, 'model input');
+    }
   }
 
   /** Logits of examples under the current parameters (no dropout), [examples, labels]. */
@@ -427,7 +453,7 @@ export class Trainer {
     const out = new Float32Array(examples.length * numLabels);
     for (let start = 0; start < examples.length; start += this.config.batchSize) {
       const chunk = examples.slice(start, start + this.config.batchSize);
-      const batch = this.encode(chunk);
+      const batch = await this.inputsOf(chunk);
       this.model.setBatch(batch);
       submitPlan(this.gpu.device, this.model.evalPlan(batch.batch, batch.seq));
       const logits = await readTensor(this.gpu.device, this.model.logits);
@@ -451,7 +477,7 @@ export class Trainer {
     const batches: { loss: number; tokens: number }[] = [];
     const { validation } = this.dataset;
     for (let start = 0; start < validation.length; start += this.config.batchSize) {
-      const { batch, labels } = this.batchOf(validation.slice(start, start + this.config.batchSize));
+      const { batch, labels } = await this.batchOf(validation.slice(start, start + this.config.batchSize));
       this.model.setBatch(batch, labels);
       submitPlan(this.gpu.device, this.model.lossPlan(batch.batch, batch.seq, false));
       const [loss, tokens] = await readTensor(this.gpu.device, this.model.loss);
@@ -463,7 +489,17 @@ export class Trainer {
 
   /** The fine-tuned model's prediction beside the base model's (initial Σ, biases and head). */
   async predict(text: string, textPair?: string): Promise<{ base: Prediction; tuned: Prediction }> {
-    const example: Example = { text, textPair, label: 0 };
+    if (this.loaded.input !== 'tokens') throw new Error(`${this.loaded.name} is an image model: it predicts on images, not text`);
+    return this.predictExample({ text, textPair, label: 0 });
+  }
+
+  /** An image model's prediction on one image (PNG or JPEG bytes), beside the base model's. */
+  async predictImage(image: EncodedImage): Promise<{ base: Prediction; tuned: Prediction }> {
+    if (this.loaded.input !== 'pixels') throw new Error(`${this.loaded.name} is a text model: it predicts on text, not images`);
+    return this.predictExample({ text: image.path, label: 0, image });
+  }
+
+  private async predictExample(example: Example): Promise<{ base: Prediction; tuned: Prediction }> {
     const tuned = this.toPrediction(await this.logits([example]));
     const bytes = this.model.params.size * 4;
     const backup = this.gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -612,6 +648,20 @@ const HEALTH_CHECKS = [
 
 function hyperAt(config: TrainConfig, step: number, totalSteps: number) {
   return { lr: learningRate(config, step, totalSteps), beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+}
+
+/** The longest sequence a run's plans take: text up to maxLength (and the model's positions),
+ * padded to the bucket; an image is always its CLS token and patches, whatever maxLength says. */
+function planSequence(loaded: LoadedModel, maxLength: number): number {
+  const { maxSequence } = loaded.weights.layout;
+  switch (loaded.input) {
+    case 'tokens':
+      return Math.ceil(Math.min(maxLength, maxSequence) / SEQ_BUCKET) * SEQ_BUCKET;
+    case 'pixels':
+      return maxSequence;
+    default:
+      return unreachable(loaded, 'model input');
+  }
 }
 
 /** A different dropout seed for every step, the same on every run with the same seed. */

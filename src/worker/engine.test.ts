@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readModelDir } from '../cli/files.ts';
+import { readImageData, readModelDir } from '../cli/files.ts';
+import { decodeImageNode } from '../io/images/decode-node.ts';
 import { parseTable } from '../io/dataset.ts';
 import { decodeCheckpoint } from '../train/checkpoint.ts';
 import { causalLmReader } from '../train/load.ts';
@@ -231,5 +232,43 @@ describe('the engine protocol with a causal LM', () => {
     const exported = events.find((e) => e.type === 'export');
     const config = exported?.type === 'export' && exported.files.find((f) => f.name === 'config.json');
     expect(config && JSON.parse(new TextDecoder().decode(config.bytes)).architectures).toEqual(['LlamaForCausalLM']);
+  });
+});
+
+describe('the engine protocol with an image model', () => {
+  it('loads the hf-tiny ViT with image rows, trains with strength and AVF events, predicts a dropped PNG, and exports a ViT folder', async () => {
+    const vit = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/vit');
+    const events: EngineEvent[] = [];
+    const engine = new Engine({ acquireGpu: testGpu, store: { save: async () => {}, load: async () => null }, post: (e) => events.push(e), decodeImage: decodeImageNode });
+    // What the studio sends: rows whose image bytes travel with them (structured-cloneable).
+    const data = await readImageData(join(vit, 'data.jsonl'));
+    const dataset: Dataset = { task: 'classification', labelNames: data.labelNames, train: data.examples, validation: data.examples.slice(0, 6), name: 'data.jsonl' };
+    const config = defaultConfig(12, { batchSize: 6, epochs: 2, lr: 5e-2, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } });
+    await engine.handle({ type: 'load', model: await readModelDir(vit), dataset, config });
+    expect(events.find((e) => e.type === 'model')).toMatchObject({ summary: { modelType: 'vit', input: 'pixels', numLabels: 3 }, totalSteps: 4 });
+    await engine.handle({ type: 'start' });
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.state === 'finished'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(4);
+    expect(events.filter((e) => e.type === 'avf').length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'eval').at(-1)).toMatchObject({ metrics: { accuracy: expect.any(Number) } });
+    const strength = events.filter((e) => e.type === 'strength').at(-1);
+    expect(strength?.type === 'strength' && Math.max(...strength.values)).toBeGreaterThan(0);
+
+    const png = new Uint8Array(await readFile(join(vit, 'images/5.png')));
+    await engine.handle({ type: 'predictImage', id: 3, image: { path: 'dropped.png', bytes: png } });
+    const prediction = events.find((e) => e.type === 'prediction');
+    expect(prediction).toMatchObject({ type: 'prediction', id: 3 });
+    if (prediction?.type !== 'prediction') throw new Error('no prediction');
+    expect(prediction.tuned.scores.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(prediction.tuned.scores).not.toEqual(prediction.base.scores);
+
+    await engine.handle({ type: 'predictImage', id: 4, image: { path: 'broken.png', bytes: png.subarray(0, 40) } });
+    expect(events.filter((e) => e.type === 'error').at(-1)).toMatchObject({ message: expect.stringMatching(/^broken\.png: /) });
+    await engine.handle({ type: 'predict', id: 5, text: 'a cat' });
+    expect(events.filter((e) => e.type === 'error').at(-1)).toMatchObject({ message: 'vit is an image model: it predicts on images, not text' });
+
+    await engine.handle({ type: 'export', kind: 'merged' });
+    const exported = events.find((e) => e.type === 'export');
+    expect(exported?.type === 'export' && exported.files.map((f) => f.name).sort()).toEqual(['config.json', 'model.safetensors', 'preprocessor_config.json']);
   });
 });

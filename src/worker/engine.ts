@@ -3,7 +3,9 @@
 import { adapterName, type Gpu } from '../gpu/device.ts';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from '../train/checkpoint.ts';
 import { buildExport } from '../train/exports.ts';
+import { textModel } from '../train/load.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
+import type { ImageDecoder } from '../io/images/decode.ts';
 import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
@@ -13,6 +15,9 @@ export interface EngineDeps {
   acquireGpu: () => Promise<Gpu>;
   store: CheckpointStore;
   post: (event: EngineEvent) => void;
+  /** How image files are decoded (an image model's dataset rows and predictImage):
+   * decodeImageBrowser in the worker, decodeImageNode in Node. */
+  decodeImage?: ImageDecoder;
 }
 
 type LoadRequest = Extract<EngineRequest, { type: 'load' }>;
@@ -52,6 +57,11 @@ export class Engine {
         case 'predict': {
           const trainer = this.requireTrainer();
           const { base, tuned } = await trainer.exclusive(() => trainer.predict(request.text, request.textPair));
+          return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
+        }
+        case 'predictImage': {
+          const trainer = this.requireTrainer();
+          const { base, tuned } = await trainer.exclusive(() => trainer.predictImage(request.image));
           return this.deps.post({ type: 'prediction', id: request.id, base, tuned });
         }
         case 'generate':
@@ -101,7 +111,7 @@ export class Engine {
     this.trainer = undefined;
     this.checkpointStep = undefined;
     const gpu = await this.device();
-    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post });
+    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage });
     this.lastLoad = request;
     this.setState('ready');
   }
@@ -189,7 +199,7 @@ export class Engine {
     if (trainer.model.layout.task.loss !== 'causal-lm') throw new Error(`Generation needs a causal language model; ${trainer.loaded.name} is a ${trainer.model.layout.task.loss} model.`);
     if (this.generator?.trainer !== trainer) {
       this.generator?.generator.destroy();
-      this.generator = { trainer, generator: new PlaygroundGenerator(trainer.model, trainer.loaded.tokenizer, trainer.loaded.rawConfig) };
+      this.generator = { trainer, generator: new PlaygroundGenerator(trainer.model, textModel(trainer.loaded, 'generation').tokenizer, trainer.loaded.rawConfig) };
     }
     const { generator } = this.generator;
     if (this.generating) throw new Error('A generation is still running: stop it first.');

@@ -7,7 +7,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { writeTensor } from '../gpu/tensor.ts';
 import { GpuModel } from '../model/gpu-model.ts';
 import { testGpu } from '../test/gpu.ts';
-import { loadModel } from '../train/load.ts';
+import { loadModel, textModel } from '../train/load.ts';
 import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, GenerateSettings } from './protocol.ts';
 
@@ -16,7 +16,7 @@ const GREEDY: GenerateSettings = { maxNewTokens: 6, temperature: 0, topP: 1, see
 
 async function setup() {
   const { device } = await testGpu();
-  const loaded = await loadModel(await readModelDir(DEMO_LLM), { task: 'causal-lm', labelNames: [] }, 0);
+  const loaded = textModel(await loadModel(await readModelDir(DEMO_LLM), { task: 'causal-lm', labelNames: [] }, 0), 'the test');
   const model = await GpuModel.create(device, loaded.weights, { hidden: 0, attention: 0, classifier: 0 }, { maxBatch: 1, maxSeq: 1, trains: () => true, factorOn: 'cpu' });
   return { device, model, loaded, generator: new PlaygroundGenerator(model, loaded.tokenizer, loaded.rawConfig) };
 }

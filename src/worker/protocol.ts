@@ -1,13 +1,15 @@
 // The typed messages between the studio (main thread) and the engine worker. The UI only ever
 // sees these: no GPU handles, no model tensors.
 
-import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { Dataset, EncodedImage, ModelFiles } from '../io/types.ts';
 import type { TrainConfig } from '../train/types.ts';
 import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 
 export interface ModelSummary {
   name: string;
   modelType: string;
+  /** What the model reads: text (a tokenizer) or images (predict with 'predictImage'). */
+  input: 'tokens' | 'pixels';
   layers: number;
   hidden: number;
   totalParameters: number;
@@ -36,8 +38,10 @@ export type EngineRequest =
   | { type: 'restore' }
   /** `rank`: the LoRA rank of a 'lora' export (absent: full rank). */
   | { type: 'export'; kind: ExportKind; which?: ExportWhich; rank?: number }
-  /** `image`: an image classifier's input (PNG or JPEG bytes; `text` is then its name). */
-  | { type: 'predict'; id: number; text: string; textPair?: string; image?: Uint8Array }
+  | { type: 'predict'; id: number; text: string; textPair?: string }
+  /** An image model's prediction on one image (PNG or JPEG bytes: a dropped file, or a drawn
+   * canvas as PNG); answered by a 'prediction' event with the same id. */
+  | { type: 'predictImage'; id: number; image: EncodedImage }
   /** A causal LM continues `prompt`, base and fine-tuned side by side (token events). */
   | { type: 'generate'; id: number; prompt: string; settings: GenerateSettings }
   | { type: 'stopGenerate'; id: number };
