@@ -13,6 +13,7 @@ const OUT = path.resolve(import.meta.dirname, '..', 'test-results');
 
 /** Draw a stroke through `points` (fractions of the canvas) with the mouse. */
 async function draw(page: Page, points: [number, number][]) {
+  await page.getByTestId('drawing-pad').scrollIntoViewIfNeeded();
   const box = (await page.getByTestId('drawing-pad').boundingBox())!;
   const at = ([x, y]: [number, number]) => [box.x + x * box.width, box.y + y * box.height] as const;
   await page.mouse.move(...at(points[0]));
@@ -25,6 +26,8 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
   test.setTimeout(25 * 60_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  // Actions wait for their element with a bound, so a crashed page fails the test instead of hanging it.
+  page.setDefaultTimeout(120_000);
   await page.goto('/');
   // The BERT demo loads itself first; the ViT demo replaces it.
   await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });

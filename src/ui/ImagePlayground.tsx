@@ -10,6 +10,8 @@ const PAD = 280;
 const STROKE = 22;
 /** Classes listed per prediction. */
 const TOP = 3;
+/** One empty list, so the selector's answer is stable while there is no dataset. */
+const NO_LABELS: readonly string[] = [];
 
 const isImage = (file: File) => /^image\/(png|jpeg)$/.test(file.type) || /\.(png|jpe?g)$/i.test(file.name);
 
@@ -21,7 +23,7 @@ async function predictFile(file: File) {
 export function ImagePlayground() {
   // The canvas is for tasks like MNIST: every checked image grayscale.
   const drawable = useFiles((s) => !!s.images && !s.images.broken && s.images.check.grayscale && s.images.check.done === s.images.check.total);
-  const labelNames = useFiles((s) => s.dataset?.labelNames ?? []);
+  const labelNames = useFiles((s) => s.dataset?.labelNames ?? NO_LABELS);
   const canPredict = useRun((s) => hasModel(s.state));
   const predictions = useRun((s) => s.predictions);
   const [over, setOver] = useState(false);
