@@ -2,7 +2,7 @@
 //   --json FILE        also write every figure, by name, to FILE (bench/figures.ts)
 //   --torch FILE       print "ratio vs PyTorch" lines against bench/torch/step_bench.py's figures
 //   --peak-tflops X    the card's fp32 peak, for the kernels' "% of peak" (H200: 67)
-//   --only a,b         run only these of kernels, train, decoder, svd
+//   --only a,b         run only these of kernels, train, vit, decoder, svd
 import { parseArgs } from 'node:util';
 import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
@@ -13,12 +13,13 @@ import { runLlmKernelBench } from './llm_kernels.ts';
 import { tfOnDevice } from './peer.ts';
 import { runSvdBench } from './svd.ts';
 import { runTrainBench } from './train.ts';
+import { runVitTrainBench } from './vit.ts';
 
 const { values } = parseArgs({
-  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,decoder,svd' } },
+  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,vit,decoder,svd' } },
 });
 const only = new Set(values.only.split(','));
-for (const name of only) if (!['kernels', 'train', 'decoder', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, decoder, svd)`);
+for (const name of only) if (!['kernels', 'train', 'vit', 'decoder', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, vit, decoder, svd)`);
 const peak = values['peak-tflops'] === undefined ? undefined : Number(values['peak-tflops']);
 if (peak !== undefined && !(peak > 0)) throw new Error(`--peak-tflops: "${values['peak-tflops']}" is not a positive number`);
 
@@ -32,6 +33,7 @@ const tf = await tfOnDevice(gpu);
 if (only.has('kernels')) await runKernelBench(gpu, tf, peak);
 if (only.has('kernels')) await runLlmKernelBench(gpu, tf);
 if (only.has('train')) await runTrainBench(gpu, tf);
+if (only.has('vit')) await runVitTrainBench(gpu, tf);
 if (only.has('decoder')) await runDecoderBench(gpu, tf);
 if (only.has('svd')) await runSvdBench(gpu);
 if (values.torch) {

@@ -102,7 +102,7 @@ function randomBatch(config: ModelConfig, B: number, T: number, seed: number): {
 }
 
 /** Median seconds of our step (the train plan and the AdamW update in one submit), and its loss. */
-async function timeOurs(gpu: Gpu, model: GpuModel, optimizer: Optimizer, B: number, T: number, repeats: number): Promise<{ seconds: number; loss: number }> {
+export async function timeOurs(gpu: Gpu, model: GpuModel, optimizer: Optimizer, B: number, T: number, repeats: number): Promise<{ seconds: number; loss: number }> {
   const { device } = gpu;
   const ops = [...model.trainPlan(B, T), ...optimizer.update];
   let step = 0;

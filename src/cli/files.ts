@@ -11,6 +11,7 @@ import type { CheckpointStore } from '../train/checkpoint.ts';
 import type { Example, ModelFiles } from '../io/types.ts';
 import type { ImageExample } from '../io/images/dataset.ts';
 import { readImageDatasetFromDisk } from '../io/images/dataset-node.ts';
+import { imageRows } from '../io/images/examples.ts';
 
 /** Every file under `dir` (sub-folders included), keyed by its path relative to `dir`.
  * Symbolic links to files are followed: a Hugging Face cache snapshot is made of them. */
@@ -186,7 +187,7 @@ export async function readImageData(path: string, like?: { labelNames: string[] 
     if (label < 0) throw new Error(`${path}: class "${name}" (${e.path}) is not one of the training set's classes: ${like.labelNames.join(', ')}`);
     return label;
   };
-  const rows = (examples: readonly ImageExample[]): Example[] => examples.map((e) => ({ text: e.path, label: labelOf(e), image: { path: e.path, bytes: e.bytes } }));
+  const rows = (examples: readonly ImageExample[]): Example[] => imageRows(examples, labelOf);
   const examples = rows(dataset.splits.train);
   const labelNames = like?.labelNames ?? dataset.labelNames;
   const validation = dataset.splits.validation && rows(dataset.splits.validation);

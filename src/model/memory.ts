@@ -48,7 +48,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     }
     return { what, bytes, largest, split };
   };
-  const embedding = embeddingMemory(layout.embeddings, batch);
+  const embedding = embeddingMemory(layout.embeddings, batch, tokens);
   const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
@@ -72,7 +72,6 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
   const each = (name: string, count: number, elements: number) => Array.from({ length: count }, (_, i) => ({ name: count > 1 ? `${name} ${i + 1}` : name, elements }));
   const activations = [
     ...each('hidden state', layout.layers.length + 1, tokens * H),
-    ...each('embedding sum and norm', 2, tokens * H),
     ...embedding.activations,
     ...layout.layers.flatMap((l) => [
       // Pre-norm keeps the first norm's output, post-norm a second residual: five [tokens, H]
@@ -109,11 +108,15 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
 }
 
 /** The embeddings' frozen tensors, the inputs and intermediates they keep, and their norm. */
-function embeddingMemory(embeddings: EmbeddingsLayout, batch: number): { weights: Tensors; activations: Tensors; norm: NormLayout | null } {
+function embeddingMemory(embeddings: EmbeddingsLayout, batch: number, tokens: number): { weights: Tensors; activations: Tensors; norm: NormLayout | null } {
   switch (embeddings.kind) {
     case 'tokens': {
       const { word, position, tokenType, norm } = embeddings;
-      return { weights: [word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })), activations: [], norm };
+      return {
+        weights: [word, position, tokenType].filter((e) => e !== null).map((e) => ({ name: e.key, elements: e.rows * e.dim })),
+        activations: [1, 2].map((i) => ({ name: `embedding sum and norm ${i}`, elements: tokens * word.dim })),
+        norm,
+      };
     }
     case 'patches': {
       const { projection: p, position, channels, image, grid } = embeddings;
@@ -124,6 +127,7 @@ function embeddingMemory(embeddings: EmbeddingsLayout, batch: number): { weights
           { name: 'pixel values', elements: batch * channels * image.height * image.width },
           { name: 'unfolded patches', elements: patches * p.dIn },
           { name: 'projected patches', elements: patches * p.dOut },
+          { name: 'patch tokens', elements: tokens * p.dOut },
         ],
         norm: null,
       };

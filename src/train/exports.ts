@@ -143,6 +143,14 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   ];
 }
 
+/** PEFT's task type: CAUSAL_LM, SEQ_CLS for a text classifier; none for an image classifier
+ * (PEFT has no image task type: its ViT recipe leaves it unset, so PeftModel forwards
+ * pixel_values untouched, and saves the classifier through modules_to_save). */
+function peftTaskType(trainer: Trainer): string | null {
+  if (trainer.dataset.task === 'causal-lm') return 'CAUSAL_LM';
+  return trainer.loaded.input === 'pixels' ? null : 'SEQ_CLS';
+}
+
 export const DELTA_SPECTRUM_FILE = 'delta-spectrum.json';
 
 async function logExport(trainer: Trainer): Promise<ExportFile[]> {
@@ -219,7 +227,7 @@ async function loraExport(trainer: Trainer, state: ExportedState, rank?: number)
   assertFiniteTensors(tensors, 'LoRA');
   const adapterConfig = {
     peft_type: 'LORA',
-    task_type: trainer.dataset.task === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    task_type: peftTaskType(trainer),
     base_model_name_or_path: loaded.name,
     r,
     lora_alpha: r,

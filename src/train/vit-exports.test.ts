@@ -80,6 +80,8 @@ describe('a ViT run on hf-tiny/vit', () => {
     // The vectors, imported into a fresh run on the base model, give the same logits.
     const vectors = Object.fromEntries((await buildExport(trainer, 'vectors')).map((f) => [f.name, f.bytes]));
     expect(JSON.parse(new TextDecoder().decode(vectors['adapter_config.json']))).toMatchObject({ model_type: 'vit', task: 'classification', num_labels: 3, head_modules: ['classifier'] });
+    const lora = Object.fromEntries((await buildExport(trainer, 'lora', { rank: 4 })).map((f) => [f.name, f.bytes]));
+    expect(JSON.parse(new TextDecoder().decode(lora['adapter_config.json']))).toMatchObject({ peft_type: 'LORA', task_type: null, modules_to_save: ['classifier'], r: 4 });
     const fresh = await train(files, dataset, 0);
     fresh.importVectors(readVectorsExport(vectors[VECTORS_FILE]));
     expect(Array.from(await fresh.logits(dataset.validation))).toEqual(Array.from(logits));
