@@ -5,7 +5,8 @@
 import { splitValidation, type Table } from '../io/dataset.ts';
 import type { ImageDataset, ImageExample } from '../io/images/dataset.ts';
 import type { DecodedImage, ImageDecoder } from '../io/images/decode.ts';
-import type { Dataset, Example } from '../io/types.ts';
+import { imageRows } from '../io/images/examples.ts';
+import type { Dataset } from '../io/types.ts';
 
 const IMAGE_FILE = /\.(png|jpe?g|gif|webp|bmp|tiff?)$/i;
 
@@ -25,9 +26,8 @@ export function hasImageCells(table: Table): boolean {
  * else `holdOut` of the training images held out (seeded, like a text dataset's rows).
  */
 export function imageDataset(name: string, data: ImageDataset, holdOut: number | null, seed: number): Dataset {
-  const examples = (list: readonly ImageExample[]): Example[] => list.map((e) => ({ text: e.path, label: e.label, image: { path: e.path, bytes: e.bytes } }));
-  const train = examples(data.splits.train);
-  const split = holdOut === null && data.splits.validation ? { train, validation: examples(data.splits.validation) } : splitValidation(train, holdOut ?? 0.1, seed);
+  const train = imageRows(data.splits.train);
+  const split = holdOut === null && data.splits.validation ? { train, validation: imageRows(data.splits.validation) } : splitValidation(train, holdOut ?? 0.1, seed);
   return { task: 'classification', labelNames: data.labelNames, ...split, name };
 }
 
