@@ -1,12 +1,13 @@
 // The studio on images, on the real engine (SwiftShader): the "ViT digits" demo (a tiny ViT
 // pre-trained on MNIST digits 0–4, public/demo-vit/) loads with one click, its zipped image folder
 // of digits 5–9 shows thumbnails and counts per class, training moves the heatmap and AVF freezes
-// vectors, the playground predicts a digit drawn on its canvas and a dropped PNG with base and
-// fine-tuned top classes, and a folder with a damaged image is refused naming the image.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// vectors, the playground predicts a digit drawn on its canvas, a dropped and a picked PNG with
+// base and fine-tuned top classes, and a picked image folder with a damaged image is refused
+// naming the image.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { unzipSync, zipSync } from 'fflate';
+import { unzipSync } from 'fflate';
 
 const DEMO_VIT = path.resolve(import.meta.dirname, '..', 'public', 'demo-vit');
 const OUT = path.resolve(import.meta.dirname, '..', 'test-results');
@@ -74,29 +75,42 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
     await expect(drawn.getByTestId(`prediction-${side}`).getByTestId('prediction-top')).toHaveText(/^[5-9] \d+\.\d%$/, { timeout: 120_000 });
   }
 
-  // A validation digit dropped in: an 8 from the demo's own zip.
+  // Validation digits from the demo's own zip: an 8 dropped on the playground, a 6 picked.
   const zip = unzipSync(new Uint8Array(readFileSync(path.join(DEMO_VIT, 'digits-5-9.zip'))));
-  mkdirSync(OUT, { recursive: true });
-  const eight = path.join(OUT, 'vision-eight.png');
-  writeFileSync(eight, zip['digits-5-9/validation/8/200.png']);
-  await playground.getByTestId('playground-image').setInputFiles(eight);
+  await playground.getByTestId('playground-drop').evaluate((zone, data) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(data)], 'eight.png', { type: 'image/png' }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, [...zip['digits-5-9/validation/8/200.png']]);
   await expect(playground.getByTestId('prediction')).toHaveCount(2);
   const dropped = playground.getByTestId('prediction').first();
-  await expect(dropped).toContainText('vision-eight.png');
+  await expect(dropped).toContainText('eight.png');
   await expect(dropped.getByTestId('prediction-tuned').getByTestId('prediction-top')).toHaveText(/^[5-9] \d+\.\d%$/, { timeout: 120_000 });
+  mkdirSync(OUT, { recursive: true });
+  const six = path.join(OUT, 'vision-six.png');
+  writeFileSync(six, zip['digits-5-9/validation/6/200.png']);
+  await playground.getByTestId('playground-image').setInputFiles(six);
+  await expect(playground.getByTestId('prediction')).toHaveCount(3);
+  await expect(playground.getByTestId('prediction').first().getByTestId('prediction-base').getByTestId('prediction-top')).toHaveText(/^[5-9] \d+\.\d%$/, { timeout: 120_000 });
   await page.screenshot({ path: `${OUT}/vision-trained.png`, fullPage: true });
   await playground.screenshot({ path: `${OUT}/vision-playground.png` });
   await expect(page.getByTestId('errors')).toHaveCount(0);
 
-  // A folder with a damaged image: refused, the image named.
+  // An image folder picked as training data: its classes previewed; one damaged image in it is
+  // named, and the dataset withheld.
   await page.getByTestId('stop').click();
-  const damaged: Record<string, Uint8Array> = {};
-  for (const cls of ['5', '6']) for (const i of [0, 1, 2]) damaged[`bad/train/${cls}/${i}.png`] = zip[`digits-5-9/train/${cls}/${i}.png`];
-  damaged['bad/train/6/2.png'] = damaged['bad/train/6/2.png'].slice(0, 60);
-  const badZip = path.join(OUT, 'vision-bad.zip');
-  writeFileSync(badZip, zipSync(damaged));
-  await page.getByTestId('train-drop-files').setInputFiles(badZip);
-  await expect(page.getByTestId('error')).toContainText('bad/train/6/2.png: a damaged PNG', { timeout: 60_000 });
-  await expect(page.getByTestId('image-check')).toContainText('bad/train/6/2.png');
+  const folder = path.join(OUT, 'vision-bad');
+  rmSync(folder, { recursive: true, force: true });
+  for (const cls of ['5', '6']) {
+    mkdirSync(path.join(folder, 'train', cls), { recursive: true });
+    for (const i of [0, 1, 2]) writeFileSync(path.join(folder, 'train', cls, `${i}.png`), zip[`digits-5-9/train/${cls}/${i}.png`]);
+  }
+  writeFileSync(path.join(folder, 'train', '6', '2.png'), zip['digits-5-9/train/6/2.png'].slice(0, 60));
+  await page.getByTestId('train-drop-folder').setInputFiles(folder);
+  await expect(page.getByTestId('image-class-count')).toHaveText(['3 train', '3 train']);
+  await expect(page.getByTestId('error')).toContainText('vision-bad/train/6/2.png: a damaged PNG', { timeout: 60_000 });
+  await expect(page.getByTestId('image-check')).toContainText('vision-bad/train/6/2.png');
+  await expect(page.getByTestId('dataset-summary')).toHaveCount(0);
+  await expect(page.getByTestId('train')).toBeDisabled();
   expect(errors).toEqual([]);
 });
