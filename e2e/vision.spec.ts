@@ -2,8 +2,8 @@
 // pre-trained on MNIST digits 0–4, public/demo-vit/) loads with one click, its zipped image folder
 // of digits 5–9 shows thumbnails and counts per class, training moves the heatmap and AVF freezes
 // vectors, the playground predicts a digit drawn on its canvas, a dropped and a picked PNG with
-// base and fine-tuned top classes, and a picked image folder with a damaged image is refused
-// naming the image.
+// base and fine-tuned top classes, a picked image folder with a damaged image is refused naming
+// the image, and the saved run continues from its checkpoint with the demo's zip.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -61,6 +61,9 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
   await expect(heatmap).toHaveAttribute('data-frozen', '5');
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+  // The run is kept (its zip with it), like a text run.
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(page.getByTestId('run-row')).toContainText('vectorfit-demo-vit-digits · digits-5-9.zip');
 
   // A 7 drawn on the canvas: a bar across the top, then down to the bottom left.
   await draw(page, [
@@ -112,5 +115,17 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
   await expect(page.getByTestId('image-check')).toContainText('vision-bad/train/6/2.png');
   await expect(page.getByTestId('dataset-summary')).toHaveCount(0);
   await expect(page.getByTestId('train')).toBeDisabled();
+
+  // After a reload, the kept run continues from its checkpoint with its own zip: the digits come back.
+  const at = (await page.getByTestId('run-row').first().getAttribute('data-checkpoint'))!;
+  expect(Number(at)).toBeGreaterThanOrEqual(5);
+  await page.reload();
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  await expect(page.getByTestId('continue-offer')).toContainText(`vectorfit-demo-vit-digits · digits-5-9.zip from step ${at}`);
+  await page.getByTestId('continue-latest').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 120_000 });
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', at);
+  await expect(page.getByTestId('dataset-summary')).toContainText('1,000 training and 300 validation images');
+  await expect(page.getByTestId('errors')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

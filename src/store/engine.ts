@@ -109,12 +109,15 @@ function startNewRun() {
   const files = useFiles.getState();
   const { config } = useConfig.getState();
   const validation = files.validationSource === 'file' ? files.validation : null;
-  // A split read from several shards has no single file to keep: such a run trains but is not saved.
-  if (files.model && files.train?.source && files.dataset && (!validation || validation.source)) {
+  // An image dataset's validation split travels in its own file (the zip or Parquet file).
+  const train = files.train?.source ? { fileName: files.train.fileName, source: files.train.source } : files.images?.source ? { fileName: files.images.name, source: files.images.source } : null;
+  // A split read from several shards, or images dropped as a folder, has no single file to keep:
+  // such a run trains but is not saved.
+  if (files.model && train && files.dataset && (!validation || validation.source)) {
     beginRun(
       {
         model: files.model,
-        train: { fileName: files.train.fileName, source: files.train.source },
+        train,
         validation: validation && { fileName: validation.fileName, source: validation.source! },
         datasetName: files.dataset.name,
         columns: files.columns,

@@ -48,6 +48,7 @@ describe('image datasets in the files store', () => {
     expect(useErrors.getState().errors).toEqual([]);
     expect(s.images?.data.labelNames).toEqual(['a', 'b']);
     expect(s.images?.check).toEqual({ done: 8, total: 8, grayscale: true });
+    expect(s.images?.source).toBeNull();
     expect(s.dataset?.task).toBe('classification');
     expect([s.dataset?.train.length, s.dataset?.validation.length, s.validationSource]).toEqual([6, 2, 'file']);
     const first = s.dataset!.train[0];
@@ -65,6 +66,8 @@ describe('image datasets in the files store', () => {
     const s = useFiles.getState();
     expect(useErrors.getState().errors).toEqual([]);
     expect([s.images?.name, s.images?.check.grayscale, s.dataset?.train.length]).toEqual(['digits.zip', false, 6]);
+    // The zip is kept for a saved run; a folder is not.
+    expect(s.images?.source?.name).toBe('digits.zip');
   });
 
   it('names a corrupt image, an unsupported format and an empty class by path; a good drop clears it', async () => {
