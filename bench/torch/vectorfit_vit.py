@@ -1,6 +1,7 @@
 """An independent PyTorch run of the studio's ViT demo (public/demo-vit/): the tiny ViT pre-trained
 on digits 0–4 fine-tuned on digits 5–9, head-only, VectorFit (Σ + bias + head, with AVF) and
-VectorFit without AVF, over a few seeds, to set the studio's accuracy beside.
+VectorFit without AVF, over a few seeds, to set the studio's accuracy beside; `--variants full`
+adds full fine-tuning (every weight, dense, at --full-lr) for context.
 
 It shares no code with the studio: the images are read from the demo's zip with Pillow (gray →
 RGB, as transformers' convert_to_rgb), normalised as the demo's preprocessor_config.json says
@@ -15,7 +16,7 @@ dropout).
 The settings default to the demo's (public/demo-vit/manifest.json over src/train/defaults.ts):
 
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch/vectorfit_vit.py --seeds 1,2,3 \
-      --write-summary public/demo-vit/finetune-summary.json
+      --variants head,vectorfit,no-avf,full --write-summary public/demo-vit/finetune-summary.json
 """
 import argparse
 import io
@@ -35,6 +36,8 @@ from tiny_vit import LINEARS, ROOT, vit_logits
 
 DEMO = os.path.join(ROOT, 'public/demo-vit')
 VARIANTS = ('head', 'vectorfit', 'no-avf')
+# Context, not a VectorFit variant: every weight of the checkpoint trained (dense), at --full-lr.
+FULL = 'full'
 
 
 def read_imagefolder_zip(path, config, processor):
@@ -83,6 +86,10 @@ class VectorFitViT:
         self.head = [(torch.randn(labels, h, generator=g) * std).clamp(-2, 2).requires_grad_(), torch.zeros(labels).requires_grad_()]
         self.w = {**weights, 'classifier.weight': self.head[0], 'classifier.bias': self.head[1]}
         self.vectors = [p for key in self.sigma for p in (self.sigma[key], self.bias[key])] if trains else []
+        self.full = variant == FULL
+        if self.full:
+            self.w = {k: v.clone().requires_grad_() for k, v in weights.items()} | {'classifier.weight': self.head[0], 'classifier.bias': self.head[1]}
+            self.vectors = [v for k, v in self.w.items() if not k.startswith('classifier.')]
         self.vector_names = [f'vit.encoder.layer.{layer}.{LINEARS[kind]}.{k}' for (layer, kind) in self.sigma for k in ('sigma', 'bias')]
 
     def linear(self, layer, kind, x):
@@ -90,7 +97,7 @@ class VectorFitViT:
         return ((x @ vh.t()) * self.sigma[layer, kind]) @ u.t() + self.bias[layer, kind]
 
     def logits(self, pixels):
-        return vit_logits(self.config, self.w, pixels, self.linear)
+        return vit_logits(self.config, self.w, pixels, None if self.full else self.linear)
 
 
 def accuracy(model, split):
@@ -105,7 +112,7 @@ def run(weights, config, data, labels, variant, seed, args):
     rows, batch = len(y), args.batch
     epoch_steps = math.ceil(rows / batch)
     steps = args.epochs * epoch_steps
-    optimizer = torch.optim.AdamW(model.vectors + model.head, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(model.vectors + model.head, lr=args.full_lr if variant == FULL else args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
     initial = [p.detach().clone() for p in model.vectors]
     ema, frozen, events, losses = torch.zeros(len(model.vectors)), [], [], []
@@ -148,6 +155,7 @@ def main():
     parser.add_argument('--lr', type=float, default=demo['lr'])
     parser.add_argument('--avf', type=lambda v: tuple(int(x) for x in v.split(',')),
                         default=(avf['start'], avf['interval'], avf['count'], avf['k']), help='ti,tf,nf,k')
+    parser.add_argument('--full-lr', type=float, default=1e-3, help='the learning rate of the "full" variant (every weight trained)')
     parser.add_argument('--write-summary', help='write every run to this JSON')
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -163,7 +171,7 @@ def main():
             acc, losses, events = run(weights, config, data, len(names), variant, seed, args)
             seconds = time.time() - started
             runs.append({'variant': variant, 'seed': seed, 'accuracy': acc, 'first_loss': losses[0], 'last_loss': float(np.mean(losses[-5:])),
-                         'steps': len(losses), 'seconds': round(seconds), 'avf_events': events})
+                         'lr': args.full_lr if variant == FULL else args.lr, 'steps': len(losses), 'seconds': round(seconds), 'avf_events': events})
             print(f'{variant} seed {seed}: validation accuracy {100 * acc:.1f}% (loss {losses[0]:.3f} → {np.mean(losses[-5:]):.3f}, '
                   f'{len(losses)} steps, {seconds:.0f} s)', flush=True)
     seeds = args.seeds.split(',')
