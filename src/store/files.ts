@@ -32,7 +32,6 @@ export interface TableFile {
 
 export type ValidationSource = 'file' | 'fraction';
 
-/** A dropped dataset folder or zip: its split files and the splits in use. */
 /** A dropped image dataset (class folders, a table of image paths, Hub Parquet) and the check of its images. */
 export interface ImageFolder {
   name: string;
@@ -45,6 +44,7 @@ export interface ImageFolder {
   source: File | null;
 }
 
+/** A dropped dataset folder or zip: its split files and the splits in use. */
 export interface SplitFolder {
   name: string;
   splits: SplitFiles[];
@@ -259,10 +259,12 @@ export const useFiles = create<FilesState>()((set, get) => {
       const named = files.length === 1 ? files[0].path : undefined;
       try {
         const read = await readDrop(files);
+        // A single .zip or Parquet file is what a saved run keeps of an image dataset.
+        const source = files.length === 1 && /\.(zip|parquet)$/i.test(files[0].path) ? files[0].file : null;
         const images = 'file' in read ? hasImageCells(read.file.table) && { name: read.file.fileName, files: { [read.file.fileName]: await read.file.source!.arrayBuffer() } } : holdsImages(Object.keys(read.files)) && read;
         if (images) {
           if (role === 'validation') throw new Error(`${images.name}: drop an image dataset as training data; its validation/ folder (or held-out images) is the validation set`);
-          return await newImages(images, files.length === 1 && /\.(zip|parquet)$/i.test(files[0].path) ? files[0].file : null);
+          return await newImages(images, source);
         }
         if ('file' in read) {
           if (role === 'train') newTraining(read.file, null, undefined);
@@ -285,7 +287,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         // Hub Parquet of an Image feature: the split files hold the images.
         if (hasImageCells(first.table)) {
           if (role === 'validation') throw new Error(`${read.name}: drop an image dataset as training data; its validation split is the validation set`);
-          return await newImages(read, null);
+          return await newImages(read, source);
         }
         if (role === 'validation') {
           const id = proposed.validation ?? splits.find((s) => s.split !== 'train')?.id ?? splits[0].id;

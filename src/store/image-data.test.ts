@@ -3,6 +3,7 @@
 // noticed, for the playground's canvas), and a corrupt image, an unsupported format or an empty
 // class is named by its path; a text file drop is unchanged.
 import { zipSync } from 'fflate';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { PNG } from 'pngjs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeImageNode } from '../io/images/decode-node.ts';
@@ -36,7 +37,7 @@ const settled = () => new Promise<void>((resolve) => {
 
 beforeEach(() => {
   setImageDecoder(decodeImageNode);
-  useFiles.setState({ train: null, validation: null, folder: null, images: null, columns: {}, validationSource: 'fraction', validationNote: null, dataset: null });
+  useFiles.setState({ train: null, validation: null, folder: null, images: null, columns: {}, validationSource: 'fraction', validationFraction: 0.1, validationNote: null, dataset: null });
   useErrors.setState({ errors: [] });
 });
 
@@ -68,6 +69,36 @@ describe('image datasets in the files store', () => {
     expect([s.images?.name, s.images?.check.grayscale, s.dataset?.train.length]).toEqual(['digits.zip', false, 6]);
     // The zip is kept for a saved run; a folder is not.
     expect(s.images?.source?.name).toBe('digits.zip');
+  });
+
+  it('Hub Parquet files of an Image feature, dropped alone or as a folder of splits, are image datasets', async () => {
+    const parquet = (levels: number[]) =>
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'image', data: levels.map((l, i) => ({ bytes: png(l), path: `${i}.png` })) },
+          { name: 'label', data: levels.map((_, i) => BigInt(i % 2)) },
+        ],
+        schema: [
+          { name: 'root', num_children: 2 },
+          { name: 'image', repetition_type: 'OPTIONAL', num_children: 2 },
+          { name: 'bytes', type: 'BYTE_ARRAY', repetition_type: 'OPTIONAL' },
+          { name: 'path', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+          { name: 'label', type: 'INT64', repetition_type: 'OPTIONAL' },
+        ],
+        kvMetadata: [{ key: 'huggingface', value: JSON.stringify({ info: { features: { image: { _type: 'Image' }, label: { _type: 'ClassLabel', names: ['odd', 'even'] } } } }) }],
+      });
+    await useFiles.getState().dropDataset('train', file('train-00000-of-00001.parquet', new Uint8Array(parquet([0, 50, 100, 150]))));
+    await settled();
+    let s = useFiles.getState();
+    expect(useErrors.getState().errors).toEqual([]);
+    expect([s.images?.data.layout, s.images?.data.labelNames, s.images?.source?.name, s.dataset?.train.length]).toEqual(['parquet', ['odd', 'even'], 'train-00000-of-00001.parquet', 3]);
+    await useFiles.getState().dropDataset('train', [
+      file('mnist/data/train-00000-of-00001.parquet', new Uint8Array(parquet([0, 50, 100, 150]))),
+      file('mnist/data/test-00000-of-00001.parquet', new Uint8Array(parquet([200, 250]))),
+    ]);
+    await settled();
+    s = useFiles.getState();
+    expect([s.images?.name, s.images?.check.total, s.dataset?.train.length]).toEqual(['mnist', 4, 3]);
   });
 
   it('names a corrupt image, an unsupported format and an empty class by path; a good drop clears it', async () => {
