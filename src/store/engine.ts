@@ -114,12 +114,15 @@ function startNewRun() {
   const files = useFiles.getState();
   const { config } = useConfig.getState();
   const validation = files.validationSource === 'file' ? files.validation : null;
-  // A split read from several shards has no single file to keep: such a run trains but is not saved.
-  if (files.model && files.train?.source && files.dataset && (!validation || validation.source)) {
+  // An image dataset's validation split travels in its own file (the zip or Parquet file).
+  const train = files.train?.source ? { fileName: files.train.fileName, source: files.train.source } : files.images?.source ? { fileName: files.images.name, source: files.images.source } : null;
+  // A split read from several shards, or images dropped as a folder, has no single file to keep:
+  // such a run trains but is not saved.
+  if (files.model && train && files.dataset && (!validation || validation.source)) {
     beginRun(
       {
         model: files.model,
-        train: { fileName: files.train.fileName, source: files.train.source },
+        train,
         validation: validation && { fileName: validation.fileName, source: validation.source! },
         datasetName: files.dataset.name,
         columns: files.columns,
@@ -249,4 +252,11 @@ export function tagSentence(sentence: string) {
   const words = splitWords(sentence);
   useTokenPlayground.getState().addTagging({ id, sentence, words });
   send({ type: 'tag', id, words: words.map((w) => w.text) });
+}
+
+/** Base and fine-tuned predictions for an image (PNG or JPEG bytes) named `name`. */
+export function predictImage(name: string, image: Uint8Array) {
+  const id = nextPredictionId++;
+  useRun.getState().addPrediction({ id, text: name, imageUrl: URL.createObjectURL(new Blob([image as Uint8Array<ArrayBuffer>])) });
+  send({ type: 'predictImage', id, image: { path: name, bytes: image } });
 }

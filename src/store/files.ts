@@ -6,12 +6,16 @@ import { buildExamples, parseTable, splitValidation } from '../io/dataset.ts';
 import type { ColumnChoice, Table } from '../io/dataset.ts';
 import { describeMapping, guessColumns, leftOutWarning, reportColumns } from '../io/datasetColumns.ts';
 import { findSplits, loneDataFile, proposeSplits, readSplit, splitFileName, type SplitFiles } from '../io/datasetSplits.ts';
+import { readImageDataset, type DroppedFiles, type ImageDataset } from '../io/images/dataset.ts';
+import { decodeImageBrowser } from '../io/images/decode-browser.ts';
+import type { ImageDecoder } from '../io/images/decode.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
 import { ownBuffer, unzipEntries } from '../io/zip.ts';
 import { readTokenTaskFile, type TokenTaskData } from '../io/token-task-data.ts';
 import { causalLmReader, type CausalLmReader } from '../train/load.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
+import { checkImages, hasImageCells, holdsImages, imageDataset, type ImageCheck } from './image-data.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
 import { buildTokenTaskDataset, DEFAULT_QA_STRIDE, tokenTaskTable } from './token-task-dataset.ts';
@@ -34,6 +38,18 @@ export interface TableFile {
 
 export type ValidationSource = 'file' | 'fraction';
 
+/** A dropped image dataset (class folders, a table of image paths, Hub Parquet) and the check of its images. */
+export interface ImageFolder {
+  name: string;
+  data: ImageDataset;
+  check: ImageCheck;
+  /** Why the check failed (it names the image); the dataset is withheld until a good one is dropped. */
+  broken: string | null;
+  /** The dropped .zip or Parquet file: a saved run keeps it to rebuild the same dataset later.
+   * Null for a dropped folder, which a saved run does not keep yet. */
+  source: File | null;
+}
+
 /** A dropped dataset folder or zip: its split files and the splits in use. */
 export interface SplitFolder {
   name: string;
@@ -51,6 +67,9 @@ interface FilesState {
   validation: TableFile | null;
   /** Set when the training data came as a folder or zip of splits. */
   folder: SplitFolder | null;
+  /** Set when the training data is images; `train` and `validation` are then null, and
+   * validationSource 'file' means the dataset's own validation split. */
+  images: ImageFolder | null;
   columns: Columns;
   validationSource: ValidationSource;
   validationFraction: number;
@@ -87,6 +106,14 @@ function causalLmOf(model: ModelFiles): CausalLmReader | undefined {
   if (lastReader?.model !== model) lastReader = { model, reader: causalLmReader(model) };
   return lastReader.reader;
 }
+
+/** Decodes images for the check (the browser's decoders; tests use Node's). */
+let imageDecoder: ImageDecoder = decodeImageBrowser;
+export function setImageDecoder(decoder: ImageDecoder) {
+  imageDecoder = decoder;
+}
+/** Bumped by every new training set, so a check still running for an older one stops. */
+let imageCheckRun = 0;
 
 /** Seed of the held-out split: fixed so the same file always gives the same split. */
 const SPLIT_SEED = 1234;
@@ -146,7 +173,7 @@ export const useFiles = create<FilesState>()((set, get) => {
    * new files with the old Dataset; a failure names the file that caused it.
    */
   function update(change: Partial<FilesState>) {
-    const { model, modelInfo, train, validation, columns, validationSource, validationFraction, qaStride } = { ...get(), ...change };
+    const { model, modelInfo, train, validation, images, columns, validationSource, validationFraction, qaStride } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
     let dataset: Dataset | null = null;
@@ -154,7 +181,11 @@ export const useFiles = create<FilesState>()((set, get) => {
     let file = train?.fileName;
     try {
       const lm = model && !train?.tokenTask ? causalLmOf(model) : undefined;
-      if (train?.tokenTask) {
+      if (images) {
+        file = images.name;
+        if (images.broken) throw new Error(images.broken);
+        dataset = imageDataset(images.name, images.data, validationSource === 'file' ? null : validationFraction, SPLIT_SEED);
+      } else if (train?.tokenTask) {
         // Tokenized with the model's tokenizer: no Dataset until a model is dropped.
         if (modelInfo?.task === 'causal-lm') {
           throw new Error(`${train.tokenTask.task} data trains an encoder (BERT, RoBERTa, DeBERTa …); ${model!.name} is a causal language model`);
@@ -218,15 +249,31 @@ export const useFiles = create<FilesState>()((set, get) => {
     const detached = current && !sameLayout(current.table, train.table) ? current : null;
     const kept = detached ? null : current;
     const percent = Math.round(get().validationFraction * 100);
+    imageCheckRun++;
     update({
       train,
       folder,
+      images: null,
       columns: guessColumns(train.table),
       validation: kept,
       validationSource: kept ? 'file' : 'fraction',
       validationNote: detached
         ? `${detached.fileName} was set aside: its columns (${detached.table.columns.join(', ')}) are not those of ${train.fileName}; ${percent}% of the training rows are held out until a matching validation file is dropped.`
         : null,
+    });
+  }
+
+  /** An image dataset replaces any training table; its images are then decoded once, in the background. */
+  async function newImages(dropped: DroppedFiles, source: File | null) {
+    const data = await readImageDataset(dropped);
+    const all = [...data.splits.train, ...(data.splits.validation ?? [])];
+    const images: ImageFolder = { name: dropped.name, data, check: { done: 0, total: all.length, grayscale: true }, broken: null, source };
+    const run = ++imageCheckRun;
+    update({ images, train: null, validation: null, folder: null, columns: {}, validationSource: data.splits.validation ? 'file' : 'fraction', validationNote: null });
+    const current = () => run === imageCheckRun;
+    // Not awaited: the preview shows the images (and the check's progress) at once.
+    checkImages(all, imageDecoder, (check) => current() && set({ images: { ...get().images!, check } }), () => !current()).catch((error: unknown) => {
+      if (current()) update({ images: { ...get().images!, broken: error instanceof Error ? error.message : String(error) } });
     });
   }
 
@@ -237,6 +284,7 @@ export const useFiles = create<FilesState>()((set, get) => {
     train: null,
     validation: null,
     folder: null,
+    images: null,
     columns: {},
     validationSource: 'fraction',
     validationFraction: 0.1,
@@ -266,6 +314,13 @@ export const useFiles = create<FilesState>()((set, get) => {
       const named = files.length === 1 ? files[0].path : undefined;
       try {
         const read = await readDrop(files, nerLabelNames(role, get().train));
+        // A single .zip or Parquet file is what a saved run keeps of an image dataset.
+        const source = files.length === 1 && /\.(zip|parquet)$/i.test(files[0].path) ? files[0].file : null;
+        const images = 'file' in read ? hasImageCells(read.file.table) && { name: read.file.fileName, files: { [read.file.fileName]: await read.file.source!.arrayBuffer() } } : holdsImages(Object.keys(read.files)) && read;
+        if (images) {
+          if (role === 'validation') throw new Error(`${images.name}: drop an image dataset as training data; its validation/ folder (or held-out images) is the validation set`);
+          return await newImages(images, source);
+        }
         if ('file' in read) {
           if (role === 'train') newTraining(read.file, null, undefined);
           else update({ validation: read.file, validationSource: 'file', validationNote: null });
@@ -283,6 +338,12 @@ export const useFiles = create<FilesState>()((set, get) => {
           throw new Error(`${read.name}: no split files found (such as train.csv, validation.jsonl, dev.tsv or data/train-00000-of-00001.parquet)`);
         }
         const proposed = proposeSplits(splits);
+        const first = await readFolderSplit({ splits, files: read.files }, proposed.train ?? splits[0].id);
+        // Hub Parquet of an Image feature: the split files hold the images.
+        if (hasImageCells(first.table)) {
+          if (role === 'validation') throw new Error(`${read.name}: drop an image dataset as training data; its validation split is the validation set`);
+          return await newImages(read, source);
+        }
         if (role === 'validation') {
           const id = proposed.validation ?? splits.find((s) => s.split !== 'train')?.id ?? splits[0].id;
           update({ validation: await readFolderSplit({ splits, files: read.files }, id), validationSource: 'file', validationNote: null });
@@ -291,7 +352,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         const trainId = proposed.train ?? splits[0].id;
         const folder: SplitFolder = { name: read.name, splits, files: read.files, train: trainId, validation: proposed.validation };
         const validation = proposed.validation ? await readFolderSplit(folder, proposed.validation) : null;
-        newTraining(await readFolderSplit(folder, trainId), folder, validation);
+        newTraining(first, folder, validation);
       } catch (error) {
         errors.report(role, error, named);
       }

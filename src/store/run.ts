@@ -36,6 +36,8 @@ export interface PlaygroundEntry {
   id: number;
   text: string;
   textPair?: string;
+  /** An image input, as an object URL to show beside its predictions. */
+  imageUrl?: string;
   base?: Prediction;
   tuned?: Prediction;
 }
@@ -177,7 +179,12 @@ export const useRun = create<RunState>()((set) => ({
     });
   },
   addPrediction(entry) {
-    set((s) => ({ predictions: [entry, ...s.predictions].slice(0, 20) }));
+    set((s) => {
+      const all = [entry, ...s.predictions];
+      // An image entry's object URL goes with it.
+      for (const gone of all.slice(20)) if (gone.imageUrl) URL.revokeObjectURL(gone.imageUrl);
+      return { predictions: all.slice(0, 20) };
+    });
   },
   setExporting(kind) {
     set({ exporting: kind });

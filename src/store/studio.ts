@@ -21,7 +21,7 @@ export function startStudio() {
   let newTrainingSet = false;
   useFiles.subscribe((s, prev) => {
     const config = useConfig.getState();
-    if (s.train !== prev.train) {
+    if (s.train !== prev.train || s.images?.data !== prev.images?.data) {
       config.clearPreset();
       newTrainingSet = true;
     }

@@ -50,8 +50,11 @@ export function App() {
       <header>
         <h1>VectorFit Studio</h1>
         <AdapterStatus />
-        <button className="link" onClick={() => void loadDemo()} disabled={running} data-testid="load-demo">
+        <button className="link" onClick={() => void loadDemo('text')} disabled={running} data-testid="load-demo" title="BERT (tiny) on SST-2 sentences">
           Load the demo
+        </button>
+        <button className="link" onClick={() => void loadDemo('vit')} disabled={running} data-testid="load-demo-vit" title="A tiny ViT pre-trained on digits 0–4, fine-tuned on digits 5–9">
+          ViT digits
         </button>
       </header>
       <p className="tagline">

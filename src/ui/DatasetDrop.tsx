@@ -8,6 +8,7 @@ export function DatasetDrop() {
   const train = useFiles((s) => s.train);
   const validation = useFiles((s) => s.validation);
   const folder = useFiles((s) => s.folder);
+  const images = useFiles((s) => s.images);
   const note = useFiles((s) => s.validationNote);
   const dropDataset = useFiles((s) => s.dropDataset);
   const pickSplit = useFiles((s) => s.pickSplit);
@@ -15,7 +16,7 @@ export function DatasetDrop() {
     <div className="drop-pair">
       <DropZone
         title="Training data"
-        hint="CSV, TSV (every GLUE file), JSONL or Parquet; or a dataset folder or .zip with split files (train.csv, dev.tsv, data/train-*.parquet …)."
+        hint="CSV, TSV (every GLUE file), JSONL or Parquet; or a dataset folder or .zip with split files (train.csv, dev.tsv, data/train-*.parquet …); or images: a folder or .zip with one folder of PNG/JPEG files per class (train/ and validation/ split folders recognised)."
         accept={ACCEPT}
         folder
         testId="train-drop"
@@ -24,6 +25,12 @@ export function DatasetDrop() {
         {train && (
           <p className="file-summary" data-testid="train-info">
             <strong>{train.fileName}</strong>: {formatCount(train.table.rows.length)} row{train.table.rows.length === 1 ? '' : 's'}
+          </p>
+        )}
+        {images && (
+          <p className="file-summary" data-testid="train-info">
+            <strong>{images.name}</strong>: {formatCount(images.data.splits.train.length)} training image{images.data.splits.train.length === 1 ? '' : 's'} in{' '}
+            {images.data.labelNames.length} classes
           </p>
         )}
         {folder && (

@@ -1,6 +1,7 @@
 import { unreachable } from '../util/unreachable.ts';
 import type { ChangeEvent } from 'react';
 import { useFiles, type Columns } from '../store/files.ts';
+import { ImagePreview } from './ImagePreview.tsx';
 import { formatCount } from './labels.ts';
 import { TokenTaskPreview } from './TokenTaskPreview.tsx';
 
@@ -21,7 +22,9 @@ export function DatasetPreview() {
   const fraction = useFiles((s) => s.validationFraction);
   const mapping = useFiles((s) => s.mapping);
   const warning = useFiles((s) => s.columnWarning);
+  const images = useFiles((s) => s.images);
   const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
+  if (images) return <ImagePreview />;
   if (!train) return null;
   if (train.tokenTask) return <TokenTaskPreview />;
   const { table } = train;

@@ -4,12 +4,15 @@ import { isCausalLm, useFiles } from '../store/files.ts';
 import { SIDES, useGeneration, type GenerationColumn } from '../store/generation.ts';
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
+import { ImagePlayground } from './ImagePlayground.tsx';
 import { NumberField } from './NumberField.tsx';
 import { TokenTaskPlayground } from './TokenTaskPlayground.tsx';
 
 export function Playground() {
   const causalLm = useFiles(isCausalLm);
   const task = useFiles((s) => s.dataset?.task);
+  const images = useFiles((s) => s.images !== null);
+  if (images) return <ImagePlayground />;
   if (task === 'question-answering' || task === 'token-classification') return <TokenTaskPlayground task={task} />;
   return causalLm ? <GenerationPlayground /> : <ClassifierPlayground />;
 }

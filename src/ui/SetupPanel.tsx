@@ -10,6 +10,8 @@ export function SetupPanel() {
   const config = useConfig((s) => s.config);
   const { set, setAvf } = useConfig.getState();
   const trainExamples = useFiles((s) => s.dataset?.train.length ?? 0);
+  // An image model reads a fixed number of patches: no token length to set.
+  const images = useFiles((s) => s.images !== null);
   const state = useRun((s) => s.state);
   const summary = useRun((s) => s.summary);
   const locked = isRunning(state);
@@ -48,7 +50,9 @@ export function SetupPanel() {
             <option value="constant">constant</option>
           </select>
         </label>
-        <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation (QA: the window length)" testId="max-length" />
+        {!images && (
+          <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation (QA: the window length)" testId="max-length" />
+        )}
         <QaStrideField />
         <NumberField label="Seed" value={config.seed} integer disabled={locked} onChange={(v) => set('seed', v)} />
       </div>
