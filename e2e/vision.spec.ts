@@ -3,7 +3,7 @@
 // of digits 5–9 shows thumbnails and counts per class, training moves the heatmap and AVF freezes
 // vectors, the playground predicts a digit drawn on its canvas, a dropped and a picked PNG with
 // base and fine-tuned top classes, a picked image folder with a damaged image is refused naming
-// the image, and the saved run continues from its checkpoint with the demo's zip.
+// the image and trains once repaired, and the saved run continues from its checkpoint with the demo's zip.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -115,6 +115,17 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
   await expect(page.getByTestId('image-check')).toContainText('vision-bad/train/6/2.png');
   await expect(page.getByTestId('dataset-summary')).toHaveCount(0);
   await expect(page.getByTestId('train')).toBeDisabled();
+
+  // Repaired, the same picked folder is a dataset like the demo's zip, and it trains.
+  writeFileSync(path.join(folder, 'train', '6', '2.png'), zip['digits-5-9/train/6/2.png']);
+  await page.getByTestId('train-drop-folder').setInputFiles(folder);
+  await expect(page.getByTestId('dataset-summary')).toContainText('Image classification into 2 classes (5, 6)', { timeout: 60_000 });
+  await expect(page.getByTestId('train')).toBeEnabled({ timeout: 180_000 });
+  await page.getByTestId('train').click();
+  // Six images at the demo's settings: the run is short and trains to its end.
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'finished', { timeout: 300_000 });
+  expect(Number(await page.getByTestId('progress').getAttribute('data-step'))).toBeGreaterThan(0);
+  await expect(page.getByTestId('errors')).toHaveCount(0);
 
   // After a reload, the kept run continues from its checkpoint with its own zip: the digits come back.
   const at = (await page.getByTestId('run-row').first().getAttribute('data-checkpoint'))!;
