@@ -4,6 +4,7 @@ import { useFiles, type Columns } from '../store/files.ts';
 import { ImagePreview } from './ImagePreview.tsx';
 import { formatCount } from './labels.ts';
 import { TokenTaskPreview } from './TokenTaskPreview.tsx';
+import { ValidationSource } from './ValidationSource.tsx';
 
 const PREVIEW_ROWS = 8;
 
@@ -18,12 +19,10 @@ export function DatasetPreview() {
   const validation = useFiles((s) => s.validation);
   const columns = useFiles((s) => s.columns);
   const dataset = useFiles((s) => s.dataset);
-  const source = useFiles((s) => s.validationSource);
-  const fraction = useFiles((s) => s.validationFraction);
   const mapping = useFiles((s) => s.mapping);
   const warning = useFiles((s) => s.columnWarning);
   const images = useFiles((s) => s.images);
-  const { setColumn, setValidationSource, setValidationFraction } = useFiles.getState();
+  const { setColumn } = useFiles.getState();
   if (images) return <ImagePreview />;
   if (!train) return null;
   if (train.tokenTask) return <TokenTaskPreview />;
@@ -89,42 +88,7 @@ export function DatasetPreview() {
           </tbody>
         </table>
       </div>
-      <fieldset className="validation-source">
-        <legend>Validation</legend>
-        <label>
-          <input
-            type="radio"
-            name="validation-source"
-            checked={source === 'file'}
-            disabled={!validation}
-            onChange={() => setValidationSource('file')}
-          />
-          {validation ? `the file ${validation.fileName}` : 'a second file (drop one above)'}
-        </label>
-        <label>
-          <input
-            type="radio"
-            name="validation-source"
-            checked={source === 'fraction' || !validation}
-            onChange={() => setValidationSource('fraction')}
-          />
-          hold out
-          <input
-            type="number"
-            className="small"
-            min={1}
-            max={50}
-            step={1}
-            value={Math.round(fraction * 100)}
-            disabled={source === 'file' && validation !== null}
-            onChange={(e) => {
-              const percent = Number(e.target.value);
-              if (percent >= 1 && percent <= 50) setValidationFraction(percent / 100);
-            }}
-          />
-          % of the training rows
-        </label>
-      </fieldset>
+      <ValidationSource fileLabel={validation ? `the file ${validation.fileName}` : 'a second file (drop one above)'} hasFile={validation !== null} unit="rows" />
       {dataset && (
         <p className="dataset-summary" data-testid="dataset-summary">
           {taskLabel(dataset)}

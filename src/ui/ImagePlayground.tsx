@@ -4,6 +4,7 @@ import { useFiles } from '../store/files.ts';
 import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
 import { placeDigit } from './digit-drawing.ts';
+import { PredictionsTable } from './PredictionsTable.tsx';
 
 /** The drawing canvas's side in pixels (ten times MNIST's 28, so the resize to the model averages). */
 const PAD = 280;
@@ -77,33 +78,16 @@ export function ImagePlayground() {
         </label>
       </div>
       {drawable && <DrawingPad disabled={!canPredict} />}
-      {predictions.length > 0 && (
-        <table className="predictions">
-          <thead>
-            <tr>
-              <th>Input</th>
-              <th>Base model</th>
-              <th>Fine-tuned</th>
-            </tr>
-          </thead>
-          <tbody>
-            {predictions.map((p) => (
-              <tr key={p.id} data-testid="prediction">
-                <td>
-                  {p.imageUrl && <img className="prediction-image" src={p.imageUrl} alt={p.text} />}
-                  <small>{p.text}</small>
-                </td>
-                <td data-testid="prediction-base" data-scores={p.base?.scores.join(',')}>
-                  <TopClasses prediction={p.base} labelNames={labelNames} />
-                </td>
-                <td data-testid="prediction-tuned" data-scores={p.tuned?.scores.join(',')}>
-                  <TopClasses prediction={p.tuned} labelNames={labelNames} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PredictionsTable
+        predictions={predictions}
+        input={(p) => (
+          <>
+            {p.imageUrl && <img className="prediction-image" src={p.imageUrl} alt={p.text} />}
+            <small>{p.text}</small>
+          </>
+        )}
+        result={(prediction) => <TopClasses prediction={prediction} labelNames={labelNames} />}
+      />
     </section>
   );
 }

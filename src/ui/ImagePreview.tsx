@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { countPerClass, type ImageDataset } from '../io/images/dataset.ts';
 import { useFiles } from '../store/files.ts';
 import { formatCount } from './labels.ts';
+import { ValidationSource } from './ValidationSource.tsx';
 
 /** Thumbnails shown per class (the first training images of each). */
 const THUMBNAILS = 8;
@@ -27,9 +28,6 @@ function useThumbnails(data: ImageDataset): { path: string; url: string }[][] {
 export function ImagePreview() {
   const images = useFiles((s) => s.images)!;
   const dataset = useFiles((s) => s.dataset);
-  const source = useFiles((s) => s.validationSource);
-  const fraction = useFiles((s) => s.validationFraction);
-  const { setValidationSource, setValidationFraction } = useFiles.getState();
   const { data, check, broken } = images;
   const thumbnails = useThumbnails(data);
   const trainCounts = countPerClass(data.splits.train, data.labelNames);
@@ -70,31 +68,7 @@ export function ImagePreview() {
             ? `Checking the images: ${formatCount(check.done)} of ${formatCount(check.total)} decoded…`
             : `All ${formatCount(check.total)} images decode${check.grayscale ? ' (grayscale: the playground offers a canvas to draw on)' : ''}.`}
       </p>
-      <fieldset className="validation-source">
-        <legend>Validation</legend>
-        <label>
-          <input type="radio" name="validation-source" checked={source === 'file'} disabled={!data.splits.validation} onChange={() => setValidationSource('file')} />
-          {data.splits.validation ? `the validation split (${formatCount(data.splits.validation.length)} images)` : 'a validation/ folder (none in this dataset)'}
-        </label>
-        <label>
-          <input type="radio" name="validation-source" checked={source === 'fraction' || !data.splits.validation} onChange={() => setValidationSource('fraction')} />
-          hold out
-          <input
-            type="number"
-            className="small"
-            min={1}
-            max={50}
-            step={1}
-            value={Math.round(fraction * 100)}
-            disabled={source === 'file' && !!data.splits.validation}
-            onChange={(e) => {
-              const percent = Number(e.target.value);
-              if (percent >= 1 && percent <= 50) setValidationFraction(percent / 100);
-            }}
-          />
-          % of the training images
-        </label>
-      </fieldset>
+      <ValidationSource fileLabel={data.splits.validation ? `the validation split (${formatCount(data.splits.validation.length)} images)` : 'a validation/ folder (none in this dataset)'} hasFile={!!data.splits.validation} unit="images" />
       {dataset && (
         <p className="dataset-summary" data-testid="dataset-summary">
           Image classification into {dataset.labelNames.length} classes ({dataset.labelNames.join(', ')}): {formatCount(dataset.train.length)} training and{' '}

@@ -6,6 +6,7 @@ import { hasModel, useRun } from '../store/run.ts';
 import type { Prediction } from '../worker/protocol.ts';
 import { ImagePlayground } from './ImagePlayground.tsx';
 import { NumberField } from './NumberField.tsx';
+import { PredictionsTable } from './PredictionsTable.tsx';
 import { TokenTaskPlayground } from './TokenTaskPlayground.tsx';
 
 export function Playground() {
@@ -116,33 +117,16 @@ function ClassifierPlayground() {
           Predict
         </button>
       </form>
-      {predictions.length > 0 && (
-        <table className="predictions">
-          <thead>
-            <tr>
-              <th>Input</th>
-              <th>Base model</th>
-              <th>Fine-tuned</th>
-            </tr>
-          </thead>
-          <tbody>
-            {predictions.map((p) => (
-              <tr key={p.id} data-testid="prediction">
-                <td>
-                  {p.text}
-                  {p.textPair && <> / {p.textPair}</>}
-                </td>
-                <td data-testid="prediction-base" data-scores={p.base?.scores.join(',')}>
-                  {describe(p.base)}
-                </td>
-                <td data-testid="prediction-tuned" data-scores={p.tuned?.scores.join(',')}>
-                  {describe(p.tuned)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PredictionsTable
+        predictions={predictions}
+        input={(p) => (
+          <>
+            {p.text}
+            {p.textPair && <> / {p.textPair}</>}
+          </>
+        )}
+        result={describe}
+      />
     </section>
   );
 }

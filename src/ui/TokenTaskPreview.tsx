@@ -5,17 +5,15 @@ import { summariseTokenTask } from '../store/token-task-dataset.ts';
 import { formatCount } from './labels.ts';
 import { NerPreview } from './NerPreview.tsx';
 import { QaPreview } from './QaPreview.tsx';
+import { ValidationSource } from './ValidationSource.tsx';
 
 /** The preview of a QA or NER training file: what it holds, how it is split and windowed. */
 export function TokenTaskPreview() {
   const train = useFiles((s) => s.train);
   const validation = useFiles((s) => s.validation);
-  const source = useFiles((s) => s.validationSource);
-  const fraction = useFiles((s) => s.validationFraction);
   const dataset = useFiles((s) => s.dataset);
   const stride = useFiles((s) => s.qaStride);
   const maxLength = useConfig((s) => s.config.maxLength);
-  const { setValidationSource, setValidationFraction } = useFiles.getState();
   const data = train?.tokenTask;
   const summary = useMemo(() => (data ? summariseTokenTask(data) : null), [data]);
   if (!train || !data || !summary) return null;
@@ -25,31 +23,7 @@ export function TokenTaskPreview() {
       <h3>Preview: {train.fileName}</h3>
       {data.task === 'question-answering' && summary.task === 'question-answering' && <QaPreview questions={data.questions} summary={summary} />}
       {data.task === 'token-classification' && summary.task === 'token-classification' && <NerPreview data={data.data} summary={summary} />}
-      <fieldset className="validation-source">
-        <legend>Validation</legend>
-        <label>
-          <input type="radio" name="validation-source" checked={source === 'file'} disabled={!validation} onChange={() => setValidationSource('file')} />
-          {validation ? `the file ${validation.fileName}` : 'a second file (drop one above)'}
-        </label>
-        <label>
-          <input type="radio" name="validation-source" checked={source === 'fraction' || !validation} onChange={() => setValidationSource('fraction')} />
-          hold out
-          <input
-            type="number"
-            className="small"
-            min={1}
-            max={50}
-            step={1}
-            value={Math.round(fraction * 100)}
-            disabled={source === 'file' && validation !== null}
-            onChange={(e) => {
-              const percent = Number(e.target.value);
-              if (percent >= 1 && percent <= 50) setValidationFraction(percent / 100);
-            }}
-          />
-          % of the training {unit}
-        </label>
-      </fieldset>
+      <ValidationSource fileLabel={validation ? `the file ${validation.fileName}` : 'a second file (drop one above)'} hasFile={validation !== null} unit={unit} />
       {dataset ? (
         <p className="dataset-summary" data-testid="dataset-summary">
           {dataset.task === 'question-answering'
