@@ -23,7 +23,7 @@ import { Optimizer } from '../src/train/optimizer.ts';
 import { greedyToken } from '../src/train/sampling.ts';
 import { seededRandom } from '../src/util/random.ts';
 import { formatRow, median, tfAdamTrainer, tfOnDevice, type Tf, type TfScalar, type TfTensor, type TfVariable } from './peer.ts';
-import { randomWeights } from './train.ts';
+import { randomWeights, tunedTrainPlan } from './train.ts';
 
 
 const SMOLLM2_135M = {
@@ -261,7 +261,7 @@ export async function runDecoderBench(gpu: Gpu, tf: Tf): Promise<void> {
   // The peer reads Σ before our steps move it: both start from the same factors.
   const peer = await tfStep(tf, model, weights, batch, labels);
   const theirsInitial = await peer.loss();
-  const ops = [...model.trainPlan(B, T), ...optimizer.update];
+  const ops = [...(await tunedTrainPlan(gpu, model, B, T)), ...optimizer.update];
   const ours = await median(repeats, async () => {
     const encoder = device.createCommandEncoder();
     encodePlan(encoder, ops);

@@ -1,13 +1,16 @@
 // Matmul and the factored linear (forward + backward) against TF.js's WebGPU backend on the same
 // device, at BERT-base shapes (4096 tokens, 768×768 and 3072×768 weights), scaled down on a
 // software adapter. Prints GFLOP/s of both, our ratio, and with the card's fp32 peak given
-// (--peak-tflops, e.g. 67 for an H200's non-tensor fp32) the share of it we reach. Both matmul
-// variants are timed: 'tiled' (what GPUs get) and 'direct' (what software adapters get).
+// (--peak-tflops, e.g. 67 for an H200's non-tensor fp32) the share of it we reach. The matmul
+// kernels are timed on a GPU: the tiled one in each candidate tile, and 'direct' (what software
+// adapters get); the training step uses the one measured fastest per product (matmul_tuning.ts).
 import type { Gpu } from '../src/gpu/device.ts';
 import { runDispatches, type Dispatch } from '../src/gpu/dispatch.ts';
 import { createTensor, uploadTensor } from '../src/gpu/tensor.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../src/kernels/factored_linear.ts';
-import { matmul, type MatmulVariant } from '../src/kernels/matmul.ts';
+import { matmul } from '../src/kernels/matmul.ts';
+import { kernelName, tileName, type MatmulKernel } from '../src/kernels/matmul_tiles.ts';
+import { TUNING_CANDIDATES } from '../src/kernels/matmul_tuning.ts';
 import { randomArray } from '../src/test/compare.ts';
 import { record } from './figures.ts';
 import { formatRow, median, type Tf } from './peer.ts';
@@ -74,13 +77,16 @@ export async function runKernelBench(gpu: Gpu, tf: Tf, peakTflops?: number): Pro
     const flops = 2 * s.tokens * s.dIn * s.dOut;
     const theirs = await timeTf(repeats, () => [tf.matMul(xTf, wTf, false, true)]);
     let best = Infinity;
-    // A GPU gets both variants timed; a software adapter only the direct one it runs (the tiled
-    // one's barriers make it ~10× slower there, minutes at these shapes).
-    const variants: MatmulVariant[] = gpu.adapter.isSoftware ? ['direct'] : ['tiled', 'direct'];
-    for (const variant of variants) {
-      const ours = await timeOurs(gpu, [matmul(device, { m: s.tokens, n: s.dOut, k: s.dIn, a: x, b: w, transB: true, out: y, variant })], repeats);
+    // A GPU gets every kernel the tuner chooses among timed (the sweep says which tile suits the
+    // card); a software adapter only the direct one it runs (the tiled ones' barriers make them
+    // ~10× slower there, minutes at these shapes).
+    const kernels: readonly MatmulKernel[] = gpu.adapter.isSoftware ? ['direct'] : TUNING_CANDIDATES;
+    for (const kernel of kernels) {
+      const forced = kernel === 'direct' ? { variant: 'direct' as const } : { tile: kernel };
+      const ours = await timeOurs(gpu, [matmul(device, { m: s.tokens, n: s.dOut, k: s.dIn, a: x, b: w, transB: true, out: y, ...forced })], repeats);
       best = Math.min(best, ours);
-      row(`matmul ${variant} x·Wᵀ [${s.tokens}×${s.dIn}→${s.dOut}]`, `matmul.${dims}.${variant}`, flops, ours, theirs);
+      const name = kernel === 'direct' ? 'direct' : `tiled.${tileName(kernel)}`;
+      row(`matmul ${kernelName(kernel)} x·Wᵀ [${s.tokens}×${s.dIn}→${s.dOut}]`, `matmul.${dims}.${name}`, flops, ours, theirs);
     }
     // The faster variant under the name PyTorch's figure shares.
     record(`matmul.${dims}.gflops`, flops / best / 1e9);

@@ -6,7 +6,8 @@
 import { pathToFileURL } from 'node:url';
 import { adapterName, type Gpu } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
-import { encodePlan } from '../src/gpu/plan.ts';
+import { encodePlan, type PlanOp } from '../src/gpu/plan.ts';
+import { kernelName } from '../src/kernels/matmul_tiles.ts';
 import { readTensor } from '../src/gpu/readback.ts';
 import { ARCHITECTURES, describeModel, tokenEmbeddings, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
 import { unreachable } from '../src/util/unreachable.ts';
@@ -98,10 +99,25 @@ function randomBatch(config: ModelConfig, B: number, T: number, seed: number): {
   return { batch: { batch: B, seq: T, inputIds, attentionMask }, labels: Uint32Array.from({ length: B }, (_, b) => b % 2) };
 }
 
+/** The train plan as the trainer runs it on a GPU: after its products' matmul kernels are
+ * measured (matmul_tuning.ts); prints how long that took and what it chose. */
+export async function tunedTrainPlan(gpu: Gpu, model: GpuModel, B: number, T: number): Promise<PlanOp[]> {
+  model.trainPlan(B, T);
+  const start = performance.now();
+  const tuned = await model.tuneMatmuls(gpu);
+  if (tuned.length) {
+    const counts = new Map<string, number>();
+    for (const t of tuned) counts.set(kernelName(t.chosen), (counts.get(kernelName(t.chosen)) ?? 0) + 1);
+    const chosen = [...counts].map(([name, n]) => `${name} ×${n}`).join(', ');
+    console.log(`matmul kernels measured for ${tuned.length} products in ${((performance.now() - start) / 1000).toFixed(1)} s: ${chosen}`);
+  }
+  return model.trainPlan(B, T);
+}
+
 /** Median seconds of our step (the train plan and the AdamW update in one submit), and its loss. */
 export async function timeOurs(gpu: Gpu, model: GpuModel, optimizer: Optimizer, B: number, T: number, repeats: number): Promise<{ seconds: number; loss: number }> {
   const { device } = gpu;
-  const ops = [...model.trainPlan(B, T), ...optimizer.update];
+  const ops = [...(await tunedTrainPlan(gpu, model, B, T)), ...optimizer.update];
   let step = 0;
   const seconds = await median(repeats, async () => {
     device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(++step));

@@ -60,16 +60,16 @@ fn store(base: u32, m: u32, n: u32, value: f32) {
   C[idx] = v;
 }
 
-// ---- For GPUs: 64×64 outputs per workgroup of 16×16 threads through workgroup-memory tiles,
-// each thread a 4×4 register block (rows ty + 16i, columns tx + 16j: neighbouring threads read
-// neighbouring shared words).
-const TM = 64u;
-const TN = 64u;
-const TK = 16u;
-var<workgroup> As: array<f32, 1024>; // [TK][TM]
-var<workgroup> Bs: array<f32, 1024>; // [TK][TN]
+// ---- For GPUs: TM×TN outputs per workgroup of WX×WY threads through workgroup-memory tiles TK
+// deep, each thread an RM×RN register block (rows ty + WY·i, columns tx + WX·j: neighbouring
+// threads read neighbouring shared words). The tile constants are prepended by matmul_tiles.ts:
+//   TM, TN, TK, RM, RN, WX = TN / RN, WY = TM / RM.
+// Which tile suits a shape is measured per adapter (matmul_tuning.ts).
+const THREADS = WX * WY;
+var<workgroup> As: array<f32, TK * TM>; // [TK][TM]
+var<workgroup> Bs: array<f32, TK * TN>; // [TK][TN]
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TM;
@@ -77,11 +77,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let aBase = blockStart(wg.z, p.aBatch, p.aHead);
   let bBase = blockStart(wg.z, p.bBatch, p.bHead);
   let cBase = blockStart(wg.z, p.cBatch, p.cHead);
-  var acc: array<array<f32, 4>, 4>;
+  var acc: array<array<f32, RN>, RM>;
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = li + i * 256u;
+    for (var i = 0u; i < TK * TM / THREADS; i++) {
+      let e = li + i * THREADS;
       // Walk the stored layout's contiguous axis with consecutive threads.
       var m: u32; var k: u32;
       if (TRANS_A) { m = e % TM; k = e / TM; } else { k = e % TK; m = e / TK; }
@@ -89,8 +89,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       if (row0 + m < p.M && k0 + k < p.K) { v = loadA(aBase, row0 + m, k0 + k); }
       As[k * TM + m] = v;
     }
-    for (var i = 0u; i < 4u; i++) {
-      let e = li + i * 256u;
+    for (var i = 0u; i < TK * TN / THREADS; i++) {
+      let e = li + i * THREADS;
       var n: u32; var k: u32;
       if (TRANS_B) { k = e % TK; n = e / TK; } else { n = e % TN; k = e / TN; }
       var v = 0.0;
@@ -99,14 +99,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = As[k * TM + lid.y + 16u * i];
-        b[i] = Bs[k * TN + lid.x + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
+      var a: array<f32, RM>;
+      var b: array<f32, RN>;
+      for (var i = 0u; i < RM; i++) { a[i] = As[k * TM + lid.y + WY * i]; }
+      for (var j = 0u; j < RN; j++) { b[j] = Bs[k * TN + lid.x + WX * j]; }
+      for (var i = 0u; i < RM; i++) {
+        for (var j = 0u; j < RN; j++) {
           acc[i][j] = fma(a[i], b[j], acc[i][j]);
         }
       }
@@ -114,11 +112,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     workgroupBarrier();
   }
 
-  for (var i = 0u; i < 4u; i++) {
-    let gm = row0 + lid.y + 16u * i;
+  for (var i = 0u; i < RM; i++) {
+    let gm = row0 + lid.y + WY * i;
     if (gm >= p.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let gn = col0 + lid.x + 16u * j;
+    for (var j = 0u; j < RN; j++) {
+      let gn = col0 + lid.x + WX * j;
       if (gn >= p.N) { continue; }
       store(cBase, gm, gn, acc[i][j]);
     }

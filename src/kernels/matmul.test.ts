@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
@@ -6,6 +6,8 @@ import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
 import { matmul, type MatmulShape } from './matmul.ts';
 import { matmul as matmulRef } from './matmul.ref.ts';
+import { chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, tileHeader, tileName, unmeasuredProducts, type MatmulKernel } from './matmul_tiles.ts';
+import { tuneMatmuls } from './matmul_tuning.ts';
 
 // fp32 accumulation over k ≤ 200 terms of size ≤ 1: |error| stays below ~k·2⁻²⁴·Σ|ab| ≈ 1e-5·k/100.
 const TOL = { atol: 2e-5, rtol: 1e-5 };
@@ -60,5 +62,62 @@ describe.each(['tiled', 'direct'] as const)('matmul (%s) matches its float64 ref
     const bias = uploadTensor(device, [1, 2, 3], [3]);
     runDispatches(device, [matmul(device, { variant, m: 2, n: 3, k: 0, a: createTensor(device, [0]), b: createTensor(device, [0]), out, bias })]);
     expectClose(await readTensor(device, out), [1, 2, 3, 1, 2, 3], { atol: 0, rtol: 0 }, 'k = 0');
+  });
+});
+
+// Every tile a GPU may be given (matmul_tiles.ts), on shapes that cut through its edges.
+describe.each(MATMUL_TILES.map((tile) => [tileName(tile), tile] as const))('matmul with the %s tile matches its float64 reference', (_, tile) => {
+  it('on an edge-cutting shape', () => check({ tile, m: tile.tm + 3, n: tile.tn - 5, k: tile.tk * 2 + 7 }));
+  it('with both transposed, batched with gaps', () => check({ tile, m: 37, n: 29, k: 45, transA: true, transB: true, batch: 2, strideC: 37 * 29 + 3 }));
+  it('with A transposed, alpha, bias and an inner-dimension scale', () => check({ tile, m: 19, n: 131, k: 9, transA: true, alpha: 0.5 }, { bias: true, kScale: true }));
+});
+
+// The candidates differ in how outputs are spread over threads, never in the order each output's
+// k terms are summed: the tuner's choice cannot change a bit of the result.
+it('every kernel gives bit-identical products', async () => {
+  const { device } = await testGpu();
+  const [m, n, k] = [70, 45, 39];
+  const a = uploadTensor(device, f32(randomArray(m * k, 11)), [m * k]);
+  const b = uploadTensor(device, f32(randomArray(k * n, 12)), [k * n]);
+  const results = new Map<string, Float32Array>();
+  for (const kernel of [...MATMUL_TILES, 'direct'] as MatmulKernel[]) {
+    const out = createTensor(device, [m * n]);
+    runDispatches(device, [matmul(device, { m, n, k, a, b, out, transB: false, ...(kernel === 'direct' ? { variant: 'direct' as const } : { tile: kernel }) })]);
+    results.set(kernelName(kernel), await readTensor(device, out));
+  }
+  const [first, ...rest] = [...results];
+  for (const [name, values] of rest) expectClose(values, first[1], { atol: 0, rtol: 0 }, `${name} against ${first[0]}`);
+});
+
+it('refuses a tile whose threads cannot cover its shared tiles', () => {
+  expect(() => tileHeader({ tm: 64, tn: 64, tk: 3, rm: 4, rn: 4 })).toThrow(/cover the 3-deep tiles/);
+  expect(() => tileHeader({ tm: 64, tn: 64, tk: 16, rm: 1, rn: 1 })).toThrow(/≤ 256 threads/);
+  expect(() => tileHeader({ tm: 128, tn: 128, tk: 32, rm: 8, rn: 8 })).toThrow(/exceed 16 KiB/);
+});
+
+describe('tuning the kernel per product', () => {
+  it('measures each unmeasured product with every candidate and keeps the fastest', async () => {
+    const gpu = await testGpu();
+    const shape = { m: 24, n: 40, k: 8, blocks: 3, transA: false, transB: true };
+    // A GPU building a plan asks for the kernel; until measured it gets the default.
+    expect(chosenKernel(gpu.device, shape, DEFAULT_TILE)).toBe(DEFAULT_TILE);
+    expect(unmeasuredProducts(gpu.device)).toContainEqual(shape);
+    const candidates: MatmulKernel[] = [DEFAULT_TILE, MATMUL_TILES[5], 'direct'];
+    const results = await tuneMatmuls(gpu, { candidates, repeats: 1 });
+    const result = results.find((r) => r.shape === shape)!;
+    expect(result.timings.map((t) => t.kernel)).toEqual(candidates);
+    const fastest = result.timings.reduce((best, t) => (t.seconds < best.seconds ? t : best));
+    expect(result.chosen).toBe(fastest.kernel);
+    expect(chosenKernel(gpu.device, shape, DEFAULT_TILE)).toBe(fastest.kernel);
+    expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
+  });
+
+  it('leaves products too large to measure beside the model at the default, measured once', async () => {
+    const gpu = await testGpu();
+    const shape = { m: 512, n: 512, k: 512, blocks: 1, transA: true, transB: false };
+    chosenKernel(gpu.device, shape, 'direct');
+    const results = await tuneMatmuls(gpu, { maxBytes: 1 << 20, candidates: ['direct'] });
+    expect(results.find((r) => r.shape === shape)).toEqual({ shape, timings: [], chosen: DEFAULT_TILE });
+    expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
   });
 });

@@ -4,6 +4,7 @@ import rng from '../../shaders/rng.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
+import { chosenKernel, tileHeader, DEFAULT_TILE, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
 
 export type MatmulVariant = 'tiled' | 'direct';
 
@@ -25,6 +26,9 @@ export interface MatmulShape {
   /** 'tiled' (workgroup-memory tiles, for GPUs) or 'direct' (no barriers, for software
    * adapters); chosen from the device when absent. Tests run both. */
   variant?: MatmulVariant;
+  /** The tiled kernel's tile (implies 'tiled'); when neither is given, the kernel measured fastest
+   * for this product on this device (matmul_tuning.ts), or until then the adapter's default. */
+  tile?: MatmulTile;
 }
 
 export interface MatmulArgs extends MatmulShape {
@@ -90,13 +94,13 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
     // p = 1 drops everything (as nn.Dropout does) instead of dividing by 0.
     ['f32', drop?.p ?? 0], ['f32', drop ? (drop.p < 1 ? 1 / (1 - drop.p) : 0) : 1], ['u32', drop?.stream ?? 0],
   ], args.label);
-  // Software adapters get the barrier-free variant (see the shader); GPUs the shared-memory tiles.
-  const direct = (args.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
-  const tile = direct ? 32 : 64;
+  const kernel = pickKernel(device, args);
+  const [tm, tn] = kernel === 'direct' ? [32, 32] : [kernel.tm, kernel.tn];
   return makeDispatch(device, {
     label: args.label,
-    code: rng + code,
-    entryPoint: direct ? 'direct' : 'main',
+    // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
+    code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
+    entryPoint: kernel === 'direct' ? 'direct' : 'main',
     constants: {
       TRANS_A: Number(!!args.transA),
       TRANS_B: Number(!!args.transB),
@@ -106,6 +110,16 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
       DROPOUT_A: Number(!!drop),
     },
     bindings: [a, b, c, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device), drop?.seed ?? placeholder(device)],
-    workgroups: [ceilDiv(args.n, tile), ceilDiv(args.m, tile), args.blocks],
+    workgroups: [ceilDiv(args.n, tn), ceilDiv(args.m, tm), args.blocks],
   });
+}
+
+/** A forced tile or variant wins; otherwise the kernel measured fastest for this product on this
+ * device (matmul_tuning.ts), and until measured: the barrier-free kernel on software adapters
+ * (see the shader), the default shared-memory tile on GPUs. */
+function pickKernel(device: GPUDevice, args: BlockMatmulArgs): MatmulKernel {
+  if (args.tile) return args.tile;
+  if (args.variant) return args.variant === 'direct' ? 'direct' : DEFAULT_TILE;
+  const shape = { m: args.m, n: args.n, k: args.k, blocks: args.blocks, transA: !!args.transA, transB: !!args.transB };
+  return chosenKernel(device, shape, isSoftwareDevice(device) ? 'direct' : DEFAULT_TILE);
 }

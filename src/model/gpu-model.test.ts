@@ -8,6 +8,8 @@ import { readDatasetFile, readModelDir } from '../cli/files.ts';
 import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { uploadTensor } from '../gpu/tensor.ts';
+import { acquireNodeGpu } from '../gpu/node.ts';
+import { MATMUL_TILES } from '../kernels/matmul_tiles.ts';
 import { svd } from '../kernels/svd.ts';
 import { loadModel, type LoadedModel, textModel } from '../train/load.ts';
 import { testGpu } from '../test/gpu.ts';
@@ -301,4 +303,40 @@ it('factors on the GPU (svdBatch, one layer at a time) exactly as the per-matrix
     expect(Array.from(ours.v), `${m.path} V`).toEqual(Array.from(await readTensor(device, alone.v)));
     for (const t of [w, alone.u, alone.s, alone.v]) t.buffer.destroy();
   }
+});
+
+// A GPU measures each product's matmul kernel before the first step (matmul_tuning.ts). Forced on
+// SwiftShader with a tile as the only candidate, every product of the plan moves from the
+// software kernel to a tile: loss and gradients must not change by a bit.
+it('gives bit-identical loss and gradients once its matmul kernels are measured and swapped', async () => {
+  const dir = join(HF_TINY, 'bert');
+  const { batch, labels } = readFixtureBatch(dir);
+  const loaded = await loadModel(await readModelDir(dir), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+  // Its own device: the measured choices stay with a device, and other tests keep theirs.
+  const gpu = await acquireNodeGpu();
+  const { device } = gpu;
+  const model = await GpuModel.create(device, loaded.weights, { hidden: 0.1, attention: 0.1, classifier: 0.1 }, {
+    maxBatch: batch.batch, maxSeq: batch.seq, trains: () => true, factorOn: 'cpu',
+  });
+  model.setBatch(batch, labels);
+  device.queue.writeBuffer(model.seedTensor.buffer, 0, Uint32Array.of(5));
+  const step = async () => {
+    submitPlan(device, model.trainPlan(batch.batch, batch.seq));
+    return { loss: await readTensor(device, model.loss), grads: await readTensor(device, model.gradsTensor) };
+  };
+  const before = await step();
+  const plan = model.trainPlan(batch.batch, batch.seq);
+  expect(await model.tuneMatmuls(gpu)).toEqual([]); // software: nothing unless asked
+  const tuned = await model.tuneMatmuls(gpu, { onSoftware: true, candidates: [MATMUL_TILES[5]], repeats: 1 });
+  expect(tuned.length).toBeGreaterThan(5);
+  expect(tuned.every((t) => t.chosen !== 'direct')).toBe(true);
+  expect(model.trainPlan(batch.batch, batch.seq)).not.toBe(plan);
+  const after = await step();
+  expect(after.loss).toEqual(before.loss);
+  expect(after.grads).toEqual(before.grads);
+  // Everything is measured now: a second pass measures nothing and keeps the plan.
+  const replanned = model.trainPlan(batch.batch, batch.seq);
+  expect(await model.tuneMatmuls(gpu, { onSoftware: true })).toEqual([]);
+  expect(model.trainPlan(batch.batch, batch.seq)).toBe(replanned);
+  device.destroy();
 });

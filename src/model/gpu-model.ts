@@ -2,6 +2,7 @@
 // and activations with its forward and backward ops; this class joins them: weights factored once
 // by SVD, every trainable tensor (Σ, biases, head) a view into one flat buffer, the residual
 // stream between blocks, and per-shape plans of the forward, the loss and the backward.
+import type { Gpu } from '../gpu/device.ts';
 import { createTensor, prefix, uploadTensor, view, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { submitPlan, type PlanOp } from '../gpu/plan.ts';
 import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
@@ -10,6 +11,7 @@ import { activationForward } from '../kernels/activation.ts';
 import { layerNormForward } from '../kernels/layernorm.ts';
 import { groupRows } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
+import { tuneMatmuls, type ProductTuning, type TuningOptions } from '../kernels/matmul_tuning.ts';
 import { chooseLinearForm, type LinearForm } from '../kernels/linear_forms.ts';
 import { svdBatch, svdReport, type SvdReport } from '../kernels/svd.ts';
 import { svd as svdRef } from '../kernels/svd.ref.ts';
@@ -393,6 +395,23 @@ export class GpuModel {
     const key = paths.join(',');
     if (key === this.frozenKey) return;
     this.frozenKey = key;
+    this.dropTrainPlans();
+  }
+
+  /**
+   * Measures the matmul kernel for every product the plans built so far use that has no
+   * measurement on this device yet (matmul_tuning.ts), and rebuilds the train plans with the
+   * winners. Results are unchanged bit for bit. Software adapters keep their one barrier-free
+   * kernel and measure nothing unless `onSoftware` asks (tests do, to run the tiles in a model).
+   */
+  async tuneMatmuls(gpu: Gpu, options: TuningOptions & { onSoftware?: boolean } = {}): Promise<ProductTuning[]> {
+    if (gpu.adapter.isSoftware && !options.onSoftware) return [];
+    const tuned = await tuneMatmuls(gpu, options);
+    if (tuned.length) this.dropTrainPlans();
+    return tuned;
+  }
+
+  private dropTrainPlans(): void {
     for (const [name, plan] of this.plans) {
       if (!name.startsWith('train ')) continue;
       this.plans.delete(name);

@@ -252,8 +252,12 @@ export class Trainer {
     this.gpu.device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(stepSeed(this.config.seed, t)));
     const hyper = hyperAt(this.config, t, this.totalSteps);
     this.optimizer.setHyper(hyper);
+    // A plan of new shapes may hold products not yet measured on this GPU: measure them before
+    // its first step (the plan is rebuilt with the faster kernels; the numbers do not change).
+    let plan = this.model.trainPlan(batch.batch, batch.seq);
+    if ((await this.model.tuneMatmuls(this.gpu)).length) plan = this.model.trainPlan(batch.batch, batch.seq);
     const encoder = this.gpu.device.createCommandEncoder();
-    encodePlan(encoder, this.model.trainPlan(batch.batch, batch.seq));
+    encodePlan(encoder, plan);
     // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the loss is
     // copied beside the verdict, so the one small readback per step carries both: a diverging
     // run can hide NaN Σ behind a finite loss (frozen or saturated paths), and must stop anyway.
