@@ -18,6 +18,7 @@ import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededNormal, seededRandom } from '../src/util/random.ts';
 import { record } from './figures.ts';
+import { printStepProfile } from './step_profile.ts';
 import { formatRow, median, tfAdamTrainer, tfOnDevice, type Tf, type TfScalar, type TfTensor, type TfTrainer, type TfVariable } from './peer.ts';
 
 
@@ -255,6 +256,7 @@ export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
   console.log(`ratio ours/tfjs: ${(theirs / ours.seconds).toFixed(2)}× (goal ≥ 3×)`);
   record('train.vectorfit.steps_per_s', 1 / ours.seconds);
   record('train.vectorfit.tfjs.steps_per_s', 1 / theirs);
+  await printStepProfile(gpu, [...model.trainPlan(B, T), ...optimizer.update], 'train.vectorfit', ours.seconds);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

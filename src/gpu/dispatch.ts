@@ -8,6 +8,8 @@ export interface Dispatch {
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: readonly [number, number, number];
+  /** Floating-point operations it performs, where counted (products), for profiles. */
+  readonly flops?: number;
 }
 
 export type Binding = GPUBuffer | Tensor | GPUBufferBinding;
@@ -20,6 +22,7 @@ export interface DispatchSpec {
   /** Bindings of group 0 in binding order (0, 1, 2 …). */
   bindings: readonly Binding[];
   workgroups: readonly [number, number?, number?];
+  flops?: number;
 }
 
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -35,7 +38,7 @@ export function makeDispatch(device: GPUDevice, spec: DispatchSpec): Dispatch {
     layout: pipeline.getBindGroupLayout(0),
     entries: spec.bindings.map((binding, index) => ({ binding: index, resource: asResource(binding) })),
   });
-  return { label: spec.label, pipeline, bindGroup, workgroups };
+  return { label: spec.label, pipeline, bindGroup, workgroups, ...(spec.flops !== undefined && { flops: spec.flops }) };
 }
 
 function asResource(binding: Binding): GPUBufferBinding {

@@ -4,7 +4,7 @@ import rng from '../../shaders/rng.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
-import { chosenKernel, tileHeader, DEFAULT_TILE, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
+import { chosenKernel, kernelName, tileHeader, DEFAULT_TILE, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
 
 export type MatmulVariant = 'tiled' | 'direct';
 
@@ -97,7 +97,7 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
   const kernel = pickKernel(device, args);
   const [tm, tn] = kernel === 'direct' ? [32, 32] : [kernel.tm, kernel.tn];
   return makeDispatch(device, {
-    label: args.label,
+    label: `${args.label} · ${kernelName(kernel)}`,
     // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
     code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
     entryPoint: kernel === 'direct' ? 'direct' : 'main',
@@ -111,6 +111,7 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
     },
     bindings: [a, b, c, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device), drop?.seed ?? placeholder(device)],
     workgroups: [ceilDiv(args.n, tn), ceilDiv(args.m, tm), args.blocks],
+    flops: 2 * args.blocks * args.m * args.n * args.k,
   });
 }
 
