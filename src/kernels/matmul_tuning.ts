@@ -17,7 +17,8 @@ export interface KernelTiming {
 
 export interface ProductTuning {
   shape: ProductShape;
-  /** Empty when the product was too large to measure beside the model (it keeps the default). */
+  /** Empty when the product was too large to measure beside the model, or its operands did not
+   * fit in the GPU's memory: it keeps the default. */
   timings: KernelTiming[];
   chosen: MatmulKernel;
 }
@@ -43,18 +44,25 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
 async function tuneProduct(gpu: Gpu, shape: ProductShape, options: TuningOptions): Promise<ProductTuning> {
   const { device } = gpu;
   const { m, n, k, blocks } = shape;
-  const floats = blocks * (m * k + k * n + m * n);
-  if (4 * floats > (options.maxBytes ?? 256 * 2 ** 20) || floats === 0) {
+  const operands = [blocks * m * k, blocks * k * n, blocks * m * n];
+  const floats = operands[0] + operands[1] + operands[2];
+  const tooLarge = 4 * floats > (options.maxBytes ?? 256 * 2 ** 20) || operands.some((f) => 4 * f > device.limits.maxStorageBufferBindingSize);
+  if (tooLarge || operands.includes(0)) {
     setChosenKernel(device, shape, DEFAULT_TILE);
     return { shape, timings: [], chosen: DEFAULT_TILE };
   }
-  // Zero-filled operands: fp32 FMA throughput does not depend on the values.
-  const a = createTensor(device, [blocks * m * k]);
-  const b = createTensor(device, [blocks * k * n]);
-  const out = createTensor(device, [blocks * m * n]);
+  // Zero-filled operands: fp32 FMA throughput does not depend on the values. A GPU already
+  // full with the model may refuse them: the product then keeps the default.
+  device.pushErrorScope('out-of-memory');
+  const [a, b, out] = operands.map((f) => createTensor(device, [f]));
+  const refused = await device.popErrorScope();
   const repeats = options.repeats ?? 5;
   const timings: KernelTiming[] = [];
   try {
+    if (refused) {
+      setChosenKernel(device, shape, DEFAULT_TILE);
+      return { shape, timings, chosen: DEFAULT_TILE };
+    }
     for (const kernel of options.candidates ?? TUNING_CANDIDATES) {
       const dispatch = blockMatmul(device, {
         label: `tuning ${m}×${n}×${k}`,
