@@ -8,11 +8,11 @@
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
 import rngCode from '../../shaders/rng.wgsl?raw';
-import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import type { Constants } from '../gpu/pipelines.ts';
 import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { blockMatmul, type BlockLayout, type MatmulVariant } from './matmul.ts';
+import { rowVariant, withReductions, workgroupVariant, type RowVariant } from './reduction.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -24,6 +24,9 @@ export interface AttentionShape {
   /** The per-head products and softmaxes: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
    * software adapters); chosen from the device when absent. Tests run both. */
   variant?: MatmulVariant;
+  /** The softmaxes' reductions (reduction.ts). When absent: 'rows' beside 'direct' products, the
+   * device's workgroup variant beside 'tiled' ones, else chosen from the device. */
+  softmaxVariant?: RowVariant;
 }
 
 /** Attention-probability dropout (attention_probs_dropout_prob), training only. */
@@ -161,15 +164,18 @@ function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: Pro
   });
 }
 
-/** A softmax pass over rows: one workgroup per row ('main', GPUs) or one invocation per row in
- * workgroups of 64 ('rows', software adapters; the product variant 'direct' selects it),
- * wrapping onto the y axis past the 65535-per-dimension limit. */
+/** A softmax pass over rows: one workgroup per row ('main'; reductions by subgroups or a tree)
+ * or one invocation per row in workgroups of 64 ('rows', software adapters), wrapping onto the
+ * y axis past the 65535-per-dimension limit. */
 function rowDispatch(device: GPUDevice, label: string, code: string, rows: number, s: AttentionShape,
   constants: Constants, bindings: Binding[]): Dispatch {
-  const perInvocation = (s.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
+  const variant = s.softmaxVariant ?? (s.variant ? (s.variant === 'direct' ? 'rows' : workgroupVariant(device)) : rowVariant(device));
+  const perInvocation = variant === 'rows';
   const groups = perInvocation ? ceilDiv(rows, 64) : rows;
   const x = Math.max(1, Math.min(groups, 65535));
-  return makeDispatch(device, { label, code, entryPoint: perInvocation ? 'rows' : 'main', constants, bindings, workgroups: [x, ceilDiv(groups, x)] });
+  return makeDispatch(device, {
+    label, code: withReductions(variant, code), entryPoint: perInvocation ? 'rows' : 'main', constants, bindings, workgroups: [x, ceilDiv(groups, x)],
+  });
 }
 
 /** [p, 1/(1−p)] with p = 1 dropping everything (as nn.Dropout does) instead of dividing by 0. */
