@@ -13,7 +13,7 @@ struct Lane {
   @builtin(num_subgroups) subgroups: u32,
 }
 
-var<workgroup> reduceScratch: array<vec2f, WG / 4u>; // a subgroup has at least 4 invocations
+var<workgroup> reduceScratch: array<vec2f, (WG + 3u) / 4u>; // a subgroup has at least 4 invocations
 
 // Sums v over the workgroup; every invocation gets the total. Call in uniform control flow.
 fn workgroupSum(v: vec2f, lane: Lane) -> vec2f {
