@@ -88,16 +88,11 @@ export function attentionForward(device: GPUDevice, args: AttentionForwardArgs):
   if (numel(args.mask.shape) !== args.batch * seq) throw new Error(`attentionForward: mask has ${numel(args.mask.shape)} elements, expected ${args.batch * seq}`);
   const tokens = tokenLayout(args);
   const scores = scoresLayout(args);
-  const rows = args.batch * args.heads * seq;
   return [
     headProduct(device, 'attention scores', args, { m: seq, n: seq, k: headDim, alpha: args.scale, transB: true },
       [args.q, tokens], [args.k, tokens], [args.probs, scores]),
     ...(args.addToScores ?? []),
-    rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
-      args.probs,
-      createParams(device, [['u32', seq], ['u32', args.heads], ['u32', rows]]),
-      args.mask,
-    ]),
+    attentionSoftmax(device, args),
     headProduct(device, 'attention output', args, { m: seq, n: headDim, k: seq, dropout: args.dropout },
       [args.probs, scores], [args.v, tokens], [args.out, tokens]),
   ];
@@ -112,24 +107,39 @@ export function attentionBackward(device: GPUDevice, args: AttentionBackwardArgs
     { probs: args.probs, dScores: args.dScores });
   const tokens = tokenLayout(args);
   const scores = scoresLayout(args);
-  const rows = args.batch * args.heads * seq;
-  const [dropP, dropScale] = dropoutFactors(dropout);
   return [
     headProduct(device, 'attention dv', args, { m: seq, n: headDim, k: seq, transA: true, dropout },
       [args.probs, scores], [args.dOut, tokens], [args.dv, tokens]),
     headProduct(device, 'attention dP', args, { m: seq, n: seq, k: headDim, transB: true },
       [args.dOut, tokens], [args.v, tokens], [args.dScores, scores]),
-    rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, args, { DROPOUT: Number(!!dropout) }, [
-      args.dScores,
-      createParams(device, [['u32', seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', dropout?.stream ?? 0]]),
-      args.probs,
-      dropout?.seed ?? placeholder(device),
-    ]),
+    attentionSoftmaxBackward(device, args),
     headProduct(device, 'attention dq', args, { m: seq, n: headDim, k: seq, alpha: args.scale },
       [args.dScores, scores], [args.k, tokens], [args.dq, tokens]),
     headProduct(device, 'attention dk', args, { m: seq, n: headDim, k: seq, alpha: args.scale, transA: true },
       [args.dScores, scores], [args.q, tokens], [args.dk, tokens]),
   ];
+}
+
+/** The masked row softmax of the scores in `probs`, in place (the forward's middle dispatch). */
+export function attentionSoftmax(device: GPUDevice, args: AttentionShape & Pick<AttentionForwardArgs, 'probs' | 'mask' | 'causal'>): Dispatch {
+  const rows = args.batch * args.heads * args.seq;
+  return rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
+    args.probs,
+    createParams(device, [['u32', args.seq], ['u32', args.heads], ['u32', rows]]),
+    args.mask,
+  ]);
+}
+
+/** dScores = P ⊙ (dP − rowsum(dP ⊙ P)) in place of dP (the backward's middle dispatch). */
+export function attentionSoftmaxBackward(device: GPUDevice, args: AttentionShape & Pick<AttentionBackwardArgs, 'dScores' | 'probs' | 'dropout'>): Dispatch {
+  const rows = args.batch * args.heads * args.seq;
+  const [dropP, dropScale] = dropoutFactors(args.dropout);
+  return rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, args, { DROPOUT: Number(!!args.dropout) }, [
+    args.dScores,
+    createParams(device, [['u32', args.seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', args.dropout?.stream ?? 0]]),
+    args.probs,
+    args.dropout?.seed ?? placeholder(device),
+  ]);
 }
 
 type Layout = BlockLayout;
