@@ -21,8 +21,8 @@ export interface AttentionShape {
   headDim: number;
   /** Multiplies q·kᵀ (1/√headDim in BERT). */
   scale: number;
-  /** The per-head products and softmaxes: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
-   * software adapters); chosen from the device when absent. Tests run both. */
+  /** The per-head products: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers, software
+   * adapters); chosen from the device when absent. Tests run both. */
   variant?: MatmulVariant;
   /** The softmaxes' reductions (reduction.ts). When absent: 'rows' beside 'direct' products, the
    * device's workgroup variant beside 'tiled' ones, else chosen from the device. */
