@@ -26,7 +26,6 @@ export interface LayerNormForwardArgs {
   variant?: RowVariant;
 }
 
-
 function rowsGrid(rows: number): [number] {
   return [Math.min(Math.max(1, ceilDiv(rows, 64)), 1024)];
 }
