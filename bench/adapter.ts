@@ -18,8 +18,9 @@ console.log(`features: ${[...adapter.features].sort().join(' ')}`);
 for (const name of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupsPerDimension']) {
   console.log(`limit ${name}: ${adapter.limits[name as keyof GPUSupportedLimits]}`);
 }
+console.log(`subgroup sizes: ${info.subgroupMinSize ?? '?'}–${info.subgroupMaxSize ?? '?'}`);
 const gpu = await acquireNodeGpu();
-console.log(`device: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}; timestamp queries: ${gpu.timestamps}`);
+console.log(`device: ${adapterName(gpu.adapter)}${gpu.adapter.isSoftware ? ' (software)' : ''}; timestamp queries: ${gpu.timestamps}; subgroups: ${gpu.subgroups}`);
 const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
 if (values.expect && (!text.includes(values.expect.toLowerCase()) || gpu.adapter.isSoftware)) {
   console.log(`adapter check FAILED: expected ${values.expect}, got ${adapterName(gpu.adapter)}`);

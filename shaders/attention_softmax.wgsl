@@ -5,7 +5,8 @@
 // exactly f32 min: a masked key gets probability exactly 0 while its row has an unmasked key,
 // and a row with none (only a padded query under causal masking has none) is uniform over all
 // seq keys. Both cases are written out here, so no infinity is ever formed.
-// One workgroup per row; rows beyond 65535 continue on the grid's y axis.
+// One workgroup per row (its reductions from the subgroup or tree library prepended,
+// src/kernels/reduction.ts); rows beyond 65535 continue on the grid's y axis.
 
 override CAUSAL: bool = false;
 
@@ -17,31 +18,6 @@ struct Params { seq: u32, heads: u32, rows: u32 }
 
 const WG = 64u;
 const F32_MIN = -0x1.fffffep+127f; // finfo(f32).min
-var<workgroup> red: array<f32, WG>;
-
-fn reduceMax(lid: u32, value: f32) -> f32 {
-  red[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { red[lid] = max(red[lid], red[lid + stride]); }
-    workgroupBarrier();
-  }
-  let result = red[0];
-  workgroupBarrier(); // red is reused by the next reduction
-  return result;
-}
-
-fn reduceSum(lid: u32, value: f32) -> f32 {
-  red[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-    workgroupBarrier();
-  }
-  let result = red[0];
-  workgroupBarrier();
-  return result;
-}
 
 // The row's keys and where they live. Keys past i under causal masking are never read.
 struct Row { base: u32, maskBase: u32, end: u32 }
@@ -84,14 +60,13 @@ fn writeProbs(r: Row, first: u32, step: u32, rowMax: f32, total: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
   let row = wg.y * groups.x + wg.x;
   if (row >= p.rows) { return; }
   let r = rowOf(row);
-  let rowMax = reduceMax(lid, partialMax(r, lid, WG));
-  let total = reduceSum(lid, partialSum(r, lid, WG, rowMax));
-  writeProbs(r, lid, WG, rowMax, total);
+  let rowMax = workgroupMax(partialMax(r, lane.index, WG), lane);
+  let total = workgroupSum(vec2f(partialSum(r, lane.index, WG, rowMax), 0.0), lane).x;
+  writeProbs(r, lane.index, WG, rowMax, total);
 }
 
 // The same softmax with one invocation per row and no barriers, for software adapters

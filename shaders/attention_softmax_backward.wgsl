@@ -2,8 +2,9 @@
 //   dS = P ⊙ (dP − rowsum(dP ⊙ P)).
 // With DROPOUT, the forward used P ⊙ keep/(1−p), so dP (the gradient of the dropped
 // probabilities) is first multiplied by the same factor, regenerated at the same index.
-// Masked keys have P = 0 and so get dS = 0. Needs rng.wgsl prepended. One workgroup per row;
-// rows beyond 65535 continue on the grid's y axis.
+// Masked keys have P = 0 and so get dS = 0. Needs rng.wgsl and a reduction library prepended
+// (src/kernels/reduction.ts). One workgroup per row; rows beyond 65535 continue on the grid's
+// y axis.
 
 override DROPOUT: bool = false;
 
@@ -15,7 +16,6 @@ struct Params { seq: u32, rows: u32, dropP: f32, dropScale: f32, stream: u32 }
 @group(0) @binding(3) var<storage, read> seed: array<u32>;
 
 const WG = 64u;
-var<workgroup> red: array<f32, WG>;
 
 fn probsGrad(index: u32) -> f32 {
   var g = grad[index];
@@ -39,18 +39,12 @@ fn writeGrad(base: u32, first: u32, step: u32, dot: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
   let row = wg.y * groups.x + wg.x;
   if (row >= p.rows) { return; }
   let base = row * p.seq;
-  red[lid] = partialDot(base, lid, WG);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { red[lid] += red[lid + stride]; }
-    workgroupBarrier();
-  }
-  writeGrad(base, lid, WG, red[0]);
+  let dot = workgroupSum(vec2f(partialDot(base, lane.index, WG), 0.0), lane).x;
+  writeGrad(base, lane.index, WG, dot);
 }
 
 // The same backward with one invocation per row and no barriers, for software adapters.

@@ -1,6 +1,7 @@
 // LayerNorm over the last dimension of [rows, d]: y = (x − mean)·rstd·gamma + beta with
 // rstd = 1/sqrt(var + eps) (biased variance, as PyTorch). One workgroup per row; threads stride
-// over the row (coalesced) and meet in a tree reduction, so any d works. The mean is taken first
+// over the row (coalesced) and meet in a workgroup reduction (workgroupSum: a subgroup or tree
+// library is prepended, src/kernels/reduction.ts), so any d works. The mean is taken first
 // and the variance from x − mean (two passes): one-pass E[x²] − mean² cancels catastrophically
 // when |mean| ≫ std. The grid is capped (rowGrid in src/kernels/grid.ts): a workgroup
 // takes rows wg.x, wg.x + groups.x, …
@@ -12,21 +13,6 @@ override HAS_DBETA: bool = false;
 struct Params { rows: u32, d: u32, eps: f32 }
 
 const WG = 256u;
-
-var<workgroup> partial: array<vec2f, WG>;
-
-// Sums v over the workgroup; every thread gets the total. Call in uniform control flow.
-fn workgroupSum(v: vec2f, li: u32) -> vec2f {
-  partial[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[li] += partial[li + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier(); // the next call overwrites partial
-  return total;
-}
 
 // ---- forward: x, gamma, beta → y, and mean, rstd per row for the backward.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -61,13 +47,13 @@ fn normalize(base: u32, first: u32, step: u32, mean: f32, rstd: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-           @builtin(local_invocation_index) li: u32) {
+fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
+  let li = lane.index;
   // The loop bounds are uniform, so the barriers in workgroupSum stay in uniform control flow.
   for (var row = wg.x; row < p.rows; row += groups.x) {
     let base = row * p.d;
-    let mean = workgroupSum(vec2f(partialSum(base, li, WG), 0.0), li).x / f32(p.d);
-    let rstd = 1.0 / sqrt(workgroupSum(vec2f(partialSquares(base, li, WG, mean), 0.0), li).x / f32(p.d) + p.eps);
+    let mean = workgroupSum(vec2f(partialSum(base, li, WG), 0.0), lane).x / f32(p.d);
+    let rstd = 1.0 / sqrt(workgroupSum(vec2f(partialSquares(base, li, WG, mean), 0.0), lane).x / f32(p.d) + p.eps);
     normalize(base, li, WG, mean, rstd);
     if (li == 0u) {
       meanOut[row] = mean;
@@ -123,14 +109,13 @@ fn writeDx(base: u32, first: u32, step: u32, mean: f32, rstd: f32, m: vec2f) {
 }
 
 @compute @workgroup_size(WG)
-fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-               @builtin(local_invocation_index) li: u32) {
+fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
   for (var row = wg.x; row < bp.rows; row += groups.x) {
     let base = row * bp.d;
     let mean = bMean[row];
     let rstd = bRstd[row];
-    let m = workgroupSum(partialGrads(base, li, WG, mean, rstd), li) / f32(bp.d);
-    writeDx(base, li, WG, mean, rstd, m);
+    let m = workgroupSum(partialGrads(base, lane.index, WG, mean, rstd), lane) / f32(bp.d);
+    writeDx(base, lane.index, WG, mean, rstd, m);
   }
 }
 
@@ -151,6 +136,8 @@ fn backward_dx_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 const PG_COLS = 32u;
 const PG_LANES = WG / PG_COLS;
 
+var<workgroup> columnPartials: array<vec2f, WG>; // [PG_LANES][PG_COLS]
+
 @group(0) @binding(0) var<storage, read> gDy: array<f32>;
 @group(0) @binding(1) var<storage, read> gX: array<f32>;
 @group(0) @binding(2) var<storage, read> gMean: array<f32>;
@@ -170,11 +157,11 @@ fn backward_params(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
       acc += vec2f(g * (gX[r * gp.d + col] - gMean[r]) * gRstd[r], g);
     }
   }
-  partial[li] = acc;
+  columnPartials[li] = acc;
   workgroupBarrier();
   if (lane == 0u && col < gp.d) {
     var total = vec2f(0.0);
-    for (var l = 0u; l < PG_LANES; l++) { total += partial[l * PG_COLS + li]; }
+    for (var l = 0u; l < PG_LANES; l++) { total += columnPartials[l * PG_COLS + li]; }
     if (HAS_DGAMMA) { dGamma[col] = total.x; }
     if (HAS_DBETA) { dBeta[col] = total.y; }
   }

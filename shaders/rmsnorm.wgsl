@@ -1,28 +1,14 @@
 // RMSNorm over the last dimension of [rows, d] (Llama, Qwen2): y = x·rstd·w with
 // rstd = 1/sqrt(mean(x²) + eps), no mean subtraction and no bias — HF's LlamaRMSNorm in float32.
-// Same layout as layernorm.wgsl: one workgroup per row with a tree reduction (GPUs) beside one
-// invocation per row without barriers (software adapters); grids capped as there (rowGrid).
+// Same layout as layernorm.wgsl: one workgroup per row with a workgroup reduction (GPUs; the
+// subgroup or tree library prepended, src/kernels/reduction.ts) beside one invocation per row
+// without barriers (software adapters); grids capped as there (rowGrid).
 
 override ACCUMULATE_DX: bool = false;
 
 struct Params { rows: u32, d: u32, eps: f32 }
 
 const WG = 256u;
-
-var<workgroup> partial: array<f32, WG>;
-
-// Sums v over the workgroup; every thread gets the total. Call in uniform control flow.
-fn workgroupSum(v: f32, li: u32) -> f32 {
-  partial[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[li] += partial[li + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier(); // the next call overwrites partial
-  return total;
-}
 
 // ---- forward: x, w → y, and rstd per row for the backward.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -47,11 +33,11 @@ fn normalize(base: u32, first: u32, step: u32, rstd: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-           @builtin(local_invocation_index) li: u32) {
+fn forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
+  let li = lane.index;
   for (var row = wg.x; row < p.rows; row += groups.x) {
     let base = row * p.d;
-    let rstd = inverseSqrt(workgroupSum(partialSquares(base, li, WG), li) / f32(p.d) + p.eps);
+    let rstd = inverseSqrt(workgroupSum(vec2f(partialSquares(base, li, WG), 0.0), lane).x / f32(p.d) + p.eps);
     normalize(base, li, WG, rstd);
     if (li == 0u) { rstdOut[row] = rstd; }
   }
@@ -91,13 +77,12 @@ fn writeDx(base: u32, first: u32, step: u32, rstd: f32, m: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u,
-               @builtin(local_invocation_index) li: u32) {
+fn backward_dx(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, lane: Lane) {
   for (var row = wg.x; row < bp.rows; row += groups.x) {
     let base = row * bp.d;
     let rstd = bRstd[row];
-    let m = workgroupSum(partialGrads(base, li, WG, rstd), li) / f32(bp.d);
-    writeDx(base, li, WG, rstd, m);
+    let m = workgroupSum(vec2f(partialGrads(base, lane.index, WG, rstd), 0.0), lane).x / f32(bp.d);
+    writeDx(base, lane.index, WG, rstd, m);
   }
 }
 
@@ -115,6 +100,8 @@ fn backward_dx_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_work
 const PG_COLS = 32u;
 const PG_LANES = WG / PG_COLS;
 
+var<workgroup> columnPartials: array<f32, WG>; // [PG_LANES][PG_COLS]
+
 @group(0) @binding(0) var<storage, read> gDy: array<f32>;
 @group(0) @binding(1) var<storage, read> gX: array<f32>;
 @group(0) @binding(2) var<storage, read> gRstd: array<f32>;
@@ -129,11 +116,11 @@ fn backward_weight(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_i
   if (col < gp.d) {
     for (var r = lane; r < gp.rows; r += PG_LANES) { acc += gDy[r * gp.d + col] * gX[r * gp.d + col] * gRstd[r]; }
   }
-  partial[li] = acc;
+  columnPartials[li] = acc;
   workgroupBarrier();
   if (lane == 0u && col < gp.d) {
     var total = 0.0;
-    for (var l = 0u; l < PG_LANES; l++) { total += partial[l * PG_COLS + li]; }
+    for (var l = 0u; l < PG_LANES; l++) { total += columnPartials[l * PG_COLS + li]; }
     dW[col] = total;
   }
 }

@@ -42,6 +42,9 @@ export interface Gpu {
   adapter: AdapterDescription;
   /** The device was created with 'timestamp-query': GPU-side kernel timing is available. */
   timestamps: boolean;
+  /** The device was created with 'subgroups' (and WGSL has subgroup_id): row reductions use
+   * subgroupAdd/subgroupMax instead of workgroup-memory trees. */
+  subgroups: boolean;
   /** Validation and out-of-memory errors no error scope caught. WebGPU otherwise drops the
    * offending call silently (a dispatch with an invalid bind group just does nothing). */
   errors: string[];
@@ -51,13 +54,21 @@ export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
   /** Skip 'timestamp-query' even when offered (it costs a little on some drivers). */
   noTimestamps?: boolean;
+  /** Skip 'subgroups' even when offered, so the workgroup-memory reductions run (tests). */
+  noSubgroups?: boolean;
 }
 
 const softwareDevices = new WeakSet<GPUDevice>();
+const subgroupDevices = new WeakSet<GPUDevice>();
 
 /** Whether the device runs on a software adapter: kernels pick barrier-free variants there. */
 export function isSoftwareDevice(device: GPUDevice): boolean {
   return softwareDevices.has(device);
+}
+
+/** Whether shaders on the device may `enable subgroups;` and read @builtin(subgroup_id). */
+export function hasSubgroups(device: GPUDevice): boolean {
+  return subgroupDevices.has(device);
 }
 
 export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions = {}): Promise<Gpu> {
@@ -82,7 +93,12 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name] as number;
   const timestamps = !options.noTimestamps && adapter.features.has('timestamp-query');
-  const requiredFeatures: GPUFeatureName[] = timestamps ? ['timestamp-query'] : [];
+  // The subgroup reductions place each subgroup's partial by @builtin(subgroup_id) (WebGPU does
+  // not say how invocations map onto subgroups), a WGSL language feature newer than 'subgroups'.
+  const subgroups = !options.noSubgroups && adapter.features.has('subgroups') && !!gpu.wgslLanguageFeatures?.has('subgroup_id');
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (timestamps) requiredFeatures.push('timestamp-query');
+  if (subgroups) requiredFeatures.push('subgroups');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (event) => {
@@ -92,8 +108,9 @@ export async function acquireGpu(gpu: GPU | undefined, options: AcquireOptions =
   });
   const description = describeAdapter(adapter.info);
   if (description.isSoftware) softwareDevices.add(device);
+  if (subgroups) subgroupDevices.add(device);
   const limits = { maxBufferSize: device.limits.maxBufferSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize };
-  return { device, limits, adapter: description, timestamps, errors };
+  return { device, limits, adapter: description, timestamps, subgroups, errors };
 }
 
 function describeAdapter(info: GPUAdapterInfo): AdapterDescription {

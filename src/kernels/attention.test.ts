@@ -3,7 +3,7 @@ import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
-import { testGpu } from '../test/gpu.ts';
+import { skipWithoutSubgroups, testGpu } from '../test/gpu.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from './attention.ts';
 import * as ref from './attention.ref.ts';
 
@@ -95,25 +95,29 @@ async function check(c: Case, seed = 1) {
 
 const bert = (headDim: number) => 1 / Math.sqrt(headDim);
 
-describe.each(['tiled', 'direct'] as const)('attention (%s products) forward and backward match their float64 reference', (variant) => {
+// The products' variant beside the softmaxes': every softmax variant runs once.
+const VARIANTS = [['tiled', 'subgroup'], ['tiled', 'workgroup'], ['direct', 'rows']] as const;
+
+describe.each(VARIANTS)('attention (%s products, %s softmax) forward and backward match their float64 reference', (variant, softmaxVariant) => {
+  skipWithoutSubgroups(softmaxVariant);
   it('with padded keys in some sequences and one sequence fully unpadded', () =>
-    check({ variant, batch: 3, seq: 7, heads: 3, headDim: 8, scale: bert(8), lengths: [7, 4, 2] }));
+    check({ variant, softmaxVariant, batch: 3, seq: 7, heads: 3, headDim: 8, scale: bert(8), lengths: [7, 4, 2] }));
   it('on a sequence length that is not a multiple of the 64-row tile', () =>
-    check({ variant, batch: 2, seq: 70, heads: 2, headDim: 16, scale: bert(16), lengths: [70, 51] }));
+    check({ variant, softmaxVariant, batch: 2, seq: 70, heads: 2, headDim: 16, scale: bert(16), lengths: [70, 51] }));
   it('with seq = 1 and a single head', () =>
-    check({ variant, batch: 3, seq: 1, heads: 1, headDim: 8, scale: bert(8), lengths: [1, 1, 1] }));
+    check({ variant, softmaxVariant, batch: 3, seq: 1, heads: 1, headDim: 8, scale: bert(8), lengths: [1, 1, 1] }));
   it('with the BERT-base head layout (12 heads of 64)', () =>
-    check({ variant, batch: 2, seq: 9, heads: 12, headDim: 64, scale: bert(64), lengths: [9, 5] }));
+    check({ variant, softmaxVariant, batch: 2, seq: 9, heads: 12, headDim: 64, scale: bert(64), lengths: [9, 5] }));
   it('with causal masking and right padding', () =>
-    check({ variant, batch: 2, seq: 67, heads: 2, headDim: 16, scale: bert(16), lengths: [67, 40], causal: true }));
+    check({ variant, softmaxVariant, batch: 2, seq: 67, heads: 2, headDim: 16, scale: bert(16), lengths: [67, 40], causal: true }));
   it('with causal masking and left padding (padded queries with no real key are uniform)', () =>
-    check({ variant, batch: 2, seq: 6, heads: 2, headDim: 8, scale: bert(8), lengths: [6, 3], left: true, causal: true }));
+    check({ variant, softmaxVariant, batch: 2, seq: 6, heads: 2, headDim: 8, scale: bert(8), lengths: [6, 3], left: true, causal: true }));
   it('with a fully padded sequence (uniform rows, as Hugging Face gives)', () =>
-    check({ variant, batch: 2, seq: 5, heads: 1, headDim: 8, scale: bert(8), lengths: [3, 0] }));
+    check({ variant, softmaxVariant, batch: 2, seq: 5, heads: 1, headDim: 8, scale: bert(8), lengths: [3, 0] }));
 
   it('with attention dropout, regenerating the mask from the seed the caller rewrites each step', async () => {
     const { device } = await testGpu();
-    const c: Case = { variant, batch: 2, seq: 66, heads: 2, headDim: 8, scale: bert(8), lengths: [66, 30] };
+    const c: Case = { variant, softmaxVariant, batch: 2, seq: 66, heads: 2, headDim: 8, scale: bert(8), lengths: [66, 30] };
     const data = inputs(c, 7);
     const seed = uploadTensor(device, [12345], [1], 'u32');
     const run = await build(c, data, { p: 0.25, stream: 3, seed });

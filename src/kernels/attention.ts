@@ -8,11 +8,11 @@
 import softmaxCode from '../../shaders/attention_softmax.wgsl?raw';
 import softmaxBackwardCode from '../../shaders/attention_softmax_backward.wgsl?raw';
 import rngCode from '../../shaders/rng.wgsl?raw';
-import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Binding, type Dispatch } from '../gpu/dispatch.ts';
 import type { Constants } from '../gpu/pipelines.ts';
 import { createParams, numel, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { blockMatmul, type BlockLayout, type MatmulVariant } from './matmul.ts';
+import { rowVariant, withReductions, workgroupVariant, type RowVariant } from './reduction.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -21,9 +21,12 @@ export interface AttentionShape {
   headDim: number;
   /** Multiplies q·kᵀ (1/√headDim in BERT). */
   scale: number;
-  /** The per-head products and softmaxes: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers,
-   * software adapters); chosen from the device when absent. Tests run both. */
+  /** The per-head products: 'tiled' (workgroup memory, GPUs) or 'direct' (no barriers, software
+   * adapters); chosen from the device when absent. Tests run both. */
   variant?: MatmulVariant;
+  /** The softmaxes' reductions (reduction.ts). When absent: 'rows' beside 'direct' products, the
+   * device's workgroup variant beside 'tiled' ones, else chosen from the device. */
+  softmaxVariant?: RowVariant;
 }
 
 /** Attention-probability dropout (attention_probs_dropout_prob), training only. */
@@ -85,16 +88,11 @@ export function attentionForward(device: GPUDevice, args: AttentionForwardArgs):
   if (numel(args.mask.shape) !== args.batch * seq) throw new Error(`attentionForward: mask has ${numel(args.mask.shape)} elements, expected ${args.batch * seq}`);
   const tokens = tokenLayout(args);
   const scores = scoresLayout(args);
-  const rows = args.batch * args.heads * seq;
   return [
     headProduct(device, 'attention scores', args, { m: seq, n: seq, k: headDim, alpha: args.scale, transB: true },
       [args.q, tokens], [args.k, tokens], [args.probs, scores]),
     ...(args.addToScores ?? []),
-    rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
-      args.probs,
-      createParams(device, [['u32', seq], ['u32', args.heads], ['u32', rows]]),
-      args.mask,
-    ]),
+    attentionSoftmax(device, args),
     headProduct(device, 'attention output', args, { m: seq, n: headDim, k: seq, dropout: args.dropout },
       [args.probs, scores], [args.v, tokens], [args.out, tokens]),
   ];
@@ -109,24 +107,39 @@ export function attentionBackward(device: GPUDevice, args: AttentionBackwardArgs
     { probs: args.probs, dScores: args.dScores });
   const tokens = tokenLayout(args);
   const scores = scoresLayout(args);
-  const rows = args.batch * args.heads * seq;
-  const [dropP, dropScale] = dropoutFactors(dropout);
   return [
     headProduct(device, 'attention dv', args, { m: seq, n: headDim, k: seq, transA: true, dropout },
       [args.probs, scores], [args.dOut, tokens], [args.dv, tokens]),
     headProduct(device, 'attention dP', args, { m: seq, n: seq, k: headDim, transB: true },
       [args.dOut, tokens], [args.v, tokens], [args.dScores, scores]),
-    rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, args, { DROPOUT: Number(!!dropout) }, [
-      args.dScores,
-      createParams(device, [['u32', seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', dropout?.stream ?? 0]]),
-      args.probs,
-      dropout?.seed ?? placeholder(device),
-    ]),
+    attentionSoftmaxBackward(device, args),
     headProduct(device, 'attention dq', args, { m: seq, n: headDim, k: seq, alpha: args.scale },
       [args.dScores, scores], [args.k, tokens], [args.dq, tokens]),
     headProduct(device, 'attention dk', args, { m: seq, n: headDim, k: seq, alpha: args.scale, transA: true },
       [args.dScores, scores], [args.q, tokens], [args.dk, tokens]),
   ];
+}
+
+/** The masked row softmax of the scores in `probs`, in place (the forward's middle dispatch). */
+export function attentionSoftmax(device: GPUDevice, args: AttentionShape & Pick<AttentionForwardArgs, 'probs' | 'mask' | 'causal'>): Dispatch {
+  const rows = args.batch * args.heads * args.seq;
+  return rowDispatch(device, 'attention softmax', softmaxCode, rows, args, { CAUSAL: Number(!!args.causal) }, [
+    args.probs,
+    createParams(device, [['u32', args.seq], ['u32', args.heads], ['u32', rows]]),
+    args.mask,
+  ]);
+}
+
+/** dScores = P ⊙ (dP − rowsum(dP ⊙ P)) in place of dP (the backward's middle dispatch). */
+export function attentionSoftmaxBackward(device: GPUDevice, args: AttentionShape & Pick<AttentionBackwardArgs, 'dScores' | 'probs' | 'dropout'>): Dispatch {
+  const rows = args.batch * args.heads * args.seq;
+  const [dropP, dropScale] = dropoutFactors(args.dropout);
+  return rowDispatch(device, 'attention softmax backward', rngCode + softmaxBackwardCode, rows, args, { DROPOUT: Number(!!args.dropout) }, [
+    args.dScores,
+    createParams(device, [['u32', args.seq], ['u32', rows], ['f32', dropP], ['f32', dropScale], ['u32', args.dropout?.stream ?? 0]]),
+    args.probs,
+    args.dropout?.seed ?? placeholder(device),
+  ]);
 }
 
 type Layout = BlockLayout;
@@ -161,15 +174,18 @@ function headProduct(device: GPUDevice, label: string, s: AttentionShape, o: Pro
   });
 }
 
-/** A softmax pass over rows: one workgroup per row ('main', GPUs) or one invocation per row in
- * workgroups of 64 ('rows', software adapters; the product variant 'direct' selects it),
- * wrapping onto the y axis past the 65535-per-dimension limit. */
+/** A softmax pass over rows: one workgroup per row ('main'; reductions by subgroups or a tree)
+ * or one invocation per row in workgroups of 64 ('rows', software adapters), wrapping onto the
+ * y axis past the 65535-per-dimension limit. */
 function rowDispatch(device: GPUDevice, label: string, code: string, rows: number, s: AttentionShape,
   constants: Constants, bindings: Binding[]): Dispatch {
-  const perInvocation = (s.variant ?? (isSoftwareDevice(device) ? 'direct' : 'tiled')) === 'direct';
+  const variant = s.softmaxVariant ?? (s.variant ? (s.variant === 'direct' ? 'rows' : workgroupVariant(device)) : rowVariant(device));
+  const perInvocation = variant === 'rows';
   const groups = perInvocation ? ceilDiv(rows, 64) : rows;
   const x = Math.max(1, Math.min(groups, 65535));
-  return makeDispatch(device, { label, code, entryPoint: perInvocation ? 'rows' : 'main', constants, bindings, workgroups: [x, ceilDiv(groups, x)] });
+  return makeDispatch(device, {
+    label, code: withReductions(variant, code), entryPoint: perInvocation ? 'rows' : 'main', constants, bindings, workgroups: [x, ceilDiv(groups, x)],
+  });
 }
 
 /** [p, 1/(1−p)] with p = 1 dropping everything (as nn.Dropout does) instead of dividing by 0. */

@@ -3,9 +3,10 @@ import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, placeholder, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
-import { testGpu } from '../test/gpu.ts';
+import { ROW_VARIANTS, skipWithoutSubgroups, testGpu } from '../test/gpu.ts';
 import { MAX_ROW_WORKGROUPS } from './grid.ts';
-import { layerNormBackward, layerNormForward, type LayerNormVariant } from './layernorm.ts';
+import type { RowVariant } from './reduction.ts';
+import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { layerNormBackward as layerNormBackwardRef, layerNormForward as layerNormForwardRef } from './layernorm.ref.ts';
 
 // Forward: x − mean is rounded relative to |x| (and the mean, a tree sum over d terms, carries
@@ -26,7 +27,7 @@ interface Case {
   d: number;
   eps: number;
   offset?: number;
-  variant: LayerNormVariant;
+  variant: RowVariant;
 }
 
 function inputs({ rows, d, offset = 0 }: Pick<Case, 'rows' | 'd' | 'offset'>, seed: number) {
@@ -95,7 +96,8 @@ async function checkBackward(c: Case, options: { accumulateDx?: boolean; params?
   if (!dGamma || !dBeta) expect((await readTensor(device, placeholder(device)))[0]).toBe(0);
 }
 
-describe.each(['workgroup', 'rows'] as const)('layerNormForward (%s) matches its float64 reference', (variant) => {
+describe.each(ROW_VARIANTS)('layerNormForward (%s) matches its float64 reference', (variant) => {
+  skipWithoutSubgroups(variant);
   it('on a single element (y = beta)', () => checkForward({ variant, rows: 1, d: 1, eps: 1e-12 }));
   it('on one row longer than the workgroup, not a multiple of it (BERT eps)', () => checkForward({ variant, rows: 1, d: 1025, eps: 1e-12 }));
   it('on several short rows (RoBERTa eps)', () => checkForward({ variant, rows: 7, d: 100, eps: 1e-5 }));
@@ -103,7 +105,8 @@ describe.each(['workgroup', 'rows'] as const)('layerNormForward (%s) matches its
   it('past the grid cap of 1024 workgroups, where a workgroup takes several rows', () => checkForward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 2, eps: 1e-5 }));
 });
 
-describe.each(['workgroup', 'rows'] as const)('layerNormBackward (%s) matches its float64 reference', (variant) => {
+describe.each(ROW_VARIANTS)('layerNormBackward (%s) matches its float64 reference', (variant) => {
+  skipWithoutSubgroups(variant);
   it('on one row', () => checkBackward({ variant, rows: 1, d: 33, eps: 1e-12 }));
   it('past the grid cap of 1024 workgroups', () => checkBackward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 3, eps: 1e-5 }, { params: 'none' }));
   it('on rows longer than the workgroup, accumulating into dx', () => checkBackward({ variant, rows: 3, d: 1025, eps: 1e-12 }, { accumulateDx: true }));

@@ -1,10 +1,10 @@
 // GPU wrapper for shaders/layernorm.wgsl; the float64 reference of the same name is
 // layernorm.ref.ts.
 import code from '../../shaders/layernorm.wgsl?raw';
-import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { rowGrid } from './grid.ts';
+import { rowVariant, withReductions, type RowVariant } from './reduction.ts';
 
 const PARAM_GRAD_COLUMNS = 32; // PG_COLS in the shader
 
@@ -23,15 +23,7 @@ export interface LayerNormForwardArgs {
   d: number;
   /** The model's epsilon: 1e-12 for BERT and DistilBERT, 1e-5 for RoBERTa. */
   eps: number;
-  variant?: LayerNormVariant;
-}
-
-/** 'workgroup': a workgroup per row with tree reductions (GPUs); 'rows': an invocation per row,
- * no barriers (software adapters). Chosen from the device when absent; tests run both. */
-export type LayerNormVariant = 'workgroup' | 'rows';
-
-function perRow(device: GPUDevice, variant: LayerNormVariant | undefined): boolean {
-  return (variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
+  variant?: RowVariant;
 }
 
 function rowsGrid(rows: number): [number] {
@@ -40,12 +32,13 @@ function rowsGrid(rows: number): [number] {
 
 export function layerNormForward(device: GPUDevice, args: LayerNormForwardArgs): Dispatch {
   const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', args.eps]]);
+  const variant = rowVariant(device, args.variant);
   return makeDispatch(device, {
     label: `layernorm forward ${args.rows}×${args.d}`,
-    code,
-    entryPoint: perRow(device, args.variant) ? 'forward_rows' : 'forward',
+    code: withReductions(variant, code),
+    entryPoint: variant === 'rows' ? 'forward_rows' : 'forward',
     bindings: [args.x, args.gamma, args.beta, args.y, args.mean, args.rstd, params],
-    workgroups: perRow(device, args.variant) ? rowsGrid(args.rows) : rowGrid(args.rows),
+    workgroups: variant === 'rows' ? rowsGrid(args.rows) : rowGrid(args.rows),
   });
 }
 
@@ -64,26 +57,28 @@ export interface LayerNormBackwardArgs {
   d: number;
   /** dx += the input gradient (a residual branch already wrote dx). */
   accumulateDx?: boolean;
-  variant?: LayerNormVariant;
+  variant?: RowVariant;
 }
 
 export function layerNormBackward(device: GPUDevice, args: LayerNormBackwardArgs): Dispatch[] {
   const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', 0]]);
+  const variant = rowVariant(device, args.variant);
+  const composed = withReductions(variant, code);
   const dispatches = [
     makeDispatch(device, {
       label: `layernorm backward dx ${args.rows}×${args.d}`,
-      code,
-      entryPoint: perRow(device, args.variant) ? 'backward_dx_rows' : 'backward_dx',
+      code: composed,
+      entryPoint: variant === 'rows' ? 'backward_dx_rows' : 'backward_dx',
       constants: { ACCUMULATE_DX: Number(!!args.accumulateDx) },
       bindings: [args.dy, args.x, args.gamma, args.mean, args.rstd, args.dx, params],
-      workgroups: perRow(device, args.variant) ? rowsGrid(args.rows) : rowGrid(args.rows),
+      workgroups: variant === 'rows' ? rowsGrid(args.rows) : rowGrid(args.rows),
     }),
   ];
   if (args.dGamma || args.dBeta) {
     dispatches.push(
       makeDispatch(device, {
         label: `layernorm backward dGamma/dBeta ${args.rows}×${args.d}`,
-        code,
+        code: composed,
         entryPoint: 'backward_params',
         constants: { HAS_DGAMMA: Number(!!args.dGamma), HAS_DBETA: Number(!!args.dBeta) },
         bindings: [args.dy, args.x, args.mean, args.rstd, args.dGamma ?? placeholder(device), args.dBeta ?? placeholder(device), params],

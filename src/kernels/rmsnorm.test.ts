@@ -3,9 +3,10 @@ import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
-import { testGpu } from '../test/gpu.ts';
+import { ROW_VARIANTS, skipWithoutSubgroups, testGpu } from '../test/gpu.ts';
 import { MAX_ROW_WORKGROUPS } from './grid.ts';
-import { rmsNormBackward, rmsNormForward, type RmsNormVariant } from './rmsnorm.ts';
+import type { RowVariant } from './reduction.ts';
+import { rmsNormBackward, rmsNormForward } from './rmsnorm.ts';
 import { rmsNormBackward as rmsNormBackwardRef, rmsNormForward as rmsNormForwardRef } from './rmsnorm.ref.ts';
 
 // Forward: no mean is subtracted, so nothing cancels and every error is relative. Σx² of positive
@@ -27,7 +28,7 @@ interface Case {
   eps: number;
   /** Multiplies x: small rows make eps matter (x² ~ eps), large ones test the squares' range. */
   scale?: number;
-  variant: RmsNormVariant;
+  variant: RowVariant;
 }
 
 function inputs({ rows, d, scale = 1 }: Pick<Case, 'rows' | 'd' | 'scale'>, seed: number) {
@@ -74,7 +75,8 @@ async function checkBackward(c: Case, options: { accumulateDx?: boolean; weightG
   if (dWeight) expectClose(await readTensor(device, dWeight), ref.dWeight, WEIGHT_TOL, `${label} dWeight`);
 }
 
-describe.each(['workgroup', 'rows'] as const)('rmsNormForward (%s) matches its float64 reference', (variant) => {
+describe.each(ROW_VARIANTS)('rmsNormForward (%s) matches its float64 reference', (variant) => {
+  skipWithoutSubgroups(variant);
   it('on a single element', () => checkForward({ variant, rows: 1, d: 1, eps: 1e-6 }));
   it('on one row longer than the workgroup, not a multiple of it (Llama eps)', () => checkForward({ variant, rows: 1, d: 1025, eps: 1e-5 }));
   it('on several short rows (Qwen2 eps)', () => checkForward({ variant, rows: 7, d: 100, eps: 1e-6 }));
@@ -83,7 +85,8 @@ describe.each(['workgroup', 'rows'] as const)('rmsNormForward (%s) matches its f
   it('past the grid cap of 1024 workgroups, where a workgroup takes several rows', () => checkForward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 2, eps: 1e-5 }));
 });
 
-describe.each(['workgroup', 'rows'] as const)('rmsNormBackward (%s) matches its float64 reference', (variant) => {
+describe.each(ROW_VARIANTS)('rmsNormBackward (%s) matches its float64 reference', (variant) => {
+  skipWithoutSubgroups(variant);
   it('on one row', () => checkBackward({ variant, rows: 1, d: 33, eps: 1e-6 }));
   it('past the grid cap of 1024 workgroups, without dWeight', () => checkBackward({ variant, rows: MAX_ROW_WORKGROUPS + 3, d: 3, eps: 1e-5 }, { weightGrad: false }));
   it('on rows longer than the workgroup, accumulating into dx', () => checkBackward({ variant, rows: 3, d: 1025, eps: 1e-5 }, { accumulateDx: true }));

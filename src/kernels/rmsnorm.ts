@@ -1,15 +1,11 @@
 // GPU wrapper for shaders/rmsnorm.wgsl; the float64 reference of the same name is rmsnorm.ref.ts.
 import code from '../../shaders/rmsnorm.wgsl?raw';
-import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import { createParams, type Tensor } from '../gpu/tensor.ts';
 import { rowGrid } from './grid.ts';
+import { rowVariant, withReductions, type RowVariant } from './reduction.ts';
 
 const WEIGHT_GRAD_COLUMNS = 32; // PG_COLS in the shader
-
-/** 'workgroup': a workgroup per row with tree reductions (GPUs); 'rows': an invocation per row,
- * no barriers (software adapters). Chosen from the device when absent; tests run both. */
-export type RmsNormVariant = 'workgroup' | 'rows';
 
 export interface RmsNormForwardArgs {
   /** [rows, d] */
@@ -24,11 +20,7 @@ export interface RmsNormForwardArgs {
   d: number;
   /** The model's rms_norm_eps (1e-5 for Llama, 1e-6 for Qwen2). */
   eps: number;
-  variant?: RmsNormVariant;
-}
-
-function perRow(device: GPUDevice, variant: RmsNormVariant | undefined): boolean {
-  return (variant ?? (isSoftwareDevice(device) ? 'rows' : 'workgroup')) === 'rows';
+  variant?: RowVariant;
 }
 
 function rowsGrid(rows: number): [number] {
@@ -37,10 +29,11 @@ function rowsGrid(rows: number): [number] {
 
 export function rmsNormForward(device: GPUDevice, args: RmsNormForwardArgs): Dispatch {
   const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', args.eps]]);
-  const rows = perRow(device, args.variant);
+  const variant = rowVariant(device, args.variant);
+  const rows = variant === 'rows';
   return makeDispatch(device, {
     label: `rmsnorm forward ${args.rows}×${args.d}`,
-    code,
+    code: withReductions(variant, code),
     entryPoint: rows ? 'forward_rows' : 'forward',
     bindings: [args.x, args.weight, args.y, args.rstd, params],
     workgroups: rows ? rowsGrid(args.rows) : rowGrid(args.rows),
@@ -60,16 +53,18 @@ export interface RmsNormBackwardArgs {
   d: number;
   /** dx += the input gradient (a residual branch already wrote dx). */
   accumulateDx?: boolean;
-  variant?: RmsNormVariant;
+  variant?: RowVariant;
 }
 
 export function rmsNormBackward(device: GPUDevice, args: RmsNormBackwardArgs): Dispatch[] {
   const params = createParams(device, [['u32', args.rows], ['u32', args.d], ['f32', 0]]);
-  const rows = perRow(device, args.variant);
+  const variant = rowVariant(device, args.variant);
+  const rows = variant === 'rows';
+  const composed = withReductions(variant, code);
   const dispatches = [
     makeDispatch(device, {
       label: `rmsnorm backward dx ${args.rows}×${args.d}`,
-      code,
+      code: composed,
       entryPoint: rows ? 'backward_dx_rows' : 'backward_dx',
       constants: { ACCUMULATE_DX: Number(!!args.accumulateDx) },
       bindings: [args.dy, args.x, args.weight, args.rstd, args.dx, params],
@@ -80,7 +75,7 @@ export function rmsNormBackward(device: GPUDevice, args: RmsNormBackwardArgs): D
     dispatches.push(
       makeDispatch(device, {
         label: `rmsnorm backward dWeight ${args.rows}×${args.d}`,
-        code,
+        code: composed,
         entryPoint: 'backward_weight',
         bindings: [args.dy, args.x, args.rstd, args.dWeight, params],
         workgroups: [ceilDiv(args.d, WEIGHT_GRAD_COLUMNS)],

@@ -1,6 +1,8 @@
 // One GPU device per test file (vitest runs each file in its own forked process).
+import { beforeEach } from 'vitest';
 import type { Gpu } from '../gpu/device.ts';
 import { acquireNodeGpu } from '../gpu/node.ts';
+import type { RowVariant } from '../kernels/reduction.ts';
 
 let pending: Promise<Gpu> | undefined;
 let acquired: Gpu | undefined;
@@ -18,4 +20,15 @@ export function gpuErrors(): string[] {
 /** Waits for submitted work, so its errors have been reported. */
 export async function settleGpu(): Promise<void> {
   await acquired?.device.queue.onSubmittedWorkDone();
+}
+
+/** Every variant of the row kernels, for their parity tests. */
+export const ROW_VARIANTS: readonly RowVariant[] = ['subgroup', 'workgroup', 'rows'];
+
+/** Call in a describe block of one variant: where it is 'subgroup' and this file's device has no
+ * subgroups (the adapter offers none), its tests are skipped, and reported so. */
+export function skipWithoutSubgroups(variant: RowVariant): void {
+  beforeEach(async (context) => {
+    if (variant === 'subgroup' && !(await testGpu()).subgroups) context.skip('the adapter offers no subgroups');
+  });
 }
