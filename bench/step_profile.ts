@@ -12,7 +12,7 @@ export async function printStepProfile(gpu: Gpu, ops: readonly PlanOp[], key: st
   console.log(`\nstep kernel by kernel (${profile.source}, each dispatch timed alone: ${(1000 * profile.seconds).toFixed(1)} ms in all against ${(1000 * stepSeconds).toFixed(1)} ms for the step as one submit)`);
   const widths = [34, 6, 9, 7, 9];
   console.log(formatRow(['kernel', 'count', 'ms', 'share', 'GFLOP/s'], widths));
-  const rate = (r: { flops: number; seconds: number }) => (r.flops ? (r.flops / r.seconds / 1e9).toFixed(0) : '–');
+  const rate = (r: { flops: number; seconds: number }) => (r.flops ? (r.flops / r.seconds / 1e9).toPrecision(3) : '–');
   for (const r of profile.kinds) {
     console.log(formatRow([r.kind, r.dispatches, (1000 * r.seconds).toFixed(2), `${((100 * r.seconds) / profile.seconds).toFixed(1)}%`, rate(r)], widths));
     record(`${key}.profile.${r.kind.replaceAll(' ', '_')}.ms`, 1000 * r.seconds);

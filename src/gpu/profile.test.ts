@@ -11,6 +11,7 @@ describe('dispatchKind', () => {
     expect(dispatchKind('matmul 1×32×32×32 · tiled 64x64x16/4x4')).toBe('matmul');
     expect(dispatchKind('layernorm backward dx 120×32')).toBe('layernorm backward dx');
     expect(dispatchKind('attention softmax')).toBe('attention softmax');
+    expect(dispatchKind('adamw 20672 elements')).toBe('adamw');
   });
 });
 

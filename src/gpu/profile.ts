@@ -27,9 +27,12 @@ export interface PlanProfile {
   source: 'timestamp-query' | 'wall-clock';
 }
 
-/** "attention dq 12×4×10×8×10" → "attention dq"; "matmul 1×32×32×32 · tiled 64x64x16/4x4" → "matmul". */
+/** The label's words before its first size: "attention dq 12×4×10×8×10" → "attention dq",
+ * "matmul 1×32×32×32 · tiled 64x64x16/4x4" → "matmul", "adamw 20672 elements" → "adamw". */
 export function dispatchKind(label: string): string {
-  return label.split(' · ')[0].replace(/(\s+[\d×x]+)+$/, '');
+  const words = label.split(' · ')[0].split(/\s+/);
+  const size = words.findIndex((w) => /^\d/.test(w));
+  return (size < 0 ? words : words.slice(0, size)).join(' ');
 }
 
 const QUERIES = 4096; // WebGPU's limit on a timestamp query set
