@@ -25,7 +25,7 @@ export async function nodeGpu(): Promise<GPU> {
   }
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  // Dawn rounds timestamps to ~65 µs by default (a browser's timing-attack guard); the profiles
+  // Dawn rounds timestamps to 65,536 ns by default (a browser's timing-attack guard); the profiles
   // of one dispatch at a time (profile.ts) need them exact.
   instance = create(['disable-dawn-features=timestamp_quantization']) as GPU;
   return instance;

@@ -23,8 +23,7 @@ export async function timeDispatches(gpu: Gpu, dispatches: readonly Dispatch[], 
     device.queue.submit([encoder.finish()]);
     const ticks = new BigUint64Array(await readBuffer(device, resolve, 16));
     const ns = Number(ticks[1] - ticks[0]);
-    // Some adapters report zeros (SwiftShader did while Dawn quantized timestamps): fall back to
-    // the wall clock then.
+    // Some adapters report zeros: fall back to the wall clock then.
     if (ns > 0) return { seconds: ns / 1e9, source: 'timestamp-query' };
   }
   const start = performance.now();
