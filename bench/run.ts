@@ -2,11 +2,12 @@
 //   --json FILE        also write every figure, by name, to FILE (bench/figures.ts)
 //   --torch FILE       print "ratio vs PyTorch" lines against bench/torch/step_bench.py's figures
 //   --peak-tflops X    the card's fp32 peak, for the kernels' "% of peak" (H200: 67)
-//   --only a,b         run only these of kernels, train, vit, decoder, svd
+//   --only a,b         run only these of kernels, train, deberta, vit, decoder, svd
 import { parseArgs } from 'node:util';
 import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { record, torchRatioLines, writeFigures } from './figures.ts';
+import { runDebertaTrainBench } from './deberta.ts';
 import { runDecoderBench } from './decoder.ts';
 import { runKernelBench } from './kernels.ts';
 import { runLlmKernelBench } from './llm_kernels.ts';
@@ -17,10 +18,10 @@ import { runTrainBench } from './train.ts';
 import { runVitTrainBench } from './vit.ts';
 
 const { values } = parseArgs({
-  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,vit,decoder,svd' } },
+  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,deberta,vit,decoder,svd' } },
 });
 const only = new Set(values.only.split(','));
-for (const name of only) if (!['kernels', 'train', 'vit', 'decoder', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, vit, decoder, svd)`);
+for (const name of only) if (!['kernels', 'train', 'deberta', 'vit', 'decoder', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, deberta, vit, decoder, svd)`);
 const peak = values['peak-tflops'] === undefined ? undefined : Number(values['peak-tflops']);
 if (peak !== undefined && !(peak > 0)) throw new Error(`--peak-tflops: "${values['peak-tflops']}" is not a positive number`);
 
@@ -34,7 +35,9 @@ const tf = await tfOnDevice(gpu);
 if (only.has('kernels')) await runKernelBench(gpu, tf, peak);
 if (only.has('kernels')) await runLlmKernelBench(gpu, tf);
 if (only.has('kernels')) await runRowKernelBench(gpu);
-if (only.has('train')) await runTrainBench(gpu, tf);
+// The DeBERTa step is set beside the BERT step's figure when that ran at the same shapes.
+const bertSeconds = only.has('train') ? await runTrainBench(gpu, tf) : undefined;
+if (only.has('deberta')) await runDebertaTrainBench(gpu, bertSeconds);
 if (only.has('vit')) await runVitTrainBench(gpu, tf);
 if (only.has('decoder')) await runDecoderBench(gpu, tf);
 if (only.has('svd')) await runSvdBench(gpu);

@@ -9,10 +9,10 @@ import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { encodePlan, type PlanOp } from '../src/gpu/plan.ts';
 import { kernelName } from '../src/kernels/matmul_tiles.ts';
 import { readTensor } from '../src/gpu/readback.ts';
-import { ARCHITECTURES, describeModel, tokenEmbeddings, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
+import { describeModel, tokenEmbeddings, type ModelLayout, type NormLayout } from '../src/model/architectures.ts';
 import { unreachable } from '../src/util/unreachable.ts';
 import type { TokenBatch } from '../src/model/batch.ts';
-import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { architectureFor, parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { GpuModel } from '../src/model/gpu-model.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
@@ -77,7 +77,10 @@ export function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
     put(l.weight, [l.dOut, l.dIn], gaussian);
     if (l.bias) put(l.bias, [l.dOut], gaussian);
   }
-  for (const n of [embeddingNorm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
+  // DeBERTa's relative embeddings and their norm.
+  const relative = layout.attention.kind === 'disentangled' ? layout.attention : null;
+  if (relative) put(relative.embeddings.key, [relative.embeddings.rows, relative.embeddings.dim], gaussian);
+  for (const n of [embeddingNorm, relative?.norm ?? null, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])]) {
     if (!n) continue;
     put(n.weight, [n.dim], () => 1);
     if (n.bias) put(n.bias, [n.dim], () => 0);
@@ -218,20 +221,26 @@ async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: Mo
   return tfAdamTrainer(tf, loss, variables, kept);
 }
 
-export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
-  const { device } = gpu;
-  const scale = trainScale(gpu);
-  const config = parseModelConfig(scale.config, 'benchmark config');
-  const layout = describeModel(ARCHITECTURES.bert, config);
-  const { batch: B, seq: T, repeats } = scale;
-  console.log(`\n## Training step vs TF.js WebGPU + autograd (same device; ${scale.note}; dropout 0.1; median of ${repeats})`);
-  const weights = randomWeights(layout, 1);
-  const model = await GpuModel.create(device, weights, config.dropout, {
+/** Our classifier of `config` with random weights (seed 1), every vector trained, AdamW without
+ * weight decay, and a random batch of B × T (seed 2) set: what the training steps time. */
+export async function benchModel(gpu: Gpu, config: ModelConfig, B: number, T: number) {
+  const weights = randomWeights(describeModel(architectureFor(config), config), 1);
+  const model = await GpuModel.create(gpu.device, weights, config.dropout, {
     maxBatch: B, maxSeq: T, trains: () => true, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
   });
   const optimizer = new Optimizer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, () => true);
   const data = randomBatch(config, B, T, 2);
   model.setBatch(data.batch, data.labels);
+  return { weights, model, optimizer, data };
+}
+
+/** Times our BERT step against TF.js's and returns our median seconds. */
+export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<number> {
+  const scale = trainScale(gpu);
+  const config = parseModelConfig(scale.config, 'benchmark config');
+  const { batch: B, seq: T, repeats } = scale;
+  console.log(`\n## Training step vs TF.js WebGPU + autograd (same device; ${scale.note}; dropout 0.1; median of ${repeats})`);
+  const { weights, model, optimizer, data } = await benchModel(gpu, config, B, T);
   const peer = await tfStep(tf, model, weights, config, data);
 
   const ours = await timeOurs(gpu, model, optimizer, B, T, repeats);
@@ -257,6 +266,7 @@ export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<void> {
   record('train.vectorfit.steps_per_s', 1 / ours.seconds);
   record('train.vectorfit.tfjs.steps_per_s', 1 / theirs);
   await printStepProfile(gpu, [...model.trainPlan(B, T), ...optimizer.update], 'train.vectorfit', ours.seconds);
+  return ours.seconds;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

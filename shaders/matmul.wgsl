@@ -1,7 +1,7 @@
 // Batched matrix product over strided blocks, with the transposes the model needs:
 //   C[z] = alpha · op(A[z]) · op(B[z])  (+ bias[n])  (+ C[z] when ACCUMULATE),  z < batch·heads,
-// where block z of an operand starts at (z / heads)·batchStride + (z % heads)·headStride and its
-// stored rows are ld elements apart. A plain batched matmul is heads = 1; attention's per-head
+// where block z of an operand starts at offset + (z / heads)·batchStride + (z % heads)·headStride
+// and its stored rows are ld elements apart. A plain batched matmul is heads = 1; attention's per-head
 // products (heads > 1) read q, k, v and the [batch, heads, seq, seq] scores where they live, so
 // no split-heads copy is made. op(A) is M×K (stored M×K, or K×M when TRANS_A); op(B) is K×N
 // (stored K×N, or N×K when TRANS_B).
@@ -19,9 +19,9 @@ override DROPOUT_A: bool = false;
 
 struct Params {
   M: u32, N: u32, K: u32, heads: u32,
-  aBatch: u32, aHead: u32, aLd: u32,
-  bBatch: u32, bHead: u32, bLd: u32,
-  cBatch: u32, cHead: u32, cLd: u32,
+  aOffset: u32, aBatch: u32, aHead: u32, aLd: u32,
+  bOffset: u32, bBatch: u32, bHead: u32, bLd: u32,
+  cOffset: u32, cBatch: u32, cHead: u32, cLd: u32,
   alpha: f32,
   dropP: f32, dropScale: f32, stream: u32,
 }
@@ -34,8 +34,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> kscale: array<f32>;
 @group(0) @binding(6) var<storage, read> seed: array<u32>;
 
-fn blockStart(z: u32, batchStride: u32, headStride: u32) -> u32 {
-  return (z / p.heads) * batchStride + (z % p.heads) * headStride;
+fn blockStart(z: u32, offset: u32, batchStride: u32, headStride: u32) -> u32 {
+  return offset + (z / p.heads) * batchStride + (z % p.heads) * headStride;
 }
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
@@ -74,9 +74,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TM;
   let col0 = wg.x * TN;
-  let aBase = blockStart(wg.z, p.aBatch, p.aHead);
-  let bBase = blockStart(wg.z, p.bBatch, p.bHead);
-  let cBase = blockStart(wg.z, p.cBatch, p.cHead);
+  let aBase = blockStart(wg.z, p.aOffset, p.aBatch, p.aHead);
+  let bBase = blockStart(wg.z, p.bOffset, p.bBatch, p.bHead);
+  let cBase = blockStart(wg.z, p.cOffset, p.cBatch, p.cHead);
   var acc: array<array<f32, RN>, RM>;
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
@@ -132,9 +132,9 @@ fn direct(@builtin(global_invocation_id) gid: vec3u) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
-  let aBase = blockStart(gid.z, p.aBatch, p.aHead);
-  let bBase = blockStart(gid.z, p.bBatch, p.bHead);
-  let cBase = blockStart(gid.z, p.cBatch, p.cHead);
+  let aBase = blockStart(gid.z, p.aOffset, p.aBatch, p.aHead);
+  let bBase = blockStart(gid.z, p.bOffset, p.bBatch, p.bHead);
+  let cBase = blockStart(gid.z, p.cOffset, p.cBatch, p.cHead);
   // Clamped indices: rows/columns past the edge compute duplicates that are never stored.
   let m = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.M - 1u));
   let n = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.N - 1u));

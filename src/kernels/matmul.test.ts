@@ -4,7 +4,7 @@ import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { matmul, type MatmulShape } from './matmul.ts';
+import { blockMatmul, matmul, type MatmulShape } from './matmul.ts';
 import { matmul as matmulRef } from './matmul.ref.ts';
 import { chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, tileHeader, tileName, unmeasuredProducts, type MatmulKernel } from './matmul_tiles.ts';
 import { tuneMatmuls } from './matmul_tuning.ts';
@@ -62,6 +62,24 @@ describe.each(['tiled', 'direct'] as const)('matmul (%s) matches its float64 ref
     const bias = uploadTensor(device, [1, 2, 3], [3]);
     runDispatches(device, [matmul(device, { variant, m: 2, n: 3, k: 0, a: createTensor(device, [0]), b: createTensor(device, [0]), out, bias })]);
     expectClose(await readTensor(device, out), [1, 2, 3, 1, 2, 3], { atol: 0, rtol: 0 }, 'k = 0');
+  });
+  it('blockMatmul with offsets: every operand starts past element 0, at no 64-element boundary', async () => {
+    const { device } = await testGpu();
+    const [m, n, k] = [5, 7, 3];
+    const [offA, offB, offC] = [3, 11, 2];
+    const a = f32(randomArray(offA + m * k, 1));
+    const b = f32(randomArray(offB + k * n, 2));
+    const c0 = f32(randomArray(offC + m * n + 4, 3));
+    const out = uploadTensor(device, c0, [c0.length]);
+    runDispatches(device, [blockMatmul(device, {
+      label: 'offsets', variant, m, n, k, blocks: 1, heads: 1,
+      a: [uploadTensor(device, a, [a.length]), { offset: offA, batchStride: 0, headStride: 0, ld: k }],
+      b: [uploadTensor(device, b, [b.length]), { offset: offB, batchStride: 0, headStride: 0, ld: n }],
+      out: [out, { offset: offC, batchStride: 0, headStride: 0, ld: n }],
+    })]);
+    const expected = Float64Array.from(c0);
+    expected.set(matmulRef({ m, n, k, a: a.subarray(offA), b: b.subarray(offB) }), offC);
+    expectClose(await readTensor(device, out), expected, TOL, 'offsets');
   });
 });
 

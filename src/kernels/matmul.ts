@@ -56,8 +56,11 @@ export function matmul(device: GPUDevice, args: MatmulArgs): Dispatch {
   });
 }
 
-/** Where block z = b·heads + h of an operand starts, and how far apart its stored rows are. */
+/** Where block z = b·heads + h of an operand starts (offset + b·batchStride + h·headStride), and
+ * how far apart its stored rows are. */
 export interface BlockLayout {
+  /** Elements before block 0 (0 when absent): any count, where a view must be 64-aligned. */
+  offset?: number;
   batchStride: number;
   headStride: number;
   ld: number;
@@ -87,9 +90,9 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
   if (drop && !(drop.p >= 0 && drop.p <= 1)) throw new Error(`${args.label}: dropout p = ${drop.p} is outside [0, 1]`);
   const params = createParams(device, [
     ['u32', args.m], ['u32', args.n], ['u32', args.k], ['u32', args.heads],
-    ['u32', la.batchStride], ['u32', la.headStride], ['u32', la.ld],
-    ['u32', lb.batchStride], ['u32', lb.headStride], ['u32', lb.ld],
-    ['u32', lc.batchStride], ['u32', lc.headStride], ['u32', lc.ld],
+    ['u32', la.offset ?? 0], ['u32', la.batchStride], ['u32', la.headStride], ['u32', la.ld],
+    ['u32', lb.offset ?? 0], ['u32', lb.batchStride], ['u32', lb.headStride], ['u32', lb.ld],
+    ['u32', lc.offset ?? 0], ['u32', lc.batchStride], ['u32', lc.headStride], ['u32', lc.ld],
     ['f32', args.alpha ?? 1],
     // p = 1 drops everything (as nn.Dropout does) instead of dividing by 0.
     ['f32', drop?.p ?? 0], ['f32', drop ? (drop.p < 1 ? 1 / (1 - drop.p) : 0) : 1], ['u32', drop?.stream ?? 0],

@@ -3,8 +3,11 @@
 // them: c2p[i, j] = q_i · pk[r(i, j)], p2c[i, j] = k_j · pq[r(i, j)] (its gather of k·pqᵀ at
 // clamp(−r(j, i) + span) and transpose: the same row, as the bucketing is odd in i − j), both
 // times the attention's scale and added to the content scores before the mask and softmax.
-import type { RelativeAttentionShape } from './relative_attention.ts';
-import { relativeIndex } from './relative_positions.ts';
+// relativeGather and relativeGatherSum are the GPU's split of the same sums: rel holds each
+// content token's products with the rows the sequence reads, and the gathers move its entries to
+// and from the scores.
+import type { RelativeAttentionShape, RelativeTerm } from './relative_attention.ts';
+import { relativeIndex, relativeWindow } from './relative_positions.ts';
 
 export interface RelativeScoresRefArgs extends RelativeAttentionShape {
   /** [batch·seq, heads·headDim]: the attention's q and k. */
@@ -79,4 +82,54 @@ export function relativeScoresBackward(args: RelativeScoresBackwardRefArgs): { d
     }
   }
   return { dq, dk, dPosKey, dPosQuery };
+}
+
+/** The rel entry that query i and key j read, in [heads, batch, seq, columns]. */
+function relEntry(s: RelativeAttentionShape, term: RelativeTerm, b: number, h: number, i: number, j: number): number {
+  const { first, columns } = relativeWindow(s.positions, s.seq);
+  const t = term === 'c2p' ? i : j;
+  return ((h * s.batch + b) * s.seq + t) * columns + relativeIndex(i - j, s.positions) - first;
+}
+
+export interface RelativeGatherRefArgs extends RelativeAttentionShape {
+  term: RelativeTerm;
+  /** [heads, batch, seq, columns]: each content token's products with the window's rows. */
+  rel: Float64Array;
+  /** [batch, heads, seq, seq]: the scores before. */
+  scores: Float64Array;
+}
+
+/** scores + scale · rel[h, b, i (c2p) or j (p2c), r(i − j) − first]. */
+export function relativeGather(args: RelativeGatherRefArgs): Float64Array {
+  const { batch, seq, heads, scale, term, rel } = args;
+  const out = Float64Array.from(args.scores);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < seq; i++) {
+        for (let j = 0; j < seq; j++) out[((b * heads + h) * seq + i) * seq + j] += scale * rel[relEntry(args, term, b, h, i, j)];
+      }
+    }
+  }
+  return out;
+}
+
+export interface RelativeGatherSumRefArgs extends RelativeAttentionShape {
+  term: RelativeTerm;
+  /** [batch, heads, seq, seq]. */
+  dScores: Float64Array;
+}
+
+/** dRel [heads, batch, seq, columns]: scale times the sum of the dScores entries that read each
+ * rel entry (the gather's transpose). */
+export function relativeGatherSum(args: RelativeGatherSumRefArgs): Float64Array {
+  const { batch, seq, heads, scale, term, dScores } = args;
+  const dRel = new Float64Array(heads * batch * seq * relativeWindow(args.positions, seq).columns);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < seq; i++) {
+        for (let j = 0; j < seq; j++) dRel[relEntry(args, term, b, h, i, j)] += scale * dScores[((b * heads + h) * seq + i) * seq + j];
+      }
+    }
+  }
+  return dRel;
 }

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { runDispatches } from '../gpu/dispatch.ts';
+import { submitPlan } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray, type Tolerance } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
 import { attentionBackward, attentionForward } from './attention.ts';
 import * as attentionRef from './attention.ref.ts';
-import { relativeScoresBackward, relativeScoresForward, type RelativeAttentionShape } from './relative_attention.ts';
+import type { MatmulVariant } from './matmul.ts';
+import {
+  relativeGather, relativeGatherSum, relativeScoresBackward, relativeScoresForward, relativeScratchSize,
+  type RelativeAttentionShape, type RelativeTerm,
+} from './relative_attention.ts';
 import * as ref from './relative_attention.ref.ts';
 
 const U = 2 ** -24;
@@ -16,9 +21,9 @@ const bound = (terms: number, magnitude: ArrayLike<number>): Tolerance => ({ ato
 const abs = (a: Float64Array) => a.map(Math.abs);
 const plus = (a: Float64Array, b: ArrayLike<number>) => a.map((x, i) => x + b[i]);
 
-function shape(batch: number, seq: number, heads: number, headDim: number, c2p: boolean, p2c: boolean, buckets: number, maxRelative: number): RelativeAttentionShape {
+function shape(batch: number, seq: number, heads: number, headDim: number, c2p: boolean, p2c: boolean, buckets: number, maxRelative: number, variant?: MatmulVariant): RelativeAttentionShape {
   const span = buckets > 0 ? buckets : maxRelative;
-  return { batch, seq, heads, headDim, scale: 1 / Math.sqrt(headDim * (1 + Number(c2p) + Number(p2c))), c2p, p2c, positions: { buckets, maxRelative, span } };
+  return { batch, seq, heads, headDim, scale: 1 / Math.sqrt(headDim * (1 + Number(c2p) + Number(p2c))), c2p, p2c, positions: { buckets, maxRelative, span }, variant };
 }
 
 function inputs(s: RelativeAttentionShape, seed: number) {
@@ -51,12 +56,14 @@ async function check(s: RelativeAttentionShape, seed = 1) {
   const scores = up(data.scores0, [s.batch, s.heads, s.seq, s.seq]);
   const dq = up(data.dq0, tokens);
   const dk = up(data.dk0, tokens);
-  // Prior contents that the backward must overwrite.
+  // Prior contents that the backward must overwrite, rows outside the window included.
   const dPosKey = up(randomArray(rows[0] * A, seed + 8), rows);
   const dPosQuery = up(randomArray(rows[0] * A, seed + 9), rows);
-  runDispatches(device, [
-    ...relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores }),
-    ...relativeScoresBackward(device, { ...s, dScores: up(data.dScores, [s.batch, s.heads, s.seq, s.seq]), q, k, posKey, posQuery, dq, dk, dPosKey, dPosQuery }),
+  // One scratch for rel and dRel, as the model shares it.
+  const rel = createTensor(device, [relativeScratchSize(s)]);
+  submitPlan(device, [
+    ...relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores, rel }),
+    ...relativeScoresBackward(device, { ...s, dScores: up(data.dScores, [s.batch, s.heads, s.seq, s.seq]), q, k, posKey, posQuery, dq, dk, dPosKey, dPosQuery, dRel: rel }),
   ]);
   const label = JSON.stringify(s);
   const expected = ref.relativeScoresForward({ ...s, ...data });
@@ -74,12 +81,45 @@ async function check(s: RelativeAttentionShape, seed = 1) {
   if (!s.p2c) expect(Array.from(await readTensor(device, dk))).toEqual(Array.from(Float32Array.from(data.dk0)));
 }
 
-describe('relative attention terms (c2p, p2c) forward and backward match their float64 reference', () => {
-  it('both terms, 4 buckets (deltas past ±2 log-bucketed), 3 heads of 5', () => check(shape(2, 7, 3, 5, true, true, 4, 6)));
-  it('c2p only, one token, one head', () => check(shape(3, 1, 1, 8, true, false, 16, 64)));
-  it('p2c only over 70 positions (many deltas clamped to the outer rows), 16 buckets', () => check(shape(2, 70, 2, 16, false, true, 16, 64)));
-  it('both terms without buckets: raw distances clamped at ±5 (10 rows)', () => check(shape(1, 13, 2, 3, true, true, -1, 5)));
-  it('DeBERTa-v3-base positions (256 buckets, 512 relative) on 9 tokens, heads of 64', () => check(shape(2, 9, 2, 64, true, true, 256, 512)));
+describe.each(['tiled', 'direct'] as const)('relative attention terms (c2p, p2c) forward and backward (%s products) match their float64 reference', (variant) => {
+  it('both terms, 4 buckets (deltas past ±2 log-bucketed), 3 heads of 5', () => check(shape(2, 7, 3, 5, true, true, 4, 6, variant)));
+  it('c2p only, one token, one head', () => check(shape(3, 1, 1, 8, true, false, 16, 64, variant)));
+  it('p2c only over 70 positions (many deltas clamped to the outer rows), 16 buckets', () => check(shape(2, 70, 2, 16, false, true, 16, 64, variant)));
+  it('both terms without buckets: raw distances clamped at ±5 (10 rows)', () => check(shape(1, 13, 2, 3, true, true, -1, 5, variant)));
+  it('DeBERTa-v3-base positions (256 buckets, 512 relative) on 9 tokens, heads of 64', () => check(shape(2, 9, 2, 64, true, true, 256, 512, variant)));
+  it('c2p only, 3 heads of 7, 33 tokens in a window of 2 × 16 buckets', () => check(shape(3, 33, 3, 7, true, false, 16, 40, variant)));
+});
+
+/** The gather and its transpose alone, on each term. */
+async function checkGathers(s: RelativeAttentionShape, term: RelativeTerm, seed = 1) {
+  const { device } = await testGpu();
+  const scoreShape = [s.batch, s.heads, s.seq, s.seq];
+  const size = relativeScratchSize(s);
+  const rel = f32(randomArray(size, seed, 2));
+  const scores0 = f32(randomArray(s.batch * s.heads * s.seq * s.seq, seed + 1));
+  const dScores = f32(randomArray(scores0.length, seed + 2));
+  const scores = uploadTensor(device, scores0, scoreShape);
+  // Prior contents that gatherSum must overwrite.
+  const dRel = uploadTensor(device, randomArray(size, seed + 3), [size]);
+  runDispatches(device, [
+    relativeGather(device, { ...s, term, rel: uploadTensor(device, rel, [size]), scores }),
+    relativeGatherSum(device, { ...s, term, dScores: uploadTensor(device, dScores, scoreShape), dRel }),
+  ]);
+  const label = `${term} ${JSON.stringify(s)}`;
+  const magnitude = ref.relativeGather({ ...s, term, rel: abs(rel), scores: abs(scores0) });
+  expectClose(await readTensor(device, scores), ref.relativeGather({ ...s, term, rel, scores: scores0 }), bound(2, magnitude), `gather ${label}`);
+  // A column sums at most seq entries.
+  const sumMagnitude = ref.relativeGatherSum({ ...s, term, dScores: abs(dScores) });
+  expectClose(await readTensor(device, dRel), ref.relativeGatherSum({ ...s, term, dScores }), bound(s.seq + 1, sumMagnitude), `gatherSum ${label}`);
+}
+
+describe('relative gather and gatherSum match their float64 reference', () => {
+  for (const term of ['c2p', 'p2c'] as const) {
+    it(`${term}: 4 buckets over 11 tokens (log-bucketed, clamped), 3 heads, batch 3`, () => checkGathers(shape(3, 11, 3, 5, true, true, 4, 6), term));
+    it(`${term}: raw distances clamped at ±5 over 13 tokens, batch 1`, () => checkGathers(shape(1, 13, 2, 3, true, true, -1, 5), term));
+    it(`${term}: DeBERTa-v3-base positions on 37 tokens (a window of 73 of the 512 rows)`, () => checkGathers(shape(2, 37, 1, 64, true, true, 256, 512), term));
+    it(`${term}: one token`, () => checkGathers(shape(2, 1, 3, 4, true, true, 16, 64), term));
+  }
 });
 
 describe('attention with the relative terms added to its scores', () => {
@@ -98,10 +138,11 @@ describe('attention with the relative terms added to its scores', () => {
     const [q, k, vT, posKey, posQuery] = [up(data.q, tokens), up(data.k, tokens), up(v, tokens), up(data.posKey, rows), up(data.posQuery, rows)];
     const probs = createTensor(device, scoreShape);
     const dScores = createTensor(device, scoreShape);
+    const rel = createTensor(device, [relativeScratchSize(s)]);
     const out = createTensor(device, tokens);
     const [dq, dk, dv] = [createTensor(device, tokens), createTensor(device, tokens), createTensor(device, tokens)];
     runDispatches(device, [
-      ...attentionForward(device, { ...s, q, k, v: vT, mask: up(mask, [12], 'u32'), out, probs, addToScores: relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores: probs }) }),
+      ...attentionForward(device, { ...s, q, k, v: vT, mask: up(mask, [12], 'u32'), out, probs, addToScores: relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores: probs, rel }) }),
       ...attentionBackward(device, { ...s, dOut: up(dOut, tokens), q, k, v: vT, probs, dScores, dq, dk, dv }),
     ]);
     const scoreBias = ref.relativeScoresForward({ ...s, ...data });

@@ -1,13 +1,19 @@
-// GPU wrapper for DeBERTa's disentangled attention terms (shaders/relative_attention.wgsl); the
-// float64 reference of the same names is relative_attention.ref.ts. The terms are added to the
-// content scores between the q·kᵀ product and the masked softmax (attention.ts's addToScores),
-// and their backward reads the dScores that attention's backward leaves behind. Each term (c2p,
-// p2c) is one dispatch per op, so a model with one term pays for one.
+// GPU wrapper for DeBERTa's disentangled attention terms, as transformers computes them: each
+// term's dot products of every content token with every relative-embedding row the sequence reads
+// are one strided block product (matmul.wgsl), rel = q_h·posKey_hᵀ (c2p) or k_h·posQuery_hᵀ (p2c),
+// and a light gather (shaders/relative_attention.wgsl) adds the entry each (query, key) pair reads
+// to the scores. The backward sums dScores into dRel (gatherSum) and runs the products' backward
+// through matmul.wgsl too. The float64 reference of the same names is relative_attention.ref.ts.
+// The terms are added to the content scores between the q·kᵀ product and the masked softmax
+// (attention.ts's addToScores), and their backward reads the dScores that attention's backward
+// leaves behind. Each term has its own dispatches, so a model with one term pays for one.
 import code from '../../shaders/relative_attention.wgsl?raw';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import type { PlanOp } from '../gpu/plan.ts';
 import { createParams, numel, uploadTensor, type Tensor } from '../gpu/tensor.ts';
 import { gridStride } from './grid.ts';
-import { relativeTables, type RelativePositionSpec } from './relative_positions.ts';
+import { blockMatmul, type BlockLayout, type MatmulVariant } from './matmul.ts';
+import { relativeTables, relativeWindow, type RelativePositionSpec } from './relative_positions.ts';
 
 export interface RelativeAttentionShape {
   batch: number;
@@ -19,7 +25,11 @@ export interface RelativeAttentionShape {
   c2p: boolean;
   p2c: boolean;
   positions: RelativePositionSpec;
+  /** The block products' variant (matmul.ts); chosen from the device when absent. */
+  variant?: MatmulVariant;
 }
+
+export type RelativeTerm = 'c2p' | 'p2c';
 
 export interface RelativeScoresForwardArgs extends RelativeAttentionShape {
   /** [batch·seq, heads·headDim]. */
@@ -31,6 +41,8 @@ export interface RelativeScoresForwardArgs extends RelativeAttentionShape {
   posQuery?: Tensor;
   /** [batch, heads, seq, seq]: the content scores, to which the terms are added. */
   scores: Tensor;
+  /** Scratch of at least relativeScratchSize elements, dead after these dispatches. */
+  rel: Tensor;
 }
 
 export interface RelativeScoresBackwardArgs extends RelativeAttentionShape {
@@ -46,78 +58,144 @@ export interface RelativeScoresBackwardArgs extends RelativeAttentionShape {
   /** Written: [2·span, heads·headDim] (each needed only where its term is on). */
   dPosKey?: Tensor;
   dPosQuery?: Tensor;
+  /** Scratch of at least relativeScratchSize elements, dead after these ops. */
+  dRel: Tensor;
 }
 
-type Term = 'c2p' | 'p2c';
+/** Elements of rel and dRel: [heads, batch, seq, columns] (the products cover only the rows the
+ * sequence reads: relativeWindow). */
+export function relativeScratchSize(s: Pick<RelativeAttentionShape, 'batch' | 'seq' | 'heads' | 'positions'>): number {
+  return s.heads * s.batch * s.seq * relativeWindow(s.positions, s.seq).columns;
+}
 
-/** scores += scale·(q_i·posKey_r + k_j·posQuery_r) over the terms that are on. */
+/** scores += scale·(q_i·posKey_r + k_j·posQuery_r) over the terms that are on: per term, rel =
+ * content·posᵀ over the window, then the gather. */
 export function relativeScoresForward(device: GPUDevice, args: RelativeScoresForwardArgs): Dispatch[] {
-  const tables = indexTable(device, args);
-  return terms(args).map((term) => {
-    const [content, pos] = term === 'c2p' ? [args.q, need(args.posKey, 'posKey', term)] : [args.k, need(args.posQuery, 'posQuery', term)];
-    check(args, { content, pos, scores: args.scores });
-    const n = args.batch * args.heads * args.seq * args.seq;
-    return dispatch(device, 'scores', term, args, n, [args.scores, tables, content, pos]);
-  });
-}
-
-/** dq += …, dk += … (the terms' share), dPosKey = …, dPosQuery = …. */
-export function relativeScoresBackward(device: GPUDevice, args: RelativeScoresBackwardArgs): Dispatch[] {
-  const index = indexTable(device, args);
-  const ranges = rangeTable(device, args);
-  const tokens = args.batch * args.seq * args.heads * args.headDim;
-  const rows = 2 * args.positions.span * args.heads * args.headDim;
+  check(args, { scores: args.scores, rel: args.rel });
+  const l = layouts(args);
   return terms(args).flatMap((term) => {
-    const [content, dContent, pos, dPos] = term === 'c2p'
-      ? [args.q, args.dq, need(args.posKey, 'posKey', term), need(args.dPosKey, 'dPosKey', term)]
-      : [args.k, args.dk, need(args.posQuery, 'posQuery', term), need(args.dPosQuery, 'dPosQuery', term)];
-    check(args, { content, dContent, pos, dPos, scores: args.dScores });
+    const [content, pos] = term === 'c2p' ? [args.q, need(args.posKey, 'posKey', term)] : [args.k, need(args.posQuery, 'posQuery', term)];
+    check(args, { content, pos });
     return [
-      dispatch(device, 'dContent', term, args, tokens, [dContent, index, pos, args.dScores]),
-      dispatch(device, 'dPositions', term, args, rows, [dPos, ranges, content, args.dScores]),
+      blockMatmul(device, {
+        ...perToken(args, `relative ${term} rel`), n: l.columns, k: args.headDim, transB: true,
+        a: [content, l.tokens], b: [pos, l.window], out: [args.rel, l.rel],
+      }),
+      relativeGather(device, { ...args, term }),
     ];
   });
 }
 
-function terms(s: RelativeAttentionShape): Term[] {
+/** dq += …, dk += … (the terms' share), dPosKey = …, dPosQuery = …: per term, dRel = gatherSum
+ * of dScores, then dContent += dRel·pos and dPos = dRelᵀ·content over all tokens of the batch
+ * (dRel is head-major, so batch and tokens are one inner dimension). Rows outside the window get
+ * no gradient: cleared first. */
+export function relativeScoresBackward(device: GPUDevice, args: RelativeScoresBackwardArgs): PlanOp[] {
+  check(args, { scores: args.dScores, rel: args.dRel });
+  const l = layouts(args);
+  const tokens = args.batch * args.seq;
+  const rows = 2 * args.positions.span;
+  return terms(args).flatMap((term): PlanOp[] => {
+    const [content, dContent, pos, dPos] = term === 'c2p'
+      ? [args.q, args.dq, need(args.posKey, 'posKey', term), need(args.dPosKey, 'dPosKey', term)]
+      : [args.k, args.dk, need(args.posQuery, 'posQuery', term), need(args.dPosQuery, 'dPosQuery', term)];
+    check(args, { content, dContent, pos, dPos });
+    return [
+      relativeGatherSum(device, { ...args, term }),
+      blockMatmul(device, {
+        ...perToken(args, `relative ${term} dContent`), n: args.headDim, k: l.columns, accumulate: true,
+        a: [args.dRel, l.rel], b: [pos, l.window], out: [dContent, l.tokens],
+      }),
+      ...(l.columns < rows ? [{ clear: dPos }] : []),
+      blockMatmul(device, {
+        label: `relative ${term} dPositions ${args.heads}×${l.columns}×${args.headDim}×${tokens}`,
+        variant: args.variant, m: l.columns, n: args.headDim, k: tokens, transA: true, blocks: args.heads, heads: args.heads,
+        a: [args.dRel, { ...l.rel, batchStride: 0 }], b: [content, { ...l.tokens, batchStride: 0 }], out: [dPos, l.window],
+      }),
+    ];
+  });
+}
+
+export interface RelativeGatherArgs extends RelativeAttentionShape {
+  term: RelativeTerm;
+  /** [heads, batch, seq, columns] (relativeWindow's columns). */
+  rel: Tensor;
+  /** [batch, heads, seq, seq], added to. */
+  scores: Tensor;
+}
+
+/** scores[b, h, i, j] += scale · rel[h, b, i (c2p) or j (p2c), column of i − j]. */
+export function relativeGather(device: GPUDevice, args: RelativeGatherArgs): Dispatch {
+  const { index } = relativeTables(args.positions, args.seq - 1);
+  const first = index[0];
+  const columns = uploadTensor(device, Int32Array.from(index, (r) => r - first), [index.length], 'i32', 'relative columns');
+  const n = args.batch * args.heads * args.seq * args.seq;
+  return dispatch(device, 'gather', args, n, [args.scores, columns, args.rel]);
+}
+
+export interface RelativeGatherSumArgs extends RelativeAttentionShape {
+  term: RelativeTerm;
+  /** [batch, heads, seq, seq]. */
+  dScores: Tensor;
+  /** Written: [heads, batch, seq, columns]. */
+  dRel: Tensor;
+}
+
+/** dRel[h, b, t, c] = scale · Σ dScores[b, h, i, j] over the pairs with t = i (c2p) or j (p2c)
+ * that read column c. */
+export function relativeGatherSum(device: GPUDevice, args: RelativeGatherSumArgs): Dispatch {
+  const { lo, hi } = relativeTables(args.positions, args.seq - 1);
+  const { first, columns } = relativeWindow(args.positions, args.seq);
+  const pairs = new Int32Array(2 * columns);
+  for (let c = 0; c < columns; c++) pairs.set([lo[first + c], hi[first + c]], 2 * c);
+  const ranges = uploadTensor(device, pairs, [columns, 2], 'i32', 'relative column ranges');
+  return dispatch(device, 'gatherSum', args, relativeScratchSize(args), [args.dRel, ranges, args.dScores]);
+}
+
+function terms(s: RelativeAttentionShape): RelativeTerm[] {
   return [...(s.c2p ? ['c2p' as const] : []), ...(s.p2c ? ['p2c' as const] : [])];
 }
 
-function need(t: Tensor | undefined, name: string, term: Term): Tensor {
+function need(t: Tensor | undefined, name: string, term: RelativeTerm): Tensor {
   if (!t) throw new Error(`relative attention: the ${term} term needs ${name}`);
   return t;
 }
 
-/** i32 [2·(seq − 1) + 1]: the embedding row of each delta i − j. */
-function indexTable(device: GPUDevice, s: RelativeAttentionShape): Tensor {
-  const { index } = relativeTables(s.positions, s.seq - 1);
-  return uploadTensor(device, Int32Array.from(index), [index.length], 'i32', 'relative rows');
+/** The operands' layouts: q, k and their gradients token-major [batch·seq, heads·headDim]; the
+ * window's rows of the projected embeddings [2·span, heads·headDim] (the same for every batch
+ * entry); rel and dRel [heads, batch, seq, columns]. */
+function layouts(s: RelativeAttentionShape): { columns: number; tokens: BlockLayout; window: BlockLayout; rel: BlockLayout } {
+  const A = s.heads * s.headDim;
+  const { first, columns } = relativeWindow(s.positions, s.seq);
+  return {
+    columns,
+    tokens: { batchStride: s.seq * A, headStride: s.headDim, ld: A },
+    window: { offset: first * A, batchStride: 0, headStride: s.headDim, ld: A },
+    rel: { batchStride: s.seq * columns, headStride: s.batch * s.seq * columns, ld: columns },
+  };
 }
 
-/** i32 [2·span, 2]: each row's delta range [lo, hi]. */
-function rangeTable(device: GPUDevice, s: RelativeAttentionShape): Tensor {
-  const { lo, hi } = relativeTables(s.positions, s.seq - 1);
-  const pairs = new Int32Array(2 * lo.length);
-  lo.forEach((l, r) => pairs.set([l, hi[r]], 2 * r));
-  return uploadTensor(device, pairs, [lo.length, 2], 'i32', 'relative row ranges');
+/** The per-(batch, head) products with the sequence's tokens as rows. */
+function perToken(s: RelativeAttentionShape, label: string) {
+  return { label: `${label} ${s.batch}×${s.heads}×${s.seq}×${s.headDim}`, variant: s.variant, m: s.seq, blocks: s.batch * s.heads, heads: s.heads };
 }
 
-function dispatch(device: GPUDevice, entryPoint: string, term: Term, s: RelativeAttentionShape, n: number, tensors: Tensor[]): Dispatch {
-  const rows = 2 * s.positions.span;
+function dispatch(device: GPUDevice, entryPoint: 'gather' | 'gatherSum', s: RelativeAttentionShape & { term: RelativeTerm }, n: number, tensors: Tensor[]): Dispatch {
+  const { columns } = relativeWindow(s.positions, s.seq);
   return makeDispatch(device, {
-    label: `relative ${term} ${entryPoint} ${s.batch}×${s.heads}×${s.seq}×${s.headDim}, ${rows} rows`,
+    label: `relative ${s.term} ${entryPoint} ${s.batch}×${s.heads}×${s.seq}, ${columns} columns`,
     code,
     entryPoint,
-    constants: { P2C: Number(term === 'p2c') },
+    constants: { P2C: Number(s.term === 'p2c') },
     bindings: [
-      createParams(device, [['u32', s.batch], ['u32', s.seq], ['u32', s.heads], ['u32', s.headDim], ['u32', rows], ['u32', s.seq - 1], ['f32', s.scale], ['u32', n]]),
+      createParams(device, [['u32', s.batch], ['u32', s.seq], ['u32', s.heads], ['u32', columns], ['u32', s.seq - 1], ['f32', s.scale], ['u32', n]]),
       ...tensors,
     ],
     workgroups: gridStride(n),
   });
 }
 
-function check(s: RelativeAttentionShape, tensors: { content: Tensor; pos: Tensor; scores: Tensor; dContent?: Tensor; dPos?: Tensor }): void {
+function check(s: RelativeAttentionShape, tensors: { content?: Tensor; dContent?: Tensor; pos?: Tensor; dPos?: Tensor; scores?: Tensor; rel?: Tensor }): void {
   const width = s.heads * s.headDim;
   const sizes: [string, Tensor | undefined, number][] = [
     ['content', tensors.content, s.batch * s.seq * width],
@@ -129,4 +207,6 @@ function check(s: RelativeAttentionShape, tensors: { content: Tensor; pos: Tenso
   for (const [name, t, size] of sizes) {
     if (t && numel(t.shape) !== size) throw new Error(`relative attention: ${name} has ${numel(t.shape)} elements, expected ${size}`);
   }
+  const scratch = relativeScratchSize(s);
+  if (tensors.rel && numel(tensors.rel.shape) < scratch) throw new Error(`relative attention: the rel scratch has ${numel(tensors.rel.shape)} elements, needs ${scratch}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logBucketPosition, relativeIndex, relativeTables } from './relative_positions.ts';
+import { logBucketPosition, relativeIndex, relativeTables, relativeWindow } from './relative_positions.ts';
 
 describe('relative positions as transformers buckets them', () => {
   it('keeps distances within ±bucket/2 and log-buckets the rest (make_log_bucket_position)', () => {
@@ -23,5 +23,14 @@ describe('relative positions as transformers buckets them', () => {
     for (let r = 0; r < 8; r++) {
       for (let d = -6; d <= 6; d++) expect(index[d + 6] === r, `row ${r}, delta ${d}`).toBe(d >= lo[r] && d <= hi[r]);
     }
+  });
+
+  it('gives the window of rows that the deltas ±(seq − 1) read', () => {
+    const base = { buckets: 256, maxRelative: 512, span: 256 };
+    expect(relativeWindow(base, 37)).toEqual({ first: 220, columns: 73 });
+    expect(relativeWindow(base, 128)).toEqual({ first: 129, columns: 255 });
+    expect(relativeWindow(base, 512)).toEqual({ first: 1, columns: 511 });
+    expect(relativeWindow({ buckets: -1, maxRelative: 5, span: 5 }, 13)).toEqual({ first: 0, columns: 10 });
+    expect(relativeWindow(base, 1)).toEqual({ first: 256, columns: 1 });
   });
 });

@@ -56,3 +56,11 @@ export function relativeTables(spec: RelativePositionSpec, maxDelta: number): Re
   }
   return { index, lo, hi };
 }
+
+/** The rows that a sequence of `seq` tokens reads (deltas ±(seq − 1)): first … first + columns − 1,
+ * one range as the row is non-decreasing in the delta. A sequence shorter than the span reads
+ * fewer than its 2·span rows. */
+export function relativeWindow(spec: RelativePositionSpec, seq: number): { first: number; columns: number } {
+  const first = relativeIndex(-(seq - 1), spec);
+  return { first, columns: relativeIndex(seq - 1, spec) - first + 1 };
+}

@@ -127,7 +127,7 @@ it('the memory estimate of a DeBERTa run is close to what the GPU model allocate
   expect(Math.abs(estimate.total - 0.4 * vectors - allocated) / allocated).toBeLessThan(0.1);
   // The relative attention's own tensors, exactly (less the norm's statistics, 2 × 32 floats).
   const relative = live.filter(([label]) => /relative|position (keys|queries)|dPos|rel_embeddings|encoder\.LayerNorm/.test(label));
-  const { frozen, perLayer, scratch } = relativeTensors(weights.layout);
+  const { frozen, perLayer, scratch } = relativeTensors(weights.layout, 4, 32);
   const counted = [...frozen, ...perLayer(0), ...perLayer(1), ...scratch].reduce((n, t) => n + 4 * t.elements, 0);
   expect(relative.reduce((n, [, size]) => n + size, 0) - 2 * 4 * 32).toBe(counted);
 });

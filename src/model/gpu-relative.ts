@@ -9,7 +9,7 @@ import { submitPlan, type PlanOp } from '../gpu/plan.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { dropoutForward } from '../kernels/dropout.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../kernels/factored_linear.ts';
-import { relativeScoresBackward, relativeScoresForward, type RelativeAttentionShape } from '../kernels/relative_attention.ts';
+import { relativeScoresBackward, relativeScoresForward, relativeScratchSize, type RelativeAttentionShape } from '../kernels/relative_attention.ts';
 import type { AttentionLayout } from './architectures.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import type { GpuModule } from './gpu-layer.ts';
@@ -19,12 +19,14 @@ import type { ModuleKind } from './types.ts';
 type Disentangled = Extract<AttentionLayout, { kind: 'disentangled' }>;
 
 /** What every layer reads: the normalised relative embeddings [rows, H], and scratch that the
- * layers use in turn (the dropped-out copy; the backward's dPosKey, dPosQuery and g·U). */
+ * layers use in turn (the dropped-out copy; the terms' rel in the forward and dRel in the
+ * backward; the backward's dPosKey, dPosQuery and g·U). */
 export interface RelativeEmbeddings {
   attention: Disentangled;
   rows: number;
   embeddings: Tensor;
   dropped: Tensor;
+  rel: Tensor;
   dPosKey: Tensor;
   dPosQuery: Tensor;
   h: Tensor;
@@ -49,6 +51,7 @@ export function createRelativeEmbeddings(ctx: BlockContext, attention: Disentang
     rows,
     embeddings,
     dropped: ctx.tensor([rows, H], 'relative embeddings (dropout)'),
+    rel: ctx.tensor([relativeScratchSize({ batch: ctx.maxBatch, seq: ctx.maxSeq, heads: layout.heads, positions: attention.positions })], 'relative rel / dRel'),
     dPosKey: ctx.tensor([attention.keyModule ? rows * A : 1], 'dPosKey'),
     dPosQuery: ctx.tensor([attention.queryModule ? rows * A : 1], 'dPosQuery'),
     h: ctx.tensor([rows, maxRank], 'relative g·U scratch'),
@@ -110,16 +113,16 @@ export class RelativeTerms {
 
   /** scores += the c2p and p2c terms ([B, heads, T, T], attention's addToScores). */
   scoreOps(B: number, T: number, q: Tensor, k: Tensor, scores: Tensor): Dispatch[] {
-    return relativeScoresForward(this.ctx.device, { ...this.shape(B, T), q, k, posKey: this.key?.out, posQuery: this.query?.out, scores });
+    return relativeScoresForward(this.ctx.device, { ...this.shape(B, T), q, k, posKey: this.key?.out, posQuery: this.query?.out, scores, rel: this.shared.rel });
   }
 
   /** dq, dk += the terms' share (dScores: what attention's backward left), and the gradients of
    * the projected embeddings into the shared scratch. */
-  backwardOps(B: number, T: number, q: Tensor, k: Tensor, dScores: Tensor, dq: Tensor, dk: Tensor): Dispatch[] {
-    const { dPosKey, dPosQuery } = this.shared;
+  backwardOps(B: number, T: number, q: Tensor, k: Tensor, dScores: Tensor, dq: Tensor, dk: Tensor): PlanOp[] {
+    const { dPosKey, dPosQuery, rel } = this.shared;
     return relativeScoresBackward(this.ctx.device, {
       ...this.shape(B, T), dScores, q, k, posKey: this.key?.out, posQuery: this.query?.out, dq, dk,
-      dPosKey: this.key ? dPosKey : undefined, dPosQuery: this.query ? dPosQuery : undefined,
+      dPosKey: this.key ? dPosKey : undefined, dPosQuery: this.query ? dPosQuery : undefined, dRel: rel,
     });
   }
 

@@ -5,6 +5,7 @@
 // chunks never are (the word table and LM head: split-table.ts; a causal LM's logits:
 // gpu-lm-head.ts), unless the smallest chunk, 64 rows, is itself too large.
 import type { GpuLimits } from '../gpu/device.ts';
+import { relativeWindow } from '../kernels/relative_positions.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
 import { POSITION_KINDS } from './types.ts';
@@ -75,7 +76,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     return { what, bytes, largest, split };
   };
   const embedding = embeddingMemory(layout.embeddings, batch, tokens);
-  const relative = relativeTensors(layout);
+  const relative = relativeTensors(layout, batch, seq);
   const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
@@ -218,13 +219,15 @@ function embeddingMemory(embeddings: EmbeddingsLayout, batch: number, tokens: nu
 
 type Tensors = TensorSize[];
 
-/** DeBERTa's relative attention (gpu-relative.ts): the relative embeddings (and their normalised
- * copy) and their norm; per layer the projections by c2p's key and p2c's query linears with
- * their x·V; the dropout copy and the backward's projection gradients and g·U, shared. */
-export function relativeTensors(layout: ModelLayout) {
+/** DeBERTa's relative attention (gpu-relative.ts) at `batch` × `seq`: the relative embeddings
+ * (and their normalised copy) and their norm; per layer the projections by c2p's key and p2c's
+ * query linears with their x·V; the dropout copy, the terms' rel / dRel and the backward's
+ * projection gradients and g·U, shared. */
+export function relativeTensors(layout: ModelLayout, batch: number, seq: number) {
   const attention = layout.attention;
   if (attention.kind !== 'disentangled') return { frozen: [], perLayer: () => [], scratch: [] };
   const { rows, dim, key } = attention.embeddings;
+  const { columns } = relativeWindow(attention.positions, seq);
   const A = layout.heads * layout.headDim;
   const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
   const rank = (kind: string) => layout.layers[0].modules.find((m) => m.kind === kind)?.rank ?? 0;
@@ -240,6 +243,10 @@ export function relativeTensors(layout: ModelLayout) {
     ]),
     scratch: [
       { name: 'relative embeddings dropout copy', elements: rows * dim },
+      // Each term's products of the tokens with the rows the sequence reads, in the forward (rel)
+      // and their gradient in the backward (dRel): one [heads, batch, seq, columns] for all
+      // layers and both terms, in turn (kernels/relative_attention.ts).
+      { name: 'relative rel / dRel', elements: layout.heads * batch * seq * columns },
       ...projections.map((kind) => ({ name: `relative ${kind} projection gradient`, elements: rows * A })),
       { name: 'relative g·U', elements: rows * maxRank },
     ],
