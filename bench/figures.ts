@@ -7,8 +7,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 export const figures: Record<string, number | string> = {};
 
+/** Where every figure is written as soon as it is recorded: a run cut short by a time limit
+ * (the GPU script's) keeps what it measured. */
+let figuresFile: string | undefined;
+
 export function record(name: string, value: number | string): void {
   figures[name] = value;
+  if (figuresFile) writeFigures(figuresFile);
+}
+
+export function writeFiguresAsRecorded(file: string): void {
+  figuresFile = file;
+  writeFigures(file);
 }
 
 export function writeFigures(file: string): void {
