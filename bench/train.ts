@@ -13,7 +13,8 @@ import { describeModel, tokenEmbeddings, type ModelLayout, type NormLayout } fro
 import { unreachable } from '../src/util/unreachable.ts';
 import type { TokenBatch } from '../src/model/batch.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../src/model/config.ts';
-import { GpuModel } from '../src/model/gpu-model.ts';
+import { GpuModel, measuredForms } from '../src/model/gpu-model.ts';
+import { linearShapeKey } from '../src/kernels/linear_form_tuning.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededNormal, seededRandom } from '../src/util/random.ts';
@@ -225,8 +226,15 @@ async function tfStep(tf: Tf, model: GpuModel, weights: ModelWeights, config: Mo
  * weight decay, and a random batch of B × T (seed 2) set: what the training steps time. */
 export async function benchModel(gpu: Gpu, config: ModelConfig, B: number, T: number) {
   const weights = randomWeights(describeModel(architectureFor(config), config), 1);
+  // As the trainer does: on a GPU each module shape takes the form measured faster there.
+  const shape = { maxBatch: B, maxSeq: T, trains: () => true };
+  const measured = await GpuModel.measureLinearForms(gpu, weights.layout, shape);
+  for (const m of measured) {
+    const times = m.factoredSeconds === undefined ? 'too large to measure: by FLOPs' : `factored ${(1000 * m.factoredSeconds).toFixed(2)} ms, recomposed ${(1000 * m.recomposedSeconds!).toFixed(2)} ms`;
+    console.log(`linear ${linearShapeKey(m.shape)}: ${m.form} (${times})`);
+  }
   const model = await GpuModel.create(gpu.device, weights, config.dropout, {
-    maxBatch: B, maxSeq: T, trains: () => true, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+    ...shape, factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu', linearForms: measuredForms(measured),
   });
   const optimizer = new Optimizer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, () => true);
   const data = randomBatch(config, B, T, 2);

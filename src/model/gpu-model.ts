@@ -13,6 +13,7 @@ import { groupRows } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { tuneMatmuls, type ProductTuning, type TuningOptions } from '../kernels/matmul_tuning.ts';
 import { chooseLinearForm, type LinearForm } from '../kernels/linear_forms.ts';
+import { linearShapeKey, measureLinearForms, type FormMeasurement, type LinearShape } from '../kernels/linear_form_tuning.ts';
 import { svdBatch, svdReport, type SvdReport } from '../kernels/svd.ts';
 import { svd as svdRef } from '../kernels/svd.ref.ts';
 import { tokenEmbeddings, type ModelLayout, type ModuleLayout } from './architectures.ts';
@@ -55,8 +56,9 @@ export interface GpuModelOptions {
   /** Called after each matrix is factored (progress for the UI). */
   onFactored?: (done: number, total: number, path: string, report: SvdReport) => void;
   /** Per-module form of the linears (linear_forms.ts): 'auto' (default) takes the fewer FLOPs
-   * at maxBatch × maxSeq tokens; the others force one form everywhere (tests, benchmarks). */
-  linearForms?: 'auto' | LinearForm;
+   * at maxBatch × maxSeq tokens; a map from GpuModel.measureLinearForms takes the form measured
+   * faster on this GPU per module shape; the others force one form everywhere (tests, benchmarks). */
+  linearForms?: 'auto' | LinearForm | ReadonlyMap<string, LinearForm>;
   /** Skip dΣ and db of modules whose Σ and bias are all frozen (default on; off only to check
    * that the skip changes nothing). */
   skipFrozenModules?: boolean;
@@ -157,7 +159,12 @@ export class GpuModel {
         this.word = null;
     }
     const forms = options.linearForms ?? 'auto';
-    const formOf = (m: ModuleLayout): LinearForm => (forms === 'auto' ? chooseLinearForm(m.dIn, m.dOut, ctx.maxTokens, options.trains('sigma', m.kind)).form : forms);
+    const formOf = (m: ModuleLayout): LinearForm => {
+      if (typeof forms === 'string' && forms !== 'auto') return forms;
+      const shape = linearShape(m, ctx.maxTokens, options.trains);
+      const measured = typeof forms === 'string' ? undefined : forms.get(linearShapeKey(shape));
+      return measured ?? chooseLinearForm(shape.dIn, shape.dOut, shape.tokens, shape.needsSigmaGrad).form;
+    };
     const recomposed = layout.layers.flatMap((l) => l.modules).filter((m) => formOf(m) === 'recomposed');
     const dense = {
       gradW: ctx.tensor([Math.max(1, ...recomposed.map((m) => m.dOut * m.dIn))], 'gᵀx scratch'),
@@ -213,6 +220,14 @@ export class GpuModel {
     encoder.copyBufferToBuffer(model.paramsTensor.buffer, 0, model.initialTensor.buffer, 0, model.params.size * 4);
     device.queue.submit([encoder.finish()]);
     return model;
+  }
+
+  /** On a GPU, the form each distinct module shape runs faster in, measured at maxBatch × maxSeq
+   * tokens (linear_form_tuning.ts), for `linearForms`; software adapters keep the FLOP count. */
+  static async measureLinearForms(gpu: Gpu, layout: ModelLayout, options: Pick<GpuModelOptions, 'maxBatch' | 'maxSeq' | 'trains'>): Promise<FormMeasurement[]> {
+    if (gpu.adapter.isSoftware) return [];
+    const shapes = layout.layers.flatMap((l) => l.modules).map((m) => linearShape(m, options.maxBatch * options.maxSeq, options.trains));
+    return [...(await measureLinearForms(gpu, shapes)).values()];
   }
 
   /** The form each module's products run in, by module path. */
@@ -497,4 +512,13 @@ export function trainableSpecs(layout: ModelLayout, trainHead = true): Trainable
     if (step.linear.bias) specs.push({ name: step.linear.bias, shape: [step.linear.dOut], role: 'head' });
   }
   return specs;
+}
+
+function linearShape(m: ModuleLayout, tokens: number, trains: GpuModelOptions['trains']): LinearShape {
+  return { dIn: m.dIn, dOut: m.dOut, tokens, needsSigmaGrad: trains('sigma', m.kind) };
+}
+
+/** The measured forms as GpuModelOptions.linearForms takes them. */
+export function measuredForms(measurements: readonly FormMeasurement[]): Map<string, LinearForm> {
+  return new Map(measurements.map((m) => [linearShapeKey(m.shape), m.form]));
 }

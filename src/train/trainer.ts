@@ -13,12 +13,12 @@ import { collateCausalLm } from '../io/causal-lm-data.ts';
 import { collateTokenRows } from '../io/token-task-data.ts';
 import { attentionMaskOf, pixelBatch, type ModelBatch } from '../model/batch.ts';
 import { unreachable } from '../util/unreachable.ts';
-import { GpuModel, type GpuModelOptions } from '../model/gpu-model.ts';
+import { GpuModel, measuredForms, type GpuModelOptions } from '../model/gpu-model.ts';
 import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import { playgroundDecoders } from '../model/gpu-decode.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
-import type { VectorId, VectorRow } from '../model/types.ts';
+import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 import type { Dataset, EncodedImage, Example, ModelFiles } from '../io/types.ts';
 import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
 import type { TrainConfig } from './types.ts';
@@ -154,10 +154,13 @@ export class Trainer {
     const memory = estimateTrainingMemory(layout, config.batchSize, maxSeq, generation);
     emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
     assertFitsAdapter(memory, gpu.limits);
+    const trains = (kind: 'sigma' | 'bias', module: ModuleKind) => variantTrains(config.variant, kind, module);
+    const shape = { maxBatch: config.batchSize, maxSeq, trains };
+    // On a GPU each module shape takes the linear form measured faster there (none on software).
+    const linearForms = engine?.linearForms ?? measuredForms(await GpuModel.measureLinearForms(gpu, layout, shape));
     const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
-      maxBatch: config.batchSize,
-      maxSeq,
-      trains: (kind, module) => variantTrains(config.variant, kind, module),
+      ...shape,
+      linearForms,
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
       ...engine,
