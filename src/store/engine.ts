@@ -8,7 +8,7 @@ import { useGeneration } from './generation.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
 import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
-import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
+import { beginRun, historyAtCheckpoint, openRun, runQaStride, useRuns, type RunSources } from './runs.ts';
 import { saveExport } from './save-export.ts';
 import { splitWords, useTokenPlayground } from './token-playground.ts';
 
@@ -109,29 +109,48 @@ function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
   }
 }
 
+type FilesNow = ReturnType<typeof useFiles.getState>;
+
+/** The files a new run keeps (an image dataset's validation split travels with its training
+ * files), or why it cannot keep them: a split read from several shards is not kept yet. */
+function keptData(files: FilesNow): Pick<RunSources, 'train' | 'validation'> | { notKept: string } {
+  const shards = (role: string, name: string) => ({ notKept: `its ${role} split ${name} is read from several shards, which the run library does not keep yet` });
+  if (files.images) {
+    const { name, source } = files.images;
+    return { train: source instanceof File ? { fileName: name, source } : { folder: name, files: source }, validation: null };
+  }
+  // A Dataset without images is made from a training table.
+  const train = files.train!;
+  if (!train.source) return shards('training', train.fileName);
+  const validation = files.validationSource === 'file' ? files.validation : null;
+  if (validation && !validation.source) return shards('validation', validation.fileName);
+  return { train: { fileName: train.fileName, source: train.source }, validation: validation && { fileName: validation.fileName, source: validation.source! } };
+}
+
 /** Record a new run (its files, settings, log and checkpoints are kept) and start it. */
 function startNewRun() {
   const files = useFiles.getState();
   const { config } = useConfig.getState();
-  const validation = files.validationSource === 'file' ? files.validation : null;
-  // An image dataset's validation split travels in its own file (the zip or Parquet file).
-  const train = files.train?.source ? { fileName: files.train.fileName, source: files.train.source } : files.images?.source ? { fileName: files.images.name, source: files.images.source } : null;
-  // A split read from several shards, or images dropped as a folder, has no single file to keep:
-  // such a run trains but is not saved.
-  if (files.model && train && files.dataset && (!validation || validation.source)) {
-    beginRun(
-      {
-        model: files.model,
-        train,
-        validation: validation && { fileName: validation.fileName, source: validation.source! },
-        datasetName: files.dataset.name,
-        columns: files.columns,
-        validationSource: files.validationSource,
-        validationFraction: files.validationFraction,
-        config,
-      },
-      totalSteps(config, files.dataset.train.length),
-    );
+  useErrors.getState().clear('runs');
+  if (files.model && files.dataset) {
+    const kept = keptData(files);
+    if ('notKept' in kept) {
+      useErrors.getState().report('runs', `This run trains, but is not kept in the run library: ${kept.notKept}.`);
+    } else {
+      beginRun(
+        {
+          model: files.model,
+          ...kept,
+          datasetName: files.dataset.name,
+          columns: files.columns,
+          validationSource: files.validationSource,
+          validationFraction: files.validationFraction,
+          ...(files.dataset.task === 'question-answering' && { qaStride: files.qaStride }),
+          config,
+        },
+        totalSteps(config, files.dataset.train.length),
+      );
+    }
   }
   send({ type: 'start' });
 }
@@ -186,8 +205,10 @@ export async function continueRun(id: string): Promise<void> {
     await store.dropModel(files.model);
     await store.dropDataset('train', files.train);
     if (files.validation) await store.dropDataset('validation', files.validation);
-    // A QA or NER file's windows are cut at the run's max length: rebuild them at the saved one.
+    // A QA or NER file's windows are cut at the run's max length (and QA's at its stride): rebuild
+    // them at the saved ones.
     useConfig.setState((s) => ({ config: { ...s.config, maxLength: record.config.maxLength } }));
+    useFiles.getState().setQaStride(runQaStride(record));
     const { columns, validationSource, validationFraction } = record.data;
     for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
     useFiles.getState().setValidationFraction(validationFraction);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { historyAtCheckpoint, type RunRecord } from './runs.ts';
+import { historyAtCheckpoint, parseRecord, runQaStride, storedTrainFiles, type RunRecord } from './runs.ts';
+import { DEFAULT_QA_STRIDE } from './token-task-dataset.ts';
 
 const step = (n: number) => ({ type: 'step' as const, step: n, totalSteps: 9, epoch: 0, loss: 1 / n, lr: 0.01, stepsPerSecond: 2, tokensPerSecond: 100 });
 
@@ -42,5 +43,37 @@ describe('a continued run starts from its checkpoint', () => {
     const history = historyAtCheckpoint(record(null));
     expect(history.losses).toEqual([]);
     expect(history.step).toBeNull();
+  });
+});
+
+const asJson = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+describe('what a record says of its data', () => {
+  it('an old record, without a QA stride or folder files, still loads: one training file, the default stride', () => {
+    const old = record(6);
+    expect('qaStride' in old.data || 'trainFiles' in old.data).toBe(false);
+    const loaded = parseRecord(asJson(old), 'run-1');
+    expect(runQaStride(loaded)).toBe(DEFAULT_QA_STRIDE);
+    expect(storedTrainFiles(loaded)).toEqual([{ stored: 'data/train/d', dropped: 'd' }]);
+  });
+
+  it("a QA run's stride comes back as saved", () => {
+    const qa = record(6);
+    qa.data.qaStride = 48;
+    expect(runQaStride(parseRecord(asJson(qa), 'run-1'))).toBe(48);
+  });
+
+  it("a folder's files come back under their dropped paths, each stored apart", () => {
+    const folder = record(6);
+    folder.data = { ...folder.data, train: 'digits', trainFiles: ['digits/train/a/0.png', 'digits/train/b/0.png'] };
+    expect(storedTrainFiles(parseRecord(asJson(folder), 'run-1'))).toEqual([
+      { stored: 'data/train-folder/digits/train/a/0.png', dropped: 'digits/train/a/0.png' },
+      { stored: 'data/train-folder/digits/train/b/0.png', dropped: 'digits/train/b/0.png' },
+    ]);
+  });
+
+  it('a file of another format or run is refused', () => {
+    expect(() => parseRecord(asJson({ ...record(6), format: 'vectorfit-run-0' }), 'run-1')).toThrow('not a VectorFit run record');
+    expect(() => parseRecord(asJson(record(6)), 'run-2')).toThrow('not a VectorFit run record');
   });
 });

@@ -10,6 +10,7 @@ import type { EngineState } from '../worker/protocol.ts';
 import type { Columns, DroppedFile, ValidationSource } from './files.ts';
 import { useErrors } from './errors.ts';
 import { useRun, type AvfEvent, type EvalPoint, type LossPoint, type RunHistory } from './run.ts';
+import { DEFAULT_QA_STRIDE } from './token-task-dataset.ts';
 
 /** The engine's checkpoint slot (worker/engine.ts). */
 export const ENGINE_CHECKPOINT = 'latest.safetensors';
@@ -47,11 +48,17 @@ export interface RunRecord {
   model: { name: string; files: string[] };
   data: {
     name: string;
+    /** The training file's name, or the dropped folder's. */
     train: string;
+    /** A training folder's files (image datasets), by their dropped paths; absent for one file. */
+    trainFiles?: string[];
     validation: string | null;
     columns: Columns;
     validationSource: ValidationSource;
     validationFraction: number;
+    /** QA windows' overlap, set for question-answering runs (older records lack it: they used
+     * DEFAULT_QA_STRIDE). */
+    qaStride?: number;
   };
   config: TrainConfig;
   totalSteps: number;
@@ -69,22 +76,30 @@ export interface RunRecord {
   bytes: number;
 }
 
+/** A dropped folder's files by their dropped paths (which start with the folder's name). */
+export interface FolderSource {
+  folder: string;
+  files: Record<string, ArrayBuffer>;
+}
+
 /** What a new run is made of (the current files, choices and settings). */
 export interface RunSources {
   model: { name: string; files: Record<string, ArrayBuffer> };
-  train: { fileName: string; source: File };
+  train: { fileName: string; source: File } | FolderSource;
   validation: { fileName: string; source: File } | null;
   datasetName: string;
   columns: Columns;
   validationSource: ValidationSource;
   validationFraction: number;
+  /** Set for question answering. */
+  qaStride?: number;
   config: TrainConfig;
 }
 
-/** Files read back from a saved run, ready for the files store. */
+/** Files read back from a saved run, ready for the files store (a folder as its files). */
 export interface RunFiles {
   model: DroppedFile[];
-  train: DroppedFile;
+  train: DroppedFile | DroppedFile[];
   validation: DroppedFile | null;
 }
 
@@ -133,6 +148,17 @@ const bytesOf = (buffer: ArrayBuffer) => new Uint8Array(buffer);
 /** Model files under model/, data files under data/ (their own names, so nothing collides). */
 const modelPath = (file: string) => `model/${file}`;
 const dataPath = (role: 'train' | 'validation', fileName: string) => `data/${role}/${fileName.replace(/[\\/]/g, '_')}`;
+/** A training folder's files keep their dropped paths, so reading them back gives the same folder. */
+const folderPath = (path: string) => `data/train-folder/${path}`;
+
+/** Where each training file of a run is stored, and the path it is dropped back in with. */
+export function storedTrainFiles(record: RunRecord): { stored: string; dropped: string }[] {
+  const { train, trainFiles } = record.data;
+  return trainFiles ? trainFiles.map((p) => ({ stored: folderPath(p), dropped: p })) : [{ stored: dataPath('train', train), dropped: train }];
+}
+
+/** The QA stride a run's windows were cut with. */
+export const runQaStride = (record: RunRecord): number => record.data.qaStride ?? DEFAULT_QA_STRIDE;
 
 export function savedStrength(event: StrengthEvent): SavedStrength {
   return { step: event.step, layers: event.layers, rows: event.rows, values: [...event.values], frozen: [...event.frozen], trainable: [...event.trainable] };
@@ -158,7 +184,7 @@ export function strengthEvent(saved: SavedStrength): StrengthEvent {
   };
 }
 
-function parseRecord(bytes: Uint8Array, id: string): RunRecord {
+export function parseRecord(bytes: Uint8Array, id: string): RunRecord {
   const record = JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
   if (record.format !== FORMAT || record.id !== id) throw new Error(`${id}/${RECORD}: not a VectorFit run record`);
   return record;
@@ -208,6 +234,7 @@ async function writeRecord(store: RunStorage, record: RunRecord): Promise<void> 
 
 /** A new run: its files are stored before its first checkpoint can be. */
 export function beginRun(sources: RunSources, totalSteps: number): string {
+  const { train } = sources;
   const now = Date.now();
   const id = `run-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
   const record: RunRecord = {
@@ -220,11 +247,12 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
     model: { name: sources.model.name, files: Object.keys(sources.model.files) },
     data: {
       name: sources.datasetName,
-      train: sources.train.fileName,
+      ...('folder' in train ? { train: train.folder, trainFiles: Object.keys(train.files) } : { train: train.fileName }),
       validation: sources.validation?.fileName ?? null,
       columns: sources.columns,
       validationSource: sources.validationSource,
       validationFraction: sources.validationFraction,
+      ...(sources.qaStride !== undefined && { qaStride: sources.qaStride }),
     },
     config: sources.config,
     totalSteps,
@@ -239,14 +267,19 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
   };
   useRuns.setState({ activeId: id });
   upsert(record);
-  void serial(async () => {
+  serial(async () => {
     const store = await runStorage();
     for (const [file, buffer] of Object.entries(sources.model.files)) await store.write(id, modelPath(file), bytesOf(buffer));
-    await store.write(id, dataPath('train', sources.train.fileName), new Uint8Array(await sources.train.source.arrayBuffer()));
+    if ('folder' in train) for (const [path, buffer] of Object.entries(train.files)) await store.write(id, folderPath(path), bytesOf(buffer));
+    else await store.write(id, dataPath('train', train.fileName), new Uint8Array(await train.source.arrayBuffer()));
     if (sources.validation) await store.write(id, dataPath('validation', sources.validation.fileName), new Uint8Array(await sources.validation.source.arrayBuffer()));
     await writeRecord(store, record);
     await requestPersistence();
     await refreshQuota();
+  }).catch(async (error: unknown) => {
+    // A run whose files could not all be stored (the quota, say) would not reopen: it is not kept.
+    useErrors.getState().report('runs', `${record.name} trains, but is not kept in the run library: its files could not be stored in the browser (${error instanceof Error ? error.message : String(error)}).`);
+    await deleteRun(id).catch(() => undefined);
   });
   return id;
 }
@@ -279,7 +312,9 @@ export async function openRun(id: string): Promise<{ record: RunRecord; files: R
     return { path: name, file: new File([bytes as Uint8Array<ArrayBuffer>], name.slice(name.lastIndexOf('/') + 1)) };
   };
   const model = await Promise.all(record.model.files.map((f) => read(modelPath(f), `${record.model.name}/${f}`)));
-  const train = await read(dataPath('train', record.data.train), record.data.train);
+  const trainFiles = [];
+  for (const f of storedTrainFiles(record)) trainFiles.push(await read(f.stored, f.dropped));
+  const train = record.data.trainFiles ? trainFiles : trainFiles[0];
   const validation = record.data.validation ? await read(dataPath('validation', record.data.validation), record.data.validation) : null;
   const checkpoint = await store.read(id, CHECKPOINT);
   if (!checkpoint) throw new Error(`${record.name}: there is no checkpoint to continue from.`);
