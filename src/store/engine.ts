@@ -205,9 +205,10 @@ export async function continueRun(id: string): Promise<void> {
     await store.dropModel(files.model);
     await store.dropDataset('train', files.train);
     if (files.validation) await store.dropDataset('validation', files.validation);
-    // A QA or NER file's windows are cut at the run's max length (and QA's at its stride): rebuild
-    // them at the saved ones.
-    useConfig.setState((s) => ({ config: { ...s.config, maxLength: record.config.maxLength } }));
+    // The run's settings are the preset now, and edits made before it do not apply: a QA file's
+    // windows, rebuilt at the run's max length and stride, change the dataset's size, and a new
+    // size recomputes the settings from the preset (not run_qa.py's 384 a QA file comes with).
+    useConfig.setState({ config: record.config, preset: record.config, edited: {}, avfEdited: true });
     useFiles.getState().setQaStride(runQaStride(record));
     const { columns, validationSource, validationFraction } = record.data;
     for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
