@@ -23,6 +23,9 @@ let nextPredictionId = 1;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 /** A saved run being continued: once its files are loaded, show its history and restore. */
 let pendingRestore: RunHistory | null = null;
+/** Set while a saved run's files and settings go back into the stores: no reload may fire half-way
+ * (a model beside the previous data), the run is loaded once they are all in. */
+let restoring = false;
 /** Loads sent and not yet answered ('ready' or 'error'): only the last one's answer may start or restore. */
 let unansweredLoads = 0;
 
@@ -171,6 +174,8 @@ export function loadRun(): boolean {
 /** Reload after model, data or settings changed, once the changes pause; never under a run. */
 export function scheduleReload() {
   if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = null;
+  if (restoring) return;
   reloadTimer = setTimeout(() => {
     reloadTimer = null;
     if (!isRunning(useRun.getState().state)) loadRun();
@@ -197,6 +202,10 @@ export function startTraining() {
 export async function continueRun(id: string): Promise<void> {
   const errors = useErrors.getState();
   errors.clear('runs');
+  restoring = true;
+  // A reload still pending (the demo's, say) would fire half-way through too.
+  if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = null;
   try {
     // The demo loads itself on first paint: let it land first, or it would replace the run's files.
     await demoSettled();
@@ -219,14 +228,16 @@ export async function continueRun(id: string): Promise<void> {
       throw new Error(`${record.name}: its saved files could not be read back (see the messages above).`);
     }
     useConfig.setState({ config: record.config, trainExamples: restored.dataset.train.length, avfEdited: true });
-    if (reloadTimer !== null) clearTimeout(reloadTimer);
-    reloadTimer = null;
+    restoring = false;
     pendingRestore = historyAtCheckpoint(record);
     useRuns.setState({ activeId: id });
     loadRun();
   } catch (error) {
     pendingRestore = null;
     errors.report('runs', error);
+    // The engine follows the files as they now stand.
+    restoring = false;
+    scheduleReload();
   }
 }
 
