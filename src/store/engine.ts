@@ -8,7 +8,7 @@ import { useGeneration } from './generation.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
 import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
-import { beginRun, historyAtCheckpoint, openRun, runQaStride, useRuns, type RunSources } from './runs.ts';
+import { beginRun, historyAtCheckpoint, keptData, openRun, runQaStride, useRuns } from './runs.ts';
 import { saveExport } from './save-export.ts';
 import { splitWords, useTokenPlayground } from './token-playground.ts';
 
@@ -110,24 +110,6 @@ function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
   } catch (error) {
     useErrors.getState().report('export', error, 'lora_report.json');
   }
-}
-
-type FilesNow = ReturnType<typeof useFiles.getState>;
-
-/** The files a new run keeps (an image dataset's validation split travels with its training
- * files), or why it cannot keep them: a split read from several shards is not kept yet. */
-function keptData(files: FilesNow): Pick<RunSources, 'train' | 'validation'> | { notKept: string } {
-  const shards = (role: string, name: string) => ({ notKept: `its ${role} split ${name} is read from several shards, which the run library does not keep yet` });
-  if (files.images) {
-    const { name, source } = files.images;
-    return { train: source instanceof File ? { fileName: name, source } : { folder: name, files: source }, validation: null };
-  }
-  // A Dataset without images is made from a training table.
-  const train = files.train!;
-  if (!train.source) return shards('training', train.fileName);
-  const validation = files.validationSource === 'file' ? files.validation : null;
-  if (validation && !validation.source) return shards('validation', validation.fileName);
-  return { train: { fileName: train.fileName, source: train.source }, validation: validation && { fileName: validation.fileName, source: validation.source! } };
 }
 
 /** Record a new run (its files, settings, log and checkpoints are kept) and start it. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { historyAtCheckpoint, parseRecord, runQaStride, storedTrainFiles, type RunRecord } from './runs.ts';
+import type { Table } from '../io/dataset.ts';
+import type { ImageFolder, TableFile } from './files.ts';
+import { historyAtCheckpoint, keptData, parseRecord, runQaStride, storedTrainFiles, type RunRecord } from './runs.ts';
 import { DEFAULT_QA_STRIDE } from './token-task-dataset.ts';
 
 const step = (n: number) => ({ type: 'step' as const, step: n, totalSteps: 9, epoch: 0, loss: 1 / n, lr: 0.01, stepsPerSecond: 2, tokensPerSecond: 100 });
@@ -75,5 +77,39 @@ describe('what a record says of its data', () => {
   it('a file of another format or run is refused', () => {
     expect(() => parseRecord(asJson({ ...record(6), format: 'vectorfit-run-0' }), 'run-1')).toThrow('not a VectorFit run record');
     expect(() => parseRecord(asJson(record(6)), 'run-2')).toThrow('not a VectorFit run record');
+  });
+});
+
+describe('what a new run keeps of its data', () => {
+  const table = { columns: ['text', 'label'], rows: [], headerless: false, rowLines: [], rowUnit: 'line' } as unknown as Table;
+  const tableFile = (fileName: string, source: File | null): TableFile => ({ fileName, table, source });
+  const images = (source: ImageFolder['source']) => ({ name: 'digits', source }) as ImageFolder;
+  const none = { images: null, train: null, validation: null, validationSource: 'fraction' as const };
+
+  it('a training file, and the validation file only when it is the validation source', () => {
+    const train = new File(['a'], 'train.csv');
+    const validation = new File(['b'], 'dev.csv');
+    const files = { ...none, train: tableFile('train.csv', train), validation: tableFile('dev.csv', validation) };
+    expect(keptData({ ...files, validationSource: 'file' })).toEqual({ train: { fileName: 'train.csv', source: train }, validation: { fileName: 'dev.csv', source: validation } });
+    expect(keptData(files)).toEqual({ train: { fileName: 'train.csv', source: train }, validation: null });
+  });
+
+  it("an image folder as its files, a zip as itself", () => {
+    const folder = { 'digits/a/0.png': new ArrayBuffer(4), 'digits/b/0.png': new ArrayBuffer(4) };
+    expect(keptData({ ...none, images: images(folder) })).toEqual({ train: { folder: 'digits', files: folder }, validation: null });
+    const zip = new File(['z'], 'digits.zip');
+    expect(keptData({ ...none, images: images(zip) })).toEqual({ train: { fileName: 'digits', source: zip }, validation: null });
+  });
+
+  it('says why a split read from several shards is not kept', () => {
+    const sharded = tableFile('data/train-00000-of-00002.parquet (+1 more shard)', null);
+    expect(keptData({ ...none, train: sharded })).toEqual({
+      notKept: 'its training split data/train-00000-of-00002.parquet (+1 more shard) is read from several shards, which the run library does not keep yet',
+    });
+    const files = { ...none, train: tableFile('train.csv', new File(['a'], 'train.csv')), validation: tableFile('dev (+1 more shard)', null) };
+    expect(keptData({ ...files, validationSource: 'file' })).toMatchObject({ notKept: expect.stringContaining('its validation split dev (+1 more shard)') });
+    // Held-out rows instead: the sharded validation split is not used, the run is kept.
+    expect(keptData(files)).toMatchObject({ validation: null });
+    expect(keptData(none)).toEqual({ notKept: 'it has no training data' });
   });
 });

@@ -1,13 +1,14 @@
 // The run library: every training run keeps its dropped model and data files, its settings, its
 // log and its last checkpoint in the browser (train/browser-store.ts), so a closed tab loses
 // nothing. A run's record (run.json) is rewritten at every checkpoint and state change; the
-// checkpoint the engine writes (one slot, `latest`) is copied into the run's own folder.
+// checkpoint the engine writes (one slot, `latest`) is copied into the run's own folder. A dropped
+// image folder is kept as its files under their dropped paths, to be dropped back in as a folder.
 import { create } from 'zustand';
 import { browserCheckpointStore, browserRunStorage, type RunStorage } from '../train/browser-store.ts';
 import type { VectorRow } from '../model/types.ts';
 import type { TrainConfig } from '../train/types.ts';
 import type { EngineState } from '../worker/protocol.ts';
-import type { Columns, DroppedFile, ValidationSource } from './files.ts';
+import type { Columns, DroppedFile, ImageFolder, TableFile, ValidationSource } from './files.ts';
 import { useErrors } from './errors.ts';
 import { useRun, type AvfEvent, type EvalPoint, type LossPoint, type RunHistory } from './run.ts';
 import { DEFAULT_QA_STRIDE } from './token-task-dataset.ts';
@@ -230,6 +231,21 @@ async function writeRecord(store: RunStorage, record: RunRecord): Promise<void> 
   await store.write(record.id, RECORD, encode(record));
   record.bytes = await store.size(record.id);
   upsert({ ...record });
+}
+
+/** The files a new run keeps (an image dataset's validation split travels with its training
+ * files), or why it cannot keep them: a split read from several shards is not kept yet. */
+export function keptData(files: { images: ImageFolder | null; train: TableFile | null; validation: TableFile | null; validationSource: ValidationSource }): Pick<RunSources, 'train' | 'validation'> | { notKept: string } {
+  const shards = (role: string, name: string) => ({ notKept: `its ${role} split ${name} is read from several shards, which the run library does not keep yet` });
+  if (files.images) {
+    const { name, source } = files.images;
+    return { train: source instanceof File ? { fileName: name, source } : { folder: name, files: source }, validation: null };
+  }
+  if (!files.train) return { notKept: 'it has no training data' };
+  if (!files.train.source) return shards('training', files.train.fileName);
+  const validation = files.validationSource === 'file' ? files.validation : null;
+  if (validation && !validation.source) return shards('validation', validation.fileName);
+  return { train: { fileName: files.train.fileName, source: files.train.source }, validation: validation && { fileName: validation.fileName, source: validation.source! } };
 }
 
 /** A new run: its files are stored before its first checkpoint can be. */
