@@ -2,12 +2,16 @@
 // from ../shared: the tree listing `GET /api/{models|datasets}/<id>/tree/<revision>`, downloads
 // `GET /<id>/resolve/<revision>/<path>` and `/datasets/<id>/resolve/…` with Range requests and
 // ETags, large (LFS) files redirected to a CDN path as the Hub does, a gated repository that needs
-// a token, and CORS as the Hub answers it. Run: node --import ./scripts/register-raw.mjs e2e/hub-stand-in.ts
+// a token, and CORS as the Hub answers it. Besides the tiny BERT's sentences, cuts of the QA and NER
+// sets in data/ are served as the Hub's Parquet conversion of squad and wnut_17 stores them. Run: node --import ./scripts/register-raw.mjs e2e/hub-stand-in.ts
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { writeParquet } from '../src/io/datasetParquetWriter.ts';
+import { parseConll } from '../src/io/ner-data.ts';
+import { parseSquadJson } from '../src/io/qa-data.ts';
+import { nerParquet, squadParquet } from '../src/test/hub-token-parquet.ts';
 import { tinyBertDir } from './paths.ts';
 
 export const HUB_STAND_IN_PORT = 4874;
@@ -15,6 +19,8 @@ export const STAND_IN_TOKEN = 'hf_stand_in_token';
 export const STAND_IN_MODEL = 'vectorfit-test/tiny-bert';
 export const STAND_IN_GATED_MODEL = 'vectorfit-test/gated-tiny-bert';
 export const STAND_IN_DATASET = 'vectorfit-test/tiny-sentences';
+export const STAND_IN_QA_DATASET = 'vectorfit-test/xquad-en-cut';
+export const STAND_IN_NER_DATASET = 'vectorfit-test/wnut17-cut';
 
 interface RepoFile {
   bytes: Buffer;
@@ -35,6 +41,27 @@ function tinyParquet(rows: number): Buffer {
       { huggingface: JSON.stringify({ info: { features } }) },
     ),
   );
+}
+
+const data = path.resolve(import.meta.dirname, '..', 'data');
+
+/** The first `n` questions of data/squad-xquad-en/`file` as squad's Parquet. */
+function squadCut(file: string, n: number): Buffer {
+  return Buffer.from(squadParquet(parseSquadJson(readFileSync(path.join(data, 'squad-xquad-en', file), 'utf8'), file).slice(0, n)));
+}
+
+/** The first `n` sentences of data/wnut17/`file` as wnut_17's Parquet, tagged with `labelNames`. */
+function conllCut(file: string, n: number, labelNames?: readonly string[]): { bytes: Buffer; labelNames: string[] } {
+  const all = parseConll(readFileSync(path.join(data, 'wnut17', file), 'utf8'), file, labelNames);
+  return { bytes: Buffer.from(nerParquet({ labelNames: all.labelNames, sentences: all.sentences.slice(0, n) })), labelNames: all.labelNames };
+}
+
+function nerRepo(): Map<string, RepoFile> {
+  const train = conllCut('train.conll', 40);
+  return new Map([
+    ['wnut_17/train/0000.parquet', { bytes: train.bytes, lfs: true }],
+    ['wnut_17/validation/0000.parquet', { bytes: conllCut('dev.conll', 8, train.labelNames).bytes, lfs: true }],
+  ]);
 }
 
 function modelRepo(): Map<string, RepoFile> {
@@ -60,6 +87,14 @@ const repos = new Map<string, Map<string, RepoFile>>([
       ['default/validation/0000.parquet', { bytes: tinyParquet(4), lfs: true }],
     ]),
   ],
+  [
+    `dataset/${STAND_IN_QA_DATASET}@refs/convert/parquet`,
+    new Map([
+      ['plain_text/train/0000.parquet', { bytes: squadCut('train.json', 12), lfs: true }],
+      ['plain_text/validation/0000.parquet', { bytes: squadCut('dev.json', 6), lfs: true }],
+    ]),
+  ],
+  [`dataset/${STAND_IN_NER_DATASET}@refs/convert/parquet`, nerRepo()],
 ]);
 const gated = new Set([`model/${STAND_IN_GATED_MODEL}`]);
 

@@ -1,8 +1,9 @@
 // A model and a dataset "from the Hub" through the local stand-in (e2e/hub-stand-in.ts): nothing
 // is requested before an id is typed, only model files are downloaded, a gated repository asks for
-// a token, the files are cached, names stay text, and the page's CSP refuses any other host.
+// a token, the files are cached, names stay text, and the page's CSP refuses any other host; QA and
+// NER datasets in the Hub's Parquet (squad's and wnut_17's nested columns) are read as such and train.
 import { expect, test, type Page } from '@playwright/test';
-import { STAND_IN_DATASET, STAND_IN_GATED_MODEL, STAND_IN_MODEL, STAND_IN_TOKEN } from './hub-stand-in.ts';
+import { STAND_IN_DATASET, STAND_IN_GATED_MODEL, STAND_IN_MODEL, STAND_IN_NER_DATASET, STAND_IN_QA_DATASET, STAND_IN_TOKEN } from './hub-stand-in.ts';
 
 const HUB = `http://127.0.0.1:${process.env.E2E_HUB_PORT ?? 4874}`;
 
@@ -82,5 +83,49 @@ test('a model and a dataset from the Hub stand-in load into the studio; a gated 
   expect(blocked).toBe('refused');
   const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
   expect(policy).toContain(`connect-src 'self' ${HUB} https://huggingface.co https://*.huggingface.co https://*.hf.co;`);
+  expect(errors).toEqual([]);
+});
+
+test("QA and NER datasets in the Hub's Parquet load from the stand-in, are previewed as such, and an NER run trains", async ({ page }) => {
+  test.setTimeout(15 * 60_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  await page.getByTestId('hub').locator('summary').click();
+  async function download(id: string, config: string) {
+    await page.getByTestId('hub-dataset-id').fill(id);
+    await page.getByTestId('hub-list-dataset').click();
+    await expect(page.getByTestId('hub-train-split')).toHaveValue(`${config}/train`);
+    await expect(page.getByTestId('hub-validation-split')).toHaveValue(`${config}/validation`);
+    await page.getByTestId('hub-download-dataset').click();
+  }
+
+  // squad's columns: the answers a struct of lists. The first 12 and 6 questions of XQuAD-en.
+  await download(STAND_IN_QA_DATASET, 'plain_text');
+  await expect(page.getByTestId('qa-counts')).toHaveText(/^Question answering \(SQuAD v1\.1 scoring\): 12 questions about \d+ contexts?, 0 unanswerable\.$/, { timeout: 60_000 });
+  await expect(page.getByTestId('qa-answer').first()).not.toBeEmpty();
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^12 training and 6 validation windows of up to 384 tokens \(stride 128\), 6 validation questions\.$/);
+  await expect(page.getByTestId('head-note')).toContainText('has no qa_outputs.weight, qa_outputs.bias', { timeout: 120_000 });
+  await page.getByTestId('dataset-preview').screenshot({ path: 'test-results/hub-qa-preview.png' });
+
+  // wnut_17's columns: tokens and ClassLabel tags as lists, the tag names in the file's metadata.
+  await download(STAND_IN_NER_DATASET, 'wnut_17');
+  await expect(page.getByTestId('ner-counts')).toHaveText(/^Token classification: 40 sentences, \d+ tags, \d+ entities\.$/, { timeout: 60_000 });
+  await expect(page.getByTestId('ner-labels')).toContainText('person');
+  await expect(page.locator('[data-testid=ner-sentence] mark.entity').first()).toBeVisible();
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^40 training and 8 validation sentences of up to \d+ tokens/);
+  await expect(page.getByTestId('qa-stride')).toHaveCount(0);
+  await page.getByTestId('epochs').fill('1');
+  await page.getByTestId('lr').fill('0.03');
+  await expect(page.getByTestId('head-note')).toContainText('has no classifier.weight, classifier.bias', { timeout: 120_000 });
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'finished', { timeout: 600_000 });
+  await expect(page.getByTestId('metrics-latest')).toHaveText(/precision \d+\.\d{4} · recall \d+\.\d{4} · f1 \d+\.\d{4} · accuracy \d+\.\d{4} · loss \d+\.\d{4}/);
+  // The run is kept: the downloaded split files are single files.
+  await expect(page.getByTestId('run-row')).toHaveCount(1);
+  await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-state', 'finished');
+  await expect(page.getByTestId('errors')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

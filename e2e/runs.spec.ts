@@ -1,13 +1,15 @@
 // Saved runs on the real engine (SwiftShader) with a dropped tiny BERT and a JSONL dataset: a run
 // paused and continued after a reload repeats the uninterrupted run's losses; the merged model's
 // zip, unpacked and dropped back in, predicts as the fine-tuned model did; no main-thread task
-// over 100 ms while training; two finished runs (AVF on and off) compared with their ΔW spectra.
+// over 100 ms while training; two finished runs (AVF on and off) compared with their ΔW spectra;
+// a QA run keeps its stride and a run on a picked image folder its images, both continued after a reload.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { tinyBertDir } from './paths.ts';
+import { squadCut } from './squad-cut.ts';
 
 const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt'];
 const SENTENCE = 'lozi rumi vodo kavo';
@@ -244,4 +246,97 @@ test('a diverging run stops in the studio with the step named, and its exports a
   await page.getByTestId('export-merged').click();
   await expect(errors).toContainText('export refused');
   expect(downloads).toBe(0);
+});
+
+test('a QA run keeps its stride and a run on a picked image folder its images: both continue after a reload', async ({ page }) => {
+  test.setTimeout(20 * 60_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.setDefaultTimeout(120_000);
+  const work = mkdtempSync(path.join(tmpdir(), 'vectorfit-e2e-runs-'));
+  await page.goto('/');
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  const rowOf = (run: string) => page.locator(`[data-testid=run-row][data-run="${run}"]`);
+  /** Train until a step is done, stop (a checkpoint is saved), and give the run's id and checkpoint step. */
+  async function stopEarly(): Promise<{ run: string; at: string }> {
+    await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
+    await expect(page.getByTestId('train')).toBeEnabled({ timeout: 180_000 });
+    await page.getByTestId('train').click();
+    await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThan(0);
+    await page.getByTestId('stop').click();
+    await waitState(page, 'stopped');
+    const row = page.getByTestId('run-row').first();
+    await expect(row).toHaveAttribute('data-state', 'stopped');
+    await expect(row).not.toHaveAttribute('data-checkpoint', '');
+    return { run: (await row.getAttribute('data-run'))!, at: (await row.getAttribute('data-checkpoint'))! };
+  }
+
+  // QA windows of 128 tokens overlapping by 32 (not the default 128, which would be capped at 64).
+  await page.getByTestId('train-drop-files').setInputFiles(squadCut(work, 'train.json', 12, 'xquad-train-12.json'));
+  await expect(page.getByTestId('qa-stride')).toHaveValue('128');
+  await page.getByTestId('max-length').fill('128');
+  await page.getByTestId('qa-stride').fill('32');
+  const summary = page.getByTestId('dataset-summary');
+  await expect(summary).toHaveText(/windows of up to 128 tokens \(stride 32\)/);
+  const qaWindows = (await summary.textContent())!;
+  await page.getByTestId('batch').fill('8');
+  await page.getByTestId('epochs').fill('3');
+  const qa = await stopEarly();
+  await expect(rowOf(qa.run).getByTestId('run-settings')).toContainText('windows of 128, stride 32');
+
+  // The ViT demo's model on a picked folder of six digits: two class folders, and a hidden file
+  // the library leaves out.
+  await page.getByTestId('load-demo-vit').click();
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-vit-digits: vit, 4 layers, hidden 64', { timeout: 120_000 });
+  const zip = unzipSync(new Uint8Array(readFileSync(path.resolve(import.meta.dirname, '..', 'public', 'demo-vit', 'digits-5-9.zip'))));
+  const folder = path.join(work, 'digits-picked');
+  for (const cls of ['5', '6']) {
+    mkdirSync(path.join(folder, cls), { recursive: true });
+    for (const i of [0, 1, 2]) writeFileSync(path.join(folder, cls, `${i}.png`), zip[`digits-5-9/train/${cls}/${i}.png`]);
+  }
+  writeFileSync(path.join(folder, '.DS_Store'), 'finder');
+  await page.getByTestId('train-drop-folder').setInputFiles(folder);
+  const preview = page.getByTestId('dataset-preview');
+  await expect(preview.getByTestId('image-check')).toContainText('All 6 images decode', { timeout: 60_000 });
+  await expect(summary).toContainText('Image classification into 2 classes (5, 6)');
+  const imagesSummary = (await summary.textContent())!;
+  const counts = await preview.getByTestId('image-class-count').allTextContents();
+  await page.getByTestId('batch').fill('2');
+  await page.getByTestId('epochs').fill('20');
+  const images = await stopEarly();
+  await expect(rowOf(images.run)).toContainText('vectorfit-demo-vit-digits · digits-picked');
+  await expect(rowOf(images.run)).toContainText('folder of 6 files');
+
+  // After a reload both runs are in the library; each continues with its own data.
+  await page.reload();
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 60_000 });
+  await expect(rowOf(qa.run).getByTestId('run-settings')).toContainText('windows of 128, stride 32');
+  await page.getByTestId('runs').screenshot({ path: 'test-results/runs-library-qa-and-folder.png' });
+
+  await rowOf(images.run).getByTestId('run-continue').click();
+  await waitState(page, 'paused', 120_000);
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', images.at);
+  await expect(preview.getByTestId('image-class-name')).toHaveText(['5', '6']);
+  await expect(preview.getByTestId('image-class-count')).toHaveText(counts);
+  await expect(preview.getByTestId('thumbnail')).toHaveCount(6);
+  await expect.poll(() => preview.getByTestId('thumbnail').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(28);
+  await expect(preview.getByTestId('image-check')).toContainText('All 6 images decode', { timeout: 60_000 });
+  await expect(summary).toHaveText(imagesSummary);
+  await expect(rowOf(images.run)).toContainText('(open)');
+  await page.screenshot({ path: 'test-results/runs-folder-continued.png', fullPage: true });
+  await page.getByTestId('stop').click();
+  await waitState(page, 'stopped');
+
+  await rowOf(qa.run).getByTestId('run-continue').click();
+  await waitState(page, 'paused', 120_000);
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', qa.at);
+  await expect(page.getByTestId('qa-stride')).toHaveValue('32');
+  await expect(page.getByTestId('max-length')).toHaveValue('128');
+  await expect(summary).toHaveText(qaWindows);
+  await page.getByTestId('resume').click();
+  await waitState(page, 'finished');
+  await expect(rowOf(qa.run)).toHaveAttribute('data-state', 'finished');
+  await expect(page.getByTestId('errors')).toHaveCount(0);
+  expect(errors).toEqual([]);
 });

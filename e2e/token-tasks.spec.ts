@@ -9,29 +9,12 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { readSafetensors } from '../src/io/safetensors.ts';
+import { squadCut as cutOf } from './squad-cut.ts';
 
 const data = path.resolve(import.meta.dirname, '..', 'data');
 const work = mkdtempSync(path.join(tmpdir(), 'vectorfit-e2e-tokens-'));
 
-interface Squad {
-  version: string;
-  data: { title: string; paragraphs: { context: string; qas: { id: string; question: string; answers: { text: string; answer_start: number }[] }[] }[] }[];
-}
-
-/** The first `n` questions of a SQuAD file (whole paragraphs cut to their first questions). */
-function squadCut(file: string, n: number, name: string): string {
-  const squad = JSON.parse(readFileSync(path.join(data, 'squad-xquad-en', file), 'utf8')) as Squad;
-  const paragraphs = [];
-  let left = n;
-  for (const p of squad.data[0].paragraphs) {
-    if (left === 0) break;
-    paragraphs.push({ ...p, qas: p.qas.slice(0, left) });
-    left -= paragraphs.at(-1)!.qas.length;
-  }
-  const out = path.join(work, name);
-  writeFileSync(out, JSON.stringify({ version: squad.version, data: [{ title: squad.data[0].title, paragraphs }] }));
-  return out;
-}
+const squadCut = (file: string, n: number, name: string) => cutOf(work, file, n, name);
 
 /** The first `n` sentences of a CoNLL file. */
 function conllCut(file: string, n: number, name: string): string {

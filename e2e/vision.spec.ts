@@ -3,7 +3,8 @@
 // of digits 5–9 shows thumbnails and counts per class, training moves the heatmap and AVF freezes
 // vectors, the playground predicts a digit drawn on its canvas, a dropped and a picked PNG with
 // base and fine-tuned top classes, a picked image folder with a damaged image is refused naming
-// the image and trains once repaired, and the saved run continues from its checkpoint with the demo's zip.
+// the image and trains once repaired (kept in the run library with its images), and the saved run
+// continues from its checkpoint with the demo's zip.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -127,8 +128,14 @@ test('the ViT digits demo: thumbnails per class, training, AVF, and predictions 
   expect(Number(await page.getByTestId('progress').getAttribute('data-step'))).toBeGreaterThan(0);
   await expect(page.getByTestId('errors')).toHaveCount(0);
 
+  // The folder's run is kept too, with its six images; it finished, so the zip's run is the one to continue.
+  await expect(page.getByTestId('run-row')).toHaveCount(2);
+  const folderRun = page.getByTestId('run-row').first();
+  await expect(folderRun).toContainText('vectorfit-demo-vit-digits · vision-bad');
+  await expect(folderRun).toContainText('folder of 6 files');
+  await expect(folderRun).toHaveAttribute('data-state', 'finished');
   // After a reload, the kept run continues from its checkpoint with its own zip: the digits come back.
-  const at = (await page.getByTestId('run-row').first().getAttribute('data-checkpoint'))!;
+  const at = (await page.getByTestId('run-row').nth(1).getAttribute('data-checkpoint'))!;
   expect(Number(at)).toBeGreaterThanOrEqual(5);
   await page.reload();
   await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });

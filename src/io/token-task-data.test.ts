@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IGNORE_INDEX } from '../util/ignore-index.ts';
+import { nerParquet, squadParquet } from '../test/hub-token-parquet.ts';
 import { collateTokenRows, readTokenTaskFile } from './token-task-data.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
@@ -37,6 +38,19 @@ describe('readTokenTaskFile', () => {
     const ner = '{"tokens": ["EU", "rejects"], "ner_tags": [1, 0]}\n';
     const read = await readTokenTaskFile(bytes(ner), 'train.jsonl', ['O', 'B-ORG']);
     expect(read?.task === 'token-classification' && read.data.sentences).toEqual([{ words: ['EU', 'rejects'], tags: [1, 0] }]);
+  });
+
+  it("reads the Hub's Parquet of squad and wnut_17 (a struct of lists, lists of ClassLabel tags named in the metadata)", async () => {
+    const questions = [
+      { id: 'a', title: 'T', context: 'Paris is in France.', question: 'Where is Paris?', answers: { text: ['France', 'in France'], answerStart: [12, 9] } },
+      { id: 'b', title: 'T', context: 'Rome is in Italy.', question: 'Where is Lyon?', answers: { text: [], answerStart: [] } },
+    ];
+    const qa = await readTokenTaskFile(squadParquet(questions), 'plain_text-train.parquet');
+    expect(qa?.task === 'question-answering' && qa.questions).toEqual(questions);
+    expect(qa).toMatchObject({ version: 2 });
+    const data = { labelNames: ['O', 'B-location', 'I-location'], sentences: [{ words: ['in', 'New', 'York'], tags: [0, 1, 2] }, { words: ['hi'], tags: [0] }] };
+    const ner = await readTokenTaskFile(nerParquet(data), 'train-00000-of-00001.parquet');
+    expect(ner?.task === 'token-classification' && ner.data).toEqual(data);
   });
 
   it('leaves classification tables (GLUE TSV, CSV) to the classification reader', async () => {

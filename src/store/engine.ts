@@ -8,7 +8,7 @@ import { useGeneration } from './generation.ts';
 import { useErrors } from './errors.ts';
 import { useFiles } from './files.ts';
 import { isRunning, useRun, type LoraReport, type RunHistory } from './run.ts';
-import { beginRun, historyAtCheckpoint, openRun, useRuns } from './runs.ts';
+import { beginRun, historyAtCheckpoint, keptData, openRun, runQaStride, useRuns } from './runs.ts';
 import { saveExport } from './save-export.ts';
 import { splitWords, useTokenPlayground } from './token-playground.ts';
 
@@ -23,6 +23,9 @@ let nextPredictionId = 1;
 let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 /** A saved run being continued: once its files are loaded, show its history and restore. */
 let pendingRestore: RunHistory | null = null;
+/** Set while a saved run's files and settings go back into the stores: no reload may fire half-way
+ * (a model beside the previous data), the run is loaded once they are all in. */
+let restoring = false;
 /** Loads sent and not yet answered ('ready' or 'error'): only the last one's answer may start or restore. */
 let unansweredLoads = 0;
 
@@ -113,25 +116,26 @@ function showLoraReport(files: { name: string; bytes: ArrayBuffer }[]) {
 function startNewRun() {
   const files = useFiles.getState();
   const { config } = useConfig.getState();
-  const validation = files.validationSource === 'file' ? files.validation : null;
-  // An image dataset's validation split travels in its own file (the zip or Parquet file).
-  const train = files.train?.source ? { fileName: files.train.fileName, source: files.train.source } : files.images?.source ? { fileName: files.images.name, source: files.images.source } : null;
-  // A split read from several shards, or images dropped as a folder, has no single file to keep:
-  // such a run trains but is not saved.
-  if (files.model && train && files.dataset && (!validation || validation.source)) {
-    beginRun(
-      {
-        model: files.model,
-        train,
-        validation: validation && { fileName: validation.fileName, source: validation.source! },
-        datasetName: files.dataset.name,
-        columns: files.columns,
-        validationSource: files.validationSource,
-        validationFraction: files.validationFraction,
-        config,
-      },
-      totalSteps(config, files.dataset.train.length),
-    );
+  useErrors.getState().clear('runs');
+  if (files.model && files.dataset) {
+    const kept = keptData(files);
+    if ('notKept' in kept) {
+      useErrors.getState().report('runs', `This run trains, but is not kept in the run library: ${kept.notKept}.`);
+    } else {
+      beginRun(
+        {
+          model: files.model,
+          ...kept,
+          datasetName: files.dataset.name,
+          columns: files.columns,
+          validationSource: files.validationSource,
+          validationFraction: files.validationFraction,
+          ...(files.dataset.task === 'question-answering' && { qaStride: files.qaStride }),
+          config,
+        },
+        totalSteps(config, files.dataset.train.length),
+      );
+    }
   }
   send({ type: 'start' });
 }
@@ -152,6 +156,8 @@ export function loadRun(): boolean {
 /** Reload after model, data or settings changed, once the changes pause; never under a run. */
 export function scheduleReload() {
   if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = null;
+  if (restoring) return;
   reloadTimer = setTimeout(() => {
     reloadTimer = null;
     if (!isRunning(useRun.getState().state)) loadRun();
@@ -178,6 +184,10 @@ export function startTraining() {
 export async function continueRun(id: string): Promise<void> {
   const errors = useErrors.getState();
   errors.clear('runs');
+  restoring = true;
+  // A reload still pending (the demo's, say) would fire half-way through too.
+  if (reloadTimer !== null) clearTimeout(reloadTimer);
+  reloadTimer = null;
   try {
     // The demo loads itself on first paint: let it land first, or it would replace the run's files.
     await demoSettled();
@@ -186,8 +196,11 @@ export async function continueRun(id: string): Promise<void> {
     await store.dropModel(files.model);
     await store.dropDataset('train', files.train);
     if (files.validation) await store.dropDataset('validation', files.validation);
-    // A QA or NER file's windows are cut at the run's max length: rebuild them at the saved one.
-    useConfig.setState((s) => ({ config: { ...s.config, maxLength: record.config.maxLength } }));
+    // The run's settings are the preset now, and edits made before it do not apply: a QA file's
+    // windows, rebuilt at the run's max length and stride, change the dataset's size, and a new
+    // size recomputes the settings from the preset (not run_qa.py's 384 a QA file comes with).
+    useConfig.setState({ config: record.config, preset: record.config, edited: {}, avfEdited: true });
+    useFiles.getState().setQaStride(runQaStride(record));
     const { columns, validationSource, validationFraction } = record.data;
     for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
     useFiles.getState().setValidationFraction(validationFraction);
@@ -197,14 +210,16 @@ export async function continueRun(id: string): Promise<void> {
       throw new Error(`${record.name}: its saved files could not be read back (see the messages above).`);
     }
     useConfig.setState({ config: record.config, trainExamples: restored.dataset.train.length, avfEdited: true });
-    if (reloadTimer !== null) clearTimeout(reloadTimer);
-    reloadTimer = null;
+    restoring = false;
     pendingRestore = historyAtCheckpoint(record);
     useRuns.setState({ activeId: id });
     loadRun();
   } catch (error) {
     pendingRestore = null;
     errors.report('runs', error);
+    // The engine follows the files as they now stand.
+    restoring = false;
+    scheduleReload();
   }
 }
 

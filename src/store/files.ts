@@ -45,9 +45,9 @@ export interface ImageFolder {
   check: ImageCheck;
   /** Why the check failed (it names the image); the dataset is withheld until a good one is dropped. */
   broken: string | null;
-  /** The dropped .zip or Parquet file: a saved run keeps it to rebuild the same dataset later.
-   * Null for a dropped folder, which a saved run does not keep yet. */
-  source: File | null;
+  /** What a saved run keeps to rebuild the same dataset later: the dropped .zip or Parquet file,
+   * or a dropped folder's files (those read, the folder's hidden files left out). */
+  source: File | Record<string, ArrayBuffer>;
 }
 
 /** A dropped dataset folder or zip: its split files and the splits in use. */
@@ -264,7 +264,7 @@ export const useFiles = create<FilesState>()((set, get) => {
   }
 
   /** An image dataset replaces any training table; its images are then decoded once, in the background. */
-  async function newImages(dropped: DroppedFiles, source: File | null) {
+  async function newImages(dropped: DroppedFiles, source: File | Record<string, ArrayBuffer>) {
     const data = await readImageDataset(dropped);
     const all = [...data.splits.train, ...(data.splits.validation ?? [])];
     const images: ImageFolder = { name: dropped.name, data, check: { done: 0, total: all.length, grayscale: true }, broken: null, source };
@@ -319,7 +319,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         const images = 'file' in read ? hasImageCells(read.file.table) && { name: read.file.fileName, files: { [read.file.fileName]: await read.file.source!.arrayBuffer() } } : holdsImages(Object.keys(read.files)) && read;
         if (images) {
           if (role === 'validation') throw new Error(`${images.name}: drop an image dataset as training data; its validation/ folder (or held-out images) is the validation set`);
-          return await newImages(images, source);
+          return await newImages(images, source ?? images.files);
         }
         if ('file' in read) {
           if (role === 'train') newTraining(read.file, null, undefined);
@@ -342,7 +342,7 @@ export const useFiles = create<FilesState>()((set, get) => {
         // Hub Parquet of an Image feature: the split files hold the images.
         if (hasImageCells(first.table)) {
           if (role === 'validation') throw new Error(`${read.name}: drop an image dataset as training data; its validation split is the validation set`);
-          return await newImages(read, source);
+          return await newImages(read, source ?? read.files);
         }
         if (role === 'validation') {
           const id = proposed.validation ?? splits.find((s) => s.split !== 'train')?.id ?? splits[0].id;

@@ -43,13 +43,14 @@ beforeEach(() => {
 
 describe('image datasets in the files store', () => {
   it('a folder of class folders with train/ and validation/ splits: labels, splits, check, grayscale', async () => {
-    await useFiles.getState().dropDataset('train', [...digits(), file('digits/README.txt', 'notes')]);
+    await useFiles.getState().dropDataset('train', [...digits(), file('digits/README.txt', 'notes'), file('digits/.DS_Store', 'finder')]);
     await settled();
     const s = useFiles.getState();
     expect(useErrors.getState().errors).toEqual([]);
     expect(s.images?.data.labelNames).toEqual(['a', 'b']);
     expect(s.images?.check).toEqual({ done: 8, total: 8, grayscale: true });
-    expect(s.images?.source).toBeNull();
+    // A saved run keeps the folder's files it read (its hidden files left out), by their paths.
+    expect(Object.keys(s.images?.source ?? {}).sort()).toEqual([...digits().map((f) => f.path), 'digits/README.txt'].sort());
     expect(s.dataset?.task).toBe('classification');
     expect([s.dataset?.train.length, s.dataset?.validation.length, s.validationSource]).toEqual([6, 2, 'file']);
     const first = s.dataset!.train[0];
@@ -60,6 +61,21 @@ describe('image datasets in the files store', () => {
     expect([useFiles.getState().dataset?.train.length, useFiles.getState().dataset?.validation.length]).toEqual([3, 3]);
   });
 
+  it("a folder's kept files, dropped back in as a reopened run does, make the same dataset", async () => {
+    await useFiles.getState().dropDataset('train', [...digits(), file('digits/.hidden/x.png', png(1))]);
+    await settled();
+    const before = useFiles.getState();
+    const kept = Object.entries(before.images!.source as Record<string, ArrayBuffer>).map(([path, bytes]) => file(path, new Uint8Array(bytes)));
+    await useFiles.getState().dropDataset('train', kept);
+    await settled();
+    const after = useFiles.getState();
+    expect(useErrors.getState().errors).toEqual([]);
+    expect(after.images?.name).toBe('digits');
+    expect(after.dataset?.name).toBe(before.dataset?.name);
+    const examples = (d: typeof after.dataset) => [...d!.train, ...d!.validation].map((e) => [e.text, e.label]);
+    expect(examples(after.dataset)).toEqual(examples(before.dataset));
+  });
+
   it('a zip of the same folder, in colour', async () => {
     const entries = Object.fromEntries(await Promise.all(digits([], true).map(async (f) => [f.path, new Uint8Array(await f.file.arrayBuffer())] as const)));
     await useFiles.getState().dropDataset('train', file('digits.zip', zipSync(entries)));
@@ -67,8 +83,8 @@ describe('image datasets in the files store', () => {
     const s = useFiles.getState();
     expect(useErrors.getState().errors).toEqual([]);
     expect([s.images?.name, s.images?.check.grayscale, s.dataset?.train.length]).toEqual(['digits.zip', false, 6]);
-    // The zip is kept for a saved run; a folder is not.
-    expect(s.images?.source?.name).toBe('digits.zip');
+    // The zip is kept for a saved run, not its unpacked images.
+    expect((s.images?.source as File).name).toBe('digits.zip');
   });
 
   it('Hub Parquet files of an Image feature, dropped alone or as a folder of splits, are image datasets', async () => {
@@ -91,7 +107,7 @@ describe('image datasets in the files store', () => {
     await settled();
     let s = useFiles.getState();
     expect(useErrors.getState().errors).toEqual([]);
-    expect([s.images?.data.layout, s.images?.data.labelNames, s.images?.source?.name, s.dataset?.train.length]).toEqual(['parquet', ['odd', 'even'], 'train-00000-of-00001.parquet', 3]);
+    expect([s.images?.data.layout, s.images?.data.labelNames, (s.images?.source as File).name, s.dataset?.train.length]).toEqual(['parquet', ['odd', 'even'], 'train-00000-of-00001.parquet', 3]);
     await useFiles.getState().dropDataset('train', [
       file('mnist/data/train-00000-of-00001.parquet', new Uint8Array(parquet([0, 50, 100, 150]))),
       file('mnist/data/test-00000-of-00001.parquet', new Uint8Array(parquet([200, 250]))),

@@ -1,15 +1,17 @@
 // The run library: every training run keeps its dropped model and data files, its settings, its
 // log and its last checkpoint in the browser (train/browser-store.ts), so a closed tab loses
 // nothing. A run's record (run.json) is rewritten at every checkpoint and state change; the
-// checkpoint the engine writes (one slot, `latest`) is copied into the run's own folder.
+// checkpoint the engine writes (one slot, `latest`) is copied into the run's own folder. A dropped
+// image folder is kept as its files under their dropped paths, to be dropped back in as a folder.
 import { create } from 'zustand';
 import { browserCheckpointStore, browserRunStorage, type RunStorage } from '../train/browser-store.ts';
 import type { VectorRow } from '../model/types.ts';
 import type { TrainConfig } from '../train/types.ts';
 import type { EngineState } from '../worker/protocol.ts';
-import type { Columns, DroppedFile, ValidationSource } from './files.ts';
+import type { Columns, DroppedFile, ImageFolder, TableFile, ValidationSource } from './files.ts';
 import { useErrors } from './errors.ts';
 import { useRun, type AvfEvent, type EvalPoint, type LossPoint, type RunHistory } from './run.ts';
+import { DEFAULT_QA_STRIDE } from './token-task-dataset.ts';
 
 /** The engine's checkpoint slot (worker/engine.ts). */
 export const ENGINE_CHECKPOINT = 'latest.safetensors';
@@ -47,11 +49,17 @@ export interface RunRecord {
   model: { name: string; files: string[] };
   data: {
     name: string;
+    /** The training file's name, or the dropped folder's. */
     train: string;
+    /** A training folder's files (image datasets), by their dropped paths; absent for one file. */
+    trainFiles?: string[];
     validation: string | null;
     columns: Columns;
     validationSource: ValidationSource;
     validationFraction: number;
+    /** QA windows' overlap, set for question-answering runs (older records lack it: they used
+     * DEFAULT_QA_STRIDE). */
+    qaStride?: number;
   };
   config: TrainConfig;
   totalSteps: number;
@@ -69,22 +77,30 @@ export interface RunRecord {
   bytes: number;
 }
 
+/** A dropped folder's files by their dropped paths (which start with the folder's name). */
+export interface FolderSource {
+  folder: string;
+  files: Record<string, ArrayBuffer>;
+}
+
 /** What a new run is made of (the current files, choices and settings). */
 export interface RunSources {
   model: { name: string; files: Record<string, ArrayBuffer> };
-  train: { fileName: string; source: File };
+  train: { fileName: string; source: File } | FolderSource;
   validation: { fileName: string; source: File } | null;
   datasetName: string;
   columns: Columns;
   validationSource: ValidationSource;
   validationFraction: number;
+  /** Set for question answering. */
+  qaStride?: number;
   config: TrainConfig;
 }
 
-/** Files read back from a saved run, ready for the files store. */
+/** Files read back from a saved run, ready for the files store (a folder as its files). */
 export interface RunFiles {
   model: DroppedFile[];
-  train: DroppedFile;
+  train: DroppedFile | DroppedFile[];
   validation: DroppedFile | null;
 }
 
@@ -133,6 +149,17 @@ const bytesOf = (buffer: ArrayBuffer) => new Uint8Array(buffer);
 /** Model files under model/, data files under data/ (their own names, so nothing collides). */
 const modelPath = (file: string) => `model/${file}`;
 const dataPath = (role: 'train' | 'validation', fileName: string) => `data/${role}/${fileName.replace(/[\\/]/g, '_')}`;
+/** A training folder's files keep their dropped paths, so reading them back gives the same folder. */
+const folderPath = (path: string) => `data/train-folder/${path}`;
+
+/** Where each training file of a run is stored, and the path it is dropped back in with. */
+export function storedTrainFiles(record: RunRecord): { stored: string; dropped: string }[] {
+  const { train, trainFiles } = record.data;
+  return trainFiles ? trainFiles.map((p) => ({ stored: folderPath(p), dropped: p })) : [{ stored: dataPath('train', train), dropped: train }];
+}
+
+/** The QA stride a run's windows were cut with. */
+export const runQaStride = (record: RunRecord): number => record.data.qaStride ?? DEFAULT_QA_STRIDE;
 
 export function savedStrength(event: StrengthEvent): SavedStrength {
   return { step: event.step, layers: event.layers, rows: event.rows, values: [...event.values], frozen: [...event.frozen], trainable: [...event.trainable] };
@@ -158,7 +185,7 @@ export function strengthEvent(saved: SavedStrength): StrengthEvent {
   };
 }
 
-function parseRecord(bytes: Uint8Array, id: string): RunRecord {
+export function parseRecord(bytes: Uint8Array, id: string): RunRecord {
   const record = JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
   if (record.format !== FORMAT || record.id !== id) throw new Error(`${id}/${RECORD}: not a VectorFit run record`);
   return record;
@@ -206,8 +233,24 @@ async function writeRecord(store: RunStorage, record: RunRecord): Promise<void> 
   upsert({ ...record });
 }
 
+/** The files a new run keeps (an image dataset's validation split travels with its training
+ * files), or why it cannot keep them: a split read from several shards is not kept yet. */
+export function keptData(files: { images: ImageFolder | null; train: TableFile | null; validation: TableFile | null; validationSource: ValidationSource }): Pick<RunSources, 'train' | 'validation'> | { notKept: string } {
+  const shards = (role: string, name: string) => ({ notKept: `its ${role} split ${name} is read from several shards, which the run library does not keep yet` });
+  if (files.images) {
+    const { name, source } = files.images;
+    return { train: source instanceof File ? { fileName: name, source } : { folder: name, files: source }, validation: null };
+  }
+  if (!files.train) return { notKept: 'it has no training data' };
+  if (!files.train.source) return shards('training', files.train.fileName);
+  const validation = files.validationSource === 'file' ? files.validation : null;
+  if (validation && !validation.source) return shards('validation', validation.fileName);
+  return { train: { fileName: files.train.fileName, source: files.train.source }, validation: validation && { fileName: validation.fileName, source: validation.source! } };
+}
+
 /** A new run: its files are stored before its first checkpoint can be. */
 export function beginRun(sources: RunSources, totalSteps: number): string {
+  const { train } = sources;
   const now = Date.now();
   const id = `run-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
   const record: RunRecord = {
@@ -220,11 +263,12 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
     model: { name: sources.model.name, files: Object.keys(sources.model.files) },
     data: {
       name: sources.datasetName,
-      train: sources.train.fileName,
+      ...('folder' in train ? { train: train.folder, trainFiles: Object.keys(train.files) } : { train: train.fileName }),
       validation: sources.validation?.fileName ?? null,
       columns: sources.columns,
       validationSource: sources.validationSource,
       validationFraction: sources.validationFraction,
+      ...(sources.qaStride !== undefined && { qaStride: sources.qaStride }),
     },
     config: sources.config,
     totalSteps,
@@ -239,14 +283,19 @@ export function beginRun(sources: RunSources, totalSteps: number): string {
   };
   useRuns.setState({ activeId: id });
   upsert(record);
-  void serial(async () => {
+  serial(async () => {
     const store = await runStorage();
     for (const [file, buffer] of Object.entries(sources.model.files)) await store.write(id, modelPath(file), bytesOf(buffer));
-    await store.write(id, dataPath('train', sources.train.fileName), new Uint8Array(await sources.train.source.arrayBuffer()));
+    if ('folder' in train) for (const [path, buffer] of Object.entries(train.files)) await store.write(id, folderPath(path), bytesOf(buffer));
+    else await store.write(id, dataPath('train', train.fileName), new Uint8Array(await train.source.arrayBuffer()));
     if (sources.validation) await store.write(id, dataPath('validation', sources.validation.fileName), new Uint8Array(await sources.validation.source.arrayBuffer()));
     await writeRecord(store, record);
     await requestPersistence();
     await refreshQuota();
+  }).catch(async (error: unknown) => {
+    // A run whose files could not all be stored (the quota, say) would not reopen: it is not kept.
+    useErrors.getState().report('runs', `${record.name} trains, but is not kept in the run library: its files could not be stored in the browser (${error instanceof Error ? error.message : String(error)}).`);
+    await deleteRun(id).catch(() => undefined);
   });
   return id;
 }
@@ -279,7 +328,9 @@ export async function openRun(id: string): Promise<{ record: RunRecord; files: R
     return { path: name, file: new File([bytes as Uint8Array<ArrayBuffer>], name.slice(name.lastIndexOf('/') + 1)) };
   };
   const model = await Promise.all(record.model.files.map((f) => read(modelPath(f), `${record.model.name}/${f}`)));
-  const train = await read(dataPath('train', record.data.train), record.data.train);
+  const trainFiles = [];
+  for (const f of storedTrainFiles(record)) trainFiles.push(await read(f.stored, f.dropped));
+  const train = record.data.trainFiles ? trainFiles : trainFiles[0];
   const validation = record.data.validation ? await read(dataPath('validation', record.data.validation), record.data.validation) : null;
   const checkpoint = await store.read(id, CHECKPOINT);
   if (!checkpoint) throw new Error(`${record.name}: there is no checkpoint to continue from.`);

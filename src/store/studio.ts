@@ -26,9 +26,11 @@ export function startStudio() {
       newTrainingSet = true;
     }
     if (s.dataset && (newTrainingSet || s.dataset.train.length !== config.trainExamples)) {
+      // A new QA file's windows take run_qa.py's length unless the user set one; a size change
+      // keeps the preset (a continued run's settings, say).
+      const preset = newTrainingSet && s.dataset.task === 'question-answering' ? { maxLength: QA_MAX_LENGTH } : undefined;
       newTrainingSet = false;
-      // QA windows take run_qa.py's length unless the user set one.
-      config.resetFor(s.dataset.train.length, s.dataset.task === 'question-answering' ? { maxLength: QA_MAX_LENGTH } : undefined);
+      config.resetFor(s.dataset.train.length, preset);
     }
   });
   // A QA or NER file is tokenized at the run's max length: the windows follow the setting.

@@ -16,7 +16,9 @@ function finalMetrics(run: RunRecord): string {
 
 function settings(run: RunRecord): string {
   const c = run.config;
-  return `${c.variant} · lr ${c.lr} · batch ${c.batchSize} · ${c.epochs} epochs · seed ${c.seed}`;
+  // QA windows: their length and overlap make the run's data.
+  const qa = run.data.qaStride === undefined ? '' : ` · windows of ${c.maxLength}, stride ${run.data.qaStride}`;
+  return `${c.variant} · lr ${c.lr} · batch ${c.batchSize} · ${c.epochs} epochs · seed ${c.seed}${qa}`;
 }
 
 function remove(run: RunRecord) {
@@ -92,9 +94,12 @@ export function Runs() {
                   <strong>{run.name}</strong>
                   {run.id === activeId && ' (open)'}
                   <br />
-                  <span className="hint">{new Date(run.createdAt).toLocaleString()}</span>
+                  <span className="hint">
+                    {new Date(run.createdAt).toLocaleString()}
+                    {run.data.trainFiles && ` · folder of ${formatCount(run.data.trainFiles.length)} files`}
+                  </span>
                 </td>
-                <td>{settings(run)}</td>
+                <td data-testid="run-settings">{settings(run)}</td>
                 <td>
                   {run.state} · step {formatCount(run.lastStep?.step ?? 0)} / {formatCount(run.totalSteps)}
                   {run.checkpointStep !== null && <> · checkpoint at {formatCount(run.checkpointStep)}</>}
