@@ -22,6 +22,8 @@ export async function timeDispatches(gpu: Gpu, dispatches: readonly Dispatch[], 
     encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
     device.queue.submit([encoder.finish()]);
     const ticks = new BigUint64Array(await readBuffer(device, resolve, 16));
+    querySet.destroy();
+    resolve.destroy();
     const ns = Number(ticks[1] - ticks[0]);
     // Some adapters report zeros: fall back to the wall clock then.
     if (ns > 0) return { seconds: ns / 1e9, source: 'timestamp-query' };

@@ -5,6 +5,7 @@
 // function and gradients (linear_forms.test.ts); only speed and memory differ.
 import type { Gpu } from '../gpu/device.ts';
 import { runDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
 import { createTensor, type Tensor } from '../gpu/tensor.ts';
 import { timeDispatches } from '../gpu/timing.ts';
 import { factoredLinearBackward, factoredLinearForward } from './factored_linear.ts';
@@ -66,19 +67,26 @@ async function measureShape(gpu: Gpu, shape: LinearShape, options: FormMeasureOp
   device.pushErrorScope('out-of-memory');
   const t = Object.fromEntries(Object.entries(sizes).map(([name, f]) => [name, createTensor(device, [f])])) as Record<keyof typeof sizes, Tensor>;
   const refused = await device.popErrorScope();
+  const scratch = Object.values(t).map((tensor) => tensor.buffer);
   try {
     if (refused) return byFlops();
     const dims = { n, dIn, dOut, r };
     const dSigma = needsSigmaGrad ? t.dSigma : undefined;
+    // What the builders allocate (uniforms, partial sums) is freed with the tensors.
+    const collected = (build: () => Dispatch[]) => () => {
+      const { value, buffers } = collectPlanBuffers(device, build);
+      scratch.push(...buffers);
+      return value;
+    };
     const forms: Record<LinearForm, () => Dispatch[]> = {
-      factored: () => [
+      factored: collected(() => [
         ...factoredLinearForward(device, { ...dims, x: t.x, u: t.u, sigma: t.sigma, v: t.v, bias: t.bias, t: t.t, y: t.y }),
         ...factoredLinearBackward(device, { ...dims, g: t.g, t: t.t, u: t.u, sigma: t.sigma, v: t.v, h: t.h, dSigma, dBias: t.dBias, dx: t.dx }),
-      ],
-      recomposed: () => [
+      ]),
+      recomposed: collected(() => [
         ...recomposedLinearForward(device, { ...dims, x: t.x, u: t.u, sigma: t.sigma, v: t.v, bias: t.bias, w: t.w, y: t.y }),
         ...recomposedLinearBackward(device, { ...dims, g: t.g, x: t.x, u: t.u, v: t.v, w: t.w, gradW: t.gradW, projected: t.projected, dSigma, dBias: t.dBias, dx: t.dx }),
-      ],
+      ]),
     };
     // Build once so the matmul tuner learns these products, then again on the measured kernels.
     for (const build of Object.values(forms)) build();
@@ -93,6 +101,6 @@ async function measureShape(gpu: Gpu, shape: LinearShape, options: FormMeasureOp
     const recomposedSeconds = await seconds('recomposed');
     return { shape, factoredSeconds, recomposedSeconds, form: recomposedSeconds < factoredSeconds ? 'recomposed' : 'factored' };
   } finally {
-    for (const tensor of Object.values(t)) tensor.buffer.destroy();
+    for (const buffer of scratch) buffer.destroy();
   }
 }

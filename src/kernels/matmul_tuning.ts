@@ -4,6 +4,7 @@
 // the same fma, so the choice changes speed only, never a bit of the result.
 import type { Gpu } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
+import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
 import { createTensor } from '../gpu/tensor.ts';
 import { timeDispatches } from '../gpu/timing.ts';
 import { blockMatmul } from './matmul.ts';
@@ -58,20 +59,23 @@ async function tuneProduct(gpu: Gpu, shape: ProductShape, options: TuningOptions
   const refused = await device.popErrorScope();
   const repeats = options.repeats ?? 5;
   const timings: KernelTiming[] = [];
+  const scratch = [a.buffer, b.buffer, out.buffer];
   try {
     if (refused) {
       setChosenKernel(device, shape, DEFAULT_TILE);
       return { shape, timings, chosen: DEFAULT_TILE };
     }
     for (const kernel of options.candidates ?? TUNING_CANDIDATES) {
-      const dispatch = blockMatmul(device, {
+      // The dispatch's uniforms are freed with the operands (collectPlanBuffers gathers them).
+      const { value: dispatch, buffers } = collectPlanBuffers(device, () => blockMatmul(device, {
         label: `tuning ${m}×${n}×${k}`,
         m, n, k, blocks, heads: 1, transA: shape.transA, transB: shape.transB,
         ...(kernel === 'direct' ? { variant: 'direct' as const } : { tile: kernel }),
         a: [a, { batchStride: m * k, headStride: 0, ld: shape.transA ? m : k }],
         b: [b, { batchStride: k * n, headStride: 0, ld: shape.transB ? k : n }],
         out: [out, { batchStride: m * n, headStride: 0, ld: n }],
-      });
+      }));
+      scratch.push(...buffers);
       // The warm-up run also waits out the pipeline's compilation.
       runDispatches(device, [dispatch]);
       await device.queue.onSubmittedWorkDone();
@@ -79,7 +83,7 @@ async function tuneProduct(gpu: Gpu, shape: ProductShape, options: TuningOptions
       timings.push({ kernel, seconds: seconds / repeats });
     }
   } finally {
-    for (const t of [a, b, out]) t.buffer.destroy();
+    for (const buffer of scratch) buffer.destroy();
   }
   const chosen = timings.reduce((best, t) => (t.seconds < best.seconds ? t : best)).kernel;
   setChosenKernel(device, shape, chosen);
