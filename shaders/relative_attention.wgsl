@@ -5,15 +5,17 @@
 // reads (column c = row − first). Query i and key j read column col(i, j) = table[i − j + maxDelta]:
 //   c2p (P2C false): t = i (the query against the position keys)
 //   p2c (P2C true):  t = j (the key against the position queries)
-// gather:    scores[b, h, i, j] += scale · rel[h, b, t, col(i, j)]
-// gatherSum: dRel[h, b, t, c] = scale · Σ dScores[b, h, i, j] over the other token whose pair
-//            reads column c: one contiguous range of deltas per column (table = [lo, hi] pairs),
-//            so each element sums its own entries, deterministically and without atomics.
+// gather:    scores[firstBatch + b, h, i, j] += scale · rel[h, b, t, col(i, j)]
+// gatherSum: dRel[h, b, t, c] = scale · Σ dScores[firstBatch + b, h, i, j] over the other token
+//            whose pair reads column c: one contiguous range of deltas per column (table = [lo, hi]
+//            pairs), so each element sums its own entries, deterministically and without atomics.
+// Both run on a chunk of the batch: rel / dRel hold its `batch` rows b, rows firstBatch + b of the
+// scores (kernels/relative_attention.ts splits the batch so that rel fits one binding).
 // Grid-stride loops, one invocation per written element.
 
 override P2C: bool = false;
 
-struct Params { batch: u32, seq: u32, heads: u32, columns: u32, maxDelta: u32, scale: f32, n: u32 }
+struct Params { batch: u32, seq: u32, heads: u32, columns: u32, maxDelta: u32, scale: f32, n: u32, firstBatch: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
@@ -32,7 +34,7 @@ fn gather(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) gr
     let b = e / (T * T * p.heads);
     let t = select(i, j, P2C);
     let c = u32(table[i32(i) - i32(j) + i32(p.maxDelta)]);
-    dst[e] += p.scale * src[((h * p.batch + b) * T + t) * p.columns + c];
+    dst[p.firstBatch * p.heads * T * T + e] += p.scale * src[((h * p.batch + b) * T + t) * p.columns + c];
   }
 }
 
@@ -50,7 +52,7 @@ fn gatherSum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
     var first: i32;
     var last: i32;
     if (P2C) { first = max(t + lo, 0); last = min(t + hi, T - 1); } else { first = max(t - hi, 0); last = min(t - lo, T - 1); }
-    let plane = (b * p.heads + h) * p.seq * p.seq;
+    let plane = ((p.firstBatch + b) * p.heads + h) * p.seq * p.seq;
     var s = 0.0;
     for (var o = first; o <= last; o++) {
       var idx: u32;

@@ -9,10 +9,11 @@ import { attentionBackward, attentionForward } from './attention.ts';
 import * as attentionRef from './attention.ref.ts';
 import type { MatmulVariant } from './matmul.ts';
 import {
-  relativeGather, relativeGatherSum, relativeScoresBackward, relativeScoresForward, relativeScratchSize,
+  relativeChunkRows, relativeGather, relativeGatherSum, relativeScoresBackward, relativeScoresForward, relativeScratchSize,
   type RelativeAttentionShape, type RelativeTerm,
 } from './relative_attention.ts';
 import * as ref from './relative_attention.ref.ts';
+import { relativeWindow } from './relative_positions.ts';
 
 const U = 2 ** -24;
 // fp32 sums of `terms` products against float64: first-order bound terms·u·Σ|products|, with
@@ -42,7 +43,9 @@ function inputs(s: RelativeAttentionShape, seed: number) {
   };
 }
 
-async function check(s: RelativeAttentionShape, seed = 1) {
+/** Runs the forward and backward with a scratch of `chunkRows` batch rows (all by default: one
+ * chunk), checks them against the float64 reference and returns what they wrote. */
+async function check(s: RelativeAttentionShape, seed = 1, chunkRows = s.batch) {
   const { device } = await testGpu();
   const data = inputs(s, seed);
   const A = s.heads * s.headDim;
@@ -60,25 +63,42 @@ async function check(s: RelativeAttentionShape, seed = 1) {
   const dPosKey = up(randomArray(rows[0] * A, seed + 8), rows);
   const dPosQuery = up(randomArray(rows[0] * A, seed + 9), rows);
   // One scratch for rel and dRel, as the model shares it.
-  const rel = createTensor(device, [relativeScratchSize(s)]);
+  const rel = createTensor(device, [relativeScratchSize(s, chunkRows)]);
   submitPlan(device, [
     ...relativeScoresForward(device, { ...s, q, k, posKey, posQuery, scores, rel }),
     ...relativeScoresBackward(device, { ...s, dScores: up(data.dScores, [s.batch, s.heads, s.seq, s.seq]), q, k, posKey, posQuery, dq, dk, dPosKey, dPosQuery, dRel: rel }),
   ]);
-  const label = JSON.stringify(s);
+  const label = `${JSON.stringify(s)} in chunks of ${chunkRows}`;
+  const out = { scores: await readTensor(device, scores), dq: await readTensor(device, dq), dk: await readTensor(device, dk), dPosKey: await readTensor(device, dPosKey), dPosQuery: await readTensor(device, dPosQuery) };
   const expected = ref.relativeScoresForward({ ...s, ...data });
   const magnitude = ref.relativeScoresForward({ ...s, q: abs(data.q), k: abs(data.k), posKey: abs(data.posKey), posQuery: abs(data.posQuery) });
-  expectClose(await readTensor(device, scores), plus(expected, data.scores0), bound(2 * s.headDim + 2, plus(magnitude, abs(data.scores0))), `scores ${label}`);
+  expectClose(out.scores, plus(expected, data.scores0), bound(2 * s.headDim + 2, plus(magnitude, abs(data.scores0))), `scores ${label}`);
   const grads = ref.relativeScoresBackward({ ...s, ...data });
   const gradMagnitude = ref.relativeScoresBackward({ ...s, q: abs(data.q), k: abs(data.k), posKey: abs(data.posKey), posQuery: abs(data.posQuery), dScores: abs(data.dScores) });
   const pairs = s.batch * s.seq * s.seq + 2;
-  expectClose(await readTensor(device, dq), plus(grads.dq, data.dq0), bound(s.seq + 2, plus(gradMagnitude.dq, abs(data.dq0))), `dq ${label}`);
-  expectClose(await readTensor(device, dk), plus(grads.dk, data.dk0), bound(s.seq + 2, plus(gradMagnitude.dk, abs(data.dk0))), `dk ${label}`);
-  if (s.c2p) expectClose(await readTensor(device, dPosKey), grads.dPosKey, bound(pairs, gradMagnitude.dPosKey), `dPosKey ${label}`);
-  if (s.p2c) expectClose(await readTensor(device, dPosQuery), grads.dPosQuery, bound(pairs, gradMagnitude.dPosQuery), `dPosQuery ${label}`);
+  expectClose(out.dq, plus(grads.dq, data.dq0), bound(s.seq + 2, plus(gradMagnitude.dq, abs(data.dq0))), `dq ${label}`);
+  expectClose(out.dk, plus(grads.dk, data.dk0), bound(s.seq + 2, plus(gradMagnitude.dk, abs(data.dk0))), `dk ${label}`);
+  if (s.c2p) expectClose(out.dPosKey, grads.dPosKey, bound(pairs, gradMagnitude.dPosKey), `dPosKey ${label}`);
+  if (s.p2c) expectClose(out.dPosQuery, grads.dPosQuery, bound(pairs, gradMagnitude.dPosQuery), `dPosQuery ${label}`);
   // A term that is off leaves its content gradient alone.
-  if (!s.c2p) expect(Array.from(await readTensor(device, dq))).toEqual(Array.from(Float32Array.from(data.dq0)));
-  if (!s.p2c) expect(Array.from(await readTensor(device, dk))).toEqual(Array.from(Float32Array.from(data.dk0)));
+  if (!s.c2p) expect(Array.from(out.dq)).toEqual(Array.from(Float32Array.from(data.dq0)));
+  if (!s.p2c) expect(Array.from(out.dk)).toEqual(Array.from(Float32Array.from(data.dk0)));
+  return { out, pairs, gradMagnitude };
+}
+
+/** The batch in chunks of 1 and 2 rows (the last one partial) against the reference and against
+ * one chunk: the same scores, dq and dk bit for bit (each element is computed alike); dPositions
+ * sums the chunks' partial sums in turn, another fp32 order: each is within pairs·u·Σ|products|
+ * of the exact sum, so within twice that of each other. */
+async function checkChunks(s: RelativeAttentionShape) {
+  const whole = await check(s);
+  for (const rows of [1, 2]) {
+    const { out } = await check(s, 1, rows);
+    const label = `${JSON.stringify(s)} in chunks of ${rows}`;
+    for (const name of ['scores', 'dq', 'dk'] as const) expect(Array.from(out[name]), `${name} ${label}`).toEqual(Array.from(whole.out[name]));
+    if (s.c2p) expectClose(out.dPosKey, whole.out.dPosKey, bound(2 * whole.pairs, whole.gradMagnitude.dPosKey), `dPosKey ${label}`);
+    if (s.p2c) expectClose(out.dPosQuery, whole.out.dPosQuery, bound(2 * whole.pairs, whole.gradMagnitude.dPosQuery), `dPosQuery ${label}`);
+  }
 }
 
 describe.each(['tiled', 'direct'] as const)('relative attention terms (c2p, p2c) forward and backward (%s products) match their float64 reference', (variant) => {
@@ -88,6 +108,27 @@ describe.each(['tiled', 'direct'] as const)('relative attention terms (c2p, p2c)
   it('both terms without buckets: raw distances clamped at ±5 (10 rows)', () => check(shape(1, 13, 2, 3, true, true, -1, 5, variant)));
   it('DeBERTa-v3-base positions (256 buckets, 512 relative) on 9 tokens, heads of 64', () => check(shape(2, 9, 2, 64, true, true, 256, 512, variant)));
   it('c2p only, 3 heads of 7, 33 tokens in a window of 2 × 16 buckets', () => check(shape(3, 33, 3, 7, true, false, 16, 40, variant)));
+});
+
+describe.each(['tiled', 'direct'] as const)('relative attention terms run in batch chunks (%s products): a scratch of 1 or 2 of 5 rows gives the unsplit results', (variant) => {
+  it('both terms, 4 buckets, 3 heads of 5, 7 tokens', () => checkChunks(shape(5, 7, 3, 5, true, true, 4, 6, variant)));
+  it('p2c only, 2 heads of 16, 21 tokens in a window of 2 × 8 buckets (dPosQuery rows outside it cleared once)', () => checkChunks(shape(5, 21, 2, 16, false, true, 8, 32, variant)));
+  it('c2p only, DeBERTa-v3-base positions on 9 tokens, heads of 64', () => checkChunks(shape(5, 9, 1, 64, true, false, 256, 512, variant)));
+});
+
+describe('relative scratch chunks', () => {
+  it('take the most batch rows whose rel fits the bytes given, at least one', () => {
+    // DeBERTa-v3-base at 32 × 256: 12 heads × 256 tokens × 385 columns (deltas past ±128 are
+    // log-bucketed), 4,730,880 bytes a row: 144.4 MiB for the batch, 28 rows in 128 MiB.
+    const s = { batch: 32, seq: 256, heads: 12, positions: { buckets: 256, maxRelative: 512, span: 256 } };
+    expect(relativeWindow(s.positions, s.seq).columns).toBe(385);
+    const row = 4 * 12 * 256 * 385;
+    expect(relativeScratchSize(s, 1) * 4).toBe(row);
+    expect(relativeChunkRows(s, 128 * 2 ** 20)).toBe(28);
+    expect(relativeScratchSize(s, relativeChunkRows(s, 128 * 2 ** 20)) * 4).toBeLessThanOrEqual(128 * 2 ** 20);
+    expect(relativeChunkRows(s, 2 ** 30)).toBe(32);
+    expect(relativeChunkRows(s, row - 1)).toBe(1);
+  });
 });
 
 /** The gather and its transpose alone, on each term. */

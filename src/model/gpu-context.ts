@@ -77,6 +77,9 @@ export class BlockContext {
     /** Most bytes of one chunk of a table split by rows (split-table.ts): the adapter's binding
      * limit, or less to force a split. */
     readonly tableChunkBytes: number,
+    /** Most bytes of DeBERTa's rel / dRel scratch (gpu-relative.ts): the binding limit, or less
+     * to force smaller batch chunks. */
+    readonly relativeScratchBytes: number,
   ) {
     const N = (this.maxTokens = maxBatch * maxSeq);
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;

@@ -13,6 +13,7 @@ import { testGpu } from '../test/gpu.ts';
 import type { ModelBatch } from './batch.ts';
 import type { ModelConfig } from './config.ts';
 import { GpuModel, type GpuModelOptions } from './gpu-model.ts';
+import { relativeScratchSize } from '../kernels/relative_attention.ts';
 import { estimateTrainingMemory, relativeTensors } from './memory.ts';
 import { buildReferenceModel, referenceGradients } from './reference.ts';
 import { DEBERTA_DIR, DEBERTA_VARIANTS, debertaVariant } from './test-deberta.ts';
@@ -40,10 +41,10 @@ const { batch, labels } = readFixtureBatch(DEBERTA_DIR);
 
 /** One training step's loss, logits and gradients on the GPU, and the float64 reference's on the
  * GPU's own factors. */
-async function run(config: ModelConfig, weights: ModelWeights, b: ModelBatch, y: number[], linearForms: GpuModelOptions['linearForms'] = 'auto') {
+async function run(config: ModelConfig, weights: ModelWeights, b: ModelBatch, y: number[], linearForms: GpuModelOptions['linearForms'] = 'auto', relativeScratchBytes?: number) {
   const { device } = await testGpu();
   const model = await GpuModel.create(device, weights, { hidden: 0, attention: 0, classifier: 0 }, {
-    maxBatch: b.batch, maxSeq: b.seq, trains: () => true, factorOn: 'cpu', linearForms,
+    maxBatch: b.batch, maxSeq: b.seq, trains: () => true, factorOn: 'cpu', linearForms, relativeScratchBytes,
   });
   model.setBatch(b, y);
   submitPlan(device, model.trainPlan(b.batch, b.seq));
@@ -89,6 +90,19 @@ describe.each(['auto', 'recomposed'] as const)('GPU model on hf-tiny/deberta-v3,
     const largest = Math.max(...[...r.grads.keys()].map((n) => norm(expected.get(n)!.data)));
     for (const name of r.grads.keys()) expect(relativeError(r.grads.get(name)!, expected.get(name)!.data, 1e-3 * largest), name).toBeLessThan(HF_GRAD_TOL);
   });
+});
+
+it('runs the relative terms in batch chunks (5, 5 and 2 of the 12 rows) with the unsplit logits, and gradients that match the reference', async () => {
+  const loaded = await loadModel(await readModelDir(DEBERTA_DIR), { task: 'classification', labelNames: ['LABEL_0', 'LABEL_1', 'LABEL_2'] }, 0);
+  const { heads } = loaded.weights.layout;
+  const positions = loaded.config.relative!.positions;
+  const row = 4 * relativeScratchSize({ batch: 1, seq: batch.seq, heads, positions });
+  const whole = await run(loaded.config, loaded.weights, batch, labels);
+  const split = await run(loaded.config, loaded.weights, batch, labels, 'auto', 5 * row + row / 2);
+  // The forward computes every element as unsplit; the backward's dPositions sums per chunk.
+  expect(Array.from(split.logits)).toEqual(Array.from(whole.logits));
+  expect(split.loss).toBe(whole.loss);
+  expectSameFactors(split, loaded.config);
 });
 
 describe('GPU model on DeBERTa configurations beyond the fixture, against the float64 reference', () => {

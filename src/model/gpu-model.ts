@@ -68,6 +68,10 @@ export interface GpuModelOptions {
   /** Most bytes per chunk of a table split by rows (word embedding, LM head: split-table.ts).
    * Default: what the adapter binds at once; lower only to force a split (tests). */
   tableChunkBytes?: number;
+  /** Most bytes of DeBERTa's rel / dRel scratch, whose rows the relative terms run the batch in
+   * chunks of (gpu-relative.ts). Default: what the adapter binds at once; lower only to force
+   * chunks (tests). */
+  relativeScratchBytes?: number;
 }
 
 export class GpuModel {
@@ -131,7 +135,7 @@ export class GpuModel {
       const entry = entryByName(this.params, name);
       return view(buffer === 'params' ? this.paramsTensor : this.gradsTensor, entry.offset, entry.shape);
     };
-    const ctx = (this.ctx = new BlockContext(device, layout, weights, dropout, options.maxBatch, options.maxSeq, options.trains, options.tableChunkBytes ?? limit));
+    const ctx = (this.ctx = new BlockContext(device, layout, weights, dropout, options.maxBatch, options.maxSeq, options.trains, options.tableChunkBytes ?? limit, options.relativeScratchBytes ?? limit));
     this.seedTensor = ctx.seed;
     // A trained tied head is the word table: both uses read (and AdamW updates) one view.
     this.tiedTrained = layout.tiedHead && trainHead;

@@ -9,7 +9,7 @@ import { submitPlan, type PlanOp } from '../gpu/plan.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { dropoutForward } from '../kernels/dropout.ts';
 import { factoredLinearBackward, factoredLinearForward } from '../kernels/factored_linear.ts';
-import { relativeScoresBackward, relativeScoresForward, relativeScratchSize, type RelativeAttentionShape } from '../kernels/relative_attention.ts';
+import { relativeChunkRows, relativeScoresBackward, relativeScoresForward, relativeScratchSize, type RelativeAttentionShape } from '../kernels/relative_attention.ts';
 import type { AttentionLayout } from './architectures.ts';
 import { STREAM, type BlockContext } from './gpu-context.ts';
 import type { GpuModule } from './gpu-layer.ts';
@@ -20,7 +20,8 @@ type Disentangled = Extract<AttentionLayout, { kind: 'disentangled' }>;
 
 /** What every layer reads: the normalised relative embeddings [rows, H], and scratch that the
  * layers use in turn (the dropped-out copy; the terms' rel in the forward and dRel in the
- * backward; the backward's dPosKey, dPosQuery and g·U). */
+ * backward, for as many batch rows as one binding holds: the terms run the batch in such chunks;
+ * the backward's dPosKey, dPosQuery and g·U). */
 export interface RelativeEmbeddings {
   attention: Disentangled;
   rows: number;
@@ -46,12 +47,13 @@ export function createRelativeEmbeddings(ctx: BlockContext, attention: Disentang
     submitPlan(device, [normForward(device, gpuNorm(ctx, attention.norm), table, embeddings, stats, rows)]);
   }
   const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
+  const scratch = { batch: ctx.maxBatch, seq: ctx.maxSeq, heads: layout.heads, positions: attention.positions };
   return {
     attention,
     rows,
     embeddings,
     dropped: ctx.tensor([rows, H], 'relative embeddings (dropout)'),
-    rel: ctx.tensor([relativeScratchSize({ batch: ctx.maxBatch, seq: ctx.maxSeq, heads: layout.heads, positions: attention.positions })], 'relative rel / dRel'),
+    rel: ctx.tensor([relativeScratchSize(scratch, relativeChunkRows(scratch, ctx.relativeScratchBytes))], 'relative rel / dRel'),
     dPosKey: ctx.tensor([attention.keyModule ? rows * A : 1], 'dPosKey'),
     dPosQuery: ctx.tensor([attention.queryModule ? rows * A : 1], 'dPosQuery'),
     h: ctx.tensor([rows, maxRank], 'relative g·U scratch'),

@@ -1,6 +1,7 @@
 // The GPU memory estimate against what the engine really allocates for the demo LLM (its training
 // run and the playground's two decoders), its parts counted by hand, and the refusal when a tensor
 // exceeds one binding; tables and logits held in row chunks are refused only when 64 rows are.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { testGpu } from '../test/gpu.ts';
@@ -9,7 +10,8 @@ import { ARCHITECTURES, describeModel } from './architectures.ts';
 import { parseModelConfig } from './config.ts';
 import { GpuDecoder, playgroundDecoders } from './gpu-decode.ts';
 import { GpuModel } from './gpu-model.ts';
-import { assertFitsAdapter, describeMemory, estimateTrainingMemory, GpuMemoryError } from './memory.ts';
+import { assertFitsAdapter, describeMemory, estimateTrainingMemory, GpuMemoryError, relativeTensors, type MemoryEstimate } from './memory.ts';
+import { DEBERTA_DIR } from './test-deberta.ts';
 import { HF_TINY, loadFolderWeights } from './test-folders.ts';
 
 const DEMO_LLM = join(import.meta.dirname, '../../public/demo-llm');
@@ -159,4 +161,30 @@ it('counts an image model’s pixel values, patches and patch tokens, close to w
   // Counted 1,749,472 live bytes against 1,902,988 estimated (8.8% over: the per-layer counts are
   // the text layers' upper bounds, which weigh more beside this tiny model's weights).
   expect(Math.abs(estimate.total - allocated) / allocated).toBeLessThan(0.1);
+});
+
+/** DeBERTa-v3-base's shape (the fixture's config at full size): 12 layers of 12 heads of 64,
+ * 256 position buckets over 512 relative positions, a 128,100 × 768 word table. */
+const debertaBase = describeModel(ARCHITECTURES['deberta-v2'], parseModelConfig({
+  ...JSON.parse(readFileSync(join(DEBERTA_DIR, 'config.json'), 'utf8')),
+  hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12, vocab_size: 128100,
+  max_position_embeddings: 512, position_buckets: 256, pooler_hidden_size: 768,
+}));
+
+it('counts DeBERTa-v3-base’s rel / dRel for the batch rows one binding holds: 32 × 256 fits a 128 MiB binding', () => {
+  const limits = { maxBufferSize: 256 * 2 ** 20, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+  const rel = (estimate: MemoryEstimate) => estimate.items.find((i) => i.what === 'backward scratch')!.largest!;
+  // 12 heads × 256 tokens × 385 columns × 4 B a batch row: 144.4 MiB for all 32, 28 rows in one
+  // binding (the largest scratch tensor; the score gradients are 96 MiB).
+  const row = 12 * 256 * 385 * 4;
+  const unsplit = estimateTrainingMemory(debertaBase, 32, 256);
+  expect(rel(unsplit)).toEqual({ name: 'relative rel / dRel', bytes: 32 * row });
+  expect(() => assertFitsAdapter(unsplit, limits)).toThrow(/relative rel \/ dRel needs 144\.4 MiB in one binding/);
+  const split = estimateTrainingMemory(debertaBase, 32, 256, undefined, 128 * 2 ** 20);
+  expect(rel(split)).toEqual({ name: 'relative rel / dRel', bytes: 28 * row });
+  expect(split.total).toBe(unsplit.total - 4 * row);
+  expect(() => assertFitsAdapter(split, limits)).not.toThrow();
+  // A binding smaller than one batch row still counts one row, which the binding check refuses.
+  const tiny = relativeTensors(debertaBase, 32, 256, 4 * 2 ** 20).scratch.find((t) => t.name === 'relative rel / dRel')!;
+  expect(tiny.elements * 4).toBe(row);
 });

@@ -5,7 +5,7 @@
 // chunks never are (the word table and LM head: split-table.ts; a causal LM's logits:
 // gpu-lm-head.ts), unless the smallest chunk, 64 rows, is itself too large.
 import type { GpuLimits } from '../gpu/device.ts';
-import { relativeWindow } from '../kernels/relative_positions.ts';
+import { relativeChunkRows, relativeScratchSize } from '../kernels/relative_attention.ts';
 import { unreachable } from '../util/unreachable.ts';
 import type { EmbeddingsLayout, ModelLayout, NormLayout } from './architectures.ts';
 import { POSITION_KINDS } from './types.ts';
@@ -56,8 +56,10 @@ const F32 = 4;
  * context, the probabilities [batch, heads, seq, seq], the MLP's intermediates, each linear's x·V
  * [tokens, r], and the residual stream between layers; the backward's scratch is one layer's
  * gradients, shared by all. With `generation`, the decoders' KV caches and activations too.
+ * Scratch the engine runs in batch chunks (DeBERTa's rel / dRel) is counted for the chunk that
+ * fits in `bindingBytes` (the adapter's binding limit; unbounded: one chunk).
  */
-export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: number, generation?: GenerationMemory): MemoryEstimate {
+export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: number, generation?: GenerationMemory, bindingBytes = Infinity): MemoryEstimate {
   const tokens = batch * seq;
   const H = layout.hidden;
   const item = (what: string, tensors: TensorSize[]): MemoryItem => {
@@ -76,7 +78,7 @@ export function estimateTrainingMemory(layout: ModelLayout, batch: number, seq: 
     return { what, bytes, largest, split };
   };
   const embedding = embeddingMemory(layout.embeddings, batch, tokens);
-  const relative = relativeTensors(layout, batch, seq);
+  const relative = relativeTensors(layout, batch, seq, bindingBytes);
   const norms = [embedding.norm, layout.finalNorm, ...layout.layers.flatMap((l) => [l.attentionNorm, l.ffnNorm])].filter((n) => n !== null);
   const modules = layout.layers.flatMap((l) => l.modules);
   const lmHead = layout.task.loss === 'causal-lm';
@@ -221,13 +223,13 @@ type Tensors = TensorSize[];
 
 /** DeBERTa's relative attention (gpu-relative.ts) at `batch` × `seq`: the relative embeddings
  * (and their normalised copy) and their norm; per layer the projections by c2p's key and p2c's
- * query linears with their x·V; the dropout copy, the terms' rel / dRel and the backward's
- * projection gradients and g·U, shared. */
-export function relativeTensors(layout: ModelLayout, batch: number, seq: number) {
+ * query linears with their x·V; the dropout copy, the terms' rel / dRel for the batch rows that
+ * fit in `bindingBytes`, and the backward's projection gradients and g·U, shared. */
+export function relativeTensors(layout: ModelLayout, batch: number, seq: number, bindingBytes = Infinity) {
   const attention = layout.attention;
   if (attention.kind !== 'disentangled') return { frozen: [], perLayer: () => [], scratch: [] };
   const { rows, dim, key } = attention.embeddings;
-  const { columns } = relativeWindow(attention.positions, seq);
+  const shape = { batch, seq, heads: layout.heads, positions: attention.positions };
   const A = layout.heads * layout.headDim;
   const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
   const rank = (kind: string) => layout.layers[0].modules.find((m) => m.kind === kind)?.rank ?? 0;
@@ -244,9 +246,10 @@ export function relativeTensors(layout: ModelLayout, batch: number, seq: number)
     scratch: [
       { name: 'relative embeddings dropout copy', elements: rows * dim },
       // Each term's products of the tokens with the rows the sequence reads, in the forward (rel)
-      // and their gradient in the backward (dRel): one [heads, batch, seq, columns] for all
-      // layers and both terms, in turn (kernels/relative_attention.ts).
-      { name: 'relative rel / dRel', elements: layout.heads * batch * seq * columns },
+      // and their gradient in the backward (dRel): one [heads, rows, seq, columns] for all
+      // layers, both terms and each chunk of the batch, in turn (kernels/relative_attention.ts).
+      // Bound whole: refused only when one batch row outgrows a binding.
+      { name: 'relative rel / dRel', elements: relativeScratchSize(shape, relativeChunkRows(shape, bindingBytes)) },
       ...projections.map((kind) => ({ name: `relative ${kind} projection gradient`, elements: rows * A })),
       { name: 'relative g·U', elements: rows * maxRank },
     ],

@@ -16,6 +16,7 @@ import { unreachable } from '../util/unreachable.ts';
 import { GpuModel, measuredForms, type GpuModelOptions } from '../model/gpu-model.ts';
 import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
 import { playgroundDecoders } from '../model/gpu-decode.ts';
+import { bindingLimit } from '../model/split-table.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
 import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
@@ -151,7 +152,7 @@ export class Trainer {
     // A causal LM's playground generates beside the run (base and fine-tuned): its decoders are
     // counted too (an upper bound for the CLI, which has no playground).
     const generation = layout.task.loss === 'causal-lm' ? playgroundDecoders(layout) : undefined;
-    const memory = estimateTrainingMemory(layout, config.batchSize, maxSeq, generation);
+    const memory = estimateTrainingMemory(layout, config.batchSize, maxSeq, generation, bindingLimit(gpu.limits));
     emit({ type: 'progress', phase: 'reading', done: 1, total: 1, message: describeMemory(memory, gpu.limits) });
     assertFitsAdapter(memory, gpu.limits);
     const trains = (kind: 'sigma' | 'bias', module: ModuleKind) => variantTrains(config.variant, kind, module);
