@@ -3,11 +3,16 @@
 // between the step and PyTorch's.
 import type { Gpu } from '../src/gpu/device.ts';
 import type { PlanOp } from '../src/gpu/plan.ts';
-import { profilePlan } from '../src/gpu/profile.ts';
+import { planGpuSeconds, profilePlan } from '../src/gpu/profile.ts';
 import { record } from './figures.ts';
 import { formatRow } from './peer.ts';
 
 export async function printStepProfile(gpu: Gpu, ops: readonly PlanOp[], key: string, stepSeconds: number): Promise<void> {
+  const gpuSeconds = await planGpuSeconds(gpu, ops);
+  if (gpuSeconds !== null) {
+    console.log(`\nstep on the GPU (timestamps, first dispatch to last): ${(1000 * gpuSeconds).toFixed(1)} ms, against ${(1000 * stepSeconds).toFixed(1)} ms from submit to done (the rest is the CPU's encoding and the wait)`);
+    record(`${key}.gpu_ms`, 1000 * gpuSeconds);
+  }
   const profile = await profilePlan(gpu, ops);
   console.log(`\nstep kernel by kernel (${profile.source}, each dispatch timed alone: ${(1000 * profile.seconds).toFixed(1)} ms in all against ${(1000 * stepSeconds).toFixed(1)} ms for the step as one submit)`);
   const widths = [34, 6, 9, 7, 9];

@@ -3,7 +3,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { testGpu } from '../test/gpu.ts';
 import { readTensor } from './readback.ts';
 import { createTensor, uploadTensor } from './tensor.ts';
-import { dispatchKind, profilePlan } from './profile.ts';
+import { dispatchKind, planGpuSeconds, profilePlan } from './profile.ts';
 
 describe('dispatchKind', () => {
   it('drops the sizes and the kernel from a label', () => {
@@ -34,4 +34,23 @@ it('profiles a plan dispatch by dispatch, summed by kind, with the products’ f
   expect(profile.products.map((p) => [p.kind, p.dispatches])).toEqual(expect.arrayContaining([['matmul 1×2×2×2 · direct', 2], ['matmul 1×1×2×2 · direct', 1]]));
   expect(profile.seconds).toBeGreaterThan(0);
   expect(profile.seconds).toBeCloseTo(profile.kinds[0].seconds, 12);
+});
+
+it('times a whole plan on the GPU across its passes, clears between them, and runs it as a step does', async () => {
+  const gpu = await testGpu();
+  const { device } = gpu;
+  const a = uploadTensor(device, [1, 2, 3, 4], [2, 2]);
+  const c = uploadTensor(device, [9, 9, 9, 9], [2, 2]);
+  const d = uploadTensor(device, [5, 5, 5, 5], [2, 2]);
+  // Three passes (split by the clears): d = (a·a)·a only if every pass ran, in order.
+  const ops = [
+    { clear: c },
+    matmul(device, { m: 2, n: 2, k: 2, a, b: a, out: c, accumulate: true, variant: 'direct' }),
+    { clear: d },
+    matmul(device, { m: 2, n: 2, k: 2, a: c, b: a, out: d, accumulate: true, variant: 'direct' }),
+  ];
+  const seconds = await planGpuSeconds(gpu, ops);
+  expect(Array.from(await readTensor(device, d))).toEqual([37, 54, 81, 118]);
+  // SwiftShader writes real timestamps (Dawn's quantization is off in Node).
+  expect(seconds).toBeGreaterThan(0);
 });
