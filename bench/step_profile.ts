@@ -3,7 +3,8 @@
 // between the step and PyTorch's.
 import type { Gpu } from '../src/gpu/device.ts';
 import type { PlanOp } from '../src/gpu/plan.ts';
-import { planGpuSeconds, profilePlan } from '../src/gpu/profile.ts';
+import { profilePlan } from '../src/gpu/profile.ts';
+import { planGpuSeconds } from '../src/gpu/timing.ts';
 import { record } from './figures.ts';
 import { formatRow } from './peer.ts';
 

@@ -3,7 +3,8 @@ import { matmul } from '../kernels/matmul.ts';
 import { testGpu } from '../test/gpu.ts';
 import { readTensor } from './readback.ts';
 import { createTensor, uploadTensor } from './tensor.ts';
-import { dispatchKind, planGpuSeconds, profilePlan } from './profile.ts';
+import { dispatchKind, profilePlan } from './profile.ts';
+import { planGpuSeconds } from './timing.ts';
 
 describe('dispatchKind', () => {
   it('drops the sizes and the kernel from a label', () => {

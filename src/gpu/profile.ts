@@ -4,8 +4,7 @@
 // GFLOP/s. Timing dispatches one at a time adds pass boundaries the real step does not have, so
 // the total reads a little above the step's; the shares are what it is for.
 import type { Gpu } from './device.ts';
-import type { Dispatch } from './dispatch.ts';
-import { encodeDispatches } from './dispatch.ts';
+import { encodeDispatches, type Dispatch } from './dispatch.ts';
 import { encodePlan, type PlanOp } from './plan.ts';
 import { readBuffer } from './readback.ts';
 
@@ -64,26 +63,7 @@ export async function profilePlan(gpu: Gpu, ops: readonly PlanOp[]): Promise<Pla
   };
 }
 
-/** The plan's GPU time run as a step runs it (one submit, its passes as encodePlan makes them),
- * from timestamps; null where the device has none or they read zero. Set beside the wall-clock
- * time of the same submit, it tells the GPU's work from the CPU's and the wait. */
-export async function planGpuSeconds(gpu: Gpu, ops: readonly PlanOp[]): Promise<number | null> {
-  if (!gpu.timestamps) return null;
-  const { device } = gpu;
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const encoder = device.createCommandEncoder();
-  encodePlan(encoder, ops, querySet);
-  encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
-  device.queue.submit([encoder.finish()]);
-  const ticks = new BigUint64Array(await readBuffer(device, resolve, 16));
-  querySet.destroy();
-  resolve.destroy();
-  const ns = Number(ticks[1] - ticks[0]);
-  return ns > 0 ? ns / 1e9 : null;
-}
-
-/** Seconds per dispatch from timestamps, or null where the adapter writes zeros (SwiftShader). */
+/** Seconds per dispatch from timestamps, or null where the adapter writes zeros. */
 async function timestampSeconds(gpu: Gpu, ops: readonly PlanOp[], count: number): Promise<number[] | null> {
   const { device } = gpu;
   const seconds: number[] = [];
