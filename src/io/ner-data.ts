@@ -4,6 +4,7 @@
 // the others and on special tokens, truncation to the maximum length.
 
 import { DatasetError, type Table } from './dataset.ts';
+import { perWord } from './word-memo.ts';
 
 export interface NerSentence {
   words: string[];
@@ -123,7 +124,7 @@ export function nerFeature(sentence: NerSentence, tokenizer: NerTokenizer, maxLe
   const ids: number[] = [];
   const words: number[] = [];
   sentence.words.forEach((word, k) => {
-    for (const id of tokenizer.tokenize(` ${word}`).ids) {
+    for (const id of perWord(tokenizer, 'ids', ` ${word}`, (w) => tokenizer.tokenize(w).ids)) {
       ids.push(id);
       words.push(k);
     }

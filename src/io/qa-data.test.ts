@@ -38,6 +38,15 @@ describe('context tokens with character offsets', () => {
     });
   }
 
+  it('a word met before (each word is tokenized once per tokenizer) is placed at its own position', () => {
+    const first = tokenizeWithOffsets(bert, 'Paris is in Paris.');
+    const again = tokenizeWithOffsets(bert, 'In   Paris, Paris is.');
+    expect(again.ids).toEqual(bert.tokenize('In   Paris, Paris is.').ids);
+    const paris = bert.tokenize('Paris').ids[0];
+    expect(first.offsets.filter((_, i) => first.ids[i] === paris)).toEqual([[0, 5], [12, 17]]);
+    expect(again.offsets.filter((_, i) => again.ids[i] === paris)).toEqual([[5, 10], [12, 17]]);
+  });
+
   it('byte-level BPE (RoBERTa): whole-text ids; a token whose bytes are not text (é as Ã©) shares its word with its neighbours', () => {
     const dir = new URL('../../../shared/fixtures/hf-tiny/roberta/', import.meta.url).pathname;
     const roberta = createTokenizer({ tokenizerJson: json(`${dir}tokenizer.json`), tokenizerConfig: json(`${dir}tokenizer_config.json`) });

@@ -6,6 +6,7 @@
 
 import { DatasetError, type Table } from './dataset.ts';
 import { JsonSyntaxError, parseJson } from './strict-json.ts';
+import { perWord } from './word-memo.ts';
 
 export interface QaExample {
   id: string;
@@ -126,54 +127,63 @@ const surface = (token: string) => fold(token.replace(/^(▁|##|Ġ)/, ''));
 /**
  * Token ids of a context with each token's [start, end) characters. The context is tokenized
  * word by word (each with the whitespace before it), which gives the whole-text ids for
- * tokenizers that split on whitespace first (WordPiece, SentencePiece's Metaspace, byte-level BPE). Within a word, tokens are matched to characters after folding
- * case and accents; a token that cannot be matched (an unknown-token id, a byte piece) spans
- * the characters up to the next token that can. Spans exclude the whitespace before a word.
+ * tokenizers that split on whitespace first (WordPiece, SentencePiece's Metaspace, byte-level
+ * BPE). Within a word, tokens are matched to characters after folding case and accents; a token
+ * that cannot be matched (an unknown-token id, a byte piece) spans the characters up to the next
+ * token that can. Spans exclude the whitespace before a word.
  */
 export function tokenizeWithOffsets(tokenizer: QaTokenizer, text: string): { ids: number[]; offsets: [number, number][] } {
   const ids: number[] = [];
   const offsets: [number, number][] = [];
   // Each word with the whitespace before it, so byte-level BPE also sees runs of spaces (its Ġ tokens).
   for (const match of text.matchAll(/\s*\S+|\s+$/gu)) {
-    const space = /^\s*/.exec(match[0])?.[0].length ?? 0;
-    const word = match[0].slice(space);
-    const wordStart = (match.index as number) + space;
-    const { ids: wordIds, tokens } = tokenizer.tokenize(match[0]);
-    // folded[i] came from word character origin[i]; origin[folded.length] is the word's end.
-    let folded = '';
-    const origin: number[] = [];
-    for (let i = 0; i < word.length; ) {
-      const ch = String.fromCodePoint(word.codePointAt(i) as number);
-      const f = fold(ch);
-      for (let k = 0; k < f.length; k++) origin.push(i);
-      folded += f;
-      i += ch.length;
-    }
-    origin.push(word.length);
-    const surfaces = tokens.map(surface);
-    let pos = 0;
-    tokens.forEach((_, t) => {
-      const s = surfaces[t];
-      let end: number;
-      if (s.length > 0 && folded.startsWith(s, pos)) {
-        end = pos + s.length;
-      } else {
-        // Up to where the next matchable token is found, or the rest of the word.
-        end = folded.length;
-        for (let n = t + 1; n < tokens.length; n++) {
-          const at = surfaces[n].length > 0 ? folded.indexOf(surfaces[n], pos) : -1;
-          if (at !== -1) {
-            end = at;
-            break;
-          }
-        }
-        if (s.length === 0 && end !== folded.length) end = pos; // a lone "▁" or "Ġ" covers no character
-      }
-      offsets.push([wordStart + origin[pos], wordStart + origin[end]]);
-      pos = end;
-    });
-    ids.push(...wordIds);
+    const word = perWord(tokenizer, 'offsets', match[0], (chunk) => tokenizeWord(tokenizer, chunk));
+    const at = match.index as number;
+    for (const id of word.ids) ids.push(id);
+    for (const [start, end] of word.offsets) offsets.push([at + start, at + end]);
   }
+  return { ids, offsets };
+}
+
+/** One word (with the whitespace before it): its ids and each token's span from the chunk's start. */
+function tokenizeWord(tokenizer: QaTokenizer, chunk: string): { ids: number[]; offsets: [number, number][] } {
+  const space = /^\s*/.exec(chunk)?.[0].length ?? 0;
+  const word = chunk.slice(space);
+  const { ids, tokens } = tokenizer.tokenize(chunk);
+  // folded[i] came from word character origin[i]; origin[folded.length] is the word's end.
+  let folded = '';
+  const origin: number[] = [];
+  for (let i = 0; i < word.length; ) {
+    const ch = String.fromCodePoint(word.codePointAt(i) as number);
+    const f = fold(ch);
+    for (let k = 0; k < f.length; k++) origin.push(i);
+    folded += f;
+    i += ch.length;
+  }
+  origin.push(word.length);
+  const surfaces = tokens.map(surface);
+  const offsets: [number, number][] = [];
+  let pos = 0;
+  tokens.forEach((_, t) => {
+    const s = surfaces[t];
+    let end: number;
+    if (s.length > 0 && folded.startsWith(s, pos)) {
+      end = pos + s.length;
+    } else {
+      // Up to where the next matchable token is found, or the rest of the word.
+      end = folded.length;
+      for (let n = t + 1; n < tokens.length; n++) {
+        const at = surfaces[n].length > 0 ? folded.indexOf(surfaces[n], pos) : -1;
+        if (at !== -1) {
+          end = at;
+          break;
+        }
+      }
+      if (s.length === 0 && end !== folded.length) end = pos; // a lone "▁" or "Ġ" covers no character
+    }
+    offsets.push([space + origin[pos], space + origin[end]]);
+    pos = end;
+  });
   return { ids, offsets };
 }
 
@@ -206,10 +216,13 @@ export function qaFeatures(examples: readonly QaExample[], tokenizer: QaTokenize
   const stride = options.stride ?? 128;
   const specials = tokenizer.wrapSpecials([], []).ids.length;
   const features: QaFeature[] = [];
+  // SQuAD asks ~5 questions of each context.
+  const contexts = new Map<string, ReturnType<typeof tokenizeWithOffsets>>();
   examples.forEach((example, exampleIndex) => {
     // run_qa.py strips the question's leading whitespace (some SQuAD questions have a lot).
     const question = tokenizer.tokenize(example.question.trimStart()).ids;
-    const context = tokenizeWithOffsets(tokenizer, example.context);
+    let context = contexts.get(example.context);
+    if (!context) contexts.set(example.context, (context = tokenizeWithOffsets(tokenizer, example.context)));
     const room = maxLength - specials - question.length;
     // The tokenizers crate needs the stride below the window only when it has to cut.
     if (room <= 0 || (context.ids.length > room && room <= stride)) {
@@ -234,16 +247,23 @@ function answerPositions(example: QaExample, offsets: readonly ([number, number]
   if (example.answers.text.length === 0) return [cls, cls];
   const startChar = example.answers.answerStart[0];
   const endChar = startChar + example.answers.text[0].length;
-  const inContext = offsets.flatMap((o, i) => (o ? [i] : []));
-  if (inContext.length === 0) return [cls, cls];
-  const first = offsets[inContext[0]] as [number, number];
-  const last = offsets[inContext[inContext.length - 1]] as [number, number];
-  if (!(first[0] <= startChar && last[1] >= endChar)) return [cls, cls];
-  let start = inContext[0];
-  for (const i of inContext) if ((offsets[i] as [number, number])[0] <= startChar) start = i;
-  let end = inContext[inContext.length - 1];
-  for (let j = inContext.length - 1; j >= 0; j--) {
-    if ((offsets[inContext[j]] as [number, number])[1] >= endChar) end = inContext[j];
+  // The window's context tokens (non-null offsets) lie in first..last.
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < offsets.length; i++) {
+    if (!offsets[i]) continue;
+    if (first === -1) first = i;
+    last = i;
+  }
+  if (first === -1) return [cls, cls];
+  if (!(offsets[first]![0] <= startChar && offsets[last]![1] >= endChar)) return [cls, cls];
+  let start = first;
+  for (let i = first; i <= last; i++) if (offsets[i] && offsets[i]![0] <= startChar) start = i;
+  let end = last;
+  for (let i = last; i >= first; i--) {
+    const o = offsets[i];
+    if (!o) continue;
+    if (o[1] >= endChar) end = i;
     else break;
   }
   return [start, end];
