@@ -76,8 +76,12 @@ async function check(s: RelativeAttentionShape, seed = 1, chunkRows = s.batch) {
   const grads = ref.relativeScoresBackward({ ...s, ...data });
   const gradMagnitude = ref.relativeScoresBackward({ ...s, q: abs(data.q), k: abs(data.k), posKey: abs(data.posKey), posQuery: abs(data.posQuery), dScores: abs(data.dScores) });
   const pairs = s.batch * s.seq * s.seq + 2;
-  expectClose(out.dq, plus(grads.dq, data.dq0), bound(s.seq + 2, plus(gradMagnitude.dq, abs(data.dq0))), `dq ${label}`);
-  expectClose(out.dk, plus(grads.dk, data.dk0), bound(s.seq + 2, plus(gradMagnitude.dk, abs(data.dk0))), `dk ${label}`);
+  // dq (c2p) and dk (p2c): each dRel entry sums at most seq dScores (seq − 1 roundings), times
+  // the scale (1, and 1 more for the scale's own fp32 rounding), then the product sums the window's
+  // columns (1 per product, columns − 1 adds) and adds to the prior gradient (1).
+  const depth = s.seq + relativeWindow(s.positions, s.seq).columns + 2;
+  expectClose(out.dq, plus(grads.dq, data.dq0), bound(depth, plus(gradMagnitude.dq, abs(data.dq0))), `dq ${label}`);
+  expectClose(out.dk, plus(grads.dk, data.dk0), bound(depth, plus(gradMagnitude.dk, abs(data.dk0))), `dk ${label}`);
   if (s.c2p) expectClose(out.dPosKey, grads.dPosKey, bound(pairs, gradMagnitude.dPosKey), `dPosKey ${label}`);
   if (s.p2c) expectClose(out.dPosQuery, grads.dPosQuery, bound(pairs, gradMagnitude.dPosQuery), `dPosQuery ${label}`);
   // A term that is off leaves its content gradient alone.
