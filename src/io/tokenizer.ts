@@ -116,6 +116,13 @@ interface TokenizerJsonShape {
 const MARK_A = '\u0000A';
 const MARK_B = '\u0000B';
 
+/** A special token of the layout (sequence null), or where sequence A (0) or B (1) goes whole. */
+interface LayoutSlot {
+  sequence: 0 | 1 | null;
+  id: number;
+  typeId: number;
+}
+
 /** A model folder's tokenizer with Hugging Face's batching (build it with createTokenizer). */
 export class TextTokenizer {
   /** The pad token's id; for tokenizers without one (GPT-2) the eos id, else 0 — padded positions are masked anyway. */
@@ -134,6 +141,8 @@ export class TextTokenizer {
   private readonly specialsPair: number;
   /** RoBERTa's Rust post-processor gives every token type 0 (tokenizers.js gives the pair 1). */
   private readonly singleTypeId: boolean;
+  /** Where the post-processor puts its specials and the sequences, for a single text and a pair. */
+  private readonly layouts: [LayoutSlot[], LayoutSlot[]];
 
   constructor(
     private readonly tokenizer: Tokenizer,
@@ -159,8 +168,9 @@ export class TextTokenizer {
     if (typeof max === 'number' && max > 0 && max < 1e9) this.modelMaxLength = max;
     const processor = json.post_processor;
     this.singleTypeId = processor?.type === 'RobertaProcessing' || (processor?.processors ?? []).some((p) => p.type === 'RobertaProcessing');
-    this.specialsSingle = this.wrapSpecials([], null).ids.length;
-    this.specialsPair = this.wrapSpecials([], []).ids.length;
+    this.layouts = [this.probeLayout(false), this.probeLayout(true)];
+    this.specialsSingle = this.layouts[0].filter((slot) => slot.sequence === null).length;
+    this.specialsPair = this.layouts[1].filter((slot) => slot.sequence === null).length;
   }
 
   tokenToId(token: string): number | undefined {
@@ -223,35 +233,48 @@ export class TextTokenizer {
    * which sequence each position holds (0 for A, 1 for B, null for a special), as HF's sequence_ids().
    */
   wrapSpecials(a: readonly number[], b: readonly number[] | null): { ids: number[]; typeIds: number[]; sequenceIds: (0 | 1 | null)[] } {
-    const tokensA = a.map((_, i) => MARK_A + i);
-    const tokensB = b && b.map((_, i) => MARK_B + i);
-    const processor = this.tokenizer.post_processor;
-    const out = processor
-      ? processor.post_process(tokensA, tokensB, true)
-      : { tokens: tokensA, tokens_pair: tokensB ?? undefined, token_type_ids: undefined };
-    // A processor that adds nothing (GPT-2's ByteLevel) hands the pair back unmerged.
-    const tokens = out.tokens_pair ? [...out.tokens, ...out.tokens_pair] : out.tokens;
     const ids: number[] = [];
     const typeIds: number[] = [];
     const sequenceIds: (0 | 1 | null)[] = [];
-    tokens.forEach((token, i) => {
-      let typeId = out.token_type_ids?.[i] ?? 0;
-      if (token.startsWith(MARK_A)) {
-        ids.push(a[Number(token.slice(MARK_A.length))]);
-        sequenceIds.push(0);
-      } else if (b && token.startsWith(MARK_B)) {
-        ids.push(b[Number(token.slice(MARK_B.length))]);
-        sequenceIds.push(1);
-        if (!out.token_type_ids) typeId = 1;
-      } else {
-        const special = this.tokenizer.token_to_id(token);
-        if (special === undefined) throw new TokenizerError(`the post-processor's special token "${token}" is not in the vocabulary`);
-        ids.push(special);
+    for (const slot of this.layouts[b ? 1 : 0]) {
+      if (slot.sequence === null) {
+        ids.push(slot.id);
+        typeIds.push(slot.typeId);
         sequenceIds.push(null);
+        continue;
       }
-      typeIds.push(this.singleTypeId ? 0 : typeId);
-    });
+      for (const id of slot.sequence === 0 ? a : (b as readonly number[])) {
+        ids.push(id);
+        typeIds.push(slot.typeId);
+        sequenceIds.push(slot.sequence);
+      }
+    }
     return { ids, typeIds, sequenceIds };
+  }
+
+  /**
+   * The post-processor run once on one-token placeholder sequences: each placeholder marks where
+   * its whole sequence goes (processors place sequences whole, at any length), so wrapping a
+   * window costs a copy instead of a post-processor pass over thousands of placeholder strings.
+   */
+  private probeLayout(pair: boolean): LayoutSlot[] {
+    const processor = this.tokenizer.post_processor;
+    const tokensB = pair ? [MARK_B] : null;
+    const out = processor
+      ? processor.post_process([MARK_A], tokensB, true)
+      : { tokens: [MARK_A], tokens_pair: tokensB ?? undefined, token_type_ids: undefined };
+    // A processor that adds nothing (GPT-2's ByteLevel) hands the pair back unmerged.
+    const tokens = out.tokens_pair ? [...out.tokens, ...out.tokens_pair] : out.tokens;
+    return tokens.map((token, i) => {
+      let typeId = out.token_type_ids?.[i] ?? 0;
+      if (token === MARK_B && !out.token_type_ids) typeId = 1;
+      typeId = this.singleTypeId ? 0 : typeId;
+      if (token === MARK_A) return { sequence: 0, id: -1, typeId };
+      if (token === MARK_B) return { sequence: 1, id: -1, typeId };
+      const id = this.tokenizer.token_to_id(token);
+      if (id === undefined) throw new TokenizerError(`the post-processor's special token "${token}" is not in the vocabulary`);
+      return { sequence: null, id, typeId };
+    });
   }
 }
 
