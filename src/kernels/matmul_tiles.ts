@@ -1,6 +1,7 @@
 // The tiled matmul's tile shapes (shaders/matmul.wgsl's `main`): which outputs a workgroup owns,
-// how deep its shared tiles go, and each thread's register block. Which one is fastest depends on
-// the adapter and the shape (occupancy against reuse), so several are compiled and the choice is
+// how deep its shared tiles go, each thread's register block, the shared rows' padding and whether
+// global loads overlap the math. Which one is fastest depends on the adapter and the shape
+// (occupancy against reuse, registers against latency), so several are compiled and the choice is
 // measured per adapter (matmul_tuning.ts); every one is parity-tested (matmul.test.ts).
 
 export interface MatmulTile {
@@ -13,7 +14,7 @@ export interface MatmulTile {
   rm: number;
   rn: number;
   /** Pads each k-row of the shared tiles (bankPitch) so the stores that walk k with consecutive
-   * threads (A stored M×K, B stored N×K) hit 32 distinct banks instead of up to TK threads one. */
+   * threads (A stored M×K, B stored N×K) hit 32 distinct banks, where up to TK of them shared one. */
   pad?: boolean;
   /** Loads the next k-tile from global memory into registers while the math runs on this one
    * from shared memory, storing it after the barrier: hides load latency, costs registers. */
