@@ -63,11 +63,44 @@ fn store(base: u32, m: u32, n: u32, value: f32) {
 // ---- For GPUs: TM×TN outputs per workgroup of WX×WY threads through workgroup-memory tiles TK
 // deep, each thread an RM×RN register block (rows ty + WY·i, columns tx + WX·j: neighbouring
 // threads read neighbouring shared words). The tile constants are prepended by matmul_tiles.ts:
-//   TM, TN, TK, RM, RN, WX = TN / RN, WY = TM / RM.
+//   TM, TN, TK, RM, RN, WX = TN / RN, WY = TM / RM; AP ≥ TM and BP ≥ TN, the shared rows' pitches
+//   (padded so k-major stores spread over the banks); PREFETCH, register double-buffering.
 // Which tile suits a shape is measured per adapter (matmul_tuning.ts).
 const THREADS = WX * WY;
-var<workgroup> As: array<f32, TK * TM>; // [TK][TM]
-var<workgroup> Bs: array<f32, TK * TN>; // [TK][TN]
+const A_LOADS = TK * TM / THREADS;
+const B_LOADS = TK * TN / THREADS;
+var<workgroup> As: array<f32, TK * AP>; // [TK][AP], columns past TM unused
+var<workgroup> Bs: array<f32, TK * BP>; // [TK][BP], columns past TN unused
+
+// Tile element e as (m or n, k): consecutive threads walk the stored layout's contiguous axis.
+fn tileA(e: u32) -> vec2u {
+  if (TRANS_A) { return vec2u(e % TM, e / TM); }
+  return vec2u(e / TK, e % TK);
+}
+
+fn tileB(e: u32) -> vec2u {
+  if (TRANS_B) { return vec2u(e / TK, e % TK); }
+  return vec2u(e % TN, e / TN);
+}
+
+// This thread's share of the k0 tiles, zero past the edges.
+fn fetchA(base: u32, row0: u32, k0: u32, li: u32) -> array<f32, A_LOADS> {
+  var r: array<f32, A_LOADS>;
+  for (var i = 0u; i < A_LOADS; i++) {
+    let t = tileA(li + i * THREADS);
+    if (row0 + t.x < p.M && k0 + t.y < p.K) { r[i] = loadA(base, row0 + t.x, k0 + t.y); }
+  }
+  return r;
+}
+
+fn fetchB(base: u32, col0: u32, k0: u32, li: u32) -> array<f32, B_LOADS> {
+  var r: array<f32, B_LOADS>;
+  for (var i = 0u; i < B_LOADS; i++) {
+    let t = tileB(li + i * THREADS);
+    if (col0 + t.x < p.N && k0 + t.y < p.K) { r[i] = loadB(base, k0 + t.y, col0 + t.x); }
+  }
+  return r;
+}
 
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
@@ -78,31 +111,37 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let bBase = blockStart(wg.z, p.bOffset, p.bBatch, p.bHead);
   let cBase = blockStart(wg.z, p.cOffset, p.cBatch, p.cHead);
   var acc: array<array<f32, RN>, RM>;
+  var ra: array<f32, A_LOADS>;
+  var rb: array<f32, B_LOADS>;
+  if (PREFETCH) {
+    ra = fetchA(aBase, row0, 0u, li);
+    rb = fetchB(bBase, col0, 0u, li);
+  }
 
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var i = 0u; i < TK * TM / THREADS; i++) {
-      let e = li + i * THREADS;
-      // Walk the stored layout's contiguous axis with consecutive threads.
-      var m: u32; var k: u32;
-      if (TRANS_A) { m = e % TM; k = e / TM; } else { k = e % TK; m = e / TK; }
-      var v = 0.0;
-      if (row0 + m < p.M && k0 + k < p.K) { v = loadA(aBase, row0 + m, k0 + k); }
-      As[k * TM + m] = v;
+    if (!PREFETCH) {
+      ra = fetchA(aBase, row0, k0, li);
+      rb = fetchB(bBase, col0, k0, li);
     }
-    for (var i = 0u; i < TK * TN / THREADS; i++) {
-      let e = li + i * THREADS;
-      var n: u32; var k: u32;
-      if (TRANS_B) { k = e % TK; n = e / TK; } else { n = e % TN; k = e / TN; }
-      var v = 0.0;
-      if (col0 + n < p.N && k0 + k < p.K) { v = loadB(bBase, k0 + k, col0 + n); }
-      Bs[k * TN + n] = v;
+    for (var i = 0u; i < A_LOADS; i++) {
+      let t = tileA(li + i * THREADS);
+      As[t.y * AP + t.x] = ra[i];
+    }
+    for (var i = 0u; i < B_LOADS; i++) {
+      let t = tileB(li + i * THREADS);
+      Bs[t.y * BP + t.x] = rb[i];
     }
     workgroupBarrier();
+    // The next tile's global loads are in flight during this tile's math; stored after the barrier.
+    if (PREFETCH) {
+      ra = fetchA(aBase, row0, k0 + TK, li);
+      rb = fetchB(bBase, col0, k0 + TK, li);
+    }
     for (var k = 0u; k < TK; k++) {
       var a: array<f32, RM>;
       var b: array<f32, RN>;
-      for (var i = 0u; i < RM; i++) { a[i] = As[k * TM + lid.y + WY * i]; }
-      for (var j = 0u; j < RN; j++) { b[j] = Bs[k * TN + lid.x + WX * j]; }
+      for (var i = 0u; i < RM; i++) { a[i] = As[k * AP + lid.y + WY * i]; }
+      for (var j = 0u; j < RN; j++) { b[j] = Bs[k * BP + lid.x + WX * j]; }
       for (var i = 0u; i < RM; i++) {
         for (var j = 0u; j < RN; j++) {
           acc[i][j] = fma(a[i], b[j], acc[i][j]);

@@ -4,9 +4,9 @@ import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { blockMatmul, matmul, type MatmulShape } from './matmul.ts';
+import { blockMatmul, matmul, type BlockMatmulArgs, type MatmulShape } from './matmul.ts';
 import { matmul as matmulRef } from './matmul.ref.ts';
-import { chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, tileHeader, tileName, unmeasuredProducts, type MatmulKernel } from './matmul_tiles.ts';
+import { bankPitch, chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, tileHeader, tileName, unmeasuredProducts, type MatmulKernel } from './matmul_tiles.ts';
 import { tuneMatmuls } from './matmul_tuning.ts';
 
 // fp32 accumulation over k ≤ 200 terms of size ≤ 1: |error| stays below ~k·2⁻²⁴·Σ|ab| ≈ 1e-5·k/100.
@@ -88,23 +88,62 @@ describe.each(MATMUL_TILES.map((tile) => [tileName(tile), tile] as const))('matm
   it('on an edge-cutting shape', () => check({ tile, m: tile.tm + 3, n: tile.tn - 5, k: tile.tk * 2 + 7 }));
   it('with both transposed, batched with gaps', () => check({ tile, m: 37, n: 29, k: 45, transA: true, transB: true, batch: 2, strideC: 37 * 29 + 3 }));
   it('with A transposed, alpha, bias and an inner-dimension scale', () => check({ tile, m: 19, n: 131, k: 9, transA: true, alpha: 0.5 }, { bias: true, kScale: true }));
+  it('accumulating into C with B transposed, bias and an inner-dimension scale', () =>
+    check({ tile, m: 2 * tile.tm - 1, n: tile.tn + 1, k: 3 * tile.tk - 1, transB: true, accumulate: true }, { bias: true, kScale: true }));
 });
 
-// The candidates differ in how outputs are spread over threads, never in the order each output's
-// k terms are summed: the tuner's choice cannot change a bit of the result.
-it('every kernel gives bit-identical products', async () => {
-  const { device } = await testGpu();
+// The candidates differ in how outputs are spread over threads, in shared layout and in when loads
+// are issued, never in the order each output's k terms are summed: the tuner's choice cannot
+// change a bit of the result. Each case cuts every tile's edges (k a multiple of no TK) in 2 batch
+// entries of 2 heads with gaps, and turns on some of the shader's options: together all of them
+// (the option sets but dropout's are the per-tile tests' above, whose pipelines are reused).
+describe('every kernel gives bit-identical products', () => {
   const [m, n, k] = [70, 45, 39];
-  const a = uploadTensor(device, f32(randomArray(m * k, 11)), [m * k]);
-  const b = uploadTensor(device, f32(randomArray(k * n, 12)), [k * n]);
-  const results = new Map<string, Float32Array>();
-  for (const kernel of [...MATMUL_TILES, 'direct'] as MatmulKernel[]) {
-    const out = createTensor(device, [m * n]);
-    runDispatches(device, [matmul(device, { m, n, k, a, b, out, transB: false, ...(kernel === 'direct' ? { variant: 'direct' as const } : { tile: kernel }) })]);
-    results.set(kernelName(kernel), await readTensor(device, out));
-  }
-  const [first, ...rest] = [...results];
-  for (const [name, values] of rest) expectClose(values, first[1], { atol: 0, rtol: 0 }, `${name} against ${first[0]}`);
+  type Case = Pick<BlockMatmulArgs, 'transA' | 'transB' | 'alpha' | 'accumulate'> & { biasAndScale?: boolean; dropout?: boolean };
+  const cases: [string, Case][] = [
+    ['plain', {}],
+    ['both transposed', { transA: true, transB: true }],
+    ['A transposed, alpha, bias and an inner-dimension scale', { transA: true, alpha: 0.25, biasAndScale: true }],
+    ['B transposed, accumulating with bias', { transB: true, accumulate: true, biasAndScale: true }],
+    ['with dropout on A', { dropout: true }],
+  ];
+  it.each(cases)('%s', async (label, { biasAndScale, dropout, ...options }) => {
+    const { device } = await testGpu();
+    const blocks = 4;
+    const heads = 2;
+    // Block z = b·heads + h at b·batchStride + h·headStride: heads laid side by side, gaps after each batch entry.
+    const layout = (rows: number, cols: number) => ({ batchStride: heads * rows * cols + 5, headStride: rows * cols, ld: cols });
+    const la = options.transA ? layout(k, m) : layout(m, k);
+    const lb = options.transB ? layout(n, k) : layout(k, n);
+    const lc = layout(m, n);
+    const size = (l: { batchStride: number }) => (blocks / heads) * l.batchStride;
+    const a = uploadTensor(device, f32(randomArray(size(la), 11)), [size(la)]);
+    const b = uploadTensor(device, f32(randomArray(size(lb), 12)), [size(lb)]);
+    const c0 = f32(randomArray(size(lc), 13));
+    const fused = biasAndScale ? { bias: uploadTensor(device, f32(randomArray(n, 14)), [n]), kScale: uploadTensor(device, f32(randomArray(k, 15, 2)), [k]) } : {};
+    const dropoutA = dropout ? { p: 0.3, stream: 2, seed: uploadTensor(device, Uint32Array.of(7), [1], 'u32') } : undefined;
+    const results = new Map<string, Float32Array>();
+    for (const kernel of [...MATMUL_TILES, 'direct'] as MatmulKernel[]) {
+      const out = uploadTensor(device, c0, [c0.length]);
+      runDispatches(device, [blockMatmul(device, {
+        label, m, n, k, blocks, heads, ...options, ...fused, dropoutA,
+        ...(kernel === 'direct' ? { variant: 'direct' as const } : { tile: kernel }),
+        a: [a, la], b: [b, lb], out: [out, lc],
+      })]);
+      results.set(kernelName(kernel), await readTensor(device, out));
+    }
+    const [first, ...rest] = [...results];
+    expect(first[1]).not.toEqual(c0);
+    for (const [name, values] of rest) expectClose(values, first[1], { atol: 0, rtol: 0 }, `${label}: ${name} against ${first[0]}`);
+  });
+});
+
+it('pads shared rows just enough for conflict-free k-major stores, counting the padding in 16 KiB', () => {
+  // 32 threads store k = e % TK, column e / TK: a pitch ≡ 32 / TK (mod 32) spreads them over 32 banks.
+  expect([bankPitch(64, 16), bankPitch(128, 8), bankPitch(128, 16), bankPitch(32, 32)]).toEqual([66, 132, 130, 33]);
+  expect(tileHeader({ ...DEFAULT_TILE, pad: true })).toMatch(/const AP = 66u;\nconst BP = 66u;/);
+  expect(tileHeader({ ...DEFAULT_TILE, pad: false })).toMatch(/const AP = 64u;\nconst BP = 64u;/);
+  expect(() => tileHeader({ tm: 128, tn: 128, tk: 16, rm: 8, rn: 8, pad: true })).toThrow(/exceed 16 KiB/);
 });
 
 it('refuses a tile whose threads cannot cover its shared tiles', () => {
