@@ -367,3 +367,109 @@ describe('the run library stores each file once, shared between runs', () => {
     expect(checkpoints.slots.get(ENGINE_CHECKPOINT)).toEqual(filled(64, 9));
   });
 });
+
+describe('a write that fails (a full storage) is reported, leaves no broken record, and training goes on', () => {
+  let store: ReturnType<typeof memoryStorage>;
+  let checkpoints: ReturnType<typeof memoryCheckpoints>;
+  /** The writes that fail now. */
+  let failing: (kind: 'file' | 'blob', key: string) => boolean;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    failing = () => false;
+    store = memoryStorage((kind, key) => failing(kind, key));
+    checkpoints = memoryCheckpoints();
+    setRunStorage(store, checkpoints);
+    useRuns.setState({ runs: [], activeId: null, selected: [] });
+    useErrors.setState({ errors: [] });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  const losses = (to: number) => Array.from({ length: to }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1) }));
+  const saved = async (id: string) => parseRecord((await store.read(id, 'run.json'))!, id);
+
+  it('a run whose files do not fit is not kept: the message names the file and why; the files it shares stay', async () => {
+    const kept = await begun();
+    const keptBlobs = [...store.blobs.keys()];
+    const train = filled(300, 9);
+    const trainHash = await sha256(train);
+    failing = (kind, key) => kind === 'blob' && key === trainHash;
+    // Its model: a config of its own (stored before the failure), the other run's weights.
+    const from = { ...sources({ fileName: 'big.csv', source: new File([train], 'big.csv') }), model: { ...MODEL, files: { ...MODEL.files, 'config.json': buffer(10, 5) } } };
+    vi.setSystemTime((clock += 1000));
+    const lost = beginRun(from, 9);
+    // A checkpoint saved while its files are being written waits for them, then writes nothing.
+    checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, 7));
+    await saveProgress(lost, { checkpointStep: 3 }, true);
+    expect(messages()).toEqual([
+      "tiny · train.csv trains on, but is not kept in the run library: its training file big.csv could not be stored: the browser's storage for this site is full (QuotaExceededError); deleting runs frees space.",
+    ]);
+    expect(useRuns.getState()).toMatchObject({ activeId: null, runs: [{ id: kept }] });
+    expect(await store.runs()).toEqual([kept]);
+    // Its own config's blob is released; the weights it shared stay for the other run.
+    expect([...store.blobs.keys()].sort()).toEqual(keptBlobs.sort());
+    await expectIntact(store);
+  });
+
+  it('a run whose record cannot be written is not kept, and its blobs go', async () => {
+    failing = (kind, key) => kind === 'file' && key.endsWith('/run.json');
+    await begun();
+    expect(messages()).toEqual([expect.stringMatching(/^tiny · train\.csv trains on, but is not kept in the run library: its record could not be stored: .*QuotaExceededError/)]);
+    expect(store.blobs.size).toBe(0);
+    expect(await store.runs()).toEqual([]);
+    expect(useRuns.getState().runs).toEqual([]);
+  });
+
+  it("a checkpoint that does not fit leaves the saved run at the one before, with its log; the next one that fits replaces it", async () => {
+    const id = await begun();
+    checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, 3));
+    await saveProgress(id, { checkpointStep: 3, losses: losses(3) }, true);
+    const before = store.blobs.size;
+
+    failing = (kind) => kind === 'blob';
+    for (const step of [6, 9]) {
+      checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, step));
+      await saveProgress(id, { checkpointStep: step, losses: losses(step) }, true);
+    }
+    // One message for the repeated failure.
+    expect(messages()).toEqual([
+      "tiny · train.csv: its latest checkpoint could not be stored in the run library: the browser's storage for this site is full (QuotaExceededError); deleting runs frees space. Training goes on; the saved run keeps what it had (it continues from step 3).",
+    ]);
+    const record = await saved(id);
+    expect(record.checkpointStep).toBe(3);
+    expect(record.losses).toEqual(losses(9));
+    expect(store.blobs.size).toBe(before);
+    await expectIntact(store);
+    checkpoints.slots.clear();
+    await openRun(id);
+    expect(checkpoints.slots.get(ENGINE_CHECKPOINT)).toEqual(filled(64, 3));
+    expect(historyAtCheckpoint(record).losses).toEqual(losses(3));
+
+    failing = () => false;
+    checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, 12));
+    await saveProgress(id, { checkpointStep: 12, losses: losses(12) }, true);
+    expect((await saved(id)).checkpointStep).toBe(12);
+    expect(store.blobs.size).toBe(before);
+    expect(store.blobs.has(await sha256(filled(64, 3)))).toBe(false);
+  });
+
+  it("a record that cannot be rewritten keeps the saved run as it was, and the checkpoint stored for it goes", async () => {
+    const id = await begun();
+    checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, 3));
+    await saveProgress(id, { checkpointStep: 3, losses: losses(3), state: 'training' }, true);
+    const blobs = [...store.blobs.keys()];
+
+    failing = (kind) => kind === 'file';
+    checkpoints.slots.set(ENGINE_CHECKPOINT, filled(64, 6));
+    await saveProgress(id, { checkpointStep: 6, losses: losses(6), state: 'paused' }, true);
+    expect(messages()).toEqual([expect.stringMatching(/^tiny · train\.csv: its log and state could not be stored in the run library: .*QuotaExceededError.*it continues from step 3/)]);
+    expect(await saved(id)).toMatchObject({ checkpointStep: 3, losses: losses(3), state: 'training' });
+    expect([...store.blobs.keys()]).toEqual(blobs);
+    await expectIntact(store);
+    expect(useRuns.getState().runs[0]).toMatchObject({ checkpointStep: 3, state: 'training' });
+
+    // Room again: the next save carries the whole log.
+    failing = () => false;
+    await saveProgress(id, { losses: losses(7), state: 'paused' }, false);
+    expect(await saved(id)).toMatchObject({ checkpointStep: 3, losses: losses(7), state: 'paused' });
+  });
+});
