@@ -191,6 +191,12 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect(page.getByTestId('run-row')).toHaveCount(2);
   await expect(page.getByTestId('run-row').nth(0)).toHaveAttribute('data-state', 'finished');
   await expect(page.getByTestId('run-row').nth(1)).toHaveAttribute('data-state', 'finished');
+  // Both runs name the same model and data files, stored once: the library holds less than the
+  // two runs' sizes together, more than either.
+  const bytes = async (testId: string, nth = 0) => Number(await page.getByTestId(testId).nth(nth).getAttribute('data-bytes'));
+  const [newer, older, library] = [await bytes('run-row', 0), await bytes('run-row', 1), await bytes('library-size')];
+  expect(library).toBeGreaterThan(Math.max(newer, older));
+  expect(library).toBeLessThan(newer + older);
 
   for (const box of await page.getByTestId('run-compare').all()) await box.check();
   const compare = page.getByTestId('compare');
