@@ -157,10 +157,14 @@ export function setRunStorage(runs: RunStorage, checkpoints: CheckpointStore): v
   engineStorage = Promise.resolve(checkpoints);
 }
 
-/** Record writes of one run happen in order, never two at once. */
+/** The library's writes happen in order, never two at once, in this tab and (under a Web Lock)
+ * across the studio's tabs: blobs are released only when no run is between writing them and
+ * writing the record that names them. */
 let writes: Promise<unknown> = Promise.resolve();
 function serial<T>(task: () => Promise<T>): Promise<T> {
-  const next = writes.then(task, task);
+  const locks = globalThis.navigator?.locks as LockManager | undefined;
+  const exclusive = () => (locks ? (locks.request('vectorfit-runs', task) as Promise<T>) : task());
+  const next = writes.then(exclusive, exclusive);
   writes = next.catch(() => undefined);
   return next;
 }
@@ -271,7 +275,7 @@ async function keep(store: RunStorage, what: string, bytes: () => Promise<Uint8A
  * is written, then the record, then the folder's copies go. On a failure the record stays as it
  * was (its files still in its folder) and the blobs written for it are released.
  */
-export async function migrateRecord(store: RunStorage, record: RunRecord): Promise<RunRecord> {
+async function migrateRecord(store: RunStorage, record: RunRecord): Promise<RunRecord> {
   const files: Record<string, StoredFile> = {};
   let checkpoint: StoredFile | undefined;
   const read = async (path: string) => {
@@ -280,8 +284,14 @@ export async function migrateRecord(store: RunStorage, record: RunRecord): Promi
     return bytes;
   };
   try {
-    for (const path of storedPaths(record)) files[path] = await keep(store, `file ${path}`, () => read(path));
-    if (record.checkpointStep !== null) checkpoint = await keep(store, 'checkpoint', () => read(CHECKPOINT));
+    for (const path of storedPaths(record)) {
+      const bytes = await read(path);
+      files[path] = await keep(store, `file ${path}`, async () => bytes);
+    }
+    if (record.checkpointStep !== null) {
+      const bytes = await read(CHECKPOINT);
+      checkpoint = await keep(store, 'checkpoint', async () => bytes);
+    }
     const migrated: RunRecord = { ...record, format: FORMAT, files, ...(checkpoint && { checkpoint }) };
     await store.write(record.id, RECORD, encode(migrated));
     // Moved: copies left by a failed removal only take space.
