@@ -2,7 +2,8 @@
 // paused and continued after a reload repeats the uninterrupted run's losses; the merged model's
 // zip, unpacked and dropped back in, predicts as the fine-tuned model did; no main-thread task
 // over 100 ms while training; two finished runs (AVF on and off) compared with their ΔW spectra;
-// a QA run keeps its stride and a run on a picked image folder its images, both continued after a reload.
+// a QA run keeps its stride and a run on a picked image folder its images, both continued after a
+// reload; a run in the library's older layout (its own copies) moves to the shared files and continues.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -191,6 +192,12 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect(page.getByTestId('run-row')).toHaveCount(2);
   await expect(page.getByTestId('run-row').nth(0)).toHaveAttribute('data-state', 'finished');
   await expect(page.getByTestId('run-row').nth(1)).toHaveAttribute('data-state', 'finished');
+  // Both runs name the same model and data files, stored once: the library holds less than the
+  // two runs' sizes together, more than either.
+  const bytes = async (testId: string, nth = 0) => Number(await page.getByTestId(testId).nth(nth).getAttribute('data-bytes'));
+  const [newer, older, library] = [await bytes('run-row', 0), await bytes('run-row', 1), await bytes('library-size')];
+  expect(library).toBeGreaterThan(Math.max(newer, older));
+  expect(library).toBeLessThan(newer + older);
 
   for (const box of await page.getByTestId('run-compare').all()) await box.check();
   const compare = page.getByTestId('compare');
@@ -337,6 +344,68 @@ test('a QA run keeps its stride and a run on a picked image folder its images: b
   await page.getByTestId('resume').click();
   await waitState(page, 'finished');
   await expect(rowOf(qa.run)).toHaveAttribute('data-state', 'finished');
+  await expect(page.getByTestId('errors')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('a run saved before the shared files (vectorfit-run-1, a copy of each file in its folder) moves them on a reload and continues', async ({ page }) => {
+  test.setTimeout(15 * 60_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await openWithTinyBert(page, modelFolder());
+  await settle(page, { epochs: 8 });
+  await page.getByTestId('train').click();
+  await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(2);
+  await page.getByTestId('pause').click();
+  await waitState(page, 'paused');
+  // The pause's checkpoint saved (an epoch's may be listed before it).
+  const at = (await page.getByTestId('progress').getAttribute('data-step'))!;
+  const row = page.getByTestId('run-row').first();
+  await expect(row).toHaveAttribute('data-checkpoint', at);
+  const run = (await row.getAttribute('data-run'))!;
+
+  // The run rewritten as the library kept it before: its files and checkpoint in its folder, no blobs.
+  const layout = async () =>
+    page.evaluate(async (id) => {
+      const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('vectorfit-runs');
+      const names = async (dir: FileSystemDirectoryHandle, prefix = ''): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const h of (dir as unknown as { values(): AsyncIterable<FileSystemHandle> }).values()) {
+          if (h.kind === 'file') out.push(prefix + h.name);
+          else out.push(...(await names(h as FileSystemDirectoryHandle, `${prefix}${h.name}/`)));
+        }
+        return out.sort();
+      };
+      const record = JSON.parse(await (await (await (await root.getDirectoryHandle(id)).getFileHandle('run.json')).getFile()).text()) as { format: string };
+      return { format: record.format, folder: await names(await root.getDirectoryHandle(id)), blobs: (await names(await root.getDirectoryHandle('blobs'))).length };
+    }, run);
+  // Under the library's lock: no save of the studio's runs is under way meanwhile.
+  await page.evaluate(
+    async (id) =>
+      navigator.locks.request('vectorfit-runs', async () => {
+        const { opfsRunStorage } = (await import('/src/train/browser-store.ts' as string)) as typeof import('../src/train/browser-store.ts');
+        const store = opfsRunStorage(await (await navigator.storage.getDirectory()).getDirectoryHandle('vectorfit-runs'));
+        type Stored = { sha256: string; bytes: number };
+        const { files, checkpoint, ...record } = JSON.parse(new TextDecoder().decode((await store.read(id, 'run.json'))!)) as { files: Record<string, Stored>; checkpoint: Stored };
+        for (const [path, file] of Object.entries(files)) await store.write(id, path, (await store.readBlob(file.sha256))!);
+        await store.write(id, 'checkpoint.safetensors', (await store.readBlob(checkpoint.sha256))!);
+        for (const file of [...Object.values(files), checkpoint]) await store.removeBlob(file.sha256);
+        await store.write(id, 'run.json', new TextEncoder().encode(JSON.stringify({ ...record, format: 'vectorfit-run-1' })));
+      }),
+    run,
+  );
+  const modelFiles = MODEL_FILES.map((f) => `model/${f}`);
+  expect(await layout()).toEqual({ format: 'vectorfit-run-1', folder: ['checkpoint.safetensors', 'data/train/data.jsonl', ...modelFiles, 'run.json'].sort(), blobs: 0 });
+
+  await page.reload();
+  await expect(page.getByTestId('run-row')).toHaveCount(1, { timeout: 60_000 });
+  // Moved: the folder keeps the record alone, the model files, data file and checkpoint are blobs.
+  expect(await layout()).toEqual({ format: 'vectorfit-run-2', folder: ['run.json'], blobs: MODEL_FILES.length + 2 });
+  await page.getByTestId('continue-latest').click();
+  await waitState(page, 'paused');
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-step', at);
+  await page.getByTestId('resume').click();
+  await waitState(page, 'finished');
   await expect(page.getByTestId('errors')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

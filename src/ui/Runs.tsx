@@ -1,9 +1,9 @@
-// The saved runs: settings, final metrics and size of each, a delete button, the storage quota,
-// and "Continue <run> from step N" for a run that stopped before its end.
+// The saved runs: settings, final metrics and size of each, a delete button, the library's size
+// and the storage quota, and "Continue <run> from step N" for a run that stopped before its end.
 import { continueRun } from '../store/engine.ts';
 import { useErrors } from '../store/errors.ts';
 import { isRunning, useRun } from '../store/run.ts';
-import { canContinue, deleteRun, useRuns, type RunRecord } from '../store/runs.ts';
+import { canContinue, deleteRun, libraryBytes, useRuns, type RunRecord } from '../store/runs.ts';
 import { formatBytes, formatCount } from './labels.ts';
 
 function finalMetrics(run: RunRecord): string {
@@ -66,60 +66,65 @@ export function Runs() {
       ) : runs.length === 0 ? (
         <p className="hint">Every run you train is kept here with its files, settings, log and checkpoint.</p>
       ) : (
-        <table className="run-table">
-          <thead>
-            <tr>
-              <th scope="col">Compare</th>
-              <th scope="col">Run</th>
-              <th scope="col">Settings</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Final metrics</th>
-              <th scope="col">Size</th>
-              <th scope="col" />
-            </tr>
-          </thead>
-          <tbody>
-            {runs.map((run) => (
-              <tr key={run.id} data-testid="run-row" data-run={run.id} data-state={run.state} data-checkpoint={run.checkpointStep ?? ''}>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Compare ${run.name}`}
-                    data-testid="run-compare"
-                    checked={selected.includes(run.id)}
-                    onChange={() => toggle(run.id)}
-                  />
-                </td>
-                <td>
-                  <strong>{run.name}</strong>
-                  {run.id === activeId && ' (open)'}
-                  <br />
-                  <span className="hint">
-                    {new Date(run.createdAt).toLocaleString()}
-                    {run.data.trainFiles && ` · folder of ${formatCount(run.data.trainFiles.length)} files`}
-                  </span>
-                </td>
-                <td data-testid="run-settings">{settings(run)}</td>
-                <td>
-                  {run.state} · step {formatCount(run.lastStep?.step ?? 0)} / {formatCount(run.totalSteps)}
-                  {run.checkpointStep !== null && <> · checkpoint at {formatCount(run.checkpointStep)}</>}
-                </td>
-                <td data-testid="run-metrics">{finalMetrics(run)}</td>
-                <td>{formatBytes(run.bytes)}</td>
-                <td className="run-actions">
-                  {canContinue(run) && run.id !== activeId && (
-                    <button disabled={busy} data-testid="run-continue" onClick={() => void continueRun(run.id)}>
-                      Continue
-                    </button>
-                  )}
-                  <button disabled={busy && run.id === activeId} data-testid="run-delete" onClick={() => remove(run)}>
-                    Delete
-                  </button>
-                </td>
+        <>
+          <p className="hint" data-testid="library-size" data-bytes={libraryBytes(runs)}>
+            The library holds {formatBytes(libraryBytes(runs))}: a file that several runs share is stored once (each run's size counts it).
+          </p>
+          <table className="run-table">
+            <thead>
+              <tr>
+                <th scope="col">Compare</th>
+                <th scope="col">Run</th>
+                <th scope="col">Settings</th>
+                <th scope="col">Progress</th>
+                <th scope="col">Final metrics</th>
+                <th scope="col">Size</th>
+                <th scope="col" />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {runs.map((run) => (
+                <tr key={run.id} data-testid="run-row" data-run={run.id} data-state={run.state} data-checkpoint={run.checkpointStep ?? ''} data-bytes={run.bytes}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Compare ${run.name}`}
+                      data-testid="run-compare"
+                      checked={selected.includes(run.id)}
+                      onChange={() => toggle(run.id)}
+                    />
+                  </td>
+                  <td>
+                    <strong>{run.name}</strong>
+                    {run.id === activeId && ' (open)'}
+                    <br />
+                    <span className="hint">
+                      {new Date(run.createdAt).toLocaleString()}
+                      {run.data.trainFiles && ` · folder of ${formatCount(run.data.trainFiles.length)} files`}
+                    </span>
+                  </td>
+                  <td data-testid="run-settings">{settings(run)}</td>
+                  <td>
+                    {run.state} · step {formatCount(run.lastStep?.step ?? 0)} / {formatCount(run.totalSteps)}
+                    {run.checkpointStep !== null && <> · checkpoint at {formatCount(run.checkpointStep)}</>}
+                  </td>
+                  <td data-testid="run-metrics">{finalMetrics(run)}</td>
+                  <td>{formatBytes(run.bytes)}</td>
+                  <td className="run-actions">
+                    {canContinue(run) && run.id !== activeId && (
+                      <button disabled={busy} data-testid="run-continue" onClick={() => void continueRun(run.id)}>
+                        Continue
+                      </button>
+                    )}
+                    <button disabled={busy && run.id === activeId} data-testid="run-delete" onClick={() => remove(run)}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </section>
   );
