@@ -45,6 +45,34 @@ async function train(page: Page) {
 // An action on a disabled control fails instead of waiting out the test.
 test.use({ actionTimeout: 60_000 });
 
+test('a whole QA file is tokenized off the page thread: a status counts the questions while Train waits, then the dataset summary', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  // The page's long tasks while the file is read and tokenized, printed (not asserted).
+  await page.evaluate(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
+  });
+  // All 925 questions of XQuAD-en's training file: seconds of tokenizing.
+  await page.getByTestId('train-drop-files').setInputFiles(path.join(data, 'squad-xquad-en', 'train.json'));
+  const status = page.getByTestId('tokenizing');
+  await expect(status).toHaveText(/^Tokenizing [1-9][\d,]* of 925 questions…/);
+  await expect(page.getByTestId('train')).toBeDisabled();
+  await expect(page.getByTestId('dataset-summary')).toHaveCount(0);
+  await page.getByTestId('dataset-preview').screenshot({ path: 'test-results/token-tasks-tokenizing.png' });
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^[\d,]+ training and [\d,]+ validation windows of up to 384 tokens \(stride 128\), 93 validation questions\.$/, { timeout: 120_000 });
+  await expect(status).toHaveCount(0);
+  await expect(page.getByTestId('train')).toBeEnabled({ timeout: 120_000 });
+  // A new stride rebuilds in the background too, and the summary follows it.
+  await page.getByTestId('qa-stride').fill('64');
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/windows of up to 384 tokens \(stride 64\), 93 validation questions\.$/, { timeout: 120_000 });
+  console.log(`long tasks on the page (ms): ${await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.join(', '))}`);
+  expect(errors).toEqual([]);
+});
+
 test('QA then NER on the demo BERT: preview, train with their metrics, playground, merged export', async ({ page }) => {
   test.setTimeout(20 * 60_000);
   const errors: string[] = [];
