@@ -141,9 +141,9 @@ export async function buildTokenTaskDataset(build: TokenTaskBuild, tokenizer: Te
     }
     return !hooks.superseded();
   }
-  const splitOf = <T>(items: readonly T[], other: readonly T[] | null) => {
+  const splitOf = <T>(items: T[], other: T[] | null) => {
     try {
-      return other ? { train: [...items], validation: [...other] } : splitValidation(items, build.fraction, build.seed);
+      return other ? { train: items, validation: other } : splitValidation(items, build.fraction, build.seed);
     } catch (error) {
       throw new TokenTaskError(train.fileName, error instanceof Error ? error.message : String(error));
     }
