@@ -77,8 +77,10 @@ test('a whole QA file is tokenized off the page thread: a status counts the ques
   await expect(page.getByTestId('dataset-summary')).toHaveText(/^[\d,]+ training and [\d,]+ validation windows of up to 384 tokens \(stride 128\), 370 validation questions\.$/, { timeout: 120_000 });
   await expect(status).toHaveCount(0);
   await expect(page.getByTestId('train')).toBeEnabled({ timeout: 120_000 });
-  // A new stride rebuilds in the background too, and the summary follows it.
+  // A new stride rebuilds in the background too (the playground stays), and the summary follows it.
   await page.getByTestId('qa-stride').fill('64');
+  await expect(status).toBeVisible();
+  await expect(page.getByTestId('playground')).toContainText('Playground: question answering');
   await expect(page.getByTestId('dataset-summary')).toHaveText(/windows of up to 384 tokens \(stride 64\), 370 validation questions\.$/, { timeout: 120_000 });
   console.log(`long tasks on the page (ms): ${await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.join(', '))}`);
   expect(errors).toEqual([]);
