@@ -5,7 +5,7 @@
 import { readTokenizerFiles, tokenizerFolder } from '../io/model-folder.ts';
 import type { TokenTaskData } from '../io/token-task-data.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
-import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { Dataset, Example, ModelFiles, QaWindows } from '../io/types.ts';
 import { buildTokenTaskDataset, failureOf, type TokenizeProgress, type TokenTaskBuild, type TokenTaskFailure } from './token-task-dataset.ts';
 import type { TokenTaskEvent, TokenTaskRequest } from './token-task.worker.ts';
 
@@ -15,7 +15,14 @@ const SUPERSEDED: BuildOutcome = { type: 'superseded' };
 
 let latest = 0;
 /** The build in flight; only it may report progress and settle. */
-let pending: { id: number; fileName: string; progress: (progress: TokenizeProgress) => void; settle: (outcome: BuildOutcome) => void } | null = null;
+let pending: {
+  id: number;
+  fileName: string;
+  progress: (progress: TokenizeProgress) => void;
+  settle: (outcome: BuildOutcome) => void;
+  /** The worker's Dataset as its parts arrive. */
+  parts: { train: Example[]; validation: Example[]; windows: QaWindows['windows'] };
+} | null = null;
 
 function settle(id: number, outcome: BuildOutcome) {
   if (pending?.id !== id) return;
@@ -33,7 +40,7 @@ export function buildInBackground(model: ModelFiles, build: TokenTaskBuild, prog
   if (pending) settle(pending.id, SUPERSEDED);
   const id = ++latest;
   return new Promise((resolve) => {
-    pending = { id, fileName: build.train.fileName, progress, settle: resolve };
+    pending = { id, fileName: build.train.fileName, progress, settle: resolve, parts: { train: [], validation: [], windows: [] } };
     queueMicrotask(() => {
       if (id !== latest) return;
       if (typeof Worker === 'undefined') void inProcess(id, model, build).then((outcome) => settle(id, outcome));
@@ -82,8 +89,16 @@ function ensureWorker(): Worker {
   w.onmessage = (message: MessageEvent<TokenTaskEvent>) => {
     const event = message.data;
     if (pending?.id !== event.id) return;
+    const { parts } = pending;
     if (event.type === 'progress') pending.progress(event.progress);
-    else settle(event.id, event.type === 'dataset' ? { type: 'dataset', dataset: event.dataset } : { type: 'failed', failure: event.failure });
+    else if (event.type === 'examples') parts[event.side].push(...event.examples);
+    else if (event.type === 'windows') parts.windows.push(...event.windows);
+    else if (event.type === 'failed') settle(event.id, { type: 'failed', failure: event.failure });
+    else {
+      const { qa } = event.dataset;
+      const dataset = { ...event.dataset, train: parts.train, validation: parts.validation, ...(qa && { qa: { ...qa, windows: parts.windows } }) };
+      settle(event.id, { type: 'dataset', dataset });
+    }
   };
   w.onerror = (event) => {
     event.preventDefault();

@@ -10,10 +10,11 @@ import { HF_TINY } from '../model/test-folders.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
 import { useFiles, type DroppedFile } from './files.ts';
-import type { TokenTaskRequest } from './token-task.worker.ts';
+import type { TokenTaskEvent, TokenTaskRequest } from './token-task.worker.ts';
 
-/** Requests as the page sent them, in order. */
+/** Requests as the page sent them, and the worker's answers, in order. */
 const sent: TokenTaskRequest[] = [];
+const received: TokenTaskEvent[] = [];
 
 class InProcessWorker {
   onmessage: ((message: { data: unknown }) => void) | null = null;
@@ -21,7 +22,14 @@ class InProcessWorker {
   private scope: { postMessage(event: unknown): void; onmessage: ((message: { data: unknown }) => void) | null };
   private ready: Promise<unknown>;
   constructor() {
-    this.scope = { postMessage: (event) => setTimeout(() => this.onmessage?.({ data: structuredClone(event) })), onmessage: null };
+    this.scope = {
+      postMessage: (event) => {
+        received.push(event as TokenTaskEvent);
+        const data = structuredClone(event);
+        setTimeout(() => this.onmessage?.({ data }));
+      },
+      onmessage: null,
+    };
     (globalThis as { self?: unknown }).self = this.scope;
     this.ready = import('./token-task.worker.ts');
   }
@@ -134,5 +142,25 @@ describe('the tokenizing worker', () => {
     expect(ofType('cancel')).toHaveLength(cancels + 1);
     expect([useFiles.getState().dataset, useFiles.getState().tokenizing]).toEqual([null, null]);
     expect(useErrors.getState().errors).toEqual([]);
+  });
+
+  it('a large Dataset comes back in parts, put together in order as the in-process build makes it', async () => {
+    const files = useFiles.getState();
+    await files.dropModel(modelFolder('bert'));
+    useFiles.setState({ validation: null, validationSource: 'fraction', validationFraction: 0.5, qaStride: 8 });
+    setMaxLength(32);
+    await files.dropDataset('train', dropped('many.json', squad(400)));
+    received.length = 0;
+    await files.datasetSettled();
+    const viaWorker = useFiles.getState().dataset!;
+    expect(useErrors.getState().errors).toEqual([]);
+    // More than one part of training examples, and of validation windows.
+    expect(received.filter((e) => e.type === 'examples' && e.side === 'train').length).toBeGreaterThan(1);
+    expect(received.filter((e) => e.type === 'windows').length).toBeGreaterThan(1);
+    vi.stubGlobal('Worker', undefined);
+    files.rebuildDataset();
+    await files.datasetSettled();
+    vi.stubGlobal('Worker', InProcessWorker);
+    expect(useFiles.getState().dataset).toEqual(viaWorker);
   });
 });

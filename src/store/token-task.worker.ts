@@ -5,7 +5,7 @@
 // per model. The newest build wins: an older one stops at its next chunk.
 import { readTokenizerFiles } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
-import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { Dataset, Example, ModelFiles, QaWindows } from '../io/types.ts';
 import type { TokenTaskData } from '../io/token-task-data.ts';
 import { buildTokenTaskDataset, failureOf, type TokenizeProgress, type TokenTaskBuild, type TokenTaskFailure } from './token-task-dataset.ts';
 
@@ -25,6 +25,10 @@ export type TokenTaskRequest =
 
 export type TokenTaskEvent =
   | { type: 'progress'; id: number; progress: TokenizeProgress }
+  /** Part of the built Dataset's examples, or of its QA validation windows, in order. */
+  | { type: 'examples'; id: number; side: 'train' | 'validation'; examples: Example[] }
+  | { type: 'windows'; id: number; windows: QaWindows['windows'] }
+  /** The built Dataset, its examples and windows left empty: they came in the parts before. */
   | { type: 'dataset'; id: number; dataset: Dataset }
   | { type: 'failed'; id: number; failure: TokenTaskFailure };
 
@@ -36,6 +40,20 @@ let latest = 0;
 
 function post(event: TokenTaskEvent) {
   self.postMessage(event);
+}
+
+/** The page deserialises each message as one task: parts of about this many examples (QA
+ * windows, with a character span per token, cost several times more each) keep every task short. */
+const EXAMPLES_PER_PART = 2000;
+const WINDOWS_PER_PART = 250;
+
+function send(id: number, dataset: Dataset) {
+  for (const side of ['train', 'validation'] as const) {
+    for (let i = 0; i < dataset[side].length; i += EXAMPLES_PER_PART) post({ type: 'examples', id, side, examples: dataset[side].slice(i, i + EXAMPLES_PER_PART) });
+  }
+  const windows = dataset.qa?.windows ?? [];
+  for (let i = 0; i < windows.length; i += WINDOWS_PER_PART) post({ type: 'windows', id, windows: windows.slice(i, i + WINDOWS_PER_PART) });
+  post({ type: 'dataset', id, dataset: { ...dataset, train: [], validation: [], ...(dataset.qa && { qa: { ...dataset.qa, windows: [] } }) } });
 }
 
 async function build(id: number, modelKey: number, keyed: KeyedBuild) {
@@ -54,7 +72,7 @@ async function build(id: number, modelKey: number, keyed: KeyedBuild) {
       progress: (progress) => post({ type: 'progress', id, progress }),
       superseded: () => id !== latest,
     });
-    if (dataset) post({ type: 'dataset', id, dataset });
+    if (dataset) send(id, dataset);
   } catch (error) {
     post({ type: 'failed', id, failure: failureOf(error, input.train.fileName) });
   }
