@@ -24,6 +24,17 @@ function conllCut(file: string, n: number, name: string): string {
   return out;
 }
 
+/** XQuAD-en's training questions `times` over (their ids made unique), written as `name`. */
+function squadTimes(times: number, name: string): string {
+  const squad = JSON.parse(readFileSync(path.join(data, 'squad-xquad-en', 'train.json'), 'utf8')) as { data: { paragraphs: { qas: { id: string }[] }[] }[] };
+  const articles = Array.from({ length: times }, (_, k) =>
+    squad.data.map((a) => ({ ...a, paragraphs: a.paragraphs.map((p) => ({ ...p, qas: p.qas.map((q) => ({ ...q, id: `${q.id}-${k}` })) })) })),
+  ).flat();
+  const out = path.join(work, name);
+  writeFileSync(out, JSON.stringify({ ...squad, data: articles }));
+  return out;
+}
+
 async function mergedConfig(page: Page): Promise<{ config: { architectures: string[] }; keys: string[] }> {
   const download = page.waitForEvent('download', { timeout: 120_000 });
   await page.getByTestId('export-merged').click();
@@ -44,6 +55,36 @@ async function train(page: Page) {
 
 // An action on a disabled control fails instead of waiting out the test.
 test.use({ actionTimeout: 60_000 });
+
+test('a whole QA file is tokenized off the page thread: a status counts the questions while Train waits, then the dataset summary', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto('/');
+  await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny', { timeout: 120_000 });
+  // The page's long tasks while the file is read and tokenized, printed (not asserted).
+  await page.evaluate(() => {
+    const w = window as unknown as { longTasks: number[] };
+    w.longTasks = [];
+    new PerformanceObserver((list) => w.longTasks.push(...list.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
+  });
+  // XQuAD-en's 925 training questions four times over (3,700): seconds of tokenizing.
+  await page.getByTestId('train-drop-files').setInputFiles(squadTimes(4, 'xquad-train-x4.json'));
+  const status = page.getByTestId('tokenizing');
+  await expect(status).toHaveText(/^Tokenizing [1-9][\d,]* of 3,700 questions…/);
+  await expect(page.getByTestId('train')).toBeDisabled();
+  await expect(page.getByTestId('dataset-summary')).toHaveCount(0);
+  await page.getByTestId('dataset-preview').screenshot({ path: 'test-results/token-tasks-tokenizing.png' });
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/^[\d,]+ training and [\d,]+ validation windows of up to 384 tokens \(stride 128\), 370 validation questions\.$/, { timeout: 120_000 });
+  await expect(status).toHaveCount(0);
+  await expect(page.getByTestId('train')).toBeEnabled({ timeout: 120_000 });
+  // A new stride rebuilds in the background too (the playground stays), and the summary follows it.
+  await page.getByTestId('qa-stride').fill('64');
+  await expect(status).toBeVisible();
+  await expect(page.getByTestId('playground')).toContainText('Playground: question answering');
+  await expect(page.getByTestId('dataset-summary')).toHaveText(/windows of up to 384 tokens \(stride 64\), 370 validation questions\.$/, { timeout: 120_000 });
+  console.log(`long tasks on the page (ms): ${await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks.join(', '))}`);
+  expect(errors).toEqual([]);
+});
 
 test('QA then NER on the demo BERT: preview, train with their metrics, playground, merged export', async ({ page }) => {
   test.setTimeout(20 * 60_000);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ModelFiles } from './types.ts';
-import { ModelFolderError, readModelFolder } from './model-folder.ts';
+import { ModelFolderError, readModelFolder, readTokenizerFiles, tokenizerFolder } from './model-folder.ts';
 import { readSafetensors, SafetensorsError, writeSafetensors } from './safetensors.ts';
 
 const SHARED = new URL('../../../shared/', import.meta.url);
@@ -62,6 +62,17 @@ describe('readModelFolder reads the real folders', () => {
     // The fixture's ref-grads.safetensors and data files are not part of the model.
     expect(read.sourceFiles).toContain(`${folder}/model.safetensors`);
     expect(read.sourceFiles.some((path) => path.includes('ref-grads') || path.includes('data.jsonl'))).toBe(false);
+  });
+
+  it.each(['bert', 'roberta'])('hf-tiny/%s: its tokenizer folder holds config.json and the tokenizer files, no weights, and reads as the whole folder does', (folder) => {
+    const model = folderFromDisk(`fixtures/hf-tiny/${folder}`, folder);
+    model.files[`${folder}/checkpoint-1/tokenizer.json`] = arrayBuffer('{}');
+    const slim = tokenizerFolder(model);
+    const names = Object.keys(slim.files).map((p) => p.slice(folder.length + 1)).sort();
+    expect(names).toContain('config.json');
+    expect(names.every((n) => n === 'config.json' || /^(tokenizer(_config)?\.json|special_tokens_map\.json|vocab\.(txt|json)|merges\.txt|spm\.model)$/.test(n)), names.join()).toBe(true);
+    expect(names.length).toBeGreaterThan(2);
+    expect(readTokenizerFiles(slim)).toEqual(readModelFolder(model).tokenizer);
   });
 
   it('the sharded demo model, as the union of its shards', () => {

@@ -56,12 +56,7 @@ const CONVERT_HINT =
 
 /** Reads a dropped model folder; throws ModelFolderError or SafetensorsError naming the file and the problem. */
 export function readModelFolder(model: ModelFiles): ModelFolder {
-  const root = findRoot(model);
-  // Files directly in the folder that holds config.json, by base name.
-  const inRoot = new Map<string, string>();
-  for (const path of Object.keys(model.files)) {
-    if (path.startsWith(root) && !path.slice(root.length).includes('/')) inRoot.set(path.slice(root.length), path);
-  }
+  const { root, inRoot } = rootFiles(model);
   const sourceFiles: string[] = [];
   const read = (baseName: string): { path: string; bytes: ArrayBuffer } | undefined => {
     const path = inRoot.get(baseName);
@@ -80,6 +75,42 @@ export function readModelFolder(model: ModelFiles): ModelFolder {
   else if (index) tensors = readShards(parseJsonObject(index.bytes, index.path), index.path, root, read);
   else throw noWeightsError(model.name, root, [...inRoot.keys()]);
 
+  const tokenizer = readTokenizer(read);
+  return { name: model.name, config, tensors: renameLegacyKeys(tensors, model.name), tokenizer, sourceFiles };
+}
+
+/** The base names of the tokenizer files a folder may hold beside config.json. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'spm.model'];
+
+/** The folder's config.json and tokenizer files without its weights: what another thread (the
+ * QA/NER tokenizing worker) needs to make the tokenizer, at a fraction of the bytes. */
+export function tokenizerFolder(model: ModelFiles): ModelFiles {
+  const { inRoot } = rootFiles(model);
+  const files: Record<string, ArrayBuffer> = {};
+  for (const [base, path] of inRoot) if (base === 'config.json' || TOKENIZER_FILES.includes(base)) files[path] = model.files[path];
+  return { name: model.name, files };
+}
+
+/** The tokenizer files of a model folder (whole, or as tokenizerFolder gives it), parsed. */
+export function readTokenizerFiles(model: ModelFiles): TokenizerFiles {
+  const { inRoot } = rootFiles(model);
+  return readTokenizer((baseName) => {
+    const path = inRoot.get(baseName);
+    return path === undefined ? undefined : { path, bytes: model.files[path] };
+  });
+}
+
+/** The root folder and its files (not those of subfolders), by base name. */
+function rootFiles(model: ModelFiles): { root: string; inRoot: Map<string, string> } {
+  const root = findRoot(model);
+  const inRoot = new Map<string, string>();
+  for (const path of Object.keys(model.files)) {
+    if (path.startsWith(root) && !path.slice(root.length).includes('/')) inRoot.set(path.slice(root.length), path);
+  }
+  return { root, inRoot };
+}
+
+function readTokenizer(read: (baseName: string) => { path: string; bytes: ArrayBuffer } | undefined): TokenizerFiles {
   const json = (baseName: string) => {
     const file = read(baseName);
     return file && parseJsonObject(file.bytes, file.path);
@@ -92,7 +123,7 @@ export function readModelFolder(model: ModelFiles): ModelFolder {
     const file = read(baseName);
     return file && new Uint8Array(file.bytes);
   };
-  const tokenizer: TokenizerFiles = {
+  return {
     tokenizerJson: json('tokenizer.json'),
     tokenizerConfig: json('tokenizer_config.json'),
     specialTokensMap: json('special_tokens_map.json'),
@@ -101,7 +132,6 @@ export function readModelFolder(model: ModelFiles): ModelFolder {
     mergesTxt: text('merges.txt'),
     spmModel: bytes('spm.model'),
   };
-  return { name: model.name, config, tensors: renameLegacyKeys(tensors, model.name), tokenizer, sourceFiles };
 }
 
 /** The folder (with a trailing '/', or '') of the shallowest config.json: a dropped directory may

@@ -52,6 +52,7 @@ async function fetchDemo(root: string) {
     await files.dropModel(modelFiles);
     await files.dropDataset('train', { path: train.name, file: train });
     if (validation) await files.dropDataset('validation', { path: validation.name, file: validation });
+    await files.datasetSettled();
     const built = useFiles.getState().dataset;
     if (built) useConfig.getState().resetFor(built.train.length, manifest.config);
   } catch (error) {

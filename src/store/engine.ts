@@ -205,6 +205,8 @@ export async function continueRun(id: string): Promise<void> {
     for (const key of ['text', 'textPair', 'label'] as const) useFiles.getState().setColumn(key, columns[key]);
     useFiles.getState().setValidationFraction(validationFraction);
     useFiles.getState().setValidationSource(validationSource);
+    // A QA or NER file's Dataset is built in the background, superseded by each change above.
+    await useFiles.getState().datasetSettled();
     const restored = useFiles.getState();
     if (restored.model?.name !== record.model.name || restored.dataset?.name !== record.data.name) {
       throw new Error(`${record.name}: its saved files could not be read back (see the messages above).`);

@@ -18,7 +18,8 @@ import { useErrors } from './errors.ts';
 import { checkImages, hasImageCells, holdsImages, imageDataset, type ImageCheck } from './image-data.ts';
 import { inspectModel, modelFromFiles } from './model-check.ts';
 import type { DroppedFile, ModelInfo } from './model-check.ts';
-import { buildTokenTaskDataset, DEFAULT_QA_STRIDE, tokenTaskTable } from './token-task-dataset.ts';
+import { buildInBackground, stopBuilding } from './token-task-build.ts';
+import { buildSize, DEFAULT_QA_STRIDE, tokenTaskTable, type TokenizeProgress, type TokenTaskBuild } from './token-task-dataset.ts';
 
 export type { DroppedFile, ModelInfo };
 
@@ -79,8 +80,10 @@ interface FilesState {
   mapping: string | null;
   /** Free-text columns the choice leaves out, said beside the column pickers. */
   columnWarning: string | null;
-  /** The Dataset the current choices make, or null while they make none. */
+  /** The Dataset the current choices make, or null while they make none (or it is being built). */
   dataset: Dataset | null;
+  /** Set while a QA or NER file is being tokenized (off the page's thread) into the Dataset. */
+  tokenizing: TokenizeProgress | null;
   /** QA windows' overlap in tokens (their length is the run's max length). */
   qaStride: number;
   dropModel(files: DroppedFile[]): Promise<void>;
@@ -92,6 +95,9 @@ interface FilesState {
   setQaStride(stride: number): void;
   /** Rebuild the Dataset (a QA or NER file's windows follow the run's max length). */
   rebuildDataset(): void;
+  /** Resolves once the Dataset of the current choices is built (or failed): a QA or NER file's is
+   * built in the background, every other at once. */
+  datasetSettled(): Promise<void>;
 }
 
 /** Whether the dropped model is a causal LM (from its architecture, whatever data there is): the
@@ -168,11 +174,19 @@ function fileOf(bytes: ArrayBuffer, path: string): File {
 }
 
 export const useFiles = create<FilesState>()((set, get) => {
+  /** Bumped by every update: only the newest one's background build may set the Dataset. */
+  let updates = 0;
+  /** The newest update's background build, settled once its Dataset is in (or failed). */
+  let built: Promise<void> = Promise.resolve();
+
   /**
    * Rebuild the Dataset after `change`, applying both in one update so subscribers never see the
-   * new files with the old Dataset; a failure names the file that caused it.
+   * new files with the old Dataset; a failure names the file that caused it. A QA or NER file's
+   * Dataset is built in the background: null (and `tokenizing` set) until it is in.
    */
   function update(change: Partial<FilesState>) {
+    const run = ++updates;
+    let background: TokenTaskBuild | null = null;
     const { model, modelInfo, train, validation, images, columns, validationSource, validationFraction, qaStride } = { ...get(), ...change };
     const errors = useErrors.getState();
     errors.clear('dataset');
@@ -194,15 +208,14 @@ export const useFiles = create<FilesState>()((set, get) => {
         if (other) file = other.fileName;
         if (other && !other.tokenTask) throw new Error(`${other.fileName}: not ${train.tokenTask.task} data like ${train.fileName}`);
         if (model) {
-          dataset = buildTokenTaskDataset({
-            model,
+          background = {
             train: { fileName: train.fileName, data: train.tokenTask },
             validation: other && { fileName: other.fileName, data: other.tokenTask! },
             fraction: validationFraction,
             seed: SPLIT_SEED,
             maxLength: useConfig.getState().config.maxLength,
             stride: qaStride,
-          });
+          };
         }
       } else if (train && lm) {
         // A causal LM trains on text, prompt/completion or messages rows, tokenized here.
@@ -237,7 +250,18 @@ export const useFiles = create<FilesState>()((set, get) => {
       errors.report('dataset', error, file);
     }
     const columnWarning = train && !train.tokenTask ? (leftOutWarning(reportColumns(train.table, columns).leftOut) ?? null) : null;
-    set({ ...change, dataset, mapping, columnWarning });
+    // Started (and awaited by datasetSettled) before `set`: an update its subscribers make in turn
+    // supersedes it.
+    const outcome = background && buildInBackground(model!, background, (tokenizing) => run === updates && set({ tokenizing }));
+    if (!outcome) stopBuilding();
+    built = outcome
+      ? outcome.then((result) => {
+          if (result.type === 'superseded' || run !== updates) return;
+          if (result.type === 'failed') errors.report('dataset', result.failure.message, result.failure.file);
+          set({ dataset: result.type === 'dataset' ? result.dataset : null, tokenizing: null });
+        })
+      : Promise.resolve();
+    set({ ...change, dataset, mapping, columnWarning, tokenizing: background && buildSize(background) });
   }
 
   /**
@@ -292,6 +316,7 @@ export const useFiles = create<FilesState>()((set, get) => {
     mapping: null,
     columnWarning: null,
     dataset: null,
+    tokenizing: null,
     qaStride: DEFAULT_QA_STRIDE,
     async dropModel(files) {
       const errors = useErrors.getState();
@@ -388,6 +413,13 @@ export const useFiles = create<FilesState>()((set, get) => {
     },
     rebuildDataset() {
       update({});
+    },
+    async datasetSettled() {
+      // A newer update may start another build while this one is awaited.
+      for (let awaited = built; ; awaited = built) {
+        await awaited;
+        if (awaited === built) return;
+      }
     },
   };
 });

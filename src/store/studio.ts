@@ -24,13 +24,14 @@ export function startStudio() {
     if (s.train !== prev.train || s.images?.data !== prev.images?.data) {
       config.clearPreset();
       newTrainingSet = true;
+      // A new QA file's windows take run_qa.py's length unless the user set one, from its first
+      // build on: its Dataset is built in the background, and one at the old length is wasted time.
+      if (s.train?.tokenTask?.task === 'question-answering') config.resetFor(config.trainExamples, { maxLength: QA_MAX_LENGTH });
     }
     if (s.dataset && (newTrainingSet || s.dataset.train.length !== config.trainExamples)) {
-      // A new QA file's windows take run_qa.py's length unless the user set one; a size change
-      // keeps the preset (a continued run's settings, say).
-      const preset = newTrainingSet && s.dataset.task === 'question-answering' ? { maxLength: QA_MAX_LENGTH } : undefined;
+      // The preset stays (a QA file's length, a continued run's settings).
       newTrainingSet = false;
-      config.resetFor(s.dataset.train.length, preset);
+      config.resetFor(s.dataset.train.length);
     }
   });
   // A QA or NER file is tokenized at the run's max length: the windows follow the setting.

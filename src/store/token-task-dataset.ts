@@ -2,13 +2,12 @@
 // rows is recognised (io/token-task-data.ts) and kept as questions or sentences; the Dataset is
 // built from them with the model's tokenizer at the run's max length (QA: windows of that length
 // overlapping by the stride), split into training and validation by question or sentence, never
-// by window, as the CLI does.
+// by window, as the CLI does. The build runs in chunks, off the page's thread (token-task-build.ts).
 import { splitValidation, type Table } from '../io/dataset.ts';
-import { readModelFolder } from '../io/model-folder.ts';
 import type { QaExample } from '../io/qa-data.ts';
 import { nerExamples, qaExamples, type TokenTaskData } from '../io/token-task-data.ts';
-import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
-import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { TextTokenizer } from '../io/tokenizer.ts';
+import type { Dataset, Example, QaWindows } from '../io/types.ts';
 import { getEntities } from '../train/ner-metrics.ts';
 
 /** run_qa.py's default overlap of consecutive windows. */
@@ -39,15 +38,8 @@ export function tokenTaskTable(data: TokenTaskData): Table {
   };
 }
 
-/** The tokenizer of the last model asked about (its folder read once). */
-let lastTokenizer: { model: ModelFiles; tokenizer: TextTokenizer } | undefined;
-function tokenizerOf(model: ModelFiles): TextTokenizer {
-  if (lastTokenizer?.model !== model) lastTokenizer = { model, tokenizer: createTokenizer(readModelFolder(model).tokenizer) };
-  return lastTokenizer.tokenizer;
-}
-
+/** What a QA or NER Dataset is built from; it travels to the tokenizing worker as it is. */
 export interface TokenTaskBuild {
-  model: ModelFiles;
   train: { fileName: string; data: TokenTaskData };
   /** A validation file of the same task; else `fraction` of the training questions or sentences. */
   validation: { fileName: string; data: TokenTaskData } | null;
@@ -57,41 +49,140 @@ export interface TokenTaskBuild {
   stride: number;
 }
 
+/** How far a build has come: questions or sentences tokenized, of all (training and validation). */
+export interface TokenizeProgress {
+  done: number;
+  total: number;
+  unit: 'questions' | 'sentences';
+}
+
+/** What a build reports as it goes, and asks between chunks. */
+export interface BuildHooks {
+  progress(progress: TokenizeProgress): void;
+  /** True once a newer build has replaced this one: it then stops at its next chunk. */
+  superseded(): boolean;
+}
+
+/** A build's failure and the file it concerns, as the studio's error list names it. */
+export class TokenTaskError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenTaskError';
+  }
+}
+
+/** A failure as the client reports it: the message, and the file it names. */
+export interface TokenTaskFailure {
+  message: string;
+  file: string;
+}
+
+/** A TokenTaskError names its own file; anything else is put down to `file`. */
+export function failureOf(error: unknown, file: string): TokenTaskFailure {
+  if (error instanceof TokenTaskError) return { message: error.message, file: error.file };
+  return { message: error instanceof Error ? error.message : String(error), file };
+}
+
 const TASK_WORDS = {
   'question-answering': 'question-answering data (SQuAD JSON, or rows with context, question and answers)',
   'token-classification': 'token-classification data (CoNLL, or rows with tokens and ner_tags)',
 } as const;
 
-/** The Dataset of a QA or NER file (and its validation side) for `model`. */
-export function buildTokenTaskDataset(build: TokenTaskBuild): Dataset {
+/** Progress reports at most this often, so the page re-renders a few times a second at most. */
+const PROGRESS_MS = 100;
+/** Each chunk takes about this long, so a newer build (or the page, in-process) waits no longer. */
+const CHUNK_MS = 50;
+
+/** The questions or sentences a build tokenizes, before it starts. */
+export function buildSize(build: TokenTaskBuild): TokenizeProgress {
+  const count = (data: TokenTaskData) => (data.task === 'question-answering' ? data.questions.length : data.data.sentences.length);
+  const validation = build.validation?.data.task === build.train.data.task ? count(build.validation.data) : 0;
+  return { done: 0, total: count(build.train.data) + validation, unit: build.train.data.task === 'question-answering' ? 'questions' : 'sentences' };
+}
+
+/**
+ * The Dataset of a QA or NER file (and its validation side), tokenized with `tokenizer` in chunks
+ * of about CHUNK_MS, yielding to the event loop between them; null when superseded. A failure is a
+ * TokenTaskError naming the file whose questions or sentences it came from.
+ */
+export async function buildTokenTaskDataset(build: TokenTaskBuild, tokenizer: TextTokenizer, hooks: BuildHooks): Promise<Dataset | null> {
   const { train, validation } = build;
   if (validation && validation.data.task !== train.data.task) {
-    throw new Error(`${validation.fileName}: not ${TASK_WORDS[train.data.task]} like ${train.fileName}`);
+    throw new TokenTaskError(validation.fileName, `not ${TASK_WORDS[train.data.task]} like ${train.fileName}`);
   }
-  const tokenizer = tokenizerOf(build.model);
   const name = validation ? `${train.fileName} + ${validation.fileName}` : train.fileName;
+  const progress = buildSize(build);
+  let reported = performance.now();
+  /** `tokenize` over `items` chunk by chunk (start: the chunk's first index); false when superseded. */
+  async function inChunks<T>(items: readonly T[], fileName: string, tokenize: (chunk: T[], start: number) => void): Promise<boolean> {
+    let size = 1;
+    for (let start = 0; start < items.length; ) {
+      if (hooks.superseded()) return false;
+      const began = performance.now();
+      const chunk = items.slice(start, start + size);
+      try {
+        tokenize(chunk, start);
+      } catch (error) {
+        throw new TokenTaskError(fileName, error instanceof Error ? error.message : String(error));
+      }
+      const now = performance.now();
+      start += chunk.length;
+      progress.done += chunk.length;
+      if (now - reported >= PROGRESS_MS) {
+        reported = now;
+        hooks.progress({ ...progress });
+      }
+      // The next chunk sized to take about CHUNK_MS, growing at most fourfold.
+      size = Math.max(1, Math.min(4 * size, Math.round((size * CHUNK_MS) / Math.max(now - began, 1))));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return !hooks.superseded();
+  }
+  const splitOf = <T>(items: T[], other: T[] | null) => {
+    try {
+      return other ? { train: items, validation: other } : splitValidation(items, build.fraction, build.seed);
+    } catch (error) {
+      throw new TokenTaskError(train.fileName, error instanceof Error ? error.message : String(error));
+    }
+  };
   if (train.data.task === 'question-answering') {
     const other = validation?.data.task === 'question-answering' ? validation.data : null;
-    const split: { train: QaExample[]; validation: QaExample[] } = other
-      ? { train: train.data.questions, validation: other.questions }
-      : splitValidation(train.data.questions, build.fraction, build.seed);
+    const split: { train: QaExample[]; validation: QaExample[] } = splitOf(train.data.questions, other?.questions ?? null);
     const windows = { maxLength: build.maxLength, stride: Math.min(build.stride, Math.floor(build.maxLength / 2)) };
-    const trainSet = qaExamples(split.train, tokenizer, windows);
-    const valSet = qaExamples(split.validation, tokenizer, windows);
+    const sides = [
+      { questions: split.train, fileName: train.fileName, examples: [] as Example[], windows: [] as QaWindows['windows'] },
+      { questions: split.validation, fileName: other ? validation!.fileName : train.fileName, examples: [] as Example[], windows: [] as QaWindows['windows'] },
+    ];
+    for (const side of sides) {
+      const finished = await inChunks(side.questions, side.fileName, (chunk, start) => {
+        const built = qaExamples(chunk, tokenizer, windows);
+        side.examples.push(...built.examples);
+        for (const w of built.windows) w.exampleIndex += start;
+        side.windows.push(...built.windows);
+      });
+      if (!finished) return null;
+    }
     const version = Math.max(train.data.version, other?.version ?? 1) as 1 | 2;
     return {
-      task: 'question-answering', labelNames: [], name, train: trainSet.examples, validation: valSet.examples,
-      qa: { questions: split.validation, windows: valSet.windows, version },
+      task: 'question-answering', labelNames: [], name, train: sides[0].examples, validation: sides[1].examples,
+      qa: { questions: split.validation, windows: sides[1].windows, version },
     };
   }
   const { labelNames } = train.data.data;
   const other = validation?.data.task === 'token-classification' ? validation.data.data : null;
-  const split = other ? { train: train.data.data.sentences, validation: other.sentences } : splitValidation(train.data.data.sentences, build.fraction, build.seed);
-  return {
-    task: 'token-classification', labelNames, name,
-    train: nerExamples({ labelNames, sentences: split.train }, tokenizer, build.maxLength),
-    validation: nerExamples({ labelNames, sentences: split.validation }, tokenizer, build.maxLength),
-  };
+  const split = splitOf(train.data.data.sentences, other?.sentences ?? null);
+  const sides = [
+    { sentences: split.train, fileName: train.fileName, examples: [] as Example[] },
+    { sentences: split.validation, fileName: other ? validation!.fileName : train.fileName, examples: [] as Example[] },
+  ];
+  for (const side of sides) {
+    const finished = await inChunks(side.sentences, side.fileName, (chunk) => side.examples.push(...nerExamples({ labelNames, sentences: chunk }, tokenizer, build.maxLength)));
+    if (!finished) return null;
+  }
+  return { task: 'token-classification', labelNames, name, train: sides[0].examples, validation: sides[1].examples };
 }
 
 /** What the preview says of a QA file: questions, unanswerable ones, and windows once built. */

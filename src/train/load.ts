@@ -4,7 +4,7 @@
 // processor (preprocessor_config.json) of an image model.
 import { buildCausalLmExamples, causalLmDatasetExamples, type CausalLmFormat } from '../io/causal-lm-data.ts';
 import type { Table } from '../io/dataset.ts';
-import { readModelFolder } from '../io/model-folder.ts';
+import { readModelFolder, TOKENIZER_FILES } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import { taskOf } from '../model/architectures.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../model/config.ts';
@@ -93,8 +93,6 @@ function readImageProcessor(files: ModelFiles, config: ModelConfig): { processor
 export class TaskMismatchError extends Error {
   override name = 'TaskMismatchError';
 }
-
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'spm.model'];
 
 export async function loadModel(files: ModelFiles, dataset: Pick<Dataset, 'task' | 'labelNames'>, seed: number): Promise<LoadedModel> {
   const folder = readModelFolder(files);

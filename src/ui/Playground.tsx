@@ -11,7 +11,8 @@ import { TokenTaskPlayground } from './TokenTaskPlayground.tsx';
 
 export function Playground() {
   const causalLm = useFiles(isCausalLm);
-  const task = useFiles((s) => s.dataset?.task);
+  // A QA or NER file keeps its playground while its Dataset is rebuilt in the background.
+  const task = useFiles((s) => s.dataset?.task ?? s.train?.tokenTask?.task);
   const images = useFiles((s) => s.images !== null);
   if (images) return <ImagePlayground />;
   if (task === 'question-answering' || task === 'token-classification') return <TokenTaskPlayground task={task} />;

@@ -8,6 +8,8 @@ import { useTokenPlayground, type NerEntry, type QaEntry } from '../store/token-
 import { entityTypes } from './entity-colors.ts';
 import { TaggedWords } from './TaggedWords.tsx';
 
+const NO_LABELS: string[] = [];
+
 const SIDES = [
   { side: 'base', title: 'Base model' },
   { side: 'tuned', title: 'Fine-tuned' },
@@ -87,7 +89,7 @@ function NerPlayground() {
   const [sentence, setSentence] = useState('');
   const canTag = useRun((s) => hasModel(s.state));
   const taggings = useTokenPlayground((s) => s.taggings);
-  const labelNames = useFiles((s) => s.dataset?.labelNames ?? []);
+  const labelNames = useFiles((s) => s.dataset?.labelNames ?? (s.train?.tokenTask?.task === 'token-classification' ? s.train.tokenTask.data.labelNames : NO_LABELS));
   const types = entityTypes(labelNames);
   return (
     <section className="panel" data-testid="playground">

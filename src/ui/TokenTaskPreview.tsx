@@ -12,6 +12,8 @@ export function TokenTaskPreview() {
   const train = useFiles((s) => s.train);
   const validation = useFiles((s) => s.validation);
   const dataset = useFiles((s) => s.dataset);
+  const tokenizing = useFiles((s) => s.tokenizing);
+  const hasModel = useFiles((s) => s.model !== null);
   const stride = useFiles((s) => s.qaStride);
   const maxLength = useConfig((s) => s.config.maxLength);
   const data = train?.tokenTask;
@@ -31,8 +33,15 @@ export function TokenTaskPreview() {
               `${formatCount(dataset.qa?.questions.length ?? 0)} validation questions.`
             : `${formatCount(dataset.train.length)} training and ${formatCount(dataset.validation.length)} validation sentences of up to ${maxLength} tokens; each word's tag on its first sub-token.`}
         </p>
+      ) : tokenizing ? (
+        <div className="tokenizing" role="status" data-testid="tokenizing">
+          <progress value={tokenizing.done} max={Math.max(tokenizing.total, 1)} />
+          <span className="hint">
+            Tokenizing {formatCount(tokenizing.done)} of {formatCount(tokenizing.total)} {tokenizing.unit}… (Train waits for it)
+          </span>
+        </div>
       ) : (
-        <p className="hint">Drop a model to tokenize the {unit}.</p>
+        !hasModel && <p className="hint">Drop a model to tokenize the {unit}.</p>
       )}
     </section>
   );
