@@ -18,6 +18,7 @@
 import { Template } from '@huggingface/jinja';
 import { DatasetError, type Table } from './dataset.ts';
 import type { TextTokenizer } from './tokenizer.ts';
+import { packTokenRows, tokenRow } from './token-row.ts';
 import type { Example } from './types.ts';
 import { configToken, type TokenizerConfig } from './tokenizerJson.ts';
 import { IGNORE_INDEX } from '../util/ignore-index.ts';
@@ -137,7 +138,7 @@ export function buildCausalLmExamples(table: Table, fileName: string, tokenizer:
 
 /** Rows of a causal-LM Dataset (see types.ts `Example.tokens`). */
 export function causalLmDatasetExamples(built: CausalLmExamples): Example[] {
-  return built.examples.map(({ inputIds, labels, text }) => ({ text, label: 0, tokens: { inputIds, labels } }));
+  return packTokenRows(built.examples.map(({ inputIds, labels, text }): Example => ({ text, label: 0, tokens: tokenRow(inputIds, labels) }))).rows;
 }
 
 /** Row-major batch × seq, right-padded with the pad id (mask 0, label −100 there). */
@@ -149,7 +150,7 @@ export interface CausalLmBatch {
   labels: Int32Array;
 }
 
-export function collateCausalLm(examples: readonly Pick<CausalLmExample, 'inputIds' | 'labels'>[], padId: number, padToMultipleOf = 1): CausalLmBatch {
+export function collateCausalLm(examples: readonly { inputIds: ArrayLike<number>; labels: ArrayLike<number> }[], padId: number, padToMultipleOf = 1): CausalLmBatch {
   const batch = examples.length;
   const longest = examples.reduce((m, e) => Math.max(m, e.inputIds.length), 0);
   const seq = Math.ceil(longest / padToMultipleOf) * padToMultipleOf;

@@ -187,13 +187,26 @@ function tokenizeWord(tokenizer: QaTokenizer, chunk: string): { ids: number[]; o
   return { ids, offsets };
 }
 
+/**
+ * Each token's [start, end) context characters as a pair (token t at 2t, 2t + 1), −1 −1 for a
+ * token outside the context (question, specials). Packed: SQuAD's validation windows hold ~4M
+ * tokens, which as [start, end] arrays cost ~200 MB and seconds to post to the engine.
+ */
+export type TokenSpans = Int32Array;
+
+/** Token t's span, or null outside the context. */
+export function tokenSpan(spans: TokenSpans, t: number): [number, number] | null {
+  const start = spans[2 * t];
+  return start === undefined || start < 0 ? null : [start, spans[2 * t + 1]];
+}
+
 export interface QaFeature {
   /** Index of the example this window belongs to. */
   exampleIndex: number;
   inputIds: number[];
   tokenTypeIds: number[];
-  /** Character span in the context of each context token; null for the question and special tokens. */
-  offsets: ([number, number] | null)[];
+  /** Character span in the context of each context token; none for the question and special tokens. */
+  offsets: TokenSpans;
   /** Token positions of the first answer in this window, or the CLS position when it is not inside. */
   startPosition: number;
   endPosition: number;
@@ -231,9 +244,11 @@ export function qaFeatures(examples: readonly QaExample[], tokenizer: QaTokenize
     for (let begin = 0; ; begin += room - stride) {
       const end = Math.min(begin + room, context.ids.length);
       const wrapped = tokenizer.wrapSpecials(question, context.ids.slice(begin, end));
-      const offsets: ([number, number] | null)[] = [];
+      const offsets: TokenSpans = new Int32Array(2 * wrapped.ids.length).fill(-1);
       let k = begin;
-      for (const s of wrapped.sequenceIds) offsets.push(s === 1 ? context.offsets[k++] : null);
+      wrapped.sequenceIds.forEach((s, t) => {
+        if (s === 1) offsets.set(context.offsets[k++], 2 * t);
+      });
       const cls = Math.max(0, tokenizer.clsId === undefined ? 0 : wrapped.ids.indexOf(tokenizer.clsId));
       const [startPosition, endPosition] = answerPositions(example, offsets, cls);
       features.push({ exampleIndex, inputIds: wrapped.ids, tokenTypeIds: wrapped.typeIds, offsets, startPosition, endPosition });
@@ -243,27 +258,27 @@ export function qaFeatures(examples: readonly QaExample[], tokenizer: QaTokenize
   return features;
 }
 
-function answerPositions(example: QaExample, offsets: readonly ([number, number] | null)[], cls: number): [number, number] {
+function answerPositions(example: QaExample, offsets: TokenSpans, cls: number): [number, number] {
   if (example.answers.text.length === 0) return [cls, cls];
   const startChar = example.answers.answerStart[0];
   const endChar = startChar + example.answers.text[0].length;
-  // The window's context tokens (non-null offsets) lie in first..last.
+  // The window's context tokens lie in first..last.
+  const tokens = offsets.length / 2;
   let first = -1;
   let last = -1;
-  for (let i = 0; i < offsets.length; i++) {
-    if (!offsets[i]) continue;
-    if (first === -1) first = i;
-    last = i;
+  for (let t = 0; t < tokens; t++) {
+    if (offsets[2 * t] < 0) continue;
+    if (first === -1) first = t;
+    last = t;
   }
   if (first === -1) return [cls, cls];
-  if (!(offsets[first]![0] <= startChar && offsets[last]![1] >= endChar)) return [cls, cls];
+  if (!(offsets[2 * first] <= startChar && offsets[2 * last + 1] >= endChar)) return [cls, cls];
   let start = first;
-  for (let i = first; i <= last; i++) if (offsets[i] && offsets[i]![0] <= startChar) start = i;
+  for (let t = first; t <= last; t++) if (offsets[2 * t] >= 0 && offsets[2 * t] <= startChar) start = t;
   let end = last;
-  for (let i = last; i >= first; i--) {
-    const o = offsets[i];
-    if (!o) continue;
-    if (o[1] >= endChar) end = i;
+  for (let t = last; t >= first; t--) {
+    if (offsets[2 * t] < 0) continue;
+    if (offsets[2 * t + 1] >= endChar) end = t;
     else break;
   }
   return [start, end];

@@ -7,6 +7,7 @@ import { IGNORE_INDEX } from '../util/ignore-index.ts';
 import { DatasetError, parseTable } from './dataset.ts';
 import { nerFeature, nerFromTable, parseConll, type NerData, type NerTokenizer } from './ner-data.ts';
 import { parseSquadJson, qaExamplesFromTable, qaFeatures, type QaExample, type QaTokenizer, type WindowOptions } from './qa-data.ts';
+import { tokenRow } from './token-row.ts';
 import type { Example, QaWindows } from './types.ts';
 
 export type TokenTaskData =
@@ -65,7 +66,7 @@ export function qaExamples(questions: readonly QaExample[], tokenizer: QaTokeniz
     examples: features.map((f) => ({
       text: questions[f.exampleIndex].question,
       label: 0,
-      tokens: { inputIds: f.inputIds, labels: [f.startPosition, f.endPosition], tokenTypeIds: f.tokenTypeIds },
+      tokens: tokenRow(f.inputIds, [f.startPosition, f.endPosition], f.tokenTypeIds),
     })),
     windows: features.map((f) => ({ exampleIndex: f.exampleIndex, offsets: f.offsets })),
   };
@@ -75,7 +76,7 @@ export function qaExamples(questions: readonly QaExample[], tokenizer: QaTokeniz
 export function nerExamples(data: NerData, tokenizer: NerTokenizer, maxLength: number): Example[] {
   return data.sentences.map((sentence) => {
     const f = nerFeature(sentence, tokenizer, maxLength);
-    return { text: sentence.words.join(' '), label: 0, tokens: { inputIds: f.inputIds, labels: f.labels, tokenTypeIds: f.tokenTypeIds } };
+    return { text: sentence.words.join(' '), label: 0, tokens: tokenRow(f.inputIds, f.labels, f.tokenTypeIds) };
   });
 }
 
@@ -85,7 +86,7 @@ export function nerExamples(data: NerData, tokenizer: NerTokenizer, maxLength: n
  * (a QA window's start and end).
  */
 export function collateTokenRows(
-  rows: readonly { inputIds: readonly number[]; labels: readonly number[]; tokenTypeIds?: readonly number[] }[],
+  rows: readonly { inputIds: ArrayLike<number>; labels: ArrayLike<number>; tokenTypeIds?: ArrayLike<number> }[],
   padId: number,
   padToMultipleOf: number,
   perToken: boolean,

@@ -1,5 +1,6 @@
 // What the user brings: a model folder's files and a labelled dataset.
-import type { QaExample } from './qa-data.ts';
+import type { QaExample, TokenSpans } from './qa-data.ts';
+import type { TokenRow } from './token-row.ts';
 
 /** A dropped model folder: file name (relative path) → bytes. */
 export interface ModelFiles {
@@ -18,7 +19,7 @@ export interface Example {
    * (src/io/causal-lm-data.ts) and token classification (token-task-data.ts): per-token labels,
    * −100 where no loss applies. Question answering: one window of a question's context, its labels
    * the answer's start and end token (CLS when the window lacks it). */
-  tokens?: { inputIds: number[]; labels: number[]; tokenTypeIds?: number[] };
+  tokens?: TokenRow;
   /** Image rows only (an image model's data): the encoded image; `text` is then its path, as
    * previews show it. */
   image?: EncodedImage;
@@ -36,7 +37,7 @@ export interface EncodedImage {
  * specials). SQuAD v2 scores unanswerable questions. */
 export interface QaWindows {
   questions: QaExample[];
-  windows: { exampleIndex: number; offsets: ([number, number] | null)[] }[];
+  windows: { exampleIndex: number; offsets: TokenSpans }[];
   version: 1 | 2;
 }
 

@@ -152,14 +152,17 @@ export async function buildTokenTaskDataset(build: TokenTaskBuild, tokenizer: Te
     const other = validation?.data.task === 'question-answering' ? validation.data : null;
     const split: { train: QaExample[]; validation: QaExample[] } = splitOf(train.data.questions, other?.questions ?? null);
     const windows = { maxLength: build.maxLength, stride: Math.min(build.stride, Math.floor(build.maxLength / 2)) };
+    // Evaluation maps the validation windows' logits back to context characters; the training
+    // windows' spans are dropped as each chunk is built.
     const sides = [
-      { questions: split.train, fileName: train.fileName, examples: [] as Example[], windows: [] as QaWindows['windows'] },
+      { questions: split.train, fileName: train.fileName, examples: [] as Example[], windows: null },
       { questions: split.validation, fileName: other ? validation!.fileName : train.fileName, examples: [] as Example[], windows: [] as QaWindows['windows'] },
     ];
     for (const side of sides) {
       const finished = await inChunks(side.questions, side.fileName, (chunk, start) => {
         const built = qaExamples(chunk, tokenizer, windows);
         side.examples.push(...built.examples);
+        if (!side.windows) return;
         for (const w of built.windows) w.exampleIndex += start;
         side.windows.push(...built.windows);
       });
@@ -168,7 +171,7 @@ export async function buildTokenTaskDataset(build: TokenTaskBuild, tokenizer: Te
     const version = Math.max(train.data.version, other?.version ?? 1) as 1 | 2;
     return {
       task: 'question-answering', labelNames: [], name, train: sides[0].examples, validation: sides[1].examples,
-      qa: { questions: split.validation, windows: sides[1].windows, version },
+      qa: { questions: split.validation, windows: sides[1].windows!, version },
     };
   }
   const { labelNames } = train.data.data;

@@ -19,13 +19,14 @@ const received: TokenTaskEvent[] = [];
 class InProcessWorker {
   onmessage: ((message: { data: unknown }) => void) | null = null;
   onerror: unknown = null;
-  private scope: { postMessage(event: unknown): void; onmessage: ((message: { data: unknown }) => void) | null };
+  private scope: { postMessage(event: unknown, transfer?: Transferable[]): void; onmessage: ((message: { data: unknown }) => void) | null };
   private ready: Promise<unknown>;
   constructor() {
     this.scope = {
-      postMessage: (event) => {
-        received.push(event as TokenTaskEvent);
-        const data = structuredClone(event);
+      postMessage: (event, transfer = []) => {
+        // Transferred buffers are detached from the worker's side, as in a browser.
+        const data = structuredClone(event, { transfer });
+        received.push(data as TokenTaskEvent);
         setTimeout(() => this.onmessage?.({ data }));
       },
       onmessage: null,

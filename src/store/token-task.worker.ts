@@ -7,6 +7,7 @@ import { readTokenizerFiles } from '../io/model-folder.ts';
 import { createTokenizer, type TextTokenizer } from '../io/tokenizer.ts';
 import type { Dataset, Example, ModelFiles, QaWindows } from '../io/types.ts';
 import type { TokenTaskData } from '../io/token-task-data.ts';
+import { packTokenRows } from '../io/token-row.ts';
 import { buildTokenTaskDataset, failureOf, type TokenizeProgress, type TokenTaskBuild, type TokenTaskFailure } from './token-task-dataset.ts';
 
 /** A build whose inputs are keys of held values: the model's tokenizer folder, the files' data. */
@@ -38,8 +39,8 @@ const held = new Map<number, ModelFiles | TokenTaskData>();
 let tokenizer: { key: number; tokenizer: TextTokenizer } | undefined;
 let latest = 0;
 
-function post(event: TokenTaskEvent) {
-  self.postMessage(event);
+function post(event: TokenTaskEvent, transfer: Transferable[] = []) {
+  self.postMessage(event, transfer);
 }
 
 /** The page deserialises each message as one task: parts of about this many examples (QA
@@ -49,7 +50,11 @@ const WINDOWS_PER_PART = 250;
 
 function send(id: number, dataset: Dataset) {
   for (const side of ['train', 'validation'] as const) {
-    for (let i = 0; i < dataset[side].length; i += EXAMPLES_PER_PART) post({ type: 'examples', id, side, examples: dataset[side].slice(i, i + EXAMPLES_PER_PART) });
+    for (let i = 0; i < dataset[side].length; i += EXAMPLES_PER_PART) {
+      // Each part's token rows in buffers of its own, moved to the page rather than copied.
+      const { rows, buffers } = packTokenRows(dataset[side].slice(i, i + EXAMPLES_PER_PART));
+      post({ type: 'examples', id, side, examples: rows }, buffers);
+    }
   }
   const windows = dataset.qa?.windows ?? [];
   for (let i = 0; i < windows.length; i += WINDOWS_PER_PART) post({ type: 'windows', id, windows: windows.slice(i, i + WINDOWS_PER_PART) });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { answersFromWindows, bestAnswer, exactMatch, normalizeAnswer, squadScores, tokenF1, type WindowLogits } from './qa-metrics.ts';
 
+/** Token spans packed as qaFeatures makes them (−1 −1 outside the context). */
+const spans = (list: ([number, number] | null)[]) => Int32Array.from(list.flatMap((o) => o ?? [-1, -1]));
+
 // Expected values worked by hand from the official evaluate-v1.1.py / evaluate-v2.0.py
 // (normalize_answer, f1_score / compute_f1, the max over gold answers, ×100).
 describe('SQuAD answer normalisation', () => {
@@ -86,7 +89,7 @@ describe('answer post-processing (postprocess_qa_predictions)', () => {
   //               0    5     11    17
   const context = 'Paris is the capital';
   // [CLS] q q [SEP] Paris is the capital [SEP]
-  const offsets: ([number, number] | null)[] = [null, null, null, null, [0, 5], [6, 8], [9, 12], [13, 20], null];
+  const offsets = spans([null, null, null, null, [0, 5], [6, 8], [9, 12], [13, 20], null]);
   const window = (start: number[], end: number[]): WindowLogits => ({ startLogits: start, endLogits: end, offsets });
 
   it('takes the best-scoring span of context tokens, start + end logit', () => {
@@ -132,9 +135,9 @@ describe('answers for an evaluation set', () => {
       { id: 'b', context: 'one two' },
     ];
     const windows = [
-      { exampleIndex: 0, offsets: [null, [0, 3], [4, 9], null] as ([number, number] | null)[] },
-      { exampleIndex: 0, offsets: [null, [4, 9], [10, 14], null] as ([number, number] | null)[] },
-      { exampleIndex: 1, offsets: [null, [0, 3], [4, 7], null] as ([number, number] | null)[] },
+      { exampleIndex: 0, offsets: spans([null, [0, 3], [4, 9], null]) },
+      { exampleIndex: 0, offsets: spans([null, [4, 9], [10, 14], null]) },
+      { exampleIndex: 1, offsets: spans([null, [0, 3], [4, 7], null]) },
     ];
     // Padded logits (longer than the window) are fine: positions past the window have no offsets.
     const logits = [
@@ -148,7 +151,7 @@ describe('answers for an evaluation set', () => {
   });
 
   it('refuses logits that do not line up with the windows', () => {
-    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: [null, [0, 1]] }], [])).toThrow('answers: 0 logit rows for 1 windows');
-    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: [null, [0, 1]] }], [{ start: [0], end: [0] }])).toThrow('window 0 has 2 tokens but 1 logits');
+    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: spans([null, [0, 1]]) }], [])).toThrow('answers: 0 logit rows for 1 windows');
+    expect(() => answersFromWindows([{ id: 'a', context: 'x' }], [{ exampleIndex: 0, offsets: spans([null, [0, 1]]) }], [{ start: [0], end: [0] }])).toThrow('window 0 has 2 tokens but 1 logits');
   });
 });

@@ -1,6 +1,7 @@
 // Extractive question answering: turning start/end logits into answer text (Hugging Face's
 // `postprocess_qa_predictions` from examples/pytorch/question-answering/utils_qa.py) and scoring
 // it with the official SQuAD v1.1 / v2.0 evaluation scripts' exact match and F1.
+import { tokenSpan, type TokenSpans } from '../io/qa-data.ts';
 
 /** The official scripts' normalisation: lowercase, drop ASCII punctuation, drop a/an/the, squeeze whitespace. */
 export function normalizeAnswer(text: string): string {
@@ -102,8 +103,8 @@ export function squadScores(
 export interface WindowLogits {
   startLogits: ArrayLike<number>;
   endLogits: ArrayLike<number>;
-  /** Character [start, end) in the context for context tokens, null for every other position. */
-  offsets: readonly ([number, number] | null)[];
+  /** Character [start, end) in the context of each token (io/qa-data.ts's TokenSpans). */
+  offsets: TokenSpans;
 }
 
 export interface PostprocessOptions {
@@ -152,8 +153,8 @@ export function bestAnswer(context: string, windows: readonly WindowLogits[], op
     const ends = topIndices(w.endLogits, nBest);
     for (const s of starts) {
       for (const e of ends) {
-        const so = w.offsets[s];
-        const eo = w.offsets[e];
+        const so = tokenSpan(w.offsets, s);
+        const eo = tokenSpan(w.offsets, e);
         if (!so || !eo || e < s || e - s + 1 > maxLength) continue;
         candidates.push({ start: so[0], end: eo[1], score: w.startLogits[s] + w.endLogits[e], startLogit: w.startLogits[s], endLogit: w.endLogits[e] });
       }
@@ -186,7 +187,7 @@ export function bestAnswer(context: string, windows: readonly WindowLogits[], op
  */
 export function answersFromWindows(
   examples: readonly { id: string; context: string }[],
-  windows: readonly { exampleIndex: number; offsets: readonly ([number, number] | null)[] }[],
+  windows: readonly { exampleIndex: number; offsets: TokenSpans }[],
   logits: readonly { start: ArrayLike<number>; end: ArrayLike<number> }[],
   options: PostprocessOptions = {},
 ): Map<string, AnswerPrediction> {
@@ -195,8 +196,9 @@ export function answersFromWindows(
   windows.forEach((w, i) => {
     const list = byExample[w.exampleIndex];
     if (!list) throw new Error(`answers: window ${i} belongs to example ${w.exampleIndex}, but there are ${examples.length} examples`);
-    if (logits[i].start.length < w.offsets.length || logits[i].end.length < w.offsets.length) {
-      throw new Error(`answers: window ${i} has ${w.offsets.length} tokens but ${Math.min(logits[i].start.length, logits[i].end.length)} logits`);
+    const tokens = w.offsets.length / 2;
+    if (logits[i].start.length < tokens || logits[i].end.length < tokens) {
+      throw new Error(`answers: window ${i} has ${tokens} tokens but ${Math.min(logits[i].start.length, logits[i].end.length)} logits`);
     }
     list.push({ startLogits: logits[i].start, endLogits: logits[i].end, offsets: w.offsets });
   });

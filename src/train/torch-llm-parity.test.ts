@@ -39,8 +39,8 @@ it('repeats an independent PyTorch run step by step: ids, labels, losses, valida
   const reader = causalLmReader(files)!;
   const rows = (await readRows('sst2-causal-train-512.jsonl', reader)).slice(0, expected.rows);
   // Our data path builds exactly the ids and labels the PyTorch script trained on.
-  expect(rows.map((r) => r.tokens!.inputIds)).toEqual(expected.rows_ids);
-  expect(rows.map((r) => r.tokens!.labels)).toEqual(expected.rows_labels);
+  expect(rows.map((r) => Array.from(r.tokens!.inputIds))).toEqual(expected.rows_ids);
+  expect(rows.map((r) => Array.from(r.tokens!.labels))).toEqual(expected.rows_labels);
   const dev = (await readRows('sst2-causal-dev-128.jsonl', reader)).slice(0, 32);
 
   // The script takes the rows in file order; our sampler visits train[order[j]] at position j of
