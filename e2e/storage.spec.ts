@@ -28,6 +28,7 @@ test("both run storages keep, list, size and delete a run's files", async ({ pag
         missing: await store.read('run-a', 'nope'),
         blob: blob && [blob.length, blob[0]],
         has: [await store.hasBlob('b1', 300), await store.hasBlob('b2', 0)],
+        blobs: await store.blobHashes(),
       };
       await store.remove('run-a');
       // A folder and a file of a run go; one that is not there is no error.
@@ -38,14 +39,14 @@ test("both run storages keep, list, size and delete a run's files", async ({ pag
       await store.removeBlob('b2');
       out[store.kind] = {
         before,
-        after: { runs: await store.runs(), size: await store.size('run-a'), other: await store.size('run-ab'), blob: await store.readBlob('b1'), has: await store.hasBlob('b1', 300) },
+        after: { runs: await store.runs(), size: await store.size('run-a'), other: await store.size('run-ab'), blob: await store.readBlob('b1'), has: await store.hasBlob('b1', 300), blobs: await store.blobHashes() },
       };
     }
     return out;
   });
   const expected = {
-    before: { runs: ['run-a', 'run-ab'], size: 510, read: [500, 3], missing: null, blob: [300, 6], has: [true, false] },
-    after: { runs: ['run-ab'], size: 0, other: 7, blob: null, has: false },
+    before: { runs: ['run-a', 'run-ab'], size: 510, read: [500, 3], missing: null, blob: [300, 6], has: [true, false], blobs: ['b1'] },
+    after: { runs: ['run-ab'], size: 0, other: 7, blob: null, has: false, blobs: [] },
   };
   expect(results).toEqual({ opfs: expected, indexeddb: expected });
 });

@@ -165,6 +165,9 @@ function memoryStorage(fail: (kind: 'file' | 'blob', key: string) => boolean = (
     async remove(run) {
       for (const k of inRun(run)) files.delete(k);
     },
+    async blobHashes() {
+      return [...blobs.keys()];
+    },
     async writeBlob(hash, bytes) {
       if (fail('blob', hash)) throw quota();
       blobs.set(hash, bytes.slice());
@@ -285,6 +288,16 @@ describe('the run library stores each file once, shared between runs', () => {
     expect(store.blobs.size).toBe(0);
     expect(store.files.size).toBe(0);
     expect(useRuns.getState().runs).toEqual([]);
+  });
+
+  it("blobs no record names (a tab closed between a run's files and its record) go when the library is read", async () => {
+    await begun();
+    await store.writeBlob('orphan', filled(40, 9));
+    expect(store.blobs.size).toBe(4);
+    await refreshRuns();
+    expect([...store.blobs.keys()]).not.toContain('orphan');
+    expect(store.blobs.size).toBe(3);
+    await expectIntact(store);
   });
 
   it("a new checkpoint replaces the run's last one: the old blob goes", async () => {

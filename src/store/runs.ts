@@ -325,6 +325,9 @@ export async function refreshRuns(): Promise<void> {
         useErrors.getState().report('runs', `${record.name} keeps its own copy of its files (it still reopens): they could not be moved to the library's shared files: ${error instanceof Error ? error.message : String(error)}.`);
       }
     }
+    // Blobs no record names: a tab closed between a new run's files and its record, or a failed
+    // clean-up. No write is under way in any tab while this task holds the library.
+    await releaseUnreferenced(store, await store.blobHashes()).catch(() => undefined);
     runs.sort((a, b) => b.createdAt - a.createdAt);
     useRuns.setState((s) => ({ runs, ready: true, selected: s.selected.filter((id) => runs.some((r) => r.id === id)) }));
   });

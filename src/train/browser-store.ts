@@ -78,6 +78,8 @@ export interface RunStorage {
   removePath(run: string, path: string): Promise<void>;
   remove(run: string): Promise<void>;
   /** Store a blob: complete, or (on a failed write) not there at all. */
+  /** Every stored blob's hash. */
+  blobHashes(): Promise<string[]>;
   writeBlob(hash: string, bytes: Uint8Array): Promise<void>;
   readBlob(hash: string): Promise<Uint8Array | null>;
   /** The blob is stored whole (`bytes` long). */
@@ -184,6 +186,11 @@ export function opfsRunStorage(root: FileSystemDirectoryHandle): RunStorage {
     async remove(run) {
       await removeIn(root, run);
     },
+    async blobHashes() {
+      const hashes: string[] = [];
+      for await (const handle of entries(await blobs())) if (handle.kind === 'file') hashes.push(handle.name);
+      return hashes;
+    },
     async writeBlob(hash, bytes) {
       const dir = await blobs();
       try {
@@ -271,6 +278,9 @@ export function indexedDbRunStorage(): RunStorage {
     async hasBlob(hash) {
       // A put is all or nothing: a blob that is there is whole.
       return (await run(BLOBS, 'readonly', (store) => store.count(hash))) > 0;
+    },
+    async blobHashes() {
+      return (await run(BLOBS, 'readonly', (store) => store.getAllKeys())).map(String);
     },
     async removeBlob(hash) {
       await run(BLOBS, 'readwrite', (store) => store.delete(hash));
