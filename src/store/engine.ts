@@ -1,6 +1,8 @@
 // The engine client: owns the worker, posts EngineRequests and folds EngineEvents into the run
 // store. Per-step events arrive up to tens of times a second on a real GPU; they are batched and
 // applied at most every FLUSH_MS so React renders at ~4 Hz whatever the step rate.
+import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { TrainConfig } from '../train/types.ts';
 import type { EngineEvent, EngineRequest, ExportKind, ExportWhich } from '../worker/protocol.ts';
 import { totalSteps, useConfig } from './config.ts';
 import { demoSettled } from './demo.ts';
@@ -28,6 +30,14 @@ let pendingRestore: RunHistory | null = null;
 let restoring = false;
 /** Loads sent and not yet answered ('ready' or 'error'): only the last one's answer may start or restore. */
 let unansweredLoads = 0;
+/** What the last load sent: Train starts a run only on the model, data and settings shown now. */
+let loaded: { model: ModelFiles; dataset: Dataset; config: TrainConfig } | null = null;
+
+/** The engine was last sent what the studio shows, and no change is waiting to be sent. */
+function engineHoldsCurrent(): boolean {
+  const { model, dataset } = useFiles.getState();
+  return reloadTimer === null && loaded !== null && loaded.model === model && loaded.dataset === dataset && loaded.config === useConfig.getState().config;
+}
 
 function ensureWorker(): Worker {
   if (worker) return worker;
@@ -89,7 +99,9 @@ function receive(event: EngineEvent) {
   if (event.type === 'export') void saveExport(event.kind, useFiles.getState().model?.name ?? 'model', event.files, event.which);
   if (event.type === 'state' && (event.state === 'ready' || event.state === 'error') && unansweredLoads > 0) unansweredLoads--;
   if (unansweredLoads > 0) return;
-  if (event.type === 'state' && event.state === 'ready' && useRun.getState().startWhenReady) {
+  // A change made after Train was pressed (a setting, data still tokenizing) reloads first: the
+  // run starts when that load is ready.
+  if (event.type === 'state' && event.state === 'ready' && useRun.getState().startWhenReady && engineHoldsCurrent()) {
     useRun.getState().setStartWhenReady(false);
     startNewRun();
   }
@@ -149,7 +161,8 @@ export function loadRun(): boolean {
   useErrors.getState().clear('engine');
   useRun.getState().resetRun();
   unansweredLoads++;
-  send({ type: 'load', model, dataset, config: useConfig.getState().config });
+  loaded = { model, dataset, config: useConfig.getState().config };
+  send({ type: 'load', ...loaded });
   return true;
 }
 
