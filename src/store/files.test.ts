@@ -1,23 +1,18 @@
 // The data store as the studio drives it: a new training file of another layout sets the old
 // validation file aside (with a note), a split folder picks its splits, and the settings keep the
 // user's edits across datasets while a preset lasts only for its own training set.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HF_TINY } from '../model/test-folders.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
-import { isCausalLm, useFiles, type DroppedFile } from './files.ts';
+import { isCausalLm, useFiles } from './files.ts';
+import { dropped, modelFolder } from './test-drops.ts';
 
-const dropped = (path: string, content: string): DroppedFile => ({ path, file: new File([content], path.split('/').pop()!) });
 const sst2 = (n: number) => ['sentence\tlabel', ...Array.from({ length: n }, (_, i) => `review number ${i} here\t${i % 2}`)].join('\n');
 const cola = (n: number) => Array.from({ length: n }, (_, i) => `gj04\t${i % 2}\t${i % 2 ? '' : '*'}\tSentence number ${i} is here.`).join('\n');
 
-/** A fixture model folder as the studio gets it dropped (weights, config, tokenizer). */
-const modelFolder = (name: string): DroppedFile[] =>
-  readdirSync(join(HF_TINY, name))
-    .filter((f) => !f.startsWith('ref-') && !f.endsWith('.jsonl') && !f.endsWith('.md'))
-    .map((f) => ({ path: `${name}/${f}`, file: new File([readFileSync(join(HF_TINY, name, f))], f) }));
 
 beforeEach(() => {
   useFiles.setState({ model: null, modelInfo: null, train: null, validation: null, folder: null, columns: {}, validationSource: 'fraction', validationNote: null, dataset: null });

@@ -1,8 +1,6 @@
 // QA and NER files dropped into the studio's data store: recognised, tokenized at the run's max
 // length (QA windows follow the setting and the stride), split by question or sentence, previewed
 // with the counts the UI shows; an NER validation file reads its tags with the training file's names.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { splitValidation } from '../io/dataset.ts';
 import { readModelFolder } from '../io/model-folder.ts';
@@ -11,17 +9,12 @@ import { parseSquadJson } from '../io/qa-data.ts';
 import { nerExamples, qaExamples } from '../io/token-task-data.ts';
 import { createTokenizer } from '../io/tokenizer.ts';
 import type { Dataset, ModelFiles } from '../io/types.ts';
-import { HF_TINY } from '../model/test-folders.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
-import { useFiles, type DroppedFile } from './files.ts';
+import { useFiles } from './files.ts';
 import { buildTokenTaskDataset, entitySpans, summariseTokenTask, type TokenizeProgress, type TokenTaskBuild } from './token-task-dataset.ts';
+import { dropped, modelFolder } from './test-drops.ts';
 
-const dropped = (path: string, content: string): DroppedFile => ({ path, file: new File([content], path.split('/').pop()!) });
-const modelFolder = (name: string): DroppedFile[] =>
-  readdirSync(join(HF_TINY, name))
-    .filter((f) => !f.startsWith('ref-') && !f.endsWith('.jsonl') && !f.endsWith('.md'))
-    .map((f) => ({ path: `${name}/${f}`, file: new File([readFileSync(join(HF_TINY, name, f))], f) }));
 
 const context = Array.from({ length: 150 }, (_, i) => `word${i}`).join(' ') + ' The capital of France is Paris.';
 const squad = JSON.stringify({

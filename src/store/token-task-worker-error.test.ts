@@ -1,11 +1,9 @@
 // The tokenizing worker's script fails to load (a blocked or broken bundle): the build in flight
 // is reported as failed, naming the file and why, and the studio goes on without a Dataset.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { HF_TINY } from '../model/test-folders.ts';
 import { useErrors } from './errors.ts';
-import { useFiles, type DroppedFile } from './files.ts';
+import { useFiles } from './files.ts';
+import { dropped, modelFolder } from './test-drops.ts';
 
 class UnloadableWorker {
   onmessage: unknown = null;
@@ -21,13 +19,10 @@ beforeAll(() => vi.stubGlobal('Worker', UnloadableWorker));
 afterAll(() => vi.unstubAllGlobals());
 
 it('a worker that cannot load fails the build by the file, with the reason', async () => {
-  const model = readdirSync(join(HF_TINY, 'bert'))
-    .filter((f) => !f.startsWith('ref-') && !f.endsWith('.jsonl') && !f.endsWith('.md'))
-    .map((f): DroppedFile => ({ path: `bert/${f}`, file: new File([readFileSync(join(HF_TINY, 'bert', f))], f) }));
   const squad = JSON.stringify({ version: '1.1', data: [{ title: 't', paragraphs: [{ context: 'Paris is in France.', qas: [{ id: 'q', question: 'Where is Paris?', answers: [{ text: 'France', answer_start: 12 }] }] }] }] });
   const files = useFiles.getState();
-  await files.dropModel(model);
-  await files.dropDataset('train', { path: 'squad.json', file: new File([squad], 'squad.json') });
+  await files.dropModel(modelFolder('bert'));
+  await files.dropDataset('train', dropped('squad.json', squad));
   await files.datasetSettled();
   expect(useFiles.getState().dataset).toBeNull();
   expect(useFiles.getState().tokenizing).toBeFalsy();

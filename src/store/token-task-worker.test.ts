@@ -2,15 +2,13 @@
 // stand-in Worker: every message goes through structuredClone as postMessage's would, so what is
 // sent must clone; the model's weights stay behind, each file's data is sent once, and the newest
 // build wins.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Dataset } from '../io/types.ts';
-import { HF_TINY } from '../model/test-folders.ts';
 import { useConfig } from './config.ts';
 import { useErrors } from './errors.ts';
-import { useFiles, type DroppedFile } from './files.ts';
+import { useFiles } from './files.ts';
 import type { TokenTaskEvent, TokenTaskRequest } from './token-task.worker.ts';
+import { dropped, modelFolder } from './test-drops.ts';
 
 /** Requests as the page sent them, and the worker's answers, in order. */
 const sent: TokenTaskRequest[] = [];
@@ -45,11 +43,6 @@ class InProcessWorker {
 beforeAll(() => vi.stubGlobal('Worker', InProcessWorker));
 afterAll(() => vi.unstubAllGlobals());
 
-const dropped = (path: string, content: string): DroppedFile => ({ path, file: new File([content], path.split('/').pop()!) });
-const modelFolder = (name: string): DroppedFile[] =>
-  readdirSync(join(HF_TINY, name))
-    .filter((f) => !f.startsWith('ref-') && !f.endsWith('.jsonl') && !f.endsWith('.md'))
-    .map((f) => ({ path: `${name}/${f}`, file: new File([readFileSync(join(HF_TINY, name, f))], f) }));
 const context = Array.from({ length: 150 }, (_, i) => `word${i}`).join(' ') + ' The capital of France is Paris.';
 const squad = (n: number, question = 'What is the capital of France?') =>
   JSON.stringify({
