@@ -353,10 +353,11 @@ test('a run saved before the shared files (vectorfit-run-1, a copy of each file 
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await openWithTinyBert(page, modelFolder());
-  await settle(page, { epochs: 8 });
+  // 300 steps: at ~30 steps/s a run of 24 can finish before the Pause click lands.
+  await settle(page, { epochs: 100 });
   await page.getByTestId('train').click();
   await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(2);
-  await page.getByTestId('pause').click();
+  await page.getByTestId('pause').click({ timeout: 60_000 });
   await waitState(page, 'paused');
   // The pause's checkpoint saved (an epoch's may be listed before it).
   const at = (await page.getByTestId('progress').getAttribute('data-step'))!;
