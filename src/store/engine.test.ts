@@ -57,6 +57,9 @@ it('a setting changed after Train is loaded first; the run starts on it', async 
   const loads = sent('load') as Extract<EngineRequest, { type: 'load' }>[];
   expect(loads).toHaveLength(2);
   expect(loads[1].config.lr).toBe(0.0123);
+  // The model and data the engine was sent before go as 'held', not posted again.
+  expect([loads[0].model, loads[0].dataset]).toEqual([model, useFiles.getState().dataset]);
+  expect([loads[1].model, loads[1].dataset]).toEqual(['held', 'held']);
   engine.answer({ type: 'state', state: 'ready' });
   expect(sent('start')).toHaveLength(1);
 });
@@ -72,6 +75,7 @@ it('data being re-tokenized when the load is ready: the run waits for it and sta
   await vi.advanceTimersByTimeAsync(1000);
   const loads = sent('load') as Extract<EngineRequest, { type: 'load' }>[];
   expect(loads.at(-1)!.dataset).toBe(rebuilt);
+  expect(loads.at(-1)!.model).toBe('held');
   engine.answer({ type: 'state', state: 'ready' });
   expect(sent('start')).toHaveLength(1);
 });

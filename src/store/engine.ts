@@ -30,7 +30,8 @@ let pendingRestore: RunHistory | null = null;
 let restoring = false;
 /** Loads sent and not yet answered ('ready' or 'error'): only the last one's answer may start or restore. */
 let unansweredLoads = 0;
-/** What the last load sent: Train starts a run only on the model, data and settings shown now. */
+/** What the last load sent: Train starts a run only on the model, data and settings shown now, and
+ * a model or Dataset sent before goes again as 'held'. Null while no worker holds anything. */
 let loaded: { model: ModelFiles; dataset: Dataset; config: TrainConfig } | null = null;
 
 /** The engine was last sent what the studio shows, and no change is waiting to be sent. */
@@ -52,16 +53,19 @@ function ensureWorker(): Worker {
     useRun.getState().apply([{ type: 'state', state: 'error' }]);
     w.terminate();
     worker = null;
+    loaded = null;
   };
   worker = w;
   return w;
 }
 
-function send(request: EngineRequest) {
+function send(request: EngineRequest): boolean {
   try {
     ensureWorker().postMessage(request);
+    return true;
   } catch (error) {
     useErrors.getState().report('engine', error);
+    return false;
   }
 }
 
@@ -161,8 +165,9 @@ export function loadRun(): boolean {
   useErrors.getState().clear('engine');
   useRun.getState().resetRun();
   unansweredLoads++;
-  loaded = { model, dataset, config: useConfig.getState().config };
-  send({ type: 'load', ...loaded });
+  const { config } = useConfig.getState();
+  const held = loaded;
+  loaded = send({ type: 'load', model: held?.model === model ? 'held' : model, dataset: held?.dataset === dataset ? 'held' : dataset, config }) ? { model, dataset, config } : null;
   return true;
 }
 

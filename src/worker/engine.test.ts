@@ -39,8 +39,8 @@ async function setup(acquireGpu: () => Promise<Gpu> = testGpu) {
   let onEvent: ((e: EngineEvent) => void) | undefined;
   const rows = (await readFile(join(FIXTURE, 'data.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Example);
   const dataset: Dataset = { task: 'classification', labelNames: ['a', 'b', 'c'], train: rows, validation: rows.slice(0, 4), name: 'hf-tiny' };
-  const load: EngineRequest = {
-    type: 'load',
+  const load = {
+    type: 'load' as const,
     model: await readModelDir(FIXTURE),
     dataset,
     config: defaultConfig(rows.length, { batchSize: 6, epochs: 2, lr: 1e-2, maxLength: 16, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } }),
@@ -160,6 +160,24 @@ describe('the engine protocol', () => {
     expect(states().at(-1)).toBe('error');
     await engine.handle(load);
     expect(states().at(-1)).toBe('ready');
+  });
+
+  it("a load refers to the model and dataset the last one sent ('held'): new settings train on them", async () => {
+    const fresh = await setup();
+    await fresh.engine.handle({ type: 'load', model: 'held', dataset: 'held', config: fresh.load.config });
+    const refused = fresh.events.find((e) => e.type === 'error');
+    expect(refused?.type === 'error' && refused.message).toBe('The engine holds no model to load again: send it with the load.');
+
+    const { engine, events, load, states, waitFor } = await setup();
+    await engine.handle(load);
+    await engine.handle({ type: 'load', model: 'held', dataset: 'held', config: { ...load.config, epochs: 1 } });
+    expect(states().at(-1)).toBe('ready');
+    await engine.handle({ type: 'start' });
+    await waitFor('finished');
+    // hf-tiny's rows in batches of 6, one epoch now.
+    const steps = events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
+    expect(Math.max(...steps)).toBe(Math.ceil(load.dataset.train.length / 6));
+    expect(events.some((e) => e.type === 'error')).toBe(false);
   });
 
   it('after a lost device, restores onto a new device from the last checkpoint and finishes as an uninterrupted run', async () => {

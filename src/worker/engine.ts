@@ -7,6 +7,8 @@ import { textModel } from '../train/load.ts';
 import { answerQuestion, tagWords, withBase } from '../train/token-task-predict.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
 import type { ImageDecoder } from '../io/images/decode.ts';
+import type { Dataset, ModelFiles } from '../io/types.ts';
+import type { TrainConfig } from '../train/types.ts';
 import { PlaygroundGenerator } from './generation.ts';
 import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
 
@@ -22,11 +24,15 @@ export interface EngineDeps {
 }
 
 type LoadRequest = Extract<EngineRequest, { type: 'load' }>;
+/** A load with what it held: the model and Dataset it sent or referred to. */
+type Load = { model: ModelFiles; dataset: Dataset; config: TrainConfig };
 
 export class Engine {
   private gpu?: Gpu;
   private trainer?: Trainer;
-  private lastLoad?: LoadRequest;
+  private lastLoad?: Load;
+  /** What the last load sent, whether or not it loaded: what 'held' refers to. */
+  private held: { model?: ModelFiles; dataset?: Dataset } = {};
   private state: EngineState = 'idle';
   private interrupt: 'pause' | 'stop' | 'lost' | null = null;
   private running?: Promise<void>;
@@ -116,14 +122,18 @@ export class Engine {
     return this.gpu;
   }
 
-  private async load(request: LoadRequest): Promise<void> {
+  private async load(request: LoadRequest | Load): Promise<void> {
+    const model = request.model === 'held' ? this.held.model : request.model;
+    const dataset = request.dataset === 'held' ? this.held.dataset : request.dataset;
+    this.held = { model, dataset };
+    if (!model || !dataset) throw new Error(`The engine holds no ${model ? 'dataset' : 'model'} to load again: send it with the load.`);
     if (this.state === 'training') await this.halt('stop');
     this.setState('loading');
     this.trainer = undefined;
     this.checkpointStep = undefined;
     const gpu = await this.device();
-    this.trainer = await Trainer.create({ gpu, files: request.model, dataset: request.dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage });
-    this.lastLoad = request;
+    this.trainer = await Trainer.create({ gpu, files: model, dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage });
+    this.lastLoad = { model, dataset, config: request.config };
     this.setState('ready');
   }
 

@@ -30,7 +30,10 @@ export type ExportKind = 'vectors' | 'merged' | 'log' | 'lora';
 export type ExportWhich = 'best' | 'last';
 
 export type EngineRequest =
-  | { type: 'load'; model: ModelFiles; dataset: Dataset; config: TrainConfig }
+  /** 'held': the model or Dataset the previous load sent. The page posts a model's files and a
+   * Dataset when they change, not again with every settings edit (hundreds of MB, or a second of
+   * the page's time for SQuAD's windows). */
+  | { type: 'load'; model: ModelFiles | 'held'; dataset: Dataset | 'held'; config: TrainConfig }
   | { type: 'start' }
   | { type: 'pause' }
   | { type: 'resume' }
