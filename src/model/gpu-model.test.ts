@@ -305,6 +305,35 @@ it('factors on the GPU (svdBatch, one layer at a time) exactly as the per-matrix
   }
 });
 
+// The engine reloads with new settings on the same model: the new model takes the old one's
+// factors instead of running the SVD again, and starts exactly where a fresh load would.
+it('copies U, V and the initial Σ of a model of the same weights instead of factoring again', async () => {
+  const loaded = await loadModel(await readModelDir(join(HF_TINY, 'distilbert')), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+  const { device } = await testGpu();
+  const dropout = { hidden: 0, attention: 0, classifier: 0 };
+  let factored = 0;
+  const options = { trains: () => true, factorOn: 'cpu' as const, onFactored: () => factored++ };
+  const first = await GpuModel.create(device, loaded.weights, dropout, { ...options, maxBatch: 2, maxSeq: 8 });
+  const svds = factored;
+  expect(svds).toBeGreaterThan(0);
+  // Another shape, as new settings give; the trained Σ of the first must not leak into the second.
+  device.queue.writeBuffer(first.paramsTensor.buffer, 0, new Float32Array(first.params.size).fill(7));
+  const again = await GpuModel.create(device, loaded.weights, dropout, { ...options, maxBatch: 3, maxSeq: 16, factorsFrom: first });
+  expect(factored).toBe(svds);
+  const fresh = await GpuModel.create(device, loaded.weights, dropout, { ...options, maxBatch: 3, maxSeq: 16 });
+  const [copied, expected] = [await again.readFactors(), await fresh.readFactors()];
+  for (const [path, f] of expected) {
+    for (const key of ['u', 'sigma', 'v'] as const) expect(Array.from(copied.get(path)![key]), `${path} ${key}`).toEqual(Array.from(f[key]));
+  }
+  expect(Array.from(await readTensor(device, again.initialTensor))).toEqual(Array.from(await readTensor(device, fresh.initialTensor)));
+  expect(again.svdReports).toEqual(fresh.svdReports);
+
+  // Other modules (another architecture): factored afresh.
+  const bert = await loadModel(await readModelDir(join(HF_TINY, 'bert')), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
+  await GpuModel.create(device, bert.weights, dropout, { ...options, maxBatch: 2, maxSeq: 8, factorsFrom: first });
+  expect(factored).toBeGreaterThan(svds);
+});
+
 // A GPU measures each product's matmul kernel before the first step (matmul_tuning.ts). Forced on
 // SwiftShader with a tile as the only candidate, every product of the plan moves from the
 // software kernel to a tile: loss and gradients must not change by a bit.

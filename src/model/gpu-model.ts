@@ -55,6 +55,10 @@ export interface GpuModelOptions {
   factorOn: 'gpu' | 'cpu';
   /** Called after each matrix is factored (progress for the UI). */
   onFactored?: (done: number, total: number, path: string, report: SvdReport) => void;
+  /** A model of the same weights on this device (the engine's previous load, before new settings):
+   * its U, V and initial Σ are copied instead of factoring every matrix again. Ignored unless it
+   * has every module at the same shape. */
+  factorsFrom?: GpuModel;
   /** Per-module form of the linears (linear_forms.ts): 'auto' (default) takes the fewer FLOPs
    * at maxBatch × maxSeq tokens; a map from GpuModel.measureLinearForms takes the form measured
    * faster on this GPU per module shape; the others force one form everywhere (tests, benchmarks). */
@@ -219,7 +223,8 @@ export class GpuModel {
    * a copy of the initial trainable values (the strength's v0). */
   static async create(device: GPUDevice, weights: ModelWeights, dropout: DropoutRates, options: GpuModelOptions): Promise<GpuModel> {
     const model = new GpuModel(device, weights.layout, options, dropout, weights);
-    await model.factor(weights);
+    const from = options.factorsFrom;
+    if (!(from && (await model.copyFactors(from)))) await model.factor(weights);
     const encoder = device.createCommandEncoder();
     encoder.copyBufferToBuffer(model.paramsTensor.buffer, 0, model.initialTensor.buffer, 0, model.params.size * 4);
     device.queue.submit([encoder.finish()]);
@@ -270,6 +275,27 @@ export class GpuModel {
       const results = await svdBatch(this.device, inputs);
       for (const [i, module] of modules.entries()) await place(module, inputs[i].w, results[i]);
     }
+  }
+
+  /** U, V and the initial Σ of `from`'s modules (same paths and shapes, same device), with their
+   * SVD reports; false, copying nothing, when the modules differ. */
+  private async copyFactors(from: GpuModel): Promise<boolean> {
+    const old = new Map(from.modules.map((m) => [m.layout.path, m]));
+    const same = (a: ModuleLayout, b: ModuleLayout | undefined) => !!b && a.dOut === b.dOut && a.dIn === b.dIn && a.rank === b.rank;
+    if (from.device !== this.device || !this.modules.every((m) => same(m.layout, old.get(m.layout.path)?.layout))) return false;
+    const encoder = this.device.createCommandEncoder();
+    for (const module of this.modules) {
+      const { layout: m } = module;
+      const source = old.get(m.path)!;
+      encoder.copyBufferToBuffer(source.u.buffer, 0, module.u.buffer, 0, m.dOut * m.rank * 4);
+      encoder.copyBufferToBuffer(source.v.buffer, 0, module.v.buffer, 0, m.dIn * m.rank * 4);
+      // Σ as factored: the old model's copy of its parameters at load time, at its own offset.
+      encoder.copyBufferToBuffer(from.initialTensor.buffer, source.sigma.byteOffset ?? 0, module.sigma.buffer, module.sigma.byteOffset ?? 0, m.rank * 4);
+      this.svdReports.set(m.path, from.svdReports.get(m.path)!);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    return true;
   }
 
   /** U, Σ, V of every factored module as they are on the GPU, by module path. */

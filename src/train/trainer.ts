@@ -60,6 +60,8 @@ export interface TrainerOptions {
   emit: Emit;
   /** The engine's own choices (linear forms, the frozen-module skip); defaults otherwise. */
   engine?: Pick<GpuModelOptions, 'linearForms' | 'skipFrozenModules'>;
+  /** The trainer of the previous load of the same model files: its factors are reused. */
+  previous?: Trainer;
   /** How this platform decodes image files (an image model's rows): decodeImageBrowser in the
    * worker, decodeImageNode in Node. Required for an image model. */
   decodeImage?: ImageDecoder;
@@ -132,7 +134,7 @@ export class Trainer {
     }
   }
 
-  static async create({ gpu, files, dataset, config, emit, engine, decodeImage }: TrainerOptions): Promise<Trainer> {
+  static async create({ gpu, files, dataset, config, emit, engine, decodeImage, previous }: TrainerOptions): Promise<Trainer> {
     if (!dataset.train.length) throw new Error(`${dataset.name}: the training split is empty`);
     if (config.metric !== undefined) {
       const known = TASK_METRICS[dataset.task];
@@ -164,6 +166,7 @@ export class Trainer {
       linearForms,
       factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
       onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
+      factorsFrom: previous && previous.gpu === gpu ? previous.model : undefined,
       ...engine,
     });
     const trainsSlot = (slot: number) => {

@@ -162,7 +162,7 @@ describe('the engine protocol', () => {
     expect(states().at(-1)).toBe('ready');
   });
 
-  it("a load refers to the model and dataset the last one sent ('held'): new settings train on them", async () => {
+  it("a load refers to the model and dataset the last one sent ('held'): new settings train on them, on the same SVD factors", async () => {
     const fresh = await setup();
     await fresh.engine.handle({ type: 'load', model: 'held', dataset: 'held', config: fresh.load.config });
     const refused = fresh.events.find((e) => e.type === 'error');
@@ -170,8 +170,13 @@ describe('the engine protocol', () => {
 
     const { engine, events, load, states, waitFor } = await setup();
     await engine.handle(load);
+    const factoring = () => events.filter((e) => e.type === 'progress' && e.phase === 'factoring').length;
+    const svds = factoring();
+    expect(svds).toBeGreaterThan(0);
     await engine.handle({ type: 'load', model: 'held', dataset: 'held', config: { ...load.config, epochs: 1 } });
     expect(states().at(-1)).toBe('ready');
+    // The same model files: the SVD factors of the load before are reused, not computed again.
+    expect(factoring()).toBe(svds);
     await engine.handle({ type: 'start' });
     await waitFor('finished');
     // hf-tiny's rows in batches of 6, one epoch now.

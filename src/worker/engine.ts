@@ -129,10 +129,12 @@ export class Engine {
     if (!model || !dataset) throw new Error(`The engine holds no ${model ? 'dataset' : 'model'} to load again: send it with the load.`);
     if (this.state === 'training') await this.halt('stop');
     this.setState('loading');
+    // New settings on the same model files: the new trainer takes the old one's SVD factors.
+    const previous = this.trainer && this.lastLoad?.model === model ? this.trainer : undefined;
     this.trainer = undefined;
     this.checkpointStep = undefined;
     const gpu = await this.device();
-    this.trainer = await Trainer.create({ gpu, files: model, dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage });
+    this.trainer = await Trainer.create({ gpu, files: model, dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage, previous });
     this.lastLoad = { model, dataset, config: request.config };
     this.setState('ready');
   }
