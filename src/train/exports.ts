@@ -143,7 +143,8 @@ async function mergedExport(trainer: Trainer): Promise<ExportFile[]> {
   return [
     { name: 'model.safetensors', bytes: bytesOf(writeSafetensors(tensors, { format: 'pt' })) },
     { name: 'config.json', bytes: json(config) },
-    ...Object.entries(inputFiles(loaded)).map(([name, bytes]) => ({ name, bytes })),
+    // Copies: an export's bytes are handed over (transferred to the page), the model's stay held.
+    ...Object.entries(inputFiles(loaded)).map(([name, bytes]) => ({ name, bytes: bytes.slice(0) })),
   ];
 }
 

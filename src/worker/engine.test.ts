@@ -14,7 +14,7 @@ import { acquireNodeGpu } from '../gpu/node.ts';
 import { testGpu } from '../test/gpu.ts';
 import { Engine } from './engine.ts';
 import type { Dataset, Example } from '../io/types.ts';
-import type { EngineEvent, EngineRequest, EngineState } from './protocol.ts';
+import { eventTransferables, type EngineEvent, type EngineRequest, type EngineState } from './protocol.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
 
@@ -31,7 +31,9 @@ async function setup(acquireGpu: () => Promise<Gpu> = testGpu) {
       },
       load: async (name) => saved.get(name) ?? null,
     },
-    post: (e) => {
+    post: (event) => {
+      // Handed over as the worker posts it: what it transfers is gone from the engine's side.
+      const e = structuredClone(event, { transfer: eventTransferables(event) });
       events.push(e);
       onEvent?.(e);
     },
@@ -170,6 +172,9 @@ describe('the engine protocol', () => {
 
     const { engine, events, load, states, waitFor } = await setup();
     await engine.handle(load);
+    // An export hands its files to the page: the held model's own files must stay whole.
+    await engine.handle({ type: 'export', kind: 'merged' });
+    expect(events.some((e) => e.type === 'export')).toBe(true);
     const factoring = () => events.filter((e) => e.type === 'progress' && e.phase === 'factoring').length;
     const svds = factoring();
     expect(svds).toBeGreaterThan(0);

@@ -5,15 +5,12 @@ import { acquireGpu } from '../gpu/device.ts';
 import { browserCheckpointStore } from '../train/browser-store.ts';
 import { decodeImageBrowser } from '../io/images/decode-browser.ts';
 import { Engine } from './engine.ts';
-import type { EngineEvent, EngineRequest } from './protocol.ts';
+import { eventTransferables, type EngineEvent, type EngineRequest } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 function post(event: EngineEvent): void {
-  const transfer: Transferable[] = [];
-  if (event.type === 'export') for (const f of event.files) transfer.push(f.bytes);
-  if (event.type === 'strength') transfer.push(event.values.buffer, event.frozen.buffer, event.trainable.buffer);
-  self.postMessage(event, transfer);
+  self.postMessage(event, eventTransferables(event));
 }
 
 const engine = browserCheckpointStore().then((store) => new Engine({ acquireGpu: () => acquireGpu(navigator.gpu), store, post, decodeImage: decodeImageBrowser }));

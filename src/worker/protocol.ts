@@ -126,3 +126,11 @@ export interface LayerSigmaChange {
   /** By module kind: the first (up to) four entries of Σ_t − Σ₀, in Σ₀'s order (descending Σ₀). */
   change: Partial<Record<ModuleKind, number[]>>;
 }
+
+/** What an event hands over rather than copies when posted: an export's files and a strength
+ * event's arrays, which the engine makes for that event alone. */
+export function eventTransferables(event: EngineEvent): Transferable[] {
+  if (event.type === 'export') return event.files.map((f) => f.bytes);
+  if (event.type === 'strength') return [event.values.buffer, event.frozen.buffer, event.trainable.buffer];
+  return [];
+}
