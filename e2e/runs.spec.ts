@@ -135,10 +135,12 @@ test('a paused run on dropped files continues after a reload exactly as the unin
   }
   expect(Object.keys(merged).every((name) => name.startsWith('hf-tiny-bert-vectorfit-merged/'))).toBe(true);
 
-  // The same settings again, paused early, then the tab reloaded.
+  // The same settings again, paused early, then the tab reloaded. The run must be the same 24
+  // steps to compare losses, so the pause races its end: poll closely, and a click that finds
+  // the run already finished fails within a minute instead of waiting out the test.
   await page.getByTestId('train').click();
-  await expect.poll(async () => Number(await page.getByTestId('progress').getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(2);
-  await page.getByTestId('pause').click();
+  await expect.poll(stepNow, { timeout: 300_000, intervals: [20] }).toBeGreaterThanOrEqual(2);
+  await page.getByTestId('pause').click({ timeout: 60_000 });
   await waitState(page, 'paused');
   const pausedRow = page.getByTestId('run-row').first();
   await expect(pausedRow).toHaveAttribute('data-state', 'paused');

@@ -76,3 +76,26 @@ test('an IndexedDB run library from before the blob store (version 1) keeps its 
   });
   expect(result).toEqual({ runs: ['run-old'], size: 5, has: true });
 });
+
+test('a tab holding the version-1 run library open gets a clear refusal instead of a silent wait, and the upgrade goes on once it closes', async ({ page }) => {
+  await page.goto('/');
+  const result = await page.evaluate(async () => {
+    // The other tab: the studio from before the blob store, its connection left open.
+    const old = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('vectorfit-runs', 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('files');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const { indexedDbRunStorage } = (await import('/src/train/browser-store.ts' as string)) as typeof import('../src/train/browser-store.ts');
+    const store = indexedDbRunStorage();
+    const refused = await store.runs().then(
+      () => 'listed',
+      (error: Error) => error.message,
+    );
+    old.close();
+    await store.write('run-new', 'run.json', new Uint8Array(3));
+    return { refused, runs: await store.runs() };
+  });
+  expect(result).toEqual({ refused: expect.stringContaining('held open by another tab running an older version'), runs: ['run-new'] });
+});

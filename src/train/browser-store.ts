@@ -42,12 +42,21 @@ function indexedDbStore(): CheckpointStore {
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
+  // A connection per request, closed when its transaction ends: an open one would block any
+  // later version of the database in another tab.
   const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>) => {
     const db = await open();
     return new Promise<T>((resolve, reject) => {
-      const request = act(db.transaction('checkpoints', mode).objectStore('checkpoints'));
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
+      const transaction = db.transaction('checkpoints', mode);
+      const request = act(transaction.objectStore('checkpoints'));
+      transaction.oncomplete = () => {
+        db.close();
+        resolve(request.result);
+      };
+      transaction.onabort = () => {
+        db.close();
+        reject(transaction.error ?? request.error);
+      };
     });
   };
   return {
@@ -224,7 +233,15 @@ export function indexedDbRunStorage(): RunStorage {
         if (!db.objectStoreNames.contains('files')) db.createObjectStore('files');
         if (!db.objectStoreNames.contains(BLOBS)) db.createObjectStore(BLOBS);
       };
-      request.onsuccess = () => resolve(request.result);
+      // An open version-1 connection (a tab still running the studio from before) holds the
+      // upgrade back until it closes: say so instead of waiting without a word.
+      let blocked = false;
+      request.onblocked = () => {
+        blocked = true;
+        reject(new Error('the run library is held open by another tab running an older version of the studio: close that tab, then try again'));
+      };
+      // Once that tab closes, the upgrade completes for a request already refused: let it go.
+      request.onsuccess = () => (blocked ? request.result.close() : resolve(request.result));
       request.onerror = () => reject(request.error);
     });
   /** One request in its own transaction: a put that fails stores nothing. */
