@@ -23,6 +23,9 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   });
   await page.goto('/');
   await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
+  // A cosine schedule warmed up over a tenth of the steps, as the exported config says.
+  await page.getByTestId('schedule').selectOption('cosine');
+  await page.getByTestId('warmup').fill('0.1');
   await page.screenshot({ path: 'test-results/train-ready.png', fullPage: true });
 
   await page.getByTestId('train').click();
@@ -50,6 +53,7 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   const adapterConfig = JSON.parse(new TextDecoder().decode(zipped[folder + 'adapter_config.json']));
   expect(adapterConfig).toMatchObject({ method: 'vectorfit', variant: 'vectorfit', base_model: 'vectorfit-demo-bert-tiny', num_labels: 2 });
   expect(adapterConfig.avf.frozen_at_end).toHaveLength(5);
+  expect(adapterConfig.training).toMatchObject({ lr_schedule: 'cosine', warmup_ratio: 0.1 });
   const vectors = Object.keys(zipped).find((name) => name.endsWith('.safetensors'));
   expect(vectors).toBeDefined();
   const file = readSafetensors(zipped[vectors!], vectors!);

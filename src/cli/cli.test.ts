@@ -126,6 +126,16 @@ describe('vectorfit grads', () => {
 });
 
 describe('vectorfit train', () => {
+  it('refuses a schedule or warm-up it does not know, by the flag', () => {
+    const data = join(FIXTURE, 'data.jsonl');
+    const schedule = vectorfit('train', '--model', FIXTURE, '--data', data, '--schedule', 'cosin');
+    expect(schedule.status).toBe(2);
+    expect(schedule.stderr).toContain('--schedule must be one of linear, cosine, constant');
+    const warmup = vectorfit('train', '--model', FIXTURE, '--data', data, '--warmup', '6');
+    expect(warmup.status).toBe(2);
+    expect(warmup.stderr).toContain('--warmup takes the share of steps to warm up over, from 0 to 1');
+  });
+
   it('stops a diverging run (--lr 1e30) with a non-zero exit naming the step, keeps the finite checkpoint and writes no exports', () => {
     const out = mkdtempSync(join(tmpdir(), 'vectorfit-'));
     const data = join(FIXTURE, 'data.jsonl');

@@ -24,6 +24,7 @@ import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, 
 import { causalLmReader, loadModel, textModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
 import { DivergenceError, Trainer } from '../train/trainer.ts';
+import { LR_SCHEDULES, warmupSteps, type LrSchedule } from '../train/schedule.ts';
 import { VARIANTS, type TrainConfig, type Variant } from '../train/types.ts';
 import { eosIds, generateText, promptIds } from '../worker/generation.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
@@ -45,7 +46,7 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
-                  [--epochs N] [--batch N] [--lr X] [--schedule linear|constant]
+                  [--epochs N] [--batch N] [--lr X] [--schedule linear|cosine|constant] [--warmup RATIO]
                   [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
                   [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
                   [--lora-rank R]
@@ -362,7 +363,15 @@ async function train(flags: Flags): Promise<void> {
   if (flags.epochs) overrides.epochs = int(flags, 'epochs');
   if (flags.batch) overrides.batchSize = int(flags, 'batch');
   if (flags.lr) overrides.lr = Number(flags.lr);
-  if (flags.schedule) overrides.lrSchedule = flags.schedule === 'constant' ? 'constant' : 'linear';
+  if (flags.schedule) {
+    if (!LR_SCHEDULES.includes(flags.schedule as LrSchedule)) throw new UsageError(`--schedule must be one of ${LR_SCHEDULES.join(', ')}`);
+    overrides.lrSchedule = flags.schedule as LrSchedule;
+  }
+  if (flags.warmup) {
+    const ratio = Number(flags.warmup);
+    if (!(ratio >= 0 && ratio <= 1)) throw new UsageError('--warmup takes the share of steps to warm up over, from 0 to 1');
+    overrides.warmupRatio = ratio;
+  }
   if (flags.seed) overrides.seed = int(flags, 'seed');
   // QA windows are cut at their own length (default 384): the trainer's plans must hold them.
   if (flags['max-length'] || tokenTask) overrides.maxLength = tokenTask?.maxLength ?? int(flags, 'max-length');
@@ -396,7 +405,7 @@ async function train(flags: Flags): Promise<void> {
   console.error(
     `${summary.name}: ${summary.trainableParameters.toLocaleString('en')} trainable of ${summary.totalParameters.toLocaleString('en')} ` +
       `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${trainer.totalSteps} steps, ` +
-      `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
+      `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}${config.warmupRatio ? `, warm-up ${warmupSteps(config, trainer.totalSteps)} steps` : ''}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
   );
   const outDir = flags.out;
   const store = outDir ? fileCheckpointStore(join(outDir, 'checkpoints')) : undefined;

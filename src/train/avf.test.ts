@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AvfSettings } from './types.ts';
 import { applyAvfStep, avfSteps, createAvfState, isAvfStep } from './avf.ts';
-import { learningRate } from './schedule.ts';
 
 const avf: AvfSettings = { start: 3, interval: 2, count: 3, k: 2, beta: 0.5 };
 
@@ -40,14 +39,5 @@ describe('AVF freezing on a scripted strength sequence', () => {
     const change = applyAvfStep(state, [5, 5, 5, 9], [1, 1, 1, 0], avf);
     expect(change.frozen).toEqual([0, 1]);
     expect(state.ema[3]).toBe(0);
-  });
-});
-
-describe('learning-rate schedule', () => {
-  it('decays linearly to lr/T at the last step, as Hugging Face does without warm-up', () => {
-    const config = { lr: 0.01, lrSchedule: 'linear' as const };
-    expect(learningRate(config, 1, 4)).toBeCloseTo(0.01, 15);
-    expect(learningRate(config, 4, 4)).toBeCloseTo(0.0025, 15);
-    expect(learningRate({ ...config, lrSchedule: 'constant' }, 4, 4)).toBe(0.01);
   });
 });

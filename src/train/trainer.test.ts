@@ -13,6 +13,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { defaultConfig } from './defaults.ts';
 import { moduleSpectrum } from './delta-spectrum.ts';
 import { buildExport, readVectorsExport } from './exports.ts';
+import { learningRate } from './schedule.ts';
 import { Trainer, type TrainerOptions } from './trainer.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/hf-tiny/bert');
@@ -50,6 +51,19 @@ describe('VectorFit trainer on a tiny BERT', () => {
     const first = (l[0] + l[1] + l[2]) / 3;
     const last = (l[27] + l[28] + l[29]) / 3;
     expect(last).toBeLessThan(0.7 * first);
+  });
+
+  it('warms the rate up from 0 as the Trainer does: the first update changes nothing', async () => {
+    const t = await trainer(0, { lrSchedule: 'cosine', warmupRatio: 0.25 });
+    const before = await t.trainedTensors();
+    await t.train(() => t.step >= 1);
+    const after = await t.trainedTensors();
+    for (const [name, { data }] of before) expect(after.get(name)!.data, name).toEqual(data);
+    await t.train(() => false);
+    // 12 steps, 3 of them warm-up, then half a cosine down to the last step's rate.
+    const rates = t.log.flatMap((r) => (r.type === 'step' ? [r.lr] : []));
+    expect(rates).toEqual(Array.from({ length: 12 }, (_, i) => learningRate({ lr: 1e-2, lrSchedule: 'cosine', warmupRatio: 0.25 }, i + 1, 12)));
+    expect(rates.slice(0, 4)).toEqual([0, 1e-2 * (1 / 3), 1e-2 * (2 / 3), 1e-2]);
   });
 
   it('stops cleanly with a clear error when the loss stops being finite', async () => {

@@ -22,7 +22,9 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   lr: number;
-  lrSchedule: 'constant' | 'linear';
+  lrSchedule: 'constant' | 'linear' | 'cosine';
+  /** Share of the run's steps over which the rate rises linearly from 0 (absent: none). */
+  warmupRatio?: number;
   beta1: number;
   beta2: number;
   eps: number;

@@ -1,8 +1,9 @@
 import { totalSteps, useConfig } from '../store/config.ts';
 import { useFiles } from '../store/files.ts';
 import { isRunning, useRun } from '../store/run.ts';
+import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.ts';
 import { VARIANTS, type Variant } from '../train/types.ts';
-import { formatCount, VARIANT_LABELS } from './labels.ts';
+import { formatCount, SCHEDULE_LABELS, VARIANT_LABELS } from './labels.ts';
 import { NumberField } from './NumberField.tsx';
 import { QaStrideField } from './QaStrideField.tsx';
 
@@ -44,12 +45,25 @@ export function SetupPanel() {
           <select
             value={config.lrSchedule}
             disabled={locked}
-            onChange={(e) => set('lrSchedule', e.target.value as 'constant' | 'linear')}
+            data-testid="schedule"
+            onChange={(e) => set('lrSchedule', e.target.value as LrSchedule)}
           >
-            <option value="linear">linear decay</option>
-            <option value="constant">constant</option>
+            {LR_SCHEDULES.map((s) => (
+              <option key={s} value={s}>
+                {SCHEDULE_LABELS[s]}
+              </option>
+            ))}
           </select>
         </label>
+        <NumberField
+          label="Warm-up ratio"
+          value={config.warmupRatio ?? 0}
+          max={1}
+          disabled={locked}
+          onChange={(v) => set('warmupRatio', v)}
+          title="Share of the steps over which the learning rate rises from 0 (Hugging Face's warmup_ratio)"
+          testId="warmup"
+        />
         {!images && (
           <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation (QA: the window length)" testId="max-length" />
         )}

@@ -1,5 +1,6 @@
 // Names in the paper's notation, shared by the heatmap, the timeline and the setup panel.
 import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
+import type { LrSchedule } from '../train/schedule.ts';
 import type { Variant } from '../train/types.ts';
 
 export function rowLabel(kind: 'sigma' | 'bias', module: ModuleKind): string {
@@ -21,6 +22,12 @@ export const VARIANT_LABELS: Record<Variant, string> = {
   'sigma-attn': 'Σ of q, k, v, o',
   'sigma-attn+bias': 'Σ of q, k, v, o and every bias',
   head: 'Head only (baseline, no Σ or biases)',
+};
+
+export const SCHEDULE_LABELS: Record<LrSchedule, string> = {
+  linear: 'linear decay',
+  cosine: 'cosine decay',
+  constant: 'constant',
 };
 
 export function formatCount(n: number): string {
