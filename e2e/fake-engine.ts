@@ -18,7 +18,7 @@ function fakeEngine() {
   const tick = () => {
     step++;
     const values = new Float32Array(LAYERS * ROWS).map((_, i) => (step * (1 + (i % 7))) / 1000);
-    post({ type: 'step', step, totalSteps: total, epoch: Math.floor((2 * (step - 1)) / total), loss: 0.7 / Math.sqrt(step), lr: 1e-2, stepsPerSecond: 20, tokensPerSecond: 20 * 32 * 64 });
+    post({ type: 'step', step, totalSteps: total, epoch: Math.floor((2 * (step - 1)) / total), loss: 0.7 / Math.sqrt(step), lr: 1e-2, gradNorm: 0.5, stepsPerSecond: 20, tokensPerSecond: 20 * 32 * 64 });
     if (avfSteps.includes(step)) {
       const next = new Uint8Array(LAYERS * ROWS);
       const pick = [(step * 5) % 24, (step * 5 + 3) % 24];

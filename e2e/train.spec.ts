@@ -23,9 +23,11 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   });
   await page.goto('/');
   await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
-  // A cosine schedule warmed up over a tenth of the steps, as the exported config says.
+  // A cosine schedule warmed up over a tenth of the steps, gradients clipped to norm 1, as the
+  // exported config says.
   await page.getByTestId('schedule').selectOption('cosine');
   await page.getByTestId('warmup').fill('0.1');
+  await page.getByTestId('max-grad-norm').fill('1');
   await page.screenshot({ path: 'test-results/train-ready.png', fullPage: true });
 
   await page.getByTestId('train').click();
@@ -41,6 +43,7 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   await expect(heatmap).toHaveAttribute('data-frozen', '5', { timeout: 30_000 });
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused', { timeout: 60_000 });
+  await expect(page.getByTestId('progress')).toContainText(/grad norm \d/);
   await page.screenshot({ path: 'test-results/train-paused.png', fullPage: true });
 
   const download = page.waitForEvent('download', { timeout: 60_000 });
@@ -53,7 +56,7 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   const adapterConfig = JSON.parse(new TextDecoder().decode(zipped[folder + 'adapter_config.json']));
   expect(adapterConfig).toMatchObject({ method: 'vectorfit', variant: 'vectorfit', base_model: 'vectorfit-demo-bert-tiny', num_labels: 2 });
   expect(adapterConfig.avf.frozen_at_end).toHaveLength(5);
-  expect(adapterConfig.training).toMatchObject({ lr_schedule: 'cosine', warmup_ratio: 0.1 });
+  expect(adapterConfig.training).toMatchObject({ lr_schedule: 'cosine', warmup_ratio: 0.1, max_grad_norm: 1 });
   const vectors = Object.keys(zipped).find((name) => name.endsWith('.safetensors'));
   expect(vectors).toBeDefined();
   const file = readSafetensors(zipped[vectors!], vectors!);

@@ -3,6 +3,8 @@
 // vectorIndex[i]. A frozen vector behaves like a PyTorch parameter whose gradient is disabled:
 // its elements, moments and step count stay exactly as they are. Each vector keeps its own step
 // for the bias corrections, because AVF freezes and releases vectors at different times.
+// Gradients are scaled by a clipping factor first (kernels/grad_norm.ts), as PyTorch's
+// clip_grad_norm_ scales them in place before the step.
 // `updateElements` uses step = steps[vector] + 1; `advanceSteps`, dispatched after it, stores
 // that step (a vector's elements span many workgroups, so no element thread may store it).
 
@@ -35,6 +37,8 @@ struct Dims {
 @group(0) @binding(6) var<storage, read_write> m: array<f32>;
 @group(0) @binding(7) var<storage, read_write> v: array<f32>;
 @group(0) @binding(8) var<storage, read> vectorIndex: array<u32>;
+// clip[0]: the factor every gradient is scaled by first (gradient clipping; exactly 1 without).
+@group(0) @binding(9) var<storage, read> clip: array<f32>;
 
 // 1 − β^step as −expm1(step·ln β): forming β^step first and subtracting it from 1 would cancel
 // most digits at early steps (1 − 0.999¹). For |x| ≤ 0.5 the Taylor series to x⁸/8! is exact to
@@ -56,7 +60,7 @@ fn updateElements(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gro
   let vector = vectorIndex[i];
   if (frozen[vector] != 0u) { return; }
   let step = f32(steps[vector] + 1u);
-  let g = grads[i];
+  let g = grads[i] * clip[0];
   let mi = fma(hyper.beta1, m[i], hyper.oneMinusBeta1 * g);
   let vi = fma(hyper.beta2, v[i], hyper.oneMinusBeta2 * g * g);
   m[i] = mi;

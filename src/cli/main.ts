@@ -46,13 +46,16 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
-                  [--epochs N] [--batch N] [--lr X] [--schedule linear|cosine|constant] [--warmup RATIO]
-                  [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
+                  [--epochs N] [--batch N] [--lr X] [--schedule linear|cosine|constant]
+                  [--warmup RATIO] [--max-grad-norm X] [--avf ti,tf,nf,k] [--seed N]
+                  [--max-length N] [--limit N]
                   [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
                   [--lora-rank R]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
+      As Hugging Face's Trainer: --warmup raises the rate from 0 over that share of the steps,
+      --max-grad-norm clips each step's gradients to that global norm (default: neither).
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
@@ -367,6 +370,11 @@ async function train(flags: Flags): Promise<void> {
     if (!LR_SCHEDULES.includes(flags.schedule as LrSchedule)) throw new UsageError(`--schedule must be one of ${LR_SCHEDULES.join(', ')}`);
     overrides.lrSchedule = flags.schedule as LrSchedule;
   }
+  if (flags['max-grad-norm']) {
+    const norm = Number(flags['max-grad-norm']);
+    if (!(norm >= 0 && Number.isFinite(norm))) throw new UsageError('--max-grad-norm takes the global gradient norm to clip to (0: no clipping)');
+    overrides.maxGradNorm = norm;
+  }
   if (flags.warmup) {
     const ratio = Number(flags.warmup);
     if (!(ratio >= 0 && ratio <= 1)) throw new UsageError('--warmup takes the share of steps to warm up over, from 0 to 1');
@@ -405,7 +413,7 @@ async function train(flags: Flags): Promise<void> {
   console.error(
     `${summary.name}: ${summary.trainableParameters.toLocaleString('en')} trainable of ${summary.totalParameters.toLocaleString('en')} ` +
       `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${trainer.totalSteps} steps, ` +
-      `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}${config.warmupRatio ? `, warm-up ${warmupSteps(config, trainer.totalSteps)} steps` : ''}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
+      `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}${config.warmupRatio ? `, warm-up ${warmupSteps(config, trainer.totalSteps)} steps` : ''}${config.maxGradNorm ? `, gradients clipped to norm ${config.maxGradNorm}` : ''}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
   );
   const outDir = flags.out;
   const store = outDir ? fileCheckpointStore(join(outDir, 'checkpoints')) : undefined;

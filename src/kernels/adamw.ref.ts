@@ -15,6 +15,8 @@ export interface AdamWRefArgs {
   beta2: number;
   eps: number;
   weightDecay: number;
+  /** Every gradient is scaled by it first (gradient clipping); 1 when absent. */
+  gradFactor?: number;
 }
 
 /** One step; returns updated copies (the inputs are not modified). */
@@ -28,7 +30,7 @@ export function adamw(args: AdamWRefArgs): { params: Float64Array; m: Float64Arr
     const vector = args.vectorIndex[i];
     if (args.frozen[vector]) continue;
     const step = steps[vector] + 1;
-    const g = args.grads[i];
+    const g = args.grads[i] * (args.gradFactor ?? 1);
     params[i] *= 1 - lr * weightDecay;
     m[i] = beta1 * m[i] + (1 - beta1) * g;
     v[i] = beta2 * v[i] + (1 - beta2) * g * g;

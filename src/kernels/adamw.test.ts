@@ -14,7 +14,7 @@ const PARAM_TOL = { atol: 2e-6, rtol: 0 };
 const MOMENT_TOL = { atol: 1e-6, rtol: 1e-6 };
 
 describe('adamw', () => {
-  it('matches its float64 reference over steps where vectors are frozen and released, each with its own step count', async () => {
+  it('matches its float64 reference over steps where vectors are frozen and released, each with its own step count, and gradients scaled by clipping', async () => {
     const { device } = await testGpu();
     const lengths = [3, 1, 300, 17, 5];
     const vectorIndex = lengths.flatMap((length, vector) => Array<number>(length).fill(vector));
@@ -43,7 +43,10 @@ describe('adamw', () => {
       steps: uploadTensor(device, steps, [lengths.length], 'u32'),
       frozen: uploadTensor(device, frozenByStep[0], [lengths.length], 'u32'),
       hyper: createAdamWHyper(device, hyper(0)),
+      gradFactor: uploadTensor(device, [1, 0], [2]),
     };
+    // Gradient clipping scales the gradients of two of the steps.
+    const factors = [1, 0.25, 1, 0.5, 1];
     const dispatches = adamw(device, gpu); // built once, replayed every step as in training
 
     for (const [step, frozen] of frozenByStep.entries()) {
@@ -51,10 +54,11 @@ describe('adamw', () => {
       writeTensor(device, gpu.grads, grads);
       writeTensor(device, gpu.frozen, frozen);
       writeAdamWHyper(device, gpu.hyper, hyper(step));
+      writeTensor(device, gpu.gradFactor, [factors[step]]);
       const before = { params: await readTensor(device, gpu.params), m: await readTensor(device, gpu.m), v: await readTensor(device, gpu.v) };
       runDispatches(device, dispatches);
       const { lr, beta1, beta2, eps, weightDecay } = hyper(step);
-      ({ params, m, v, steps } = adamwRef({ params, grads, m, v, vectorIndex, steps, frozen, lr, beta1, beta2, eps, weightDecay }));
+      ({ params, m, v, steps } = adamwRef({ params, grads, m, v, vectorIndex, steps, frozen, lr, beta1, beta2, eps, weightDecay, gradFactor: factors[step] }));
 
       const after = { params: await readTensor(device, gpu.params), m: await readTensor(device, gpu.m), v: await readTensor(device, gpu.v) };
       const label = `step ${step}, frozen ${frozen.join('')}`;

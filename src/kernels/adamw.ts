@@ -45,6 +45,8 @@ export interface AdamWArgs {
   frozen: Tensor;
   /** From `createAdamWHyper`; the caller rewrites it whenever lr (or any other field) changes. */
   hyper: GPUBuffer;
+  /** f32, element 0: the factor every gradient is scaled by (kernels/grad_norm.ts; 1 = none). */
+  gradFactor: Tensor;
 }
 
 /** One AdamW step for every unfrozen vector: the element update, then the per-vector step count. */
@@ -62,7 +64,7 @@ export function adamw(device: GPUDevice, args: AdamWArgs): Dispatch[] {
       label: `adamw ${count} elements`,
       code,
       entryPoint: 'updateElements',
-      bindings: [args.steps, args.frozen, dims, args.hyper, args.params, args.grads, args.m, args.v, args.vectorIndex],
+      bindings: [args.steps, args.frozen, dims, args.hyper, args.params, args.grads, args.m, args.v, args.vectorIndex, args.gradFactor],
       workgroups: [Math.min(groups, 65535), ceilDiv(groups, 65535)],
     }),
     makeDispatch(device, {

@@ -1,9 +1,11 @@
 // The optimizer's GPU state: AdamW moments and per-vector steps over the flat trainable buffer,
-// the frozen mask (variant + AVF), and the strength of every vector — one dispatch each.
+// the frozen mask (variant + AVF), the gradient norm (and clipping), and the strength of every
+// vector — a dispatch or two each.
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { readTensor, readTensorU32 } from '../gpu/readback.ts';
 import { createTensor, uploadTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { adamw, createAdamWHyper, writeAdamWHyper, type AdamWHyper } from '../kernels/adamw.ts';
+import { gradNorm } from '../kernels/grad_norm.ts';
 import { strength } from '../kernels/strength.ts';
 import type { GpuModel } from '../model/gpu-model.ts';
 import type { ParameterLayout } from '../model/parameter-layout.ts';
@@ -14,6 +16,9 @@ export class Optimizer {
   readonly steps: Tensor;
   readonly frozen: Tensor;
   readonly strengthOut: Tensor;
+  /** f32 [2]: the factor this step's gradients are scaled by (clipping; else 1), then their norm. */
+  readonly clip: Tensor;
+  /** The step's update: the gradient norm, then AdamW. */
   readonly update: Dispatch[];
   readonly strength: Dispatch;
   private readonly hyper: GPUBuffer;
@@ -22,7 +27,8 @@ export class Optimizer {
   /** Slots never trained: padding, and vectors outside the variant. */
   readonly alwaysFrozen: Uint8Array;
 
-  constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean) {
+  /** `maxGradNorm`: clip the gradients of each step to this global L2 norm (absent: no clipping). */
+  constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean, maxGradNorm?: number) {
     const device = (this.device = model.device);
     const layout = (this.layout = model.params);
     this.m = createTensor(device, [layout.size], 'f32', 'adam m');
@@ -32,10 +38,14 @@ export class Optimizer {
     this.frozen = uploadTensor(device, Uint32Array.from(this.alwaysFrozen), [layout.slotCount], 'u32', 'frozen');
     this.hyper = createAdamWHyper(device, hyper);
     const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
-    this.update = adamw(device, {
-      params: model.paramsTensor, grads: model.gradsTensor, m: this.m, v: this.v,
-      vectorIndex, steps: this.steps, frozen: this.frozen, hyper: this.hyper,
-    });
+    this.clip = createTensor(device, [2], 'f32', 'gradient clip');
+    this.update = [
+      gradNorm(device, { grads: model.gradsTensor, vectorIndex, frozen: this.frozen, out: this.clip, maxNorm: maxGradNorm }),
+      ...adamw(device, {
+        params: model.paramsTensor, grads: model.gradsTensor, m: this.m, v: this.v,
+        vectorIndex, steps: this.steps, frozen: this.frozen, hyper: this.hyper, gradFactor: this.clip,
+      }),
+    ];
     this.strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
     const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');
     this.strength = strength(device, { params: model.paramsTensor, initial: model.initialTensor, vectorOffsets: offsets, out: this.strengthOut });

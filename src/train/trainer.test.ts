@@ -13,6 +13,10 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { defaultConfig } from './defaults.ts';
 import { moduleSpectrum } from './delta-spectrum.ts';
 import { buildExport, readVectorsExport } from './exports.ts';
+import { readTensor, readTensorU32 } from '../gpu/readback.ts';
+import { adamw as adamwRef } from '../kernels/adamw.ref.ts';
+import { gradNorm as gradNormRef } from '../kernels/grad_norm.ref.ts';
+import { expectClose } from '../test/compare.ts';
 import { learningRate } from './schedule.ts';
 import { Trainer, type TrainerOptions } from './trainer.ts';
 
@@ -64,6 +68,30 @@ describe('VectorFit trainer on a tiny BERT', () => {
     const rates = t.log.flatMap((r) => (r.type === 'step' ? [r.lr] : []));
     expect(rates).toEqual(Array.from({ length: 12 }, (_, i) => learningRate({ lr: 1e-2, lrSchedule: 'cosine', warmupRatio: 0.25 }, i + 1, 12)));
     expect(rates.slice(0, 4)).toEqual([0, 1e-2 * (1 / 3), 1e-2 * (2 / 3), 1e-2]);
+  });
+
+  it("clips each step's gradients to maxGradNorm as clip_grad_norm_ does before AdamW, and logs their norm", async () => {
+    // A norm small enough that the clipped gradients (~1e-9) meet AdamW's eps: Adam is blind to
+    // the gradients' scale far above it, so a larger one would hardly move the update.
+    const maxGradNorm = 1e-7;
+    const t = await trainer(0, { maxGradNorm, lrSchedule: 'constant' });
+    const { device } = t.gpu;
+    const before = await readTensor(device, t.model.paramsTensor);
+    const frozen = await readTensorU32(device, t.optimizer.frozen);
+    await t.train(() => t.step >= 1);
+    const grads = await readTensor(device, t.model.gradsTensor);
+    const after = await readTensor(device, t.model.paramsTensor);
+    const { vectorIndex } = t.model.params;
+    const clip = gradNormRef({ grads, vectorIndex, frozen, maxNorm: maxGradNorm });
+    const logged = t.log.find((r) => r.type === 'step')!;
+    expect(Math.abs(logged.type === 'step' ? logged.gradNorm! - clip.norm : NaN)).toBeLessThan(1e-5 * clip.norm);
+    const zeros = new Float64Array(grads.length);
+    const adam = (gradFactor: number) =>
+      adamwRef({ params: Float64Array.from(before), grads: Float64Array.from(grads), m: zeros, v: zeros, vectorIndex, steps: new Uint32Array(frozen.length), frozen, lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradFactor }).params;
+    // One update of at most lr = 0.01 on |p| ≲ 2: a few fp32 roundings (≤ 1e-6) apart.
+    expectClose(after, adam(clip.factor), { atol: 2e-6, rtol: 0 }, 'clipped step');
+    const unclipped = adam(1);
+    expect(Math.max(...Array.from(after, (p, i) => Math.abs(p - unclipped[i])))).toBeGreaterThan(1e-3);
   });
 
   it('stops cleanly with a clear error when the loss stops being finite', async () => {

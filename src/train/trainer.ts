@@ -39,7 +39,9 @@ export type Emit = (event: EngineEvent) => void;
 
 /** One line of the training log (exported as JSONL). */
 export type LogRecord =
-  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; seconds: number }
+  /** gradNorm: the global L2 norm of the step's gradients before clipping (absent in logs saved
+   * before it was kept). */
+  | { type: 'step'; step: number; epoch: number; loss: number; lr: number; gradNorm?: number; seconds: number }
   | { type: 'avf'; step: number; frozen: string[]; released: string[] }
   | { type: 'eval'; step: number; epoch: number; metrics: Record<string, number> }
   | { type: 'early-stop'; step: number; metric: string; bestStep: number; best: number };
@@ -126,7 +128,7 @@ export class Trainer {
     this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
     this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
     this.sigmaBytes = 4 * Math.max(0, ...this.sigmaEntries.map((e) => e.offset + e.length));
-    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 1], 'u32', 'step health');
+    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 2], 'u32', 'step health');
     const checked = { loss: model.loss, params: model.paramsTensor, m: optimizer.m, v: optimizer.v };
     this.healthChecks = HEALTH_CHECKS.map(({ tensor }, slot) => finite(gpu.device, { input: checked[tensor], out: this.health, slot }));
     if (variantUsesAvf(config.variant)) {
@@ -173,7 +175,7 @@ export class Trainer {
       const entry = model.params.entries.find((e) => e.slot === slot);
       return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
     };
-    const optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot);
+    const optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, config.maxGradNorm || undefined);
     const trainer = new Trainer(gpu, loaded, model, optimizer, dataset, config, emit, pixels);
     emit({ type: 'model', summary: trainer.summary(), totalSteps: trainer.totalSteps });
     return trainer;
@@ -274,17 +276,18 @@ export class Trainer {
     encodeDispatches(pass, this.healthChecks);
     pass.end();
     encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
+    encoder.copyBufferToBuffer(this.optimizer.clip.buffer, 4, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1), 4);
     this.gpu.device.queue.submit([encoder.finish()]);
     this.tokensSinceStart += attentionMaskOf(batch).reduce((a, b) => a + b, 0);
 
-    const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1)).then((bytes) => {
+    const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 2)).then((bytes) => {
       const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
-      const value = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 1)[0];
+      const [value, gradNorm] = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 2);
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
-      this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, seconds });
+      this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, gradNorm, seconds });
       this.emit({
-        type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr,
+        type: 'step', step: t, totalSteps: this.totalSteps, epoch, loss: value, lr: hyper.lr, gradNorm,
         stepsPerSecond: done / seconds, tokensPerSecond: this.tokensSinceStart / seconds,
       });
       if (!Number.isFinite(value)) throw new DivergenceError(t, `the loss became ${value}`);

@@ -25,6 +25,9 @@ export interface TrainConfig {
   lrSchedule: 'constant' | 'linear' | 'cosine';
   /** Share of the run's steps over which the rate rises linearly from 0 (absent: none). */
   warmupRatio?: number;
+  /** Clip each step's gradients to this global L2 norm, as Hugging Face's max_grad_norm
+   * (absent or 0: no clipping). */
+  maxGradNorm?: number;
   beta1: number;
   beta2: number;
   eps: number;

@@ -31,7 +31,8 @@ export function Progress() {
           <>
             {' '}
             step {formatCount(done)} / {formatCount(steps)} · epoch {step.epoch + 1} · loss {formatLoss(step.loss)} · lr{' '}
-            {step.lr.toExponential(2)} · {step.stepsPerSecond.toFixed(2)} steps/s ·{' '}
+            {step.lr.toExponential(2)}
+            {step.gradNorm !== undefined && <> · grad norm {step.gradNorm.toPrecision(3)}</>} · {step.stepsPerSecond.toFixed(2)} steps/s ·{' '}
             {formatCount(Math.round(step.tokensPerSecond))} tokens/s · ETA {formatDuration(eta)}
           </>
         ) : (

@@ -64,6 +64,14 @@ export function SetupPanel() {
           title="Share of the steps over which the learning rate rises from 0 (Hugging Face's warmup_ratio)"
           testId="warmup"
         />
+        <NumberField
+          label="Clip grad norm"
+          value={config.maxGradNorm ?? 0}
+          disabled={locked}
+          onChange={(v) => set('maxGradNorm', v)}
+          title="Scale each step's gradients down to this global L2 norm (Hugging Face's max_grad_norm); 0 = no clipping"
+          testId="max-grad-norm"
+        />
         {!images && (
           <NumberField label="Max length" value={config.maxLength} integer min={8} disabled={locked} onChange={(v) => set('maxLength', v)} title="Tokens per example after truncation (QA: the window length)" testId="max-length" />
         )}

@@ -59,7 +59,9 @@ export type EngineEvent =
   | { type: 'adapter'; name: string; isSoftware: boolean }
   | { type: 'progress'; phase: 'reading' | 'factoring' | 'tokenizing' | 'checkpoint'; done: number; total: number; message: string }
   | { type: 'model'; summary: ModelSummary; totalSteps: number }
-  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; stepsPerSecond: number; tokensPerSecond: number }
+  /** gradNorm: the gradients' global L2 norm before clipping (absent from a run saved before the
+   * engine reported it). */
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm?: number; stepsPerSecond: number; tokensPerSecond: number }
   /** Strength S_v (not the EMA) of every vector, layer-major in `rows` order (the model's
    * vectors: Σ of each linear, then the biases it has); throttled. */
   | { type: 'strength'; step: number; layers: number; rows: VectorRow[]; values: Float32Array; frozen: Uint8Array; trainable: Uint8Array }
