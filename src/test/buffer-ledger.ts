@@ -30,8 +30,8 @@ export function recordBuffers(device: GPUDevice) {
   };
   return {
     entries,
-    /** Labels of the buffers created since `from` (an index into entries) that are still alive and not shared. */
-    live: (from = 0) => entries.slice(from).filter((e) => !e.destroyed && !isShared(e)).map((e) => e.label),
+    /** Labels of the buffers created from entry `from` up to `to` that are alive and not shared. */
+    live: (from = 0, to = entries.length) => entries.slice(from, to).filter((e) => !e.destroyed && !isShared(e)).map((e) => e.label),
     stop: () => {
       if (hadOwn) device.createBuffer = original;
       else delete (device as { createBuffer?: unknown }).createBuffer;
