@@ -15,6 +15,8 @@ import type { TokenBatch } from '../src/model/batch.ts';
 import { architectureFor, parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { GpuModel, measuredForms } from '../src/model/gpu-model.ts';
 import { linearShapeKey } from '../src/kernels/linear_form_tuning.ts';
+import { estimateTrainingMemory } from '../src/model/memory.ts';
+import { bindingLimit } from '../src/model/split-table.ts';
 import type { ModelWeights, WeightTensor } from '../src/model/weights.ts';
 import { Optimizer } from '../src/train/optimizer.ts';
 import { seededNormal, seededRandom } from '../src/util/random.ts';
@@ -242,6 +244,15 @@ export async function benchModel(gpu: Gpu, config: ModelConfig, B: number, T: nu
   return { weights, model, optimizer, data };
 }
 
+/** The GPU memory the model (its plans included) and the optimizer hold, beside memory.ts's
+ * estimate of the run, which the trainer states to the user before loading. */
+export function printMemory(gpu: Gpu, model: GpuModel, optimizer: Optimizer, B: number, T: number): void {
+  const allocated = model.allocatedBytes + optimizer.allocatedBytes;
+  const estimate = estimateTrainingMemory(model.layout, B, T, undefined, bindingLimit(gpu.limits)).total;
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  console.log(`GPU memory: ${mib(allocated)} MiB allocated (model ${mib(model.allocatedBytes)}, optimizer ${mib(optimizer.allocatedBytes)}); memory.ts estimates ${mib(estimate)} MiB (allocated/estimate ${(allocated / estimate).toFixed(3)})`);
+}
+
 /** Times our BERT step against TF.js's and returns our median seconds. */
 export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<number> {
   const scale = trainScale(gpu);
@@ -274,6 +285,9 @@ export async function runTrainBench(gpu: Gpu, tf: Tf): Promise<number> {
   record('train.vectorfit.steps_per_s', 1 / ours.seconds);
   record('train.vectorfit.tfjs.steps_per_s', 1 / theirs);
   await printStepProfile(gpu, [...model.trainPlan(B, T), ...optimizer.update], 'train.vectorfit', ours.seconds);
+  printMemory(gpu, model, optimizer, B, T);
+  optimizer.destroy();
+  model.destroy();
   return ours.seconds;
 }
 

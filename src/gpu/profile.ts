@@ -6,6 +6,7 @@
 import type { Gpu } from './device.ts';
 import { encodeDispatches, type Dispatch } from './dispatch.ts';
 import { encodePlan, type PlanOp } from './plan.ts';
+import { createBuffer } from './buffers.ts';
 import { readBuffer } from './readback.ts';
 
 export interface ProfileRow {
@@ -72,7 +73,7 @@ async function timestampSeconds(gpu: Gpu, ops: readonly PlanOp[], count: number)
   while (index < count) {
     const batch = Math.min(count - index, QUERIES / 2);
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * batch });
-    const resolve = device.createBuffer({ size: 16 * batch, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const resolve = createBuffer(device, { size: 16 * batch, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const encoder = device.createCommandEncoder();
     let timed = 0;
     for (; op < ops.length && timed < batch; op++) {

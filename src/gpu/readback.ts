@@ -1,8 +1,9 @@
 // Reading GPU buffers back to the host. Each read waits for the queue: keep them off the hot
 // path (one small read per step at most; strength and metrics are throttled).
+import { createBuffer, unowned } from './buffers.ts';
 import { numel, type Tensor } from './tensor.ts';
 
-// Staging buffers are pooled per device: a step's readback allocates nothing.
+// Staging buffers are pooled per device (owned by no model): a step's readback allocates nothing.
 const pools = new WeakMap<GPUDevice, GPUBuffer[]>();
 
 function takeStaging(device: GPUDevice, size: number): GPUBuffer {
@@ -10,7 +11,7 @@ function takeStaging(device: GPUDevice, size: number): GPUBuffer {
   if (!pool) pools.set(device, (pool = []));
   const index = pool.findIndex((b) => b.size >= size && b.size <= 4 * size + 4096);
   if (index >= 0) return pool.splice(index, 1)[0];
-  return device.createBuffer({ label: 'staging', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  return unowned(() => createBuffer(device, { label: 'staging', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
 }
 
 export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {

@@ -1,5 +1,6 @@
 // GPU tensors: a storage buffer with a row-major shape. Sizes are padded to 4 bytes and never
 // zero (WebGPU refuses empty bindings), so a 0-element tensor still binds.
+import { createBuffer, unowned } from './buffers.ts';
 
 export type DType = 'f32' | 'u32' | 'i32';
 
@@ -35,7 +36,7 @@ export function numel(shape: readonly number[]): number {
 
 export function createTensor(device: GPUDevice, shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const buffer = device.createBuffer({ label, size: Math.max(4, numel(shape) * 4), usage });
+  const buffer = createBuffer(device, { label, size: Math.max(4, numel(shape) * 4), usage });
   return { buffer, shape: [...shape], dtype };
 }
 
@@ -76,16 +77,17 @@ export function createParams(device: GPUDevice, fields: readonly Param[], label?
     else if (type === 'i32') data.setInt32(i * 4, value, true);
     else data.setUint32(i * 4, value, true);
   });
-  const buffer = device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const buffer = createBuffer(device, { label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(buffer, 0, data.buffer);
   return buffer;
 }
 
 const placeholders = new WeakMap<GPUDevice, Tensor>();
 
-/** A 1-element tensor bound where a kernel's optional input (bias, scale) is switched off. */
+/** A 1-element tensor bound where a kernel's optional input (bias, scale) is switched off; one
+ * per device, owned by none of the plans that bind it. */
 export function placeholder(device: GPUDevice): Tensor {
   let t = placeholders.get(device);
-  if (!t) placeholders.set(device, (t = createTensor(device, [1], 'f32', 'placeholder')));
+  if (!t) placeholders.set(device, (t = unowned(() => createTensor(device, [1], 'f32', 'placeholder'))));
   return t;
 }

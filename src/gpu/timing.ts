@@ -3,6 +3,7 @@
 import type { Gpu } from './device.ts';
 import type { Dispatch } from './dispatch.ts';
 import { encodePlan, type PlanOp } from './plan.ts';
+import { createBuffer } from './buffers.ts';
 import { readBuffer } from './readback.ts';
 
 export interface Timing {
@@ -31,7 +32,7 @@ export async function planGpuSeconds(gpu: Gpu, ops: readonly PlanOp[]): Promise<
   if (!gpu.timestamps) return null;
   const { device } = gpu;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const resolve = createBuffer(device, { size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const encoder = device.createCommandEncoder();
   encodePlan(encoder, ops, querySet);
   encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);

@@ -5,6 +5,7 @@
 // matrices together, one dispatch per Jacobi round for the whole batch.
 import code from '../../shaders/svd.wgsl?raw';
 import { ceilDiv, makeDispatch, runDispatches, type Binding, type Dispatch } from '../gpu/dispatch.ts';
+import { createBuffer, GpuBuffers } from '../gpu/buffers.ts';
 import { readBuffer } from '../gpu/readback.ts';
 import { createParams, createTensor, view, VIEW_ALIGNMENT_ELEMENTS, type Tensor } from '../gpu/tensor.ts';
 import { matmul } from './matmul.ts';
@@ -148,7 +149,7 @@ async function svdSameShape(device: GPUDevice, matrices: readonly SvdArgs[], opt
   // each binds its slice of one uniform buffer.
   const nPad = n + (n % 2);
   const roundCount = nPad - 1;
-  const dims = device.createBuffer({ label: 'svd rounds', size: roundCount * ROUND_STRIDE, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const dims = createBuffer(device, { label: 'svd rounds', size: roundCount * ROUND_STRIDE, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   const dimsData = new DataView(new ArrayBuffer(roundCount * ROUND_STRIDE));
   const rounds: Dispatch[] = [];
   for (let round = 0; round < roundCount; round++) {
@@ -231,26 +232,32 @@ export interface SvdReportArgs {
 export async function svdReport(device: GPUDevice, args: SvdReportArgs): Promise<SvdReport> {
   const { w, u, s, v, rows, cols } = args;
   const r = Math.min(rows, cols);
-  const recon = createTensor(device, [rows, cols], 'f32', 'svd report U·S·Vᵀ');
-  const utu = createTensor(device, [r, r], 'f32', 'svd report UᵀU');
-  const vtv = createTensor(device, [r, r], 'f32', 'svd report VᵀV');
   const reductionGroups = (count: number) => Math.min(1024, Math.max(1, ceilDiv(count, 16 * WG)));
   const diffGroups = reductionGroups(rows * cols);
   const orthoGroups = reductionGroups(r * r);
-  const diffPartials = createTensor(device, [2 * diffGroups]);
-  const uPartials = createTensor(device, [orthoGroups]);
-  const vPartials = createTensor(device, [orthoGroups]);
-  const params = [createParams(device, [['u32', rows], ['u32', cols]]), createParams(device, [['u32', r], ['u32', r]])];
-  const reduce = (entryPoint: string, dst: Tensor, p: GPUBuffer, rest: Tensor[], groups: number) =>
-    makeDispatch(device, { label: `svd ${entryPoint}`, code, entryPoint, bindings: [dst, p, ...rest], workgroups: [groups] });
-  runDispatches(device, [
-    matmul(device, { m: rows, n: cols, k: r, a: u, b: v, transB: true, kScale: s, out: recon }),
-    matmul(device, { m: r, n: r, k: rows, a: u, b: u, transA: true, out: utu }),
-    matmul(device, { m: r, n: r, k: cols, a: v, b: v, transA: true, out: vtv }),
-    reduce('sq_diff_partials', diffPartials, params[0], [recon, w], diffGroups),
-    reduce('max_identity_partials', uPartials, params[1], [utu], orthoGroups),
-    reduce('max_identity_partials', vPartials, params[1], [vtv], orthoGroups),
-  ]);
+  // Its products, partials and their uniforms are scratch, freed together below.
+  const scratch = new GpuBuffers(device);
+  const { diffPartials, uPartials, vPartials, dispatches } = scratch.collect(() => {
+    const recon = createTensor(device, [rows, cols], 'f32', 'svd report U·S·Vᵀ');
+    const utu = createTensor(device, [r, r], 'f32', 'svd report UᵀU');
+    const vtv = createTensor(device, [r, r], 'f32', 'svd report VᵀV');
+    const partials = { diffPartials: createTensor(device, [2 * diffGroups]), uPartials: createTensor(device, [orthoGroups]), vPartials: createTensor(device, [orthoGroups]) };
+    const params = [createParams(device, [['u32', rows], ['u32', cols]]), createParams(device, [['u32', r], ['u32', r]])];
+    const reduce = (entryPoint: string, dst: Tensor, p: GPUBuffer, rest: Tensor[], groups: number) =>
+      makeDispatch(device, { label: `svd ${entryPoint}`, code, entryPoint, bindings: [dst, p, ...rest], workgroups: [groups] });
+    return {
+      ...partials,
+      dispatches: [
+        matmul(device, { m: rows, n: cols, k: r, a: u, b: v, transB: true, kScale: s, out: recon }),
+        matmul(device, { m: r, n: r, k: rows, a: u, b: u, transA: true, out: utu }),
+        matmul(device, { m: r, n: r, k: cols, a: v, b: v, transA: true, out: vtv }),
+        reduce('sq_diff_partials', partials.diffPartials, params[0], [recon, w], diffGroups),
+        reduce('max_identity_partials', partials.uPartials, params[1], [utu], orthoGroups),
+        reduce('max_identity_partials', partials.vPartials, params[1], [vtv], orthoGroups),
+      ],
+    };
+  });
+  runDispatches(device, dispatches);
   const read = async (t: Tensor, count: number) => new Float32Array(await readBuffer(device, t.buffer, count * 4));
   const diff = await read(diffPartials, 2 * diffGroups);
   let err = 0;
@@ -261,7 +268,6 @@ export async function svdReport(device: GPUDevice, args: SvdReportArgs): Promise
   }
   const orthoU = Math.max(...(await read(uPartials, orthoGroups)));
   const orthoV = Math.max(...(await read(vPartials, orthoGroups)));
-  for (const t of [recon, utu, vtv, diffPartials, uPartials, vPartials]) t.buffer.destroy();
-  for (const b of params) b.destroy();
+  scratch.destroy();
   return { reconstruction: norm > 0 ? Math.sqrt(err / norm) : Math.sqrt(err), orthoU, orthoV };
 }

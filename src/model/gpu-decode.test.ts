@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { writeTensor } from '../gpu/tensor.ts';
 import { seededRandom } from '../util/random.ts';
 import { GREEDY, generate } from '../train/sampling.ts';
+import { recordBuffers } from '../test/buffer-ledger.ts';
 import { testGpu } from '../test/gpu.ts';
 import { GpuDecoder } from './gpu-decode.ts';
 import { GpuModel } from './gpu-model.ts';
@@ -126,6 +127,26 @@ describe('GPU generation with a KV cache', () => {
     await expect(decoder.feed([0, 350])).rejects.toThrow(/token id 350 is outside the vocabulary \(350\)/);
     await decoder.feed([0, 1]);
     await expect(decoder.nextLogits([0, 2, 5])).rejects.toThrow(/do not extend what the cache holds/);
+  });
+
+  it('destroy() frees its cache, activations and plans, and leaves the model whole', async () => {
+    const { device, model } = await load(join(HF_TINY, 'llama'));
+    const ledger = recordBuffers(device);
+    try {
+      const decoder = new GpuDecoder(model, { capacity: 8, chunk: 2, weights: 'tuned' });
+      const logits = await decoder.feed([0, 9, 77]);
+      await decoder.feed([5]);
+      expect(ledger.live().length).toBeGreaterThan(0);
+      decoder.destroy();
+      expect(ledger.live()).toEqual([]);
+      // Another decoder over the same model gives the same logits.
+      const again = new GpuDecoder(model, { capacity: 8, chunk: 2, weights: 'tuned' });
+      expect(Array.from(await again.feed([0, 9, 77]))).toEqual(Array.from(logits));
+      again.destroy();
+    } finally {
+      ledger.stop();
+    }
+    model.destroy();
   });
 });
 

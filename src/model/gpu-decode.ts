@@ -15,6 +15,7 @@
 //
 // A word table or LM head larger than one binding is read in row chunks (split-table.ts), as the
 // training forward reads it.
+import { GpuBuffers } from '../gpu/buffers.ts';
 import { prefix, createTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { encodePlan, type PlanOp } from '../gpu/plan.ts';
 import { readTensor } from '../gpu/readback.ts';
@@ -109,6 +110,8 @@ export class GpuDecoder {
   private readonly start: Tensor;
   private readonly acts: Activations;
   private readonly plans = new Map<number, StepPlan>();
+  /** The cache, activations and plans' uniforms (the model's weights are the model's). */
+  private readonly buffers: GpuBuffers;
   /** Rows of one pass. */
   private readonly chunk: number;
   /** The ids the cache holds, to check that nextLogits is called on a growing sequence. */
@@ -117,6 +120,8 @@ export class GpuDecoder {
   constructor(readonly model: GpuModel, readonly options: GpuDecoderOptions) {
     const { layout } = model;
     const d = (this.device = model.device);
+    this.buffers = new GpuBuffers(d);
+    const own = <T>(build: () => T): T => this.buffers.collect(build);
     const cap = options.capacity;
     if (!(Number.isInteger(cap) && cap > 0)) throw new Error(`decoder capacity must be a positive integer, got ${cap}`);
     const rowsMax = (this.chunk = Math.min(options.chunk ?? DEFAULT_DECODE_CHUNK, cap));
@@ -136,7 +141,7 @@ export class GpuDecoder {
     const { hidden: H, intermediate: I, heads, kvHeads, headDim } = layout;
     const KV = kvHeads * headDim;
     const A = heads * headDim;
-    const t = (shape: number[], label: string) => createTensor(d, shape, 'f32', `decode ${label}`);
+    const t = (shape: number[], label: string) => own(() => createTensor(d, shape, 'f32', `decode ${label}`));
     this.layers = w.layers.map((block, l) => ({
       block,
       modules: new Map([...block.modules].map(([kind, m]) => [kind, { ...m, sigma: pick(m.sigma), bias: m.bias && pick(m.bias) }])),
@@ -145,14 +150,14 @@ export class GpuDecoder {
     }));
     const { rotary } = layout;
     const scaling = rotary?.scaling;
-    this.rope = rotary && createRopeTable(d, {
+    this.rope = rotary && own(() => createRopeTable(d, {
       headDim,
       theta: rotary.theta,
       scaling: scaling ? { type: 'llama3', factor: scaling.factor, lowFreqFactor: scaling.lowFreqFactor, highFreqFactor: scaling.highFreqFactor, originalMaxPositionEmbeddings: scaling.originalMaxPositions } : undefined,
-    }, cap);
-    this.ids = createTensor(d, [cap], 'u32', 'decode ids');
-    this.positions = createTensor(d, [cap], 'u32', 'decode positions');
-    this.start = createTensor(d, [1], 'u32', 'decode start');
+    }, cap));
+    this.ids = own(() => createTensor(d, [cap], 'u32', 'decode ids'));
+    this.positions = own(() => createTensor(d, [cap], 'u32', 'decode positions'));
+    this.start = own(() => createTensor(d, [1], 'u32', 'decode start'));
     const maxRank = Math.max(...layout.layers.flatMap((l) => l.modules.map((m) => m.rank)));
     const vocab = layout.head[0].linear.dOut;
     this.acts = {
@@ -245,7 +250,7 @@ export class GpuDecoder {
 
   private plan(n: number): StepPlan {
     let plan = this.plans.get(n);
-    if (!plan) this.plans.set(n, (plan = this.buildPlan(n)));
+    if (!plan) this.plans.set(n, (plan = this.buffers.collect(() => this.buildPlan(n))));
     return plan;
   }
 
@@ -312,9 +317,9 @@ export class GpuDecoder {
     return { head, before, after, tail };
   }
 
-  /** Frees the cache and activations (the model's weights stay). */
+  /** Frees the cache, activations and plans (the model's weights stay). */
   destroy(): void {
-    for (const t of [...this.layers.flatMap((l) => [l.k, l.v]), ...Object.values(this.acts).flatMap((v) => ('buffer' in v ? [v] : [v.mean, v.rstd])), this.ids, this.positions, this.start]) t.buffer.destroy();
-    this.rope?.buffer.destroy();
+    this.plans.clear();
+    this.buffers.destroy();
   }
 }

@@ -330,8 +330,15 @@ it('copies U, V and the initial Σ of a model of the same weights instead of fac
 
   // Other modules (another architecture): factored afresh.
   const bert = await loadModel(await readModelDir(join(HF_TINY, 'bert')), { task: 'classification', labelNames: ['a', 'b', 'c'] }, 0);
-  await GpuModel.create(device, bert.weights, dropout, { ...options, maxBatch: 2, maxSeq: 8, factorsFrom: first });
+  const other = await GpuModel.create(device, bert.weights, dropout, { ...options, maxBatch: 2, maxSeq: 8, factorsFrom: first });
   expect(factored).toBeGreaterThan(svds);
+
+  // The engine frees the old model once the new one is built: the copies are the new one's own.
+  first.destroy();
+  const after = await again.readFactors();
+  for (const [path, f] of expected) expect(Array.from(after.get(path)!.u), `${path} u`).toEqual(Array.from(f.u));
+  await expect(GpuModel.create(device, loaded.weights, dropout, { ...options, maxBatch: 2, maxSeq: 8, factorsFrom: first })).rejects.toThrow(/destroyed/);
+  for (const model of [again, fresh, other]) model.destroy();
 });
 
 // A GPU measures each product's matmul kernel before the first step (matmul_tuning.ts). Forced on

@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { createTensor, prefix, uploadTensor, view, writeTensor, type Tensor } from '../gpu/tensor.ts';
 import { submitPlan, type PlanOp } from '../gpu/plan.ts';
-import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
+import { GpuBuffers } from '../gpu/buffers.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { activationForward } from '../kernels/activation.ts';
 import { layerNormForward } from '../kernels/layernorm.ts';
@@ -106,7 +106,8 @@ export class GpuModel {
   /** The checkpoint's masked-LM head, when the weights carry it (decoder tied to the word table). */
   private readonly maskedLm?: { dense: Tensor; denseBias: Tensor; gamma: Tensor; beta: Tensor; eps: number; bias: Tensor };
   /** Plans by kind and shape, with the buffers their builders created (freed with the plan). */
-  private readonly plans = new Map<string, { ops: PlanOp[]; buffers: GPUBuffer[] }>();
+  private readonly plans = new Map<string, { ops: PlanOp[]; buffers: GpuBuffers }>();
+  private destroyed = false;
   /** Module paths whose dΣ and db the train plans skip (see setFrozenVectors). */
   private frozenKey = '';
   /** The LM head is tied to the word table and trained: the gradient reaches the embeddings. */
@@ -118,6 +119,8 @@ export class GpuModel {
     readonly options: GpuModelOptions,
     readonly dropout: DropoutRates,
     weights: ModelWeights,
+    /** What the constructor created (weights, factors, parameters, activations, scratch). */
+    private readonly buffers: GpuBuffers,
   ) {
     const trainHead = trainsHead(layout, options);
     this.params = buildParameterLayout(trainableSpecs(layout, trainHead));
@@ -222,9 +225,21 @@ export class GpuModel {
   /** Uploads the weights, factors every q, k, v, o, f1, f2 weight by SVD on the GPU, and keeps
    * a copy of the initial trainable values (the strength's v0). */
   static async create(device: GPUDevice, weights: ModelWeights, dropout: DropoutRates, options: GpuModelOptions): Promise<GpuModel> {
-    const model = new GpuModel(device, weights.layout, options, dropout, weights);
-    const from = options.factorsFrom;
-    if (!(from && (await model.copyFactors(from)))) await model.factor(weights);
+    const buffers = new GpuBuffers(device);
+    let model: GpuModel;
+    try {
+      model = buffers.collect(() => new GpuModel(device, weights.layout, options, dropout, weights, buffers));
+    } catch (error) {
+      buffers.destroy();
+      throw error;
+    }
+    try {
+      const from = options.factorsFrom;
+      if (!(from && (await model.copyFactors(from)))) await model.factor(weights);
+    } catch (error) {
+      model.destroy();
+      throw error;
+    }
     const encoder = device.createCommandEncoder();
     encoder.copyBufferToBuffer(model.paramsTensor.buffer, 0, model.initialTensor.buffer, 0, model.params.size * 4);
     device.queue.submit([encoder.finish()]);
@@ -280,6 +295,7 @@ export class GpuModel {
   /** U, V and the initial Σ of `from`'s modules (same paths and shapes, same device), with their
    * SVD reports; false, copying nothing, when the modules differ. */
   private async copyFactors(from: GpuModel): Promise<boolean> {
+    if (from.destroyed) throw new Error('factorsFrom: that model was destroyed (destroy it only once the new one is created)');
     const old = new Map(from.modules.map((m) => [m.layout.path, m]));
     const same = (a: ModuleLayout, b: ModuleLayout | undefined) => !!b && a.dOut === b.dOut && a.dIn === b.dIn && a.rank === b.rank;
     if (from.device !== this.device || !this.modules.every((m) => same(m.layout, old.get(m.layout.path)?.layout))) return false;
@@ -312,10 +328,15 @@ export class GpuModel {
     const merged = new Map<string, Float32Array>();
     for (const m of this.modules) {
       const { dIn, dOut, rank } = m.layout;
-      const out = createTensor(this.device, [dOut, dIn], 'f32', `${m.layout.weight} merged`);
-      submitPlan(this.device, [matmul(this.device, { m: dOut, n: dIn, k: rank, a: m.u, b: m.v, transB: true, kScale: m.sigma, out })]);
+      // The product and its uniforms are scratch.
+      const scratch = new GpuBuffers(this.device);
+      const out = scratch.collect(() => {
+        const out = createTensor(this.device, [dOut, dIn], 'f32', `${m.layout.weight} merged`);
+        submitPlan(this.device, [matmul(this.device, { m: dOut, n: dIn, k: rank, a: m.u, b: m.v, transB: true, kScale: m.sigma, out })]);
+        return out;
+      });
       merged.set(m.layout.weight, await readTensor(this.device, out));
-      out.buffer.destroy();
+      scratch.destroy();
     }
     return merged;
   }
@@ -383,18 +404,22 @@ export class GpuModel {
     const word = this.wordTable('the masked-LM head');
     const vocab = tokenEmbeddings(this.layout, 'the masked-LM head').word.rows;
     this.setBatch(batch);
-    const temp = [createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N]), createTensor(d, [N]), createTensor(d, [N, vocab])];
-    const [dense, act, normed, mean, rstd, logits] = temp;
-    const last = prefix(this.hidden[this.layers.length], [N, H]);
-    submitPlan(d, [
-      ...this.encoderOps(B, T, false),
-      matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
-      activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
-      layerNormForward(d, { x: act, gamma: mlm.gamma, beta: mlm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.eps }),
-      ...tableLogits(d, { x: normed, table: word, out: logits, m: N, bias: mlm.bias }),
-    ]);
+    // A one-off plan: its activations and uniforms are scratch.
+    const scratch = new GpuBuffers(d);
+    const logits = scratch.collect(() => {
+      const [dense, act, normed, mean, rstd, logits] = [createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N, H]), createTensor(d, [N]), createTensor(d, [N]), createTensor(d, [N, vocab])];
+      const last = prefix(this.hidden[this.layers.length], [N, H]);
+      submitPlan(d, [
+        ...this.encoderOps(B, T, false),
+        matmul(d, { m: N, n: H, k: H, a: last, b: mlm.dense, transB: true, bias: mlm.denseBias, out: dense }),
+        activationForward(d, { x: dense, y: act, n: N * H, kind: this.layout.activation }),
+        layerNormForward(d, { x: act, gamma: mlm.gamma, beta: mlm.beta, y: normed, mean, rstd, rows: N, d: H, eps: mlm.eps }),
+        ...tableLogits(d, { x: normed, table: word, out: logits, m: N, bias: mlm.bias }),
+      ]);
+      return logits;
+    });
     const values = await readTensor(d, logits);
-    for (const t of temp) t.buffer.destroy();
+    scratch.destroy();
     return values;
   }
 
@@ -461,17 +486,37 @@ export class GpuModel {
       if (!name.startsWith('train ')) continue;
       this.plans.delete(name);
       // Work already submitted keeps its buffers alive until it completes (destroy is deferred).
-      for (const buffer of plan.buffers) buffer.destroy();
+      plan.buffers.destroy();
     }
   }
 
   private cached(key: string, build: () => PlanOp[]): PlanOp[] {
+    if (this.destroyed) throw new Error('this GPU model was destroyed');
     let plan = this.plans.get(key);
     if (!plan) {
-      const { value: ops, buffers } = collectPlanBuffers(this.device, build);
-      this.plans.set(key, (plan = { ops, buffers }));
+      const buffers = new GpuBuffers(this.device);
+      this.plans.set(key, (plan = { ops: buffers.collect(build), buffers }));
     }
     return plan.ops;
+  }
+
+  /** Bytes of GPU memory the model holds now: its own buffers and its plans'. */
+  get allocatedBytes(): number {
+    let bytes = this.buffers.bytes;
+    for (const plan of this.plans.values()) bytes += plan.buffers.bytes;
+    return bytes;
+  }
+
+  /**
+   * Frees every buffer of the model and its plans. Nothing may use it afterwards: decoders over
+   * its weights (gpu-decode.ts) go first; a model that copies its factors (factorsFrom) must have
+   * been created. Work already submitted completes (WebGPU defers the destroy).
+   */
+  destroy(): void {
+    this.destroyed = true;
+    for (const plan of this.plans.values()) plan.buffers.destroy();
+    this.plans.clear();
+    this.buffers.destroy();
   }
 
   /** Embeddings and every layer: the last hidden state of all B·T tokens. */

@@ -1,6 +1,7 @@
 // The optimizer's GPU state: AdamW moments and per-vector steps over the flat trainable buffer,
 // the frozen mask (variant + AVF), the gradient norm (and clipping), and the strength of every
 // vector — a dispatch or two each.
+import { GpuBuffers } from '../gpu/buffers.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { readTensor, readTensorU32 } from '../gpu/readback.ts';
 import { createTensor, uploadTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
@@ -26,29 +27,42 @@ export class Optimizer {
   private readonly layout: ParameterLayout;
   /** Slots never trained: padding, and vectors outside the variant. */
   readonly alwaysFrozen: Uint8Array;
+  /** The moments, masks and dispatch uniforms above (the model's parameters are the model's). */
+  private readonly buffers: GpuBuffers;
 
   /** `maxGradNorm`: clip the gradients of each step to this global L2 norm (absent: no clipping). */
   constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean, maxGradNorm?: number) {
     const device = (this.device = model.device);
     const layout = (this.layout = model.params);
-    this.m = createTensor(device, [layout.size], 'f32', 'adam m');
-    this.v = createTensor(device, [layout.size], 'f32', 'adam v');
-    this.steps = createTensor(device, [layout.slotCount], 'u32', 'adam steps');
     this.alwaysFrozen = Uint8Array.from({ length: layout.slotCount }, (_, s) => (layout.paddingSlot[s] || !trainsSlot(s) ? 1 : 0));
-    this.frozen = uploadTensor(device, Uint32Array.from(this.alwaysFrozen), [layout.slotCount], 'u32', 'frozen');
-    this.hyper = createAdamWHyper(device, hyper);
-    const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
-    this.clip = createTensor(device, [2], 'f32', 'gradient clip');
-    this.update = [
-      gradNorm(device, { grads: model.gradsTensor, vectorIndex, frozen: this.frozen, out: this.clip, maxNorm: maxGradNorm }),
-      ...adamw(device, {
-        params: model.paramsTensor, grads: model.gradsTensor, m: this.m, v: this.v,
-        vectorIndex, steps: this.steps, frozen: this.frozen, hyper: this.hyper, gradFactor: this.clip,
-      }),
-    ];
-    this.strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
-    const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');
-    this.strength = strength(device, { params: model.paramsTensor, initial: model.initialTensor, vectorOffsets: offsets, out: this.strengthOut });
+    const buffers = (this.buffers = new GpuBuffers(device));
+    const state = buffers.collect(() => {
+      const m = createTensor(device, [layout.size], 'f32', 'adam m');
+      const v = createTensor(device, [layout.size], 'f32', 'adam v');
+      const steps = createTensor(device, [layout.slotCount], 'u32', 'adam steps');
+      const frozen = uploadTensor(device, Uint32Array.from(this.alwaysFrozen), [layout.slotCount], 'u32', 'frozen');
+      const hyperBuffer = createAdamWHyper(device, hyper);
+      const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
+      const clip = createTensor(device, [2], 'f32', 'gradient clip');
+      const update = [
+        gradNorm(device, { grads: model.gradsTensor, vectorIndex, frozen, out: clip, maxNorm: maxGradNorm }),
+        ...adamw(device, { params: model.paramsTensor, grads: model.gradsTensor, m, v, vectorIndex, steps, frozen, hyper: hyperBuffer, gradFactor: clip }),
+      ];
+      const strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
+      const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');
+      return { m, v, steps, frozen, hyperBuffer, clip, update, strengthOut, strength: strength(device, { params: model.paramsTensor, initial: model.initialTensor, vectorOffsets: offsets, out: strengthOut }) };
+    });
+    ({ m: this.m, v: this.v, steps: this.steps, frozen: this.frozen, hyperBuffer: this.hyper, clip: this.clip, update: this.update, strengthOut: this.strengthOut, strength: this.strength } = state);
+  }
+
+  /** Bytes of GPU memory the optimizer holds. */
+  get allocatedBytes(): number {
+    return this.buffers.bytes;
+  }
+
+  /** Frees the optimizer's buffers (not the model's); nothing may use it afterwards. */
+  destroy(): void {
+    this.buffers.destroy();
   }
 
   setHyper(hyper: AdamWHyper): void {

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../cli/files.ts';
+import { isShared, recordBuffers } from '../test/buffer-ledger.ts';
 import { testGpu } from '../test/gpu.ts';
 import type { Dataset, Example, ModelFiles } from '../io/types.ts';
 import type { EngineEvent } from '../worker/protocol.ts';
@@ -315,4 +316,31 @@ describe('VectorFit trainer on a tiny BERT', () => {
     const scale = Math.max(...Array.from(a, Math.abs));
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i]), `logit ${i}`).toBeLessThan(1e-4 * scale);
   });
+});
+
+// The engine builds a trainer per load: the one it replaces must give its GPU memory back (JS
+// garbage collection does not weigh GPU memory), and what is shared device-wide must survive.
+it('destroy() frees every buffer the trainer created, keeps the shared ones, and a fresh trainer then trains the same run', async () => {
+  const { device } = await testGpu();
+  const ledger = recordBuffers(device);
+  let first: Trainer;
+  try {
+    first = await trainer(0, { epochs: 2, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } });
+    // Steps with AVF re-plans, evaluations, a prediction and a merged export: plans, scratch
+    // and temporaries of every kind.
+    await first.train(() => false);
+    await first.exclusive(() => first.predict('a b c'));
+    await first.exclusive(() => buildExport(first, 'merged'));
+    expect(first.allocatedBytes).toBeGreaterThan(0);
+    expect(ledger.live().length).toBeGreaterThan(0);
+    await first.destroy();
+    expect(ledger.live()).toEqual([]);
+    expect(ledger.entries.filter(isShared).filter((e) => e.destroyed)).toEqual([]);
+    await expect(first.exclusive(async () => 0)).rejects.toThrow(/unloaded/);
+  } finally {
+    ledger.stop();
+  }
+  const next = await trainer(0, { epochs: 2, avf: { start: 1, interval: 1, count: 2, k: 2, beta: 0.99 } });
+  await next.train(() => false);
+  expect(losses(next)).toEqual(losses(first));
 });

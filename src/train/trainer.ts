@@ -1,6 +1,7 @@
 // The VectorFit training loop, read top to bottom: batches in a seeded order, one GPU submission
 // per step (forward, loss, backward, AdamW), strength and AVF at AVF steps, evaluation per epoch,
 // and events for whoever watches (the worker forwards them to the studio; the CLI prints them).
+import { createBuffer, GpuBuffers } from '../gpu/buffers.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { encodePlan, submitPlan } from '../gpu/plan.ts';
 import { readBuffer, readTensor } from '../gpu/readback.ts';
@@ -104,6 +105,10 @@ export class Trainer {
   private lastSpectrumAt = -Infinity;
   private training = false;
   private readonly betweenSteps: (() => Promise<void>)[] = [];
+  /** Exclusive tasks not settled yet (predictions, exports, generation), and whether new ones
+   * are refused (the trainer is being destroyed). */
+  private readonly tasks = new Set<Promise<unknown>>();
+  private closed = false;
   private startedAt = 0;
   private stepsAtStart = 0;
   private tokensSinceStart = 0;
@@ -116,6 +121,8 @@ export class Trainer {
     readonly dataset: Dataset,
     readonly config: TrainConfig,
     private readonly emit: Emit,
+    /** The trainer's own buffers (the health check's); the model and optimizer own theirs. */
+    private readonly buffers: GpuBuffers,
     /** An image model's pixel values of rows (undefined for a text model). */
     private readonly pixels?: ImagePixels,
   ) {
@@ -175,8 +182,19 @@ export class Trainer {
       const entry = model.params.entries.find((e) => e.slot === slot);
       return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
     };
-    const optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, config.maxGradNorm || undefined);
-    const trainer = new Trainer(gpu, loaded, model, optimizer, dataset, config, emit, pixels);
+    const buffers = new GpuBuffers(gpu.device);
+    let optimizer: Optimizer | undefined;
+    let trainer: Trainer;
+    try {
+      optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, config.maxGradNorm || undefined);
+      const made = optimizer;
+      trainer = buffers.collect(() => new Trainer(gpu, loaded, model, made, dataset, config, emit, buffers, pixels));
+    } catch (error) {
+      buffers.destroy();
+      optimizer?.destroy();
+      model.destroy();
+      throw error;
+    }
     emit({ type: 'model', summary: trainer.summary(), totalSteps: trainer.totalSteps });
     return trainer;
   }
@@ -241,10 +259,39 @@ export class Trainer {
   /** Runs `task` when no step is in flight: at once when idle, else between two steps
    * (a prediction swaps the parameters; an export wants a consistent snapshot). */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    if (!this.training) return task();
-    return new Promise<T>((resolve, reject) => {
-      this.betweenSteps.push(() => task().then(resolve, reject));
-    });
+    if (this.closed) return Promise.reject(new Error('This model was unloaded: load it again.'));
+    const run = this.training
+      ? new Promise<T>((resolve, reject) => {
+          this.betweenSteps.push(() => task().then(resolve, reject));
+        })
+      : task();
+    this.tasks.add(run);
+    const settled = () => this.tasks.delete(run);
+    run.then(settled, settled);
+    return run;
+  }
+
+  /** Refuses new exclusive tasks and waits for those in flight: after it, nothing of the
+   * trainer's own runs on the GPU (whoever holds decoders over its model frees them now). */
+  async close(): Promise<void> {
+    if (this.training) throw new Error('Trainer.close: the run is still training; stop it first');
+    this.closed = true;
+    while (this.tasks.size) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Closes the trainer and frees every GPU buffer it owns: the model's (weights, factors,
+   * activations, plans), the optimizer's and its own. A model created from this one's factors
+   * (TrainerOptions.previous) must have been created first. */
+  async destroy(): Promise<void> {
+    await this.close();
+    this.optimizer.destroy();
+    this.model.destroy();
+    this.buffers.destroy();
+  }
+
+  /** Bytes of GPU memory the trainer holds now (model, plans, optimizer and its own). */
+  get allocatedBytes(): number {
+    return this.model.allocatedBytes + this.optimizer.allocatedBytes + this.buffers.bytes;
   }
 
   /** Submits one step; returns its loss reading and its end-of-step bookkeeping (AVF,
@@ -535,7 +582,7 @@ export class Trainer {
   private async predictExample(example: Example): Promise<{ base: Prediction; tuned: Prediction }> {
     const tuned = this.toPrediction(await this.logits([example]));
     const bytes = this.model.params.size * 4;
-    const backup = this.gpu.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const backup = createBuffer(this.gpu.device, { label: 'parameters backup', size: bytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const copy = (from: GPUBuffer, to: GPUBuffer) => {
       const encoder = this.gpu.device.createCommandEncoder();
       encoder.copyBufferToBuffer(from, 0, to, 0, bytes);

@@ -11,6 +11,7 @@ import { causalLmReader } from '../train/load.ts';
 import { defaultConfig } from '../train/defaults.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { acquireNodeGpu } from '../gpu/node.ts';
+import { recordBuffers } from '../test/buffer-ledger.ts';
 import { testGpu } from '../test/gpu.ts';
 import { Engine } from './engine.ts';
 import type { Dataset, Example } from '../io/types.ts';
@@ -187,6 +188,47 @@ describe('the engine protocol', () => {
     // hf-tiny's rows in batches of 6, one epoch now.
     const steps = events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
     expect(Math.max(...steps)).toBe(Math.ceil(load.dataset.train.length / 6));
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+  });
+
+  it('frees the replaced trainer’s GPU buffers on a reload (after an export in flight), and the next loads train', async () => {
+    const { device } = await testGpu();
+    const { engine, events, load, states, watch } = await setup();
+    const finished = async (count: number) => {
+      for (let i = 0; i < 600 && states().filter((s) => s === 'finished').length < count; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(states().filter((s) => s === 'finished')).toHaveLength(count);
+    };
+    const ledger = recordBuffers(device);
+    try {
+      await engine.handle(load);
+      const first = ledger.entries.length;
+      expect(ledger.live().length).toBeGreaterThan(0);
+      // New settings on the same files (the new model copies the old one's factors), while an
+      // export still reads the old one: it finishes, then the old trainer is freed whole.
+      const exporting = engine.handle({ type: 'export', kind: 'merged' });
+      await engine.handle({ type: 'load', model: 'held', dataset: 'held', config: { ...load.config, epochs: 1 } });
+      await exporting;
+      expect(events.filter((e) => e.type === 'export')).toHaveLength(1);
+      expect(ledger.live(0, first)).toEqual([]);
+      await engine.handle({ type: 'start' });
+      await finished(1);
+
+      // Other model files (another copy): the old trainer is freed before the new one is built.
+      const second = ledger.entries.length;
+      expect(ledger.live(first, second).length).toBeGreaterThan(0);
+      const other = { ...load, model: await readModelDir(FIXTURE), config: { ...load.config, epochs: 1 } };
+      let aliveWhenFactoring: string[] | undefined;
+      watch((e) => {
+        if (e.type === 'progress' && e.phase === 'factoring') aliveWhenFactoring ??= ledger.live(0, second);
+      });
+      await engine.handle(other);
+      expect(aliveWhenFactoring).toEqual([]);
+      expect(ledger.live(0, second)).toEqual([]);
+      await engine.handle({ type: 'start' });
+      await finished(2);
+    } finally {
+      ledger.stop();
+    }
     expect(events.some((e) => e.type === 'error')).toBe(false);
   });
 

@@ -112,7 +112,9 @@ export class Engine {
       gpu.device.lost.then((info) => {
         if (this.gpu !== gpu) return;
         this.gpu = undefined;
+        // The device's buffers went with it: nothing to free.
         this.trainer = undefined;
+        this.generator = undefined;
         this.interrupt = info.reason === 'destroyed' ? 'stop' : 'lost';
         if (info.reason === 'destroyed') return;
         this.deps.post({ type: 'error', message: `The GPU device was lost (${info.message || info.reason}). Choose "Resume from checkpoint" to continue from the last checkpoint.`, recoverable: true });
@@ -129,14 +131,34 @@ export class Engine {
     if (!model || !dataset) throw new Error(`The engine holds no ${model ? 'dataset' : 'model'} to load again: send it with the load.`);
     if (this.state === 'training') await this.halt('stop');
     this.setState('loading');
-    // New settings on the same model files: the new trainer takes the old one's SVD factors.
-    const previous = this.trainer && this.lastLoad?.model === model ? this.trainer : undefined;
+    // New settings on the same model files: the new trainer takes the old one's SVD factors, so
+    // the old one is freed once the new one is built; any other old trainer is freed first, so
+    // two models never share the GPU. A failed load leaves no trainer either way (state 'error';
+    // 'restore' loads the last load that succeeded again).
+    const old = this.trainer;
+    const previous = old && this.lastLoad?.model === model ? old : undefined;
     this.trainer = undefined;
     this.checkpointStep = undefined;
-    const gpu = await this.device();
-    this.trainer = await Trainer.create({ gpu, files: model, dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage, previous });
+    if (old && !previous) await this.retire(old);
+    try {
+      const gpu = await this.device();
+      this.trainer = await Trainer.create({ gpu, files: model, dataset, config: request.config, emit: this.deps.post, decodeImage: this.deps.decodeImage, previous });
+    } finally {
+      if (previous) await this.retire(previous);
+    }
     this.lastLoad = { model, dataset, config: request.config };
     this.setState('ready');
+  }
+
+  /** Frees a trainer the engine no longer holds: once its predictions, exports and generation in
+   * flight have settled, the playground's decoders over its model, then the trainer itself. */
+  private async retire(trainer: Trainer): Promise<void> {
+    await trainer.close();
+    if (this.generator?.trainer === trainer) {
+      this.generator.generator.destroy();
+      this.generator = undefined;
+    }
+    await trainer.destroy();
   }
 
   private requireTrainer(): Trainer {
