@@ -85,6 +85,11 @@ test('a new training set over the demo gets the paper defaults for its size, kee
   await expect(page.getByTestId('param-counts')).toContainText('132 steps');
   await expect(page.getByTestId('avf-start')).toHaveValue('44');
   await expect(page.getByTestId('lr')).toHaveValue('0.001');
+  // Four micro-batches of 32 per step: 9 steps of 128 per epoch, AVF following.
+  await page.getByTestId('accumulation').fill('4');
+  await page.getByTestId('accumulation').press('Tab');
+  await expect(page.getByTestId('param-counts')).toContainText('36 steps of 128 examples (32 × 4 accumulated).');
+  await expect(page.getByTestId('avf-start')).toHaveValue('12');
 });
 
 test('a free-text column left out is named beside the pickers; a zipped split folder shows its splits', async ({ page }) => {

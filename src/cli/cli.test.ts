@@ -126,7 +126,7 @@ describe('vectorfit grads', () => {
 });
 
 describe('vectorfit train', () => {
-  it('refuses a schedule or warm-up it does not know, by the flag', () => {
+  it('refuses a schedule, warm-up or accumulation it cannot use, by the flag', () => {
     const data = join(FIXTURE, 'data.jsonl');
     const schedule = vectorfit('train', '--model', FIXTURE, '--data', data, '--schedule', 'cosin');
     expect(schedule.status).toBe(2);
@@ -134,6 +134,9 @@ describe('vectorfit train', () => {
     const warmup = vectorfit('train', '--model', FIXTURE, '--data', data, '--warmup', '6');
     expect(warmup.status).toBe(2);
     expect(warmup.stderr).toContain('--warmup takes the share of steps to warm up over, from 0 to 1');
+    const accumulate = vectorfit('train', '--model', FIXTURE, '--data', data, '--accumulate', '0');
+    expect(accumulate.status).toBe(2);
+    expect(accumulate.stderr).toContain('--accumulate takes the micro-batches per step, 1 or more');
   });
 
   it('stops a diverging run (--lr 1e30) with a non-zero exit naming the step, keeps the finite checkpoint and writes no exports', () => {

@@ -19,7 +19,7 @@ import { patchEmbeddings, pixelBatch, type ModelBatch } from '../model/batch.ts'
 import { decodeImageNode } from '../io/images/decode-node.ts';
 import { ImagePixels } from '../train/image-pixels.ts';
 import { unreachable } from '../util/unreachable.ts';
-import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
+import { defaultAvf, defaultConfig, effectiveBatch, stepsPerEpoch } from '../train/defaults.ts';
 import { buildExport, DELTA_SPECTRUM_FILE, LORA_REPORT_FILE, readVectorsExport, VECTORS_FILE } from '../train/exports.ts';
 import { causalLmReader, loadModel, textModel } from '../train/load.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../train/checkpoint.ts';
@@ -46,7 +46,7 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
-                  [--epochs N] [--batch N] [--lr X] [--schedule linear|cosine|constant]
+                  [--epochs N] [--batch N] [--accumulate N] [--lr X] [--schedule linear|cosine|constant]
                   [--warmup RATIO] [--max-grad-norm X] [--avf ti,tf,nf,k] [--seed N]
                   [--max-length N] [--limit N]
                   [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
@@ -55,7 +55,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
       As Hugging Face's Trainer: --warmup raises the rate from 0 over that share of the steps,
-      --max-grad-norm clips each step's gradients to that global norm (default: neither).
+      --max-grad-norm clips each step's gradients to that global norm (default: neither), and
+      --accumulate N sums N micro-batches of --batch rows into each step.
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement.
@@ -370,6 +371,11 @@ async function train(flags: Flags): Promise<void> {
     if (!LR_SCHEDULES.includes(flags.schedule as LrSchedule)) throw new UsageError(`--schedule must be one of ${LR_SCHEDULES.join(', ')}`);
     overrides.lrSchedule = flags.schedule as LrSchedule;
   }
+  if (flags.accumulate) {
+    const micro = int(flags, 'accumulate')!;
+    if (micro < 1) throw new UsageError('--accumulate takes the micro-batches per step, 1 or more');
+    overrides.gradientAccumulation = micro;
+  }
   if (flags['max-grad-norm']) {
     const norm = Number(flags['max-grad-norm']);
     if (!(norm >= 0 && Number.isFinite(norm))) throw new UsageError('--max-grad-norm takes the global gradient norm to clip to (0: no clipping)');
@@ -388,7 +394,7 @@ async function train(flags: Flags): Promise<void> {
   const loraRank = int(flags, 'lora-rank');
   if (loraRank === 0) throw new UsageError('--lora-rank must be at least 1');
   const config = defaultConfig(trainSet.length, overrides);
-  const epochSteps = stepsPerEpoch(trainSet.length, config.batchSize);
+  const epochSteps = stepsPerEpoch(trainSet.length, effectiveBatch(config));
   config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
   if (flags.avf) {
     const [start, interval, count, k] = flags.avf.split(',').map(Number);

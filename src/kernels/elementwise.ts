@@ -25,3 +25,25 @@ export function add(device: GPUDevice, args: AddArgs): Dispatch {
     workgroups: gridStride(args.n),
   });
 }
+
+export interface ScaleAddArgs {
+  x: Tensor;
+  /** f32, element 0: the factor (rewritten by the caller between submits). */
+  weight: Tensor;
+  /** May not be x. */
+  out: Tensor;
+  n: number;
+  /** out += w·x instead of out = w·x. */
+  accumulate?: boolean;
+}
+
+export function scaleAdd(device: GPUDevice, args: ScaleAddArgs): Dispatch {
+  return makeDispatch(device, {
+    label: `scale-add ${args.n}`,
+    code,
+    entryPoint: 'scaleAdd',
+    constants: { ACCUMULATE: Number(!!args.accumulate) },
+    bindings: [args.x, args.weight, args.out, createParams(device, [['u32', args.n]])],
+    workgroups: gridStride(args.n),
+  });
+}

@@ -40,6 +40,27 @@ export function labelShape(task: TaskSpec, batch: number, seq: number): { count:
   }
 }
 
+/** What a B×T batch's mean loss averages over: its rows, or the positions a token loss scores
+ * (Hugging Face's num_items_in_batch). Gradient accumulation weighs micro-batches by it, so that
+ * a step's gradient is that of the mean over the whole effective batch. */
+export function lossItems(task: TaskSpec, labels: ArrayLike<number>, batch: number, seq: number): number {
+  let items = 0;
+  switch (task.loss) {
+    case 'classes':
+    case 'regression':
+    case 'span':
+      return batch;
+    case 'causal-lm':
+      for (let r = 0; r < batch * seq; r++) if (r % seq !== seq - 1 && labels[r + 1] >= 0) items++;
+      return items;
+    case 'token-classes':
+      for (let r = 0; r < batch * seq; r++) if (labels[r] >= 0) items++;
+      return items;
+    default:
+      return unreachable(task.loss);
+  }
+}
+
 /** Rows of the head's input for a B×T batch: which token of each row (or all of them). */
 export function headRows(task: TaskSpec, attentionMask: ArrayLike<number>, batch: number, seq: number): Uint32Array {
   switch (task.input) {

@@ -1,8 +1,9 @@
 // The run settings. They start from the paper's defaults for the dataset size (train/defaults.ts),
 // or from a preset (the demo's manifest), and keep every value the user edited: a new dataset
-// recomputes the rest. The AVF schedule follows epochs and batch size until edited by hand.
+// recomputes the rest. The AVF schedule follows epochs and the (effective) batch size until
+// edited by hand.
 import { create } from 'zustand';
-import { defaultAvf, defaultConfig, stepsPerEpoch } from '../train/defaults.ts';
+import { defaultAvf, defaultConfig, effectiveBatch, stepsPerEpoch } from '../train/defaults.ts';
 import type { AvfSettings, TrainConfig } from '../train/types.ts';
 
 interface ConfigState {
@@ -41,8 +42,8 @@ export const useConfig = create<ConfigState>()((set) => ({
   set(key, value) {
     set((s) => {
       const config = { ...s.config, [key]: value };
-      if ((key === 'epochs' || key === 'batchSize') && !s.avfEdited) {
-        const epochSteps = stepsPerEpoch(s.trainExamples, config.batchSize);
+      if ((key === 'epochs' || key === 'batchSize' || key === 'gradientAccumulation') && !s.avfEdited) {
+        const epochSteps = stepsPerEpoch(s.trainExamples, effectiveBatch(config));
         config.avf = defaultAvf(config.epochs * epochSteps, epochSteps);
       }
       return { config, edited: { ...s.edited, [key]: value } };
@@ -57,7 +58,7 @@ export const useConfig = create<ConfigState>()((set) => ({
 }));
 
 export function totalSteps(config: TrainConfig, trainExamples: number): number {
-  return config.epochs * stepsPerEpoch(trainExamples, config.batchSize);
+  return config.epochs * stepsPerEpoch(trainExamples, effectiveBatch(config));
 }
 
 /** The AVF steps the schedule plans: t_i + j·t_f, j = 0 … n_f − 1. */

@@ -14,6 +14,11 @@ export const PAPER_DEFAULTS = {
   beta: 0.99,
 } as const;
 
+/** Examples per optimizer step: the batch size times the micro-batches accumulated. */
+export function effectiveBatch(config: Pick<TrainConfig, 'batchSize' | 'gradientAccumulation'>): number {
+  return config.batchSize * (config.gradientAccumulation ?? 1);
+}
+
 export function stepsPerEpoch(trainExamples: number, batchSize: number): number {
   return Math.max(1, Math.ceil(trainExamples / batchSize));
 }
@@ -38,7 +43,7 @@ export function defaultEpochs(trainExamples: number): number {
 export function defaultConfig(trainExamples: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
   const batchSize = overrides.batchSize ?? PAPER_DEFAULTS.batchSize;
   const epochs = overrides.epochs ?? defaultEpochs(trainExamples);
-  const epochSteps = stepsPerEpoch(trainExamples, batchSize);
+  const epochSteps = stepsPerEpoch(trainExamples, effectiveBatch({ batchSize, gradientAccumulation: overrides.gradientAccumulation }));
   return {
     variant: 'vectorfit',
     epochs,

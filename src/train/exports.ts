@@ -102,7 +102,7 @@ async function vectorsExport(trainer: Trainer, state: ExportedState): Promise<Ex
     trainable_parameters: trainer.summary().trainableParameters,
     avf: { t_i: config.avf.start, t_f: config.avf.interval, n_f: config.avf.count, k: config.avf.k, beta: config.avf.beta, frozen_at_end: frozen },
     training: {
-      epochs: config.epochs, batch_size: config.batchSize, lr: config.lr, lr_schedule: config.lrSchedule, warmup_ratio: config.warmupRatio ?? 0, max_grad_norm: config.maxGradNorm || null,
+      epochs: config.epochs, batch_size: config.batchSize, gradient_accumulation_steps: config.gradientAccumulation ?? 1, lr: config.lr, lr_schedule: config.lrSchedule, warmup_ratio: config.warmupRatio ?? 0, max_grad_norm: config.maxGradNorm || null,
       betas: [config.beta1, config.beta2], eps: config.eps, weight_decay: config.weightDecay, seed: config.seed,
       max_length: config.maxLength, steps: state.step, dataset: dataset.name,
     },

@@ -11,6 +11,13 @@ import { strength } from '../kernels/strength.ts';
 import type { GpuModel } from '../model/gpu-model.ts';
 import type { ParameterLayout } from '../model/parameter-layout.ts';
 
+export interface OptimizerOptions {
+  /** Clip each step's gradients to this global L2 norm (absent: no clipping). */
+  maxGradNorm?: number;
+  /** Gradients to read instead of the model's (gradient accumulation's sum). */
+  grads?: Tensor;
+}
+
 export class Optimizer {
   readonly m: Tensor;
   readonly v: Tensor;
@@ -30,8 +37,12 @@ export class Optimizer {
   /** The moments, masks and dispatch uniforms above (the model's parameters are the model's). */
   private readonly buffers: GpuBuffers;
 
-  /** `maxGradNorm`: clip the gradients of each step to this global L2 norm (absent: no clipping). */
-  constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean, maxGradNorm?: number) {
+  /** The gradients the step reads: the model's, or what gradient accumulation sums them into. */
+  readonly grads: Tensor;
+
+  constructor(model: GpuModel, hyper: AdamWHyper, trainsSlot: (slot: number) => boolean, options: OptimizerOptions = {}) {
+    const { maxGradNorm } = options;
+    const grads = (this.grads = options.grads ?? model.gradsTensor);
     const device = (this.device = model.device);
     const layout = (this.layout = model.params);
     this.alwaysFrozen = Uint8Array.from({ length: layout.slotCount }, (_, s) => (layout.paddingSlot[s] || !trainsSlot(s) ? 1 : 0));
@@ -45,8 +56,8 @@ export class Optimizer {
       const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
       const clip = createTensor(device, [2], 'f32', 'gradient clip');
       const update = [
-        gradNorm(device, { grads: model.gradsTensor, vectorIndex, frozen, out: clip, maxNorm: maxGradNorm }),
-        ...adamw(device, { params: model.paramsTensor, grads: model.gradsTensor, m, v, vectorIndex, steps, frozen, hyper: hyperBuffer, gradFactor: clip }),
+        gradNorm(device, { grads, vectorIndex, frozen, out: clip, maxNorm: maxGradNorm }),
+        ...adamw(device, { params: model.paramsTensor, grads, m, v, vectorIndex, steps, frozen, hyper: hyperBuffer, gradFactor: clip }),
       ];
       const strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
       const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');

@@ -33,7 +33,7 @@ async function readRows(file: string, reader: NonNullable<ReturnType<typeof caus
   return reader(await parseTable(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, file), file, 128).examples;
 }
 
-it('repeats an independent PyTorch run step by step: ids, labels, losses, validation loss and Σ strengths (demo LLM, SST-2 prompt/completion)', async () => {
+async function repeatsTorchRun(batchSize: number, gradientAccumulation?: number) {
   const expected = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/torch-llm-sst2-trajectory.json'), 'utf8')) as Trajectory;
   const files = await readModelDir(DEMO_LLM);
   const reader = causalLmReader(files)!;
@@ -54,7 +54,7 @@ it('repeats an independent PyTorch run step by step: ids, labels, losses, valida
     gpu: await testGpu(),
     files,
     dataset: { task: 'causal-lm', labelNames: [], train, validation: dev, name: 'SST-2 causal' },
-    config: defaultConfig(rows.length, { variant: 'sigma', epochs: 1, batchSize: expected.batch, lr: expected.lr, lrSchedule: 'constant', seed, maxLength: 128 }),
+    config: defaultConfig(rows.length, { variant: 'sigma', epochs: 1, batchSize, gradientAccumulation, lr: expected.lr, lrSchedule: 'constant', seed, maxLength: 128 }),
     emit: () => {},
   });
   const before = await trainer.evaluate();
@@ -78,4 +78,11 @@ it('repeats an independent PyTorch run step by step: ids, labels, losses, valida
   const strengths = Object.fromEntries((await trainer.sigmaPairs()).map((p) => [p.path, Array.from(p.sigma, (x, i) => Math.abs(x - p.initial[i])).reduce((a, b) => a + b, 0) / p.sigma.length]));
   expect(Object.keys(strengths).sort()).toEqual(Object.keys(expected.sigma_strength_after).sort());
   for (const [path, value] of Object.entries(expected.sigma_strength_after)) expect(Math.abs(strengths[path] - value), path).toBeLessThan(1e-6);
-}, 300_000);
+}
+
+it('repeats an independent PyTorch run step by step: ids, labels, losses, validation loss and Σ strengths (demo LLM, SST-2 prompt/completion)', () => repeatsTorchRun(8), 300_000);
+
+// Two micro-batches of 4 rows hold different numbers of completion tokens: weighing each one's
+// mean loss by its share of the step's tokens gives the gradient of PyTorch's batch of 8 (a
+// plain average of the two means would not: its first loss is off by 0.05).
+it('accumulating two micro-batches of 4 repeats the same PyTorch run of batches of 8', () => repeatsTorchRun(4, 2), 300_000);

@@ -6,7 +6,8 @@ import type { Gpu } from '../gpu/device.ts';
 import { encodePlan, submitPlan } from '../gpu/plan.ts';
 import { readBuffer, readTensor } from '../gpu/readback.ts';
 import { encodeDispatches, type Dispatch } from '../gpu/dispatch.ts';
-import { createTensor, type Tensor } from '../gpu/tensor.ts';
+import { createTensor, writeTensor, type Tensor } from '../gpu/tensor.ts';
+import { scaleAdd } from '../kernels/elementwise.ts';
 import { finite, firstNonFinite } from '../kernels/finite.ts';
 import { finite as firstNonFiniteOnCpu } from '../kernels/finite.ref.ts';
 import type { ImageDecoder } from '../io/images/decode.ts';
@@ -20,12 +21,14 @@ import { playgroundDecoders } from '../model/gpu-decode.ts';
 import { bindingLimit } from '../model/split-table.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
 import { vectorRows } from '../model/architectures.ts';
+import { lossItems } from '../model/task.ts';
 import type { ModuleKind, VectorId, VectorRow } from '../model/types.ts';
 import type { Dataset, EncodedImage, Example, ModelFiles } from '../io/types.ts';
 import type { EngineEvent, ModelSummary, Prediction } from '../worker/protocol.ts';
 import type { TrainConfig } from './types.ts';
 import { applyAvfStep, createAvfState, isAvfStep, type AvfState } from './avf.ts';
 import { BatchSampler } from './batches.ts';
+import { effectiveBatch } from './defaults.ts';
 import { deltaSpectrum, type DeltaSpectrum, type SigmaPair } from './delta-spectrum.ts';
 import { pooledLoss, perplexity } from './lm-metrics.ts';
 import { ImagePixels } from './image-pixels.ts';
@@ -91,9 +94,14 @@ export class Trainer {
   private readonly avfCandidate: Uint8Array;
   private readonly vectorEntries: TrainableEntry[];
   /** Per step, read back in one piece: the first non-finite element (finite.wgsl's code) of
-   * the loss, the parameters, and AdamW's two moments, then the loss's f32 bits. */
+   * the loss, the parameters, and AdamW's two moments, then the f32 bits of the gradient norm
+   * and of each micro-batch's loss. */
   private readonly health: Tensor;
   private readonly healthChecks: Dispatch[];
+  /** Micro-batches of a step (gradient accumulation), and how each one's gradient is added, by
+   * its weight, into the sum the optimizer reads (null: one batch, read as it is). */
+  private readonly microBatches: number;
+  private readonly accumulate: { weight: Tensor; first: Dispatch; rest: Dispatch } | null;
   /** Σ entries of the parameter buffer, and the bytes from its start that cover them all. */
   private readonly sigmaEntries: TrainableEntry[];
   private readonly sigmaBytes: number;
@@ -126,7 +134,8 @@ export class Trainer {
     /** An image model's pixel values of rows (undefined for a text model). */
     private readonly pixels?: ImagePixels,
   ) {
-    this.sampler = new BatchSampler(dataset.train.length, config.batchSize, config.seed);
+    this.microBatches = config.gradientAccumulation ?? 1;
+    this.sampler = new BatchSampler(dataset.train.length, effectiveBatch(config), config.seed);
     this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
     this.avf = createAvfState(model.params.slotCount);
     this.vectorEntries = model.params.entries.filter((e) => e.role !== 'head');
@@ -135,7 +144,13 @@ export class Trainer {
     this.watchedMetric = config.metric ?? defaultWatchedMetric(dataset.task);
     this.sigmaEntries = this.vectorEntries.filter((e) => e.role === 'sigma');
     this.sigmaBytes = 4 * Math.max(0, ...this.sigmaEntries.map((e) => e.offset + e.length));
-    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 2], 'u32', 'step health');
+    this.health = createTensor(gpu.device, [HEALTH_CHECKS.length + 1 + this.microBatches], 'u32', 'step health');
+    if (optimizer.grads === model.gradsTensor) this.accumulate = null;
+    else {
+      const weight = createTensor(gpu.device, [1], 'f32', 'micro-batch weight');
+      const sum = { x: model.gradsTensor, weight, out: optimizer.grads, n: model.params.size };
+      this.accumulate = { weight, first: scaleAdd(gpu.device, sum), rest: scaleAdd(gpu.device, { ...sum, accumulate: true }) };
+    }
     const checked = { loss: model.loss, params: model.paramsTensor, m: optimizer.m, v: optimizer.v };
     this.healthChecks = HEALTH_CHECKS.map(({ tensor }, slot) => finite(gpu.device, { input: checked[tensor], out: this.health, slot }));
     if (variantUsesAvf(config.variant)) {
@@ -149,6 +164,8 @@ export class Trainer {
       const known = TASK_METRICS[dataset.task];
       if (!known.includes(config.metric)) throw new Error(`metric ${config.metric} is not a ${dataset.task} metric: choose one of ${known.join(', ')}`);
     }
+    const micro = config.gradientAccumulation ?? 1;
+    if (!Number.isInteger(micro) || micro < 1) throw new Error(`gradient accumulation must be a whole number of micro-batches (1 or more), not ${micro}`);
     if ((config.patience ?? 0) > 0 && !dataset.validation.length) throw new Error(`${dataset.name}: early stopping (patience ${config.patience}) needs a validation split`);
     emit({ type: 'progress', phase: 'reading', done: 0, total: 1, message: `Reading ${files.name}` });
     const loaded = await loadModel(files, dataset, config.seed);
@@ -186,7 +203,10 @@ export class Trainer {
     let optimizer: Optimizer | undefined;
     let trainer: Trainer;
     try {
-      optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, config.maxGradNorm || undefined);
+      // Accumulated micro-batches sum their gradients into a buffer of their own, which the
+      // optimizer reads; a step of one batch reads the model's gradients as they are.
+      const accumulated = micro > 1 ? buffers.collect(() => createTensor(gpu.device, [model.params.size], 'f32', 'accumulated grads')) : undefined;
+      optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, { maxGradNorm: config.maxGradNorm || undefined, grads: accumulated });
       const made = optimizer;
       trainer = buffers.collect(() => new Trainer(gpu, loaded, model, made, dataset, config, emit, buffers, pixels));
     } catch (error) {
@@ -299,37 +319,56 @@ export class Trainer {
   private async runStep(): Promise<{ loss: Promise<void>; after: Promise<void> }> {
     const t = this.step + 1;
     const { epoch, indices } = this.sampler.batch(t);
-    const examples = Array.from(indices, (i) => this.dataset.train[i]);
-    // Read (and for images decode) the batch before counting the step: a bad row stops the run
-    // with the step count still that of the last step taken.
-    const { batch, labels } = await this.batchOf(examples);
+    // Read (and for images decode) every micro-batch before counting the step: a bad row stops
+    // the run with the step count still that of the last step taken.
+    const micro: { batch: ModelBatch; labels: readonly number[] | Int32Array }[] = [];
+    for (let start = 0; start < indices.length; start += this.config.batchSize) {
+      micro.push(await this.batchOf(Array.from(indices.subarray(start, start + this.config.batchSize), (i) => this.dataset.train[i])));
+    }
     this.step = t;
-    this.model.setBatch(batch, labels);
-    this.gpu.device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(stepSeed(this.config.seed, t)));
     const hyper = hyperAt(this.config, t, this.totalSteps);
     this.optimizer.setHyper(hyper);
-    // A plan of new shapes may hold products not yet measured on this GPU: measure them before
-    // its first step (the plan is rebuilt with the faster kernels; the numbers do not change).
-    let plan = this.model.trainPlan(batch.batch, batch.seq);
-    if ((await this.model.tuneMatmuls(this.gpu)).length) plan = this.model.trainPlan(batch.batch, batch.seq);
-    const encoder = this.gpu.device.createCommandEncoder();
-    encodePlan(encoder, plan);
-    // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the loss is
-    // copied beside the verdict, so the one small readback per step carries both: a diverging
-    // run can hide NaN Σ behind a finite loss (frozen or saturated paths), and must stop anyway.
-    encoder.clearBuffer(this.health.buffer, 0, 4 * HEALTH_CHECKS.length);
-    const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.optimizer.update);
-    encodeDispatches(pass, this.healthChecks);
-    pass.end();
-    encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
-    encoder.copyBufferToBuffer(this.optimizer.clip.buffer, 4, this.health.buffer, 4 * (HEALTH_CHECKS.length + 1), 4);
-    this.gpu.device.queue.submit([encoder.finish()]);
-    this.tokensSinceStart += attentionMaskOf(batch).reduce((a, b) => a + b, 0);
+    // Each micro-batch's mean loss counts by its share of the step's loss items, so the summed
+    // gradient is that of the mean over the whole effective batch.
+    const items = micro.map(({ batch, labels }) => lossItems(this.model.layout.task, labels, batch.batch, batch.seq));
+    const total = items.reduce((a, b) => a + b, 0);
+    const weights = items.map((n) => (micro.length === 1 ? 1 : total > 0 ? n / total : 0));
+    const { device } = this.gpu;
+    const lossSlot = (i: number) => 4 * (HEALTH_CHECKS.length + 1 + i);
+    for (const [i, { batch, labels }] of micro.entries()) {
+      // Micro-batches share the model's input buffers: each is written, then submitted, in queue order.
+      this.model.setBatch(batch, labels);
+      device.queue.writeBuffer(this.model.seedTensor.buffer, 0, Uint32Array.of(i === 0 ? stepSeed(this.config.seed, t) : stepSeed(stepSeed(this.config.seed, t), i)));
+      // A plan of new shapes may hold products not yet measured on this GPU: measure them before
+      // its first step (the plan is rebuilt with the faster kernels; the numbers do not change).
+      let plan = this.model.trainPlan(batch.batch, batch.seq);
+      if ((await this.model.tuneMatmuls(this.gpu)).length) plan = this.model.trainPlan(batch.batch, batch.seq);
+      const encoder = device.createCommandEncoder();
+      encodePlan(encoder, plan);
+      const last = i === micro.length - 1;
+      if (this.accumulate) writeTensor(device, this.accumulate.weight, [weights[i]]);
+      // The updated parameters and the loss are checked for NaN/±Inf on the GPU, and the losses
+      // and gradient norm are copied beside the verdicts, so the one small readback per step
+      // carries all: a diverging run can hide NaN Σ behind a finite loss (frozen or saturated
+      // paths), and must stop anyway.
+      if (last) encoder.clearBuffer(this.health.buffer, 0, 4 * HEALTH_CHECKS.length);
+      const pass = encoder.beginComputePass();
+      if (this.accumulate) encodeDispatches(pass, [i === 0 ? this.accumulate.first : this.accumulate.rest]);
+      if (last) {
+        encodeDispatches(pass, this.optimizer.update);
+        encodeDispatches(pass, this.healthChecks);
+      }
+      pass.end();
+      encoder.copyBufferToBuffer(this.model.loss.buffer, this.model.loss.byteOffset ?? 0, this.health.buffer, lossSlot(i), 4);
+      if (last) encoder.copyBufferToBuffer(this.optimizer.clip.buffer, 4, this.health.buffer, 4 * HEALTH_CHECKS.length, 4);
+      device.queue.submit([encoder.finish()]);
+      this.tokensSinceStart += attentionMaskOf(batch).reduce((a, b) => a + b, 0);
+    }
 
-    const loss = readBuffer(this.gpu.device, this.health.buffer, 4 * (HEALTH_CHECKS.length + 2)).then((bytes) => {
+    const loss = readBuffer(device, this.health.buffer, lossSlot(micro.length)).then((bytes) => {
       const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
-      const [value, gradNorm] = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 2);
+      const [gradNorm, ...losses] = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 1 + micro.length);
+      const value = losses.reduce((sum, l, i) => sum + weights[i] * l, 0);
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, gradNorm, seconds });

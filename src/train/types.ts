@@ -28,6 +28,10 @@ export interface TrainConfig {
   /** Clip each step's gradients to this global L2 norm, as Hugging Face's max_grad_norm
    * (absent or 0: no clipping). */
   maxGradNorm?: number;
+  /** Micro-batches of batchSize per optimizer step, their gradients summed (Hugging Face's
+   * gradient_accumulation_steps): an effective batch this many times larger in the memory of
+   * one micro-batch. Absent: 1. */
+  gradientAccumulation?: number;
   beta1: number;
   beta2: number;
   eps: number;

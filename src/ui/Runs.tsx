@@ -21,7 +21,7 @@ function settings(run: RunRecord): string {
   // The schedule where it is not the default, and warm-up and clipping where set.
   const schedule = `${c.lrSchedule === 'linear' ? '' : ` ${c.lrSchedule}`}${c.warmupRatio ? `, warm-up ${c.warmupRatio}` : ''}`;
   const clip = c.maxGradNorm ? ` · clip ${c.maxGradNorm}` : '';
-  return `${c.variant} · lr ${c.lr}${schedule} · batch ${c.batchSize} · ${c.epochs} epochs${clip} · seed ${c.seed}${qa}`;
+  return `${c.variant} · lr ${c.lr}${schedule} · batch ${c.batchSize}${(c.gradientAccumulation ?? 1) > 1 ? ` × ${c.gradientAccumulation}` : ''} · ${c.epochs} epochs${clip} · seed ${c.seed}${qa}`;
 }
 
 function remove(run: RunRecord) {

@@ -1,6 +1,7 @@
 import { totalSteps, useConfig } from '../store/config.ts';
 import { useFiles } from '../store/files.ts';
 import { isRunning, useRun } from '../store/run.ts';
+import { effectiveBatch } from '../train/defaults.ts';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.ts';
 import { VARIANTS, type Variant } from '../train/types.ts';
 import { formatCount, SCHEDULE_LABELS, VARIANT_LABELS } from './labels.ts';
@@ -39,6 +40,16 @@ export function SetupPanel() {
       <div className="fields">
         <NumberField label="Learning rate" value={config.lr} min={Number.MIN_VALUE} disabled={locked} onChange={(v) => set('lr', v)} testId="lr" />
         <NumberField label="Batch size" value={config.batchSize} integer min={1} disabled={locked} onChange={(v) => set('batchSize', v)} testId="batch" />
+        <NumberField
+          label="Grad accumulation"
+          value={config.gradientAccumulation ?? 1}
+          integer
+          min={1}
+          disabled={locked}
+          onChange={(v) => set('gradientAccumulation', v)}
+          title="Micro-batches of the batch size per step, their gradients summed: a larger effective batch in the GPU memory of one micro-batch (Hugging Face's gradient_accumulation_steps)"
+          testId="accumulation"
+        />
         <NumberField label="Epochs" value={config.epochs} integer min={1} disabled={locked} onChange={(v) => set('epochs', v)} testId="epochs" />
         <label className="field">
           <span>Schedule</span>
@@ -91,7 +102,12 @@ export function SetupPanel() {
         </p>
       )}
       <p className="counts" data-testid="param-counts">
-        {trainExamples > 0 && <>{formatCount(steps)} steps. </>}
+        {trainExamples > 0 && (
+          <>
+            {formatCount(steps)} steps
+            {(config.gradientAccumulation ?? 1) > 1 && <> of {formatCount(effectiveBatch(config))} examples ({config.batchSize} × {config.gradientAccumulation} accumulated)</>}.{' '}
+          </>
+        )}
         {summary ? (
           <>
             Trainable parameters: <strong>{formatCount(summary.trainableParameters)}</strong> of{' '}
