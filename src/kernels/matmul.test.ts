@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
@@ -163,10 +163,47 @@ describe('tuning the kernel per product', () => {
     const results = await tuneMatmuls(gpu, { candidates, repeats: 1 });
     const result = results.find((r) => r.shape === shape)!;
     expect(result.timings.map((t) => t.kernel)).toEqual(candidates);
+    expect(result.refused).toEqual([]);
     const fastest = result.timings.reduce((best, t) => (t.seconds < best.seconds ? t : best));
     expect(result.chosen).toBe(fastest.kernel);
     expect(chosenKernel(gpu.device, shape, DEFAULT_TILE)).toBe(fastest.kernel);
     expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
+  });
+
+  it('drops a candidate whose pipeline the driver refuses, with its reason, and measures the rest', async () => {
+    const gpu = await testGpu();
+    const { device } = gpu;
+    const shape = { m: 40, n: 24, k: 16, blocks: 2, transA: true, transB: false };
+    chosenKernel(device, shape, DEFAULT_TILE);
+    // A tile no other test compiles, refused as a real driver refuses one (out of registers):
+    // its module is recognised by its header, and its asynchronous compile rejects.
+    const refusedTile = { tm: 32, tn: 64, tk: 16, rm: 2, rn: 4, pad: true };
+    const header = tileHeader(refusedTile);
+    const refusedModules = new Set<GPUShaderModule>();
+    const createModule = device.createShaderModule.bind(device);
+    const createAsync = device.createComputePipelineAsync.bind(device);
+    const modules = vi.spyOn(device, 'createShaderModule').mockImplementation((descriptor) => {
+      const module = createModule(descriptor);
+      if (descriptor.code.startsWith(header)) refusedModules.add(module);
+      return module;
+    });
+    const compiles = vi.spyOn(device, 'createComputePipelineAsync').mockImplementation((descriptor) =>
+      refusedModules.has(descriptor.compute.module)
+        ? Promise.reject(new GPUPipelineError('too many registers', { reason: 'internal' }))
+        : createAsync(descriptor));
+    try {
+      const candidates: MatmulKernel[] = [DEFAULT_TILE, refusedTile, 'direct'];
+      const results = await tuneMatmuls(gpu, { candidates, repeats: 1 });
+      expect(refusedModules.size).toBe(1);
+      const result = results.find((r) => r.shape === shape)!;
+      expect(result.refused).toEqual([{ kernel: refusedTile, reason: 'internal: too many registers' }]);
+      expect(result.timings.map((t) => t.kernel)).toEqual([DEFAULT_TILE, 'direct']);
+      expect(result.chosen).not.toBe(refusedTile);
+      expect(chosenKernel(device, shape, DEFAULT_TILE)).toBe(result.chosen);
+    } finally {
+      modules.mockRestore();
+      compiles.mockRestore();
+    }
   });
 
   it('leaves products too large to measure beside the model at the default, measured once', async () => {
@@ -174,7 +211,7 @@ describe('tuning the kernel per product', () => {
     const shape = { m: 512, n: 512, k: 512, blocks: 1, transA: true, transB: false };
     chosenKernel(gpu.device, shape, 'direct');
     const results = await tuneMatmuls(gpu, { maxBytes: 1 << 20, candidates: ['direct'] });
-    expect(results.find((r) => r.shape === shape)).toEqual({ shape, timings: [], chosen: DEFAULT_TILE });
+    expect(results.find((r) => r.shape === shape)).toEqual({ shape, timings: [], refused: [], chosen: DEFAULT_TILE });
     expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
   });
 });

@@ -3,6 +3,7 @@ import code from '../../shaders/matmul.wgsl?raw';
 import rng from '../../shaders/rng.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import type { PipelineSpec } from '../gpu/pipelines.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
 import { chosenKernel, kernelName, tileHeader, DEFAULT_TILE, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
 
@@ -101,21 +102,38 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
   const [tm, tn] = kernel === 'direct' ? [32, 32] : [kernel.tm, kernel.tn];
   return makeDispatch(device, {
     label: `${args.label} · ${kernelName(kernel)}`,
-    // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
-    code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
-    entryPoint: kernel === 'direct' ? 'direct' : 'main',
-    constants: {
-      TRANS_A: Number(!!args.transA),
-      TRANS_B: Number(!!args.transB),
-      HAS_BIAS: Number(!!args.bias),
-      K_SCALE: Number(!!args.kScale),
-      ACCUMULATE: Number(!!args.accumulate),
-      DROPOUT_A: Number(!!drop),
-    },
+    ...matmulPipeline(kernel, { transA: args.transA, transB: args.transB, bias: !!args.bias, kScale: !!args.kScale, accumulate: args.accumulate, dropoutA: !!drop }),
     bindings: [a, b, c, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device), drop?.seed ?? placeholder(device)],
     workgroups: [ceilDiv(args.n, tn), ceilDiv(args.m, tm), args.blocks],
     flops: 2 * args.blocks * args.m * args.n * args.k,
   });
+}
+
+/** What a product's pipeline depends on besides its kernel: the shader's override constants. */
+export interface MatmulFlags {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: boolean;
+  kScale?: boolean;
+  accumulate?: boolean;
+  dropoutA?: boolean;
+}
+
+/** The pipeline blockMatmul runs `kernel` with, for compiling ahead (matmul_tuning.ts). */
+export function matmulPipeline(kernel: MatmulKernel, flags: MatmulFlags): PipelineSpec {
+  return {
+    // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
+    code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
+    entryPoint: kernel === 'direct' ? 'direct' : 'main',
+    constants: {
+      TRANS_A: Number(!!flags.transA),
+      TRANS_B: Number(!!flags.transB),
+      HAS_BIAS: Number(!!flags.bias),
+      K_SCALE: Number(!!flags.kScale),
+      ACCUMULATE: Number(!!flags.accumulate),
+      DROPOUT_A: Number(!!flags.dropoutA),
+    },
+  };
 }
 
 /** A forced tile or variant wins; otherwise the kernel measured fastest for this product on this
