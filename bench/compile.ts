@@ -12,8 +12,8 @@ import { adapterName, type Gpu } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { encodePlan } from '../src/gpu/plan.ts';
 import { getPipeline, preparePipelines } from '../src/gpu/pipelines.ts';
-import { matmulPipeline, type MatmulFlags } from '../src/kernels/matmul.ts';
-import { kernelName } from '../src/kernels/matmul_tiles.ts';
+import { matmulPipeline } from '../src/kernels/matmul.ts';
+import { kernelName, NO_FLAGS, type OperandFlags } from '../src/kernels/matmul_tiles.ts';
 import { TUNING_CANDIDATES } from '../src/kernels/matmul_tuning.ts';
 import { describeModel } from '../src/model/architectures.ts';
 import { architectureFor, parseModelConfig } from '../src/model/config.ts';
@@ -131,9 +131,9 @@ async function compileBench(gpu: Gpu): Promise<void> {
   record('compile.tuner.refused', refused.length);
 
   // The same ten candidates at two flag sets no phase above used (each set compiles afresh).
-  const candidateSpecs = (flags: MatmulFlags) => TUNING_CANDIDATES.map((kernel) => matmulPipeline(kernel, flags));
-  const oneByOne = candidateSpecs({ transA: true, transB: true, accumulate: true });
-  const together = candidateSpecs({ transA: true, transB: true, accumulate: true, kScale: true });
+  const candidateSpecs = (flags: OperandFlags) => TUNING_CANDIDATES.map((kernel) => matmulPipeline(kernel, { transA: true, transB: true }, flags));
+  const oneByOne = candidateSpecs({ ...NO_FLAGS, accumulate: true });
+  const together = candidateSpecs({ ...NO_FLAGS, accumulate: true, kScale: true });
   const timedCpu = async (run: () => unknown) => {
     const cpu = cpuUsage();
     const start = performance.now();

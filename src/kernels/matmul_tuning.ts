@@ -12,7 +12,7 @@ import { createTensor } from '../gpu/tensor.ts';
 import { timeDispatches } from '../gpu/timing.ts';
 import { preparePipelines } from '../gpu/pipelines.ts';
 import { blockMatmul, matmulPipeline } from './matmul.ts';
-import { DEFAULT_TILE, MATMUL_TILES, setChosenKernel, unmeasuredProducts, type MatmulKernel, type ProductShape } from './matmul_tiles.ts';
+import { DEFAULT_TILE, MATMUL_TILES, productFlags, setChosenKernel, unmeasuredProducts, type MatmulKernel, type OperandFlags, type ProductShape } from './matmul_tiles.ts';
 
 export interface KernelTiming {
   kernel: MatmulKernel;
@@ -31,7 +31,8 @@ export interface ProductTuning {
   /** Empty when the product was too large to measure beside the model, its operands did not fit
    * in the GPU's memory, or the driver refused every candidate: it keeps the default. */
   timings: KernelTiming[];
-  /** Candidates whose pipeline the driver refused to compile: not measured, never chosen. */
+  /** Candidates whose pipeline the driver refused to compile, for the timing (not measured) or
+   * for the plan's operand flags after winning (the next fastest took its place): never chosen. */
   refused: KernelRefusal[];
   chosen: MatmulKernel;
 }
@@ -52,6 +53,7 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
   const { device } = gpu;
   const candidates = options.candidates ?? TUNING_CANDIDATES;
   const shapes = unmeasuredProducts(device);
+  const uses = new Map(shapes.map((shape) => [shape, productFlags(device, shape)]));
   const measured = shapes.filter((shape) => measurable(device, shape, options));
   // Every candidate for every transposition the measured products use, compiled at once.
   const flagKey = (s: { transA: boolean; transB: boolean }) => `${s.transA},${s.transB}`;
@@ -69,7 +71,28 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
     const compiled = candidates.filter((_, i) => !refusals[i]);
     results.push({ ...(await tuneProduct(gpu, shape, compiled, options)), refused });
   }
+  await compileForPlans(device, results.filter((r) => r.timings.length), uses);
   return results;
+}
+
+/** The plans are rebuilt on the winners with their own operand flags (bias, accumulation …):
+ * those pipelines compile here, all at once, and a winner the driver refuses one of them for
+ * gives way to the next fastest candidate. */
+async function compileForPlans(device: GPUDevice, results: ProductTuning[], uses: Map<ProductShape, OperandFlags[]>): Promise<void> {
+  const runnersUp = new Map(results.map((r) => [r, [...r.timings].sort((a, b) => a.seconds - b.seconds).map((t) => t.kernel).filter((k) => k !== r.chosen)]));
+  let pending = results;
+  while (pending.length) {
+    const errors = await Promise.all(pending.map((r) => preparePipelines(device, uses.get(r.shape)!.map((flags) => matmulPipeline(r.chosen, r.shape, flags)))));
+    pending = pending.filter((r, i) => {
+      const error = errors[i].find((e) => e !== undefined);
+      if (!error) return false;
+      r.refused.push({ kernel: r.chosen, reason: reasonOf(error) });
+      const next = runnersUp.get(r)!.shift();
+      r.chosen = next ?? DEFAULT_TILE;
+      setChosenKernel(device, r.shape, r.chosen);
+      return next !== undefined;
+    });
+  }
 }
 
 /** Whether the product's operands fit the measuring budget and a binding. */
