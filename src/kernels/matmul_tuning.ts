@@ -2,9 +2,10 @@
 // default tile is timed with each candidate kernel on this device, and the fastest is used from
 // then on (matmul_tiles.ts keeps the choices). Every candidate sums over k in the same order with
 // the same fma, so the choice changes speed only, never a bit of the result. All candidates'
-// pipelines are compiled together first: a real driver spends tens to hundreds of ms on each, may
-// compile them on several threads, and may refuse one (registers, shared memory), which then
-// drops out of the measurement instead of failing the training's start.
+// pipelines are compiled together first, and the winners' pipelines for the plans' operand flags
+// together last: a real driver spends tens to hundreds of ms on each, may compile them on several
+// threads, and may refuse one (registers, shared memory), which then drops out of the choice
+// instead of failing the training's start.
 import type { Gpu } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { collectPlanBuffers } from '../gpu/plan-buffers.ts';
@@ -56,9 +57,9 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
   const uses = new Map(shapes.map((shape) => [shape, productFlags(device, shape)]));
   const measured = shapes.filter((shape) => measurable(device, shape, options));
   // Every candidate for every transposition the measured products use, compiled at once.
-  const flagKey = (s: { transA: boolean; transB: boolean }) => `${s.transA},${s.transB}`;
-  const flags = new Map(measured.map((s) => [flagKey(s), { transA: s.transA, transB: s.transB }]));
-  const errors = new Map(await Promise.all([...flags].map(async ([key, f]) => [key, await preparePipelines(device, candidates.map((kernel) => matmulPipeline(kernel, f)))] as const)));
+  const transKey = (s: { transA: boolean; transB: boolean }) => `${s.transA},${s.transB}`;
+  const transpositions = new Map(measured.map((s) => [transKey(s), { transA: s.transA, transB: s.transB }]));
+  const errors = new Map(await Promise.all([...transpositions].map(async ([key, t]) => [key, await preparePipelines(device, candidates.map((kernel) => matmulPipeline(kernel, t)))] as const)));
   const results: ProductTuning[] = [];
   for (const shape of shapes) {
     if (!measured.includes(shape)) {
@@ -66,7 +67,7 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
       results.push({ shape, timings: [], refused: [], chosen: DEFAULT_TILE });
       continue;
     }
-    const refusals = errors.get(flagKey(shape))!;
+    const refusals = errors.get(transKey(shape))!;
     const refused = candidates.flatMap((kernel, i) => (refusals[i] ? [{ kernel, reason: reasonOf(refusals[i]) }] : []));
     const compiled = candidates.filter((_, i) => !refusals[i]);
     results.push({ ...(await tuneProduct(gpu, shape, compiled, options)), refused });
@@ -121,12 +122,12 @@ async function tuneProduct(gpu: Gpu, shape: ProductShape, candidates: readonly M
   // full with the model may refuse them: the product then keeps the default.
   device.pushErrorScope('out-of-memory');
   const [a, b, out] = [blocks * m * k, blocks * k * n, blocks * m * n].map((f) => createTensor(device, [f]));
-  const refused = await device.popErrorScope();
+  const outOfMemory = await device.popErrorScope();
   const repeats = options.repeats ?? 5;
   const timings: KernelTiming[] = [];
   const scratch = [a.buffer, b.buffer, out.buffer];
   try {
-    if (refused) return keepDefault();
+    if (outOfMemory) return keepDefault();
     for (const kernel of candidates) {
       // The dispatch's uniforms are freed with the operands (collectPlanBuffers gathers them).
       const { value: dispatch, buffers } = collectPlanBuffers(device, () => blockMatmul(device, {
