@@ -2,11 +2,12 @@
 //   --json FILE        also write every figure, by name, to FILE as it is measured (bench/figures.ts)
 //   --torch FILE       print "ratio vs PyTorch" lines against bench/torch/step_bench.py's figures
 //   --peak-tflops X    the card's fp32 peak, for the kernels' "% of peak" (H200: 67)
-//   --only a,b         run only these of kernels, train, deberta, vit, decoder, svd
+//   --only a,b         run only these of kernels, train, deberta, vit, decoder, svd, compile
 import { parseArgs } from 'node:util';
 import { adapterName } from '../src/gpu/device.ts';
 import { acquireNodeGpu } from '../src/gpu/node.ts';
 import { record, torchRatioLines, writeFigures, writeFiguresAsRecorded } from './figures.ts';
+import { runCompileBench } from './compile.ts';
 import { runDebertaTrainBench } from './deberta.ts';
 import { runDecoderBench } from './decoder.ts';
 import { runKernelBench } from './kernels.ts';
@@ -18,10 +19,11 @@ import { runTrainBench } from './train.ts';
 import { runVitTrainBench } from './vit.ts';
 
 const { values } = parseArgs({
-  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,deberta,vit,decoder,svd' } },
+  options: { json: { type: 'string' }, torch: { type: 'string' }, 'peak-tflops': { type: 'string' }, only: { type: 'string', default: 'kernels,train,deberta,vit,decoder,svd,compile' } },
 });
 const only = new Set(values.only.split(','));
-for (const name of only) if (!['kernels', 'train', 'deberta', 'vit', 'decoder', 'svd'].includes(name)) throw new Error(`--only: unknown benchmark "${name}" (kernels, train, deberta, vit, decoder, svd)`);
+const BENCHMARKS = ['kernels', 'train', 'deberta', 'vit', 'decoder', 'svd', 'compile'];
+for (const name of only) if (!BENCHMARKS.includes(name)) throw new Error(`--only: unknown benchmark "${name}" (${BENCHMARKS.join(', ')})`);
 const peak = values['peak-tflops'] === undefined ? undefined : Number(values['peak-tflops']);
 if (peak !== undefined && !(peak > 0)) throw new Error(`--peak-tflops: "${values['peak-tflops']}" is not a positive number`);
 
@@ -58,6 +60,8 @@ if (only.has('svd')) await part('svd', () => runSvdBench(gpu));
 if (only.has('deberta')) await part('deberta', () => runDebertaTrainBench(gpu, bertSeconds));
 if (only.has('vit')) await part('vit', () => runVitTrainBench(gpu, tf));
 if (only.has('decoder')) await part('decoder', () => runDecoderBench(gpu, tf));
+// Last: it builds and tunes the BERT model again on a device of its own (cold caches).
+if (only.has('compile')) await part('compile', () => runCompileBench());
 if (values.torch) {
   console.log('');
   for (const line of torchRatioLines(values.torch)) console.log(line);

@@ -92,7 +92,7 @@ export function randomWeights(layout: ModelLayout, seed: number): ModelWeights {
 }
 
 /** Random word ids after a [CLS] of 101, with the tail of every other row padded. */
-function randomBatch(config: ModelConfig, B: number, T: number, seed: number): { batch: TokenBatch; labels: Uint32Array } {
+export function randomBatch(config: ModelConfig, B: number, T: number, seed: number): { batch: TokenBatch; labels: Uint32Array } {
   const random = seededRandom(seed);
   const inputIds = new Uint32Array(B * T);
   const attentionMask = new Uint32Array(B * T);

@@ -1,12 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runDispatches } from '../gpu/dispatch.ts';
+import { getPipeline } from '../gpu/pipelines.ts';
 import { readTensor } from '../gpu/readback.ts';
 import { createTensor, uploadTensor } from '../gpu/tensor.ts';
 import { expectClose, f32, randomArray } from '../test/compare.ts';
 import { testGpu } from '../test/gpu.ts';
-import { blockMatmul, matmul, type BlockMatmulArgs, type MatmulShape } from './matmul.ts';
+import { blockMatmul, matmul, matmulPipeline, type BlockMatmulArgs, type MatmulShape } from './matmul.ts';
 import { matmul as matmulRef } from './matmul.ref.ts';
-import { bankPitch, chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, tileHeader, tileName, unmeasuredProducts, type MatmulKernel } from './matmul_tiles.ts';
+import { bankPitch, chosenKernel, DEFAULT_TILE, kernelName, MATMUL_TILES, NO_FLAGS, tileHeader, tileName, unmeasuredProducts, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
 import { tuneMatmuls } from './matmul_tuning.ts';
 
 // fp32 accumulation over k ≤ 200 terms of size ≤ 1: |error| stays below ~k·2⁻²⁴·Σ|ab| ≈ 1e-5·k/100.
@@ -152,21 +153,98 @@ it('refuses a tile whose threads cannot cover its shared tiles', () => {
   expect(() => tileHeader({ tm: 128, tn: 128, tk: 32, rm: 8, rn: 8 })).toThrow(/exceed 16 KiB/);
 });
 
+/** Makes the device refuse the asynchronous compile of the tile's pipelines whose override
+ * constants pass `when`, with a GPUPipelineError as a real driver out of registers does (the
+ * module is recognised by the tile's header). Returns how many it refused, and the undo. */
+function refuseCompiles(device: GPUDevice, tile: MatmulTile, when: (constants: Record<string, number>) => boolean) {
+  const header = tileHeader(tile);
+  const tileModules = new Set<GPUShaderModule>();
+  const createModule = device.createShaderModule.bind(device);
+  const createAsync = device.createComputePipelineAsync.bind(device);
+  const refused = { count: 0 };
+  const modules = vi.spyOn(device, 'createShaderModule').mockImplementation((descriptor) => {
+    const module = createModule(descriptor);
+    if (descriptor.code.startsWith(header)) tileModules.add(module);
+    return module;
+  });
+  const compiles = vi.spyOn(device, 'createComputePipelineAsync').mockImplementation((descriptor) => {
+    if (!tileModules.has(descriptor.compute.module) || !when(descriptor.compute.constants as Record<string, number>)) return createAsync(descriptor);
+    refused.count++;
+    return Promise.reject(new GPUPipelineError('too many registers', { reason: 'internal' }));
+  });
+  return { refused, restore: () => (modules.mockRestore(), compiles.mockRestore()) };
+}
+
 describe('tuning the kernel per product', () => {
-  it('measures each unmeasured product with every candidate and keeps the fastest', async () => {
+  it('measures each unmeasured product with every candidate, keeps the fastest and compiles it for the plan', async () => {
     const gpu = await testGpu();
+    const { device } = gpu;
     const shape = { m: 24, n: 40, k: 8, blocks: 3, transA: false, transB: true };
     // A GPU building a plan asks for the kernel; until measured it gets the default.
-    expect(chosenKernel(gpu.device, shape, DEFAULT_TILE)).toBe(DEFAULT_TILE);
-    expect(unmeasuredProducts(gpu.device)).toContainEqual(shape);
+    const accumulating = { ...NO_FLAGS, accumulate: true };
+    expect(chosenKernel(device, shape, DEFAULT_TILE, accumulating)).toBe(DEFAULT_TILE);
+    expect(unmeasuredProducts(device)).toContainEqual(shape);
     const candidates: MatmulKernel[] = [DEFAULT_TILE, MATMUL_TILES[5], 'direct'];
     const results = await tuneMatmuls(gpu, { candidates, repeats: 1 });
     const result = results.find((r) => r.shape === shape)!;
     expect(result.timings.map((t) => t.kernel)).toEqual(candidates);
+    expect(result.refused).toEqual([]);
     const fastest = result.timings.reduce((best, t) => (t.seconds < best.seconds ? t : best));
     expect(result.chosen).toBe(fastest.kernel);
-    expect(chosenKernel(gpu.device, shape, DEFAULT_TILE)).toBe(fastest.kernel);
-    expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
+    expect(chosenKernel(device, shape, DEFAULT_TILE)).toBe(fastest.kernel);
+    expect(unmeasuredProducts(device)).not.toContainEqual(shape);
+    // The plan rebuilt on the winner finds its pipeline (with the plan's flags) compiled.
+    const compile = vi.spyOn(device, 'createComputePipeline');
+    try {
+      const spec = matmulPipeline(result.chosen, shape, accumulating);
+      getPipeline(device, spec.code, spec.entryPoint, spec.constants);
+      expect(compile).not.toHaveBeenCalled();
+    } finally {
+      compile.mockRestore();
+    }
+  });
+
+  it('drops a candidate whose pipeline the driver refuses, with its reason, and measures the rest', async () => {
+    const gpu = await testGpu();
+    const { device } = gpu;
+    const shape = { m: 40, n: 24, k: 16, blocks: 2, transA: true, transB: false };
+    chosenKernel(device, shape, DEFAULT_TILE);
+    // A tile no other test compiles, refused whatever its flags.
+    const tile = { tm: 32, tn: 64, tk: 16, rm: 2, rn: 4, pad: true };
+    const { refused, restore } = refuseCompiles(device, tile, () => true);
+    try {
+      const candidates: MatmulKernel[] = [DEFAULT_TILE, tile, 'direct'];
+      const results = await tuneMatmuls(gpu, { candidates, repeats: 1 });
+      expect(refused.count).toBe(1);
+      const result = results.find((r) => r.shape === shape)!;
+      expect(result.refused).toEqual([{ kernel: tile, reason: 'internal: too many registers' }]);
+      expect(result.timings.map((t) => t.kernel)).toEqual([DEFAULT_TILE, 'direct']);
+      expect(result.chosen).not.toBe(tile);
+      expect(chosenKernel(device, shape, DEFAULT_TILE)).toBe(result.chosen);
+    } finally {
+      restore();
+    }
+  });
+
+  it('replaces a winner the driver refuses with the operand flags the plan uses', async () => {
+    const gpu = await testGpu();
+    const { device } = gpu;
+    const shape = { m: 40, n: 24, k: 16, blocks: 2, transA: false, transB: false };
+    chosenKernel(device, shape, DEFAULT_TILE, { ...NO_FLAGS, bias: true });
+    // Another tile no other test compiles: it compiles for the timing, not with a bias.
+    const tile = { tm: 64, tn: 32, tk: 16, rm: 4, rn: 2, pad: true };
+    const { refused, restore } = refuseCompiles(device, tile, (constants) => constants.HAS_BIAS === 1);
+    try {
+      const [result] = (await tuneMatmuls(gpu, { candidates: [tile], repeats: 1 })).filter((r) => r.shape === shape);
+      expect(refused.count).toBe(1);
+      expect(result.timings.map((t) => t.kernel)).toEqual([tile]);
+      expect(result.refused).toEqual([{ kernel: tile, reason: 'internal: too many registers' }]);
+      // No other candidate was measured: the product keeps the default.
+      expect(result.chosen).toBe(DEFAULT_TILE);
+      expect(chosenKernel(device, shape, tile)).toBe(DEFAULT_TILE);
+    } finally {
+      restore();
+    }
   });
 
   it('leaves products too large to measure beside the model at the default, measured once', async () => {
@@ -174,7 +252,7 @@ describe('tuning the kernel per product', () => {
     const shape = { m: 512, n: 512, k: 512, blocks: 1, transA: true, transB: false };
     chosenKernel(gpu.device, shape, 'direct');
     const results = await tuneMatmuls(gpu, { maxBytes: 1 << 20, candidates: ['direct'] });
-    expect(results.find((r) => r.shape === shape)).toEqual({ shape, timings: [], chosen: DEFAULT_TILE });
+    expect(results.find((r) => r.shape === shape)).toEqual({ shape, timings: [], refused: [], chosen: DEFAULT_TILE });
     expect(unmeasuredProducts(gpu.device)).not.toContainEqual(shape);
   });
 });

@@ -3,8 +3,9 @@ import code from '../../shaders/matmul.wgsl?raw';
 import rng from '../../shaders/rng.wgsl?raw';
 import { isSoftwareDevice } from '../gpu/device.ts';
 import { ceilDiv, makeDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import type { PipelineSpec } from '../gpu/pipelines.ts';
 import { createParams, placeholder, type Tensor } from '../gpu/tensor.ts';
-import { chosenKernel, kernelName, tileHeader, DEFAULT_TILE, type MatmulKernel, type MatmulTile } from './matmul_tiles.ts';
+import { chosenKernel, kernelName, tileHeader, DEFAULT_TILE, NO_FLAGS, type MatmulKernel, type MatmulTile, type OperandFlags, type ProductShape } from './matmul_tiles.ts';
 
 export type MatmulVariant = 'tiled' | 'direct';
 
@@ -97,33 +98,42 @@ export function blockMatmul(device: GPUDevice, args: BlockMatmulArgs): Dispatch 
     // p = 1 drops everything (as nn.Dropout does) instead of dividing by 0.
     ['f32', drop?.p ?? 0], ['f32', drop ? (drop.p < 1 ? 1 / (1 - drop.p) : 0) : 1], ['u32', drop?.stream ?? 0],
   ], args.label);
-  const kernel = pickKernel(device, args);
+  const transposed = { transA: !!args.transA, transB: !!args.transB };
+  const flags = { bias: !!args.bias, kScale: !!args.kScale, accumulate: !!args.accumulate, dropoutA: !!drop };
+  const kernel = pickKernel(device, args, transposed, flags);
   const [tm, tn] = kernel === 'direct' ? [32, 32] : [kernel.tm, kernel.tn];
   return makeDispatch(device, {
     label: `${args.label} · ${kernelName(kernel)}`,
-    // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
-    code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
-    entryPoint: kernel === 'direct' ? 'direct' : 'main',
-    constants: {
-      TRANS_A: Number(!!args.transA),
-      TRANS_B: Number(!!args.transB),
-      HAS_BIAS: Number(!!args.bias),
-      K_SCALE: Number(!!args.kScale),
-      ACCUMULATE: Number(!!args.accumulate),
-      DROPOUT_A: Number(!!drop),
-    },
+    ...matmulPipeline(kernel, transposed, flags),
     bindings: [a, b, c, params, args.bias ?? placeholder(device), args.kScale ?? placeholder(device), drop?.seed ?? placeholder(device)],
     workgroups: [ceilDiv(args.n, tn), ceilDiv(args.m, tm), args.blocks],
     flops: 2 * args.blocks * args.m * args.n * args.k,
   });
 }
 
+/** The pipeline blockMatmul runs `kernel` with, for compiling ahead (matmul_tuning.ts). */
+export function matmulPipeline(kernel: MatmulKernel, transposed: Pick<ProductShape, 'transA' | 'transB'>, flags: OperandFlags = NO_FLAGS): PipelineSpec {
+  return {
+    // 'direct' ignores the tile constants, but the module declares the tiled kernel's too.
+    code: tileHeader(kernel === 'direct' ? DEFAULT_TILE : kernel) + rng + code,
+    entryPoint: kernel === 'direct' ? 'direct' : 'main',
+    constants: {
+      TRANS_A: Number(transposed.transA),
+      TRANS_B: Number(transposed.transB),
+      HAS_BIAS: Number(flags.bias),
+      K_SCALE: Number(flags.kScale),
+      ACCUMULATE: Number(flags.accumulate),
+      DROPOUT_A: Number(flags.dropoutA),
+    },
+  };
+}
+
 /** A forced tile or variant wins; otherwise the kernel measured fastest for this product on this
  * device (matmul_tuning.ts), and until measured: the barrier-free kernel on software adapters
  * (see the shader), the default shared-memory tile on GPUs. */
-function pickKernel(device: GPUDevice, args: BlockMatmulArgs): MatmulKernel {
+function pickKernel(device: GPUDevice, args: BlockMatmulArgs, transposed: Pick<ProductShape, 'transA' | 'transB'>, flags: OperandFlags): MatmulKernel {
   if (args.tile) return args.tile;
   if (args.variant) return args.variant === 'direct' ? 'direct' : DEFAULT_TILE;
-  const shape = { m: args.m, n: args.n, k: args.k, blocks: args.blocks, transA: !!args.transA, transB: !!args.transB };
-  return chosenKernel(device, shape, isSoftwareDevice(device) ? 'direct' : DEFAULT_TILE);
+  const shape = { m: args.m, n: args.n, k: args.k, blocks: args.blocks, ...transposed };
+  return chosenKernel(device, shape, isSoftwareDevice(device) ? 'direct' : DEFAULT_TILE, flags);
 }

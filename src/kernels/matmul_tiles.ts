@@ -103,6 +103,15 @@ export interface ProductShape {
   transB: boolean;
 }
 
+/** What else a product's pipeline depends on: the shader's override constants for its operands.
+ * Plans use several per product (a bias forward, accumulation backward …), each its own pipeline. */
+export interface OperandFlags {
+  bias: boolean;
+  kScale: boolean;
+  accumulate: boolean;
+  dropoutA: boolean;
+}
+
 export function productKey(s: ProductShape): string {
   return `${s.blocks}×${s.m}×${s.n}×${s.k}${s.transA ? 'ᵀ' : ''}${s.transB ? ' Bᵀ' : ''}`;
 }
@@ -110,8 +119,9 @@ export function productKey(s: ProductShape): string {
 interface DeviceChoices {
   /** Measured winners by productKey. */
   chosen: Map<string, MatmulKernel>;
-  /** Products built with the default that no measurement has covered yet. */
-  unmeasured: Map<string, ProductShape>;
+  /** Products built with the default that no measurement has covered yet, with the operand flags
+   * each was built with (the tuner compiles its winner's pipelines for them ahead of the plan). */
+  unmeasured: Map<string, { shape: ProductShape; flags: Map<string, OperandFlags> }>;
 }
 
 const choices = new WeakMap<GPUDevice, DeviceChoices>();
@@ -122,20 +132,29 @@ function deviceChoices(device: GPUDevice): DeviceChoices {
   return c;
 }
 
+export const NO_FLAGS: OperandFlags = { bias: false, kScale: false, accumulate: false, dropoutA: false };
+
 /** The kernel this product runs with: the measured winner, else `fallback` (and the product is
- * remembered, so the next tuning pass measures it). */
-export function chosenKernel(device: GPUDevice, shape: ProductShape, fallback: MatmulKernel): MatmulKernel {
+ * remembered with its operand flags, so the next tuning pass measures it). */
+export function chosenKernel(device: GPUDevice, shape: ProductShape, fallback: MatmulKernel, flags: OperandFlags = NO_FLAGS): MatmulKernel {
   const c = deviceChoices(device);
   const key = productKey(shape);
   const kernel = c.chosen.get(key);
   if (kernel) return kernel;
-  c.unmeasured.set(key, shape);
+  let product = c.unmeasured.get(key);
+  if (!product) c.unmeasured.set(key, (product = { shape, flags: new Map() }));
+  product.flags.set(JSON.stringify(flags), flags);
   return fallback;
 }
 
 /** Products used on this device since the last tuning pass that have no measured kernel yet. */
 export function unmeasuredProducts(device: GPUDevice): ProductShape[] {
-  return [...deviceChoices(device).unmeasured.values()];
+  return [...deviceChoices(device).unmeasured.values()].map((p) => p.shape);
+}
+
+/** The operand flags an unmeasured product was built with. */
+export function productFlags(device: GPUDevice, shape: ProductShape): OperandFlags[] {
+  return [...(deviceChoices(device).unmeasured.get(productKey(shape))?.flags.values() ?? [])];
 }
 
 export function setChosenKernel(device: GPUDevice, shape: ProductShape, kernel: MatmulKernel): void {
