@@ -78,8 +78,8 @@ it('refuses a tensor larger than one binding, saying by how much; split tables a
   const small = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 512 * 2 ** 10 };
   expect(() => assertFitsAdapter(estimate, small)).toThrow(GpuMemoryError);
   expect(() => assertFitsAdapter(estimate, small)).toThrow(
-    'This model does not fit the GPU adapter: layer 0 attention probabilities needs 8.0 MiB in one binding, 7.5 MiB more than the adapter\'s 512.0 KiB (at 4096 tokens per batch: lower the batch size or max length); ' +
-      'score gradients needs 8.0 MiB in one binding, 7.5 MiB more than the adapter\'s 512.0 KiB (at 4096 tokens per batch: lower the batch size or max length); ' +
+    'This model does not fit the GPU adapter: layer 0 attention probabilities needs 8.0 MiB in one binding, 7.5 MiB more than the adapter\'s 512.0 KiB (at 4096 tokens per batch: lower the batch size, with gradient accumulation to keep the effective batch, or the max length); ' +
+      'score gradients needs 8.0 MiB in one binding, 7.5 MiB more than the adapter\'s 512.0 KiB (at 4096 tokens per batch: lower the batch size, with gradient accumulation to keep the effective batch, or the max length); ' +
       'logits [tokens × vocab] is split into chunks of 64 rows or more, and 64 rows need 689.8 KiB in one binding, 177.8 KiB more than the adapter\'s 512.0 KiB. The run needs',
   );
 });

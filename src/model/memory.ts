@@ -284,7 +284,7 @@ export function assertFitsAdapter(estimate: MemoryEstimate, limits: GpuLimits): 
   const limit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const problems: string[] = [];
   for (const i of estimate.items) {
-    const hint = BATCH_SIZED.has(i.what) ? ` (at ${estimate.tokens} tokens per batch: lower the batch size or max length)` : '';
+    const hint = BATCH_SIZED.has(i.what) ? ` (at ${estimate.tokens} tokens per batch: lower the batch size, with gradient accumulation to keep the effective batch, or the max length)` : '';
     if (i.largest && i.largest.bytes > limit) {
       problems.push(`${i.largest.name} needs ${formatBytes(i.largest.bytes)} in one binding, ${formatBytes(i.largest.bytes - limit)} more than the adapter's ${formatBytes(limit)}${hint}`);
     }
