@@ -117,6 +117,42 @@ describe('VectorFit trainer on a tiny BERT', () => {
     }
   });
 
+  it('refuses a run the GPU has no memory for, by the estimate, and frees what it made', async () => {
+    const gpu = await testGpu();
+    const { device } = gpu;
+    // The driver's answer to a GPU too small: an out-of-memory error in the scope, no exception.
+    const pop = device.popErrorScope.bind(device);
+    device.popErrorScope = async () => {
+      device.popErrorScope = pop;
+      await pop();
+      return { message: 'Out of memory (test)' } as GPUError;
+    };
+    const ledger = recordBuffers(device);
+    const failed = await trainer(0, { batchSize: 4 }).then(
+      () => 'trained',
+      (error: Error) => error.message,
+    );
+    ledger.stop();
+    expect(failed).toMatch(/^The GPU ran out of memory setting up the run \(Out of memory \(test\)\)\. The run needs about [\d.]+ \w+ of GPU memory at 128 tokens per batch .*Lower the batch size \(gradient accumulation keeps the effective batch\) or the max length\.$/);
+    expect(ledger.live()).toEqual([]);
+    expect(ledger.entries.length).toBeGreaterThan(10);
+  });
+
+  it('stops the run at a step after WebGPU reported an error, naming it', async () => {
+    const t = await trainer(0, {});
+    await t.train(() => t.step >= 1);
+    const { gpu } = t;
+    // A call WebGPU refuses (MAP_READ goes with COPY_DST only): an event, and no exception.
+    gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    const stopped = await t.train(() => false).then(
+      () => 'trained on',
+      (error: Error) => error.message,
+    );
+    expect(stopped).toMatch(/^WebGPU reported an error by step [23], so the run stopped: .*usage/i);
+    expect(t.step).toBeLessThan(t.totalSteps);
+    gpu.errors.splice(0);
+  });
+
   it('stops cleanly with a clear error when the loss stops being finite', async () => {
     const events: EngineEvent[] = [];
     const t = await trainer(0, {}, events);

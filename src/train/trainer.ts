@@ -16,7 +16,7 @@ import { collateTokenRows } from '../io/token-task-data.ts';
 import { attentionMaskOf, pixelBatch, type ModelBatch } from '../model/batch.ts';
 import { unreachable } from '../util/unreachable.ts';
 import { GpuModel, measuredForms, type GpuModelOptions } from '../model/gpu-model.ts';
-import { assertFitsAdapter, describeMemory, estimateTrainingMemory } from '../model/memory.ts';
+import { assertFitsAdapter, describeMemory, estimateTrainingMemory, GpuMemoryError } from '../model/memory.ts';
 import { playgroundDecoders } from '../model/gpu-decode.ts';
 import { bindingLimit } from '../model/split-table.ts';
 import type { TrainableEntry } from '../model/parameter-layout.ts';
@@ -101,6 +101,8 @@ export class Trainer {
   /** Micro-batches of a step (gradient accumulation), and how each one's gradient is added, by
    * its weight, into the sum the optimizer reads (null: one batch, read as it is). */
   private readonly microBatches: number;
+  /** The device's uncaptured errors when the trainer was made: any later one stops the run. */
+  private readonly gpuErrorsBefore: number;
   private readonly accumulate: { weight: Tensor; first: Dispatch; rest: Dispatch } | null;
   /** Σ entries of the parameter buffer, and the bytes from its start that cover them all. */
   private readonly sigmaEntries: TrainableEntry[];
@@ -134,6 +136,7 @@ export class Trainer {
     /** An image model's pixel values of rows (undefined for a text model). */
     private readonly pixels?: ImagePixels,
   ) {
+    this.gpuErrorsBefore = gpu.errors.length;
     this.microBatches = config.gradientAccumulation ?? 1;
     this.sampler = new BatchSampler(dataset.train.length, effectiveBatch(config), config.seed);
     this.totalSteps = this.sampler.stepsPerEpoch * config.epochs;
@@ -187,34 +190,57 @@ export class Trainer {
     const shape = { maxBatch: config.batchSize, maxSeq, trains };
     // On a GPU each module shape takes the linear form measured faster there (none on software).
     const linearForms = engine?.linearForms ?? measuredForms(await GpuModel.measureLinearForms(gpu, layout, shape));
-    const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
-      ...shape,
-      linearForms,
-      factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
-      onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
-      factorsFrom: previous && previous.gpu === gpu ? previous.model : undefined,
-      ...engine,
-    });
-    const trainsSlot = (slot: number) => {
-      const entry = model.params.entries.find((e) => e.slot === slot);
-      return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
+    // A GPU too small for the run shows here, as WebGPU reports it: an error event, not an
+    // exception, and buffers it could not make are invalid (every dispatch on them silently does
+    // nothing). Caught in an error scope over everything the run allocates, it refuses the run.
+    const build = async (): Promise<Trainer> => {
+      const model = await GpuModel.create(gpu.device, loaded.weights, loaded.config.dropout, {
+        ...shape,
+        linearForms,
+        factorOn: gpu.adapter.isSoftware ? 'cpu' : 'gpu',
+        onFactored: (done, total, path) => emit({ type: 'progress', phase: 'factoring', done, total, message: `SVD of ${path}` }),
+        factorsFrom: previous && previous.gpu === gpu ? previous.model : undefined,
+        ...engine,
+      });
+      const trainsSlot = (slot: number) => {
+        const entry = model.params.entries.find((e) => e.slot === slot);
+        return !!entry && (entry.role === 'head' || variantTrains(config.variant, entry.role, entry.module!));
+      };
+      const buffers = new GpuBuffers(gpu.device);
+      let optimizer: Optimizer | undefined;
+      let trainer: Trainer;
+      try {
+        // Accumulated micro-batches sum their gradients into a buffer of their own, which the
+        // optimizer reads; a step of one batch reads the model's gradients as they are.
+        const accumulated = micro > 1 ? buffers.collect(() => createTensor(gpu.device, [model.params.size], 'f32', 'accumulated grads')) : undefined;
+        optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, { maxGradNorm: config.maxGradNorm || undefined, grads: accumulated });
+        const made = optimizer;
+        trainer = buffers.collect(() => new Trainer(gpu, loaded, model, made, dataset, config, emit, buffers, pixels));
+      } catch (error) {
+        buffers.destroy();
+        optimizer?.destroy();
+        model.destroy();
+        throw error;
+      }
+      return trainer;
     };
-    const buffers = new GpuBuffers(gpu.device);
-    let optimizer: Optimizer | undefined;
-    let trainer: Trainer;
+    gpu.device.pushErrorScope('out-of-memory');
+    let trainer: Trainer | undefined;
+    let failure: unknown;
     try {
-      // Accumulated micro-batches sum their gradients into a buffer of their own, which the
-      // optimizer reads; a step of one batch reads the model's gradients as they are.
-      const accumulated = micro > 1 ? buffers.collect(() => createTensor(gpu.device, [model.params.size], 'f32', 'accumulated grads')) : undefined;
-      optimizer = new Optimizer(model, hyperAt(config, 1, 1), trainsSlot, { maxGradNorm: config.maxGradNorm || undefined, grads: accumulated });
-      const made = optimizer;
-      trainer = buffers.collect(() => new Trainer(gpu, loaded, model, made, dataset, config, emit, buffers, pixels));
+      trainer = await build();
     } catch (error) {
-      buffers.destroy();
-      optimizer?.destroy();
-      model.destroy();
-      throw error;
+      failure = error;
     }
+    const outOfMemory = await gpu.device.popErrorScope();
+    if (outOfMemory) {
+      await trainer?.destroy();
+      throw new GpuMemoryError(
+        `The GPU ran out of memory setting up the run (${outOfMemory.message.trim() || 'no details'}). ${describeMemory(memory, gpu.limits)}. ` +
+          'Lower the batch size (gradient accumulation keeps the effective batch) or the max length.',
+      );
+    }
+    if (!trainer) throw failure;
     emit({ type: 'model', summary: trainer.summary(), totalSteps: trainer.totalSteps });
     return trainer;
   }
@@ -369,6 +395,10 @@ export class Trainer {
       const verdicts = new Uint32Array(bytes, 0, HEALTH_CHECKS.length);
       const [gradNorm, ...losses] = new Float32Array(bytes, 4 * HEALTH_CHECKS.length, 1 + micro.length);
       const value = losses.reduce((sum, l, i) => sum + weights[i] * l, 0);
+      // WebGPU reports a failed call (out of memory mid-run, an invalid dispatch) as an event and
+      // carries on without it: a step after one computed nothing trustworthy.
+      const reported = this.gpu.errors.slice(this.gpuErrorsBefore);
+      if (reported.length) throw new Error(`WebGPU reported ${reported.length === 1 ? 'an error' : `${reported.length} errors`} by step ${t}, so the run stopped: ${reported.join('; ')}`);
       const seconds = (performance.now() - this.startedAt) / 1000 - this.evalSeconds;
       const done = t - this.stepsAtStart;
       this.log.push({ type: 'step', step: t, epoch, loss: value, lr: hyper.lr, gradNorm, seconds });
