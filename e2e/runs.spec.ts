@@ -189,6 +189,7 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect(page.getByTestId('delta-view').getByTestId('spectrum-row')).toHaveCount(12);
 
   await settle(page, { epochs: 2, variant: 'no-avf' });
+  await page.getByTestId('warmup').fill('0.5');
   await page.getByTestId('train').click();
   await waitState(page, 'finished');
   await expect(page.getByTestId('run-row')).toHaveCount(2);
@@ -207,6 +208,8 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect(compare.getByTestId('compare-row')).toHaveCount(2, { timeout: 60_000 });
   await expect(compare.getByTestId('compare-row').nth(0)).toContainText('no-avf');
   await expect(compare.getByTestId('compare-row').nth(1)).toContainText('vectorfit');
+  // Beside the variant, the warm-up sets them apart.
+  await expect(compare.getByTestId('compare-settings')).toHaveText(['warm-up 0.5', 'warm-up 0']);
   await expect(compare.getByTestId('compare-loss').locator('.recharts-line')).toHaveCount(2);
   await expect(compare.getByTestId('compare-heatmap-0')).toHaveAttribute('data-frozen', '0');
   await expect(compare.getByTestId('compare-heatmap-1')).toHaveAttribute('data-frozen', '5');

@@ -5,6 +5,7 @@ import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, X
 import { strengthEvent, useRuns, type RunRecord } from '../store/runs.ts';
 import { DeltaSpectra } from './DeltaView.tsx';
 import { Heatmap } from './Heatmap.tsx';
+import { differingSettings } from './setting-diff.ts';
 
 const COLORS = ['#2f6fde', '#d7263d', '#1b998b', '#f49d37', '#8b5fbf', '#5c6370'];
 const MAX_POINTS = 500;
@@ -52,6 +53,7 @@ export default function Compare() {
   const selected = useRuns((s) => s.selected);
   const runs = useMemo(() => all.filter((r) => selected.includes(r.id)), [all, selected]);
   const keys = useMemo(() => [...new Set(runs.flatMap((r) => r.evals.flatMap((e) => Object.keys(e.metrics))))], [runs]);
+  const differing = useMemo(() => differingSettings(runs.map((r) => r.config)), [runs]);
   const [picked, setMetric] = useState<string | null>(null);
   const metric = picked && keys.includes(picked) ? picked : keys[0];
   const losses = useMemo(() => overlay(runs, (r) => r.losses.map((p) => ({ step: p.step, value: p.loss }))), [runs]);
@@ -67,6 +69,7 @@ export default function Compare() {
           <tr>
             <th scope="col">Run</th>
             <th scope="col">Variant</th>
+            <th scope="col">Settings that differ</th>
             <th scope="col">Steps</th>
             <th scope="col">Final loss</th>
             {keys.map((k) => (
@@ -83,6 +86,7 @@ export default function Compare() {
               <tr key={run.id} data-testid="compare-row">
                 <th scope="row">{label(run, i)}</th>
                 <td>{run.config.variant}</td>
+                <td data-testid="compare-settings">{differing[i].join(' · ') || '—'}</td>
                 <td>{run.lastStep?.step ?? 0}</td>
                 <td>{run.losses.at(-1)?.loss.toFixed(4) ?? '—'}</td>
                 {keys.map((k) => (
