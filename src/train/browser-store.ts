@@ -34,6 +34,25 @@ export async function browserCheckpointStore(): Promise<CheckpointStore> {
   }
 }
 
+/** One request in its own transaction, on a connection of its own. Settled when the transaction
+ * ends (a quota error can come as late as the commit), and the connection closed then: one left
+ * open would block a later version of the database in another tab. */
+async function requestIn<T>(open: () => Promise<IDBDatabase>, storeName: string, mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await open();
+  return new Promise<T>((resolve, reject) => {
+    const transaction = db.transaction(storeName, mode);
+    const request = act(transaction.objectStore(storeName));
+    transaction.oncomplete = () => {
+      db.close();
+      resolve(request.result);
+    };
+    transaction.onabort = () => {
+      db.close();
+      reject(transaction.error ?? request.error);
+    };
+  });
+}
+
 function indexedDbStore(): CheckpointStore {
   const open = () =>
     new Promise<IDBDatabase>((resolve, reject) => {
@@ -42,23 +61,7 @@ function indexedDbStore(): CheckpointStore {
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
-  // A connection per request, closed when its transaction ends: an open one would block any
-  // later version of the database in another tab.
-  const run = async <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>) => {
-    const db = await open();
-    return new Promise<T>((resolve, reject) => {
-      const transaction = db.transaction('checkpoints', mode);
-      const request = act(transaction.objectStore('checkpoints'));
-      transaction.oncomplete = () => {
-        db.close();
-        resolve(request.result);
-      };
-      transaction.onabort = () => {
-        db.close();
-        reject(transaction.error ?? request.error);
-      };
-    });
-  };
+  const run = <T>(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>) => requestIn(open, 'checkpoints', mode, act);
   return {
     async save(name, bytes) {
       await run('readwrite', (store) => store.put(bytes, name));
@@ -245,22 +248,7 @@ export function indexedDbRunStorage(): RunStorage {
       request.onerror = () => reject(request.error);
     });
   /** One request in its own transaction: a put that fails stores nothing. */
-  const run = async <T>(store: 'files' | typeof BLOBS, mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>) => {
-    const db = await open();
-    return new Promise<T>((resolve, reject) => {
-      const transaction = db.transaction(store, mode);
-      const request = act(transaction.objectStore(store));
-      // Settled when the transaction ends: a quota error can come as late as the commit.
-      transaction.oncomplete = () => {
-        db.close();
-        resolve(request.result);
-      };
-      transaction.onabort = () => {
-        db.close();
-        reject(transaction.error ?? request.error);
-      };
-    });
-  };
+  const run = <T>(store: 'files' | typeof BLOBS, mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest<T>) => requestIn(open, store, mode, act);
   const keys = async () => (await run('files', 'readonly', (store) => store.getAllKeys())).map(String);
   /** Keys under a prefix: `<prefix>/…` sorts between `<prefix>/` and `<prefix>0` ('0' follows '/'). */
   const range = (prefix: string) => IDBKeyRange.bound(`${prefix}/`, `${prefix}0`, false, true);
