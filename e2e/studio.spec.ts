@@ -151,5 +151,6 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
   await expect(page.getByTestId('progress')).toContainText('step 64 / 64');
   await expect(page.getByTestId('metrics-latest')).toContainText('accuracy');
   await expect(page.getByTestId('loss-curve')).toHaveAttribute('data-points', '64');
+  await expect(page.getByTestId('grad-norm-curve')).toHaveAttribute('data-points', '64');
   await page.screenshot({ path: 'test-results/studio-finished.png', fullPage: true });
 });

@@ -9,6 +9,8 @@ type Event<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 export interface LossPoint {
   step: number;
   loss: number;
+  /** The gradients' global norm before clipping (absent from runs saved before it was kept). */
+  gradNorm?: number;
 }
 
 export interface EvalPoint {
@@ -140,7 +142,7 @@ export const useRun = create<RunState>()((set) => ({
           case 'step':
             next.step = event;
             losses ??= [...s.losses];
-            losses.push({ step: event.step, loss: event.loss });
+            losses.push(event.gradNorm === undefined ? { step: event.step, loss: event.loss } : { step: event.step, loss: event.loss, gradNorm: event.gradNorm });
             break;
           case 'strength':
             next.strength = event;

@@ -6,6 +6,9 @@ import { LiveChart, type Series } from './LiveChart.tsx';
 export const COLORS = ['#2f6fde', '#d7263d', '#1b998b', '#f49d37', '#8b5fbf'];
 
 const readLosses = (): Series[] => [{ name: 'loss', color: COLORS[0], points: useRun.getState().losses.map((p) => ({ x: p.step, y: p.loss })) }];
+const readGradNorms = (): Series[] => [
+  { name: 'gradient norm', color: COLORS[2], points: useRun.getState().losses.flatMap((p) => (p.gradNorm === undefined ? [] : [{ x: p.step, y: p.gradNorm }])) },
+];
 const onLosses = (changed: () => void) => useRun.subscribe((s, prev) => s.losses !== prev.losses && changed());
 
 function readMetrics(): Series[] {
@@ -21,11 +24,20 @@ const onMetrics = (changed: () => void) => useRun.subscribe((s, prev) => s.evals
 
 export function LossChart() {
   const started = useRun((s) => s.losses.length > 0);
+  const norms = useRun((s) => s.losses.length > 0 && s.losses[s.losses.length - 1].gradNorm !== undefined);
   return (
     <section className="panel chart" data-testid="loss-chart">
       <h3>Training loss</h3>
       {started ? (
-        <LiveChart read={readLosses} subscribe={onLosses} height={220} label="Training loss per step" testId="loss-curve" />
+        <>
+          <LiveChart read={readLosses} subscribe={onLosses} height={220} label="Training loss per step" testId="loss-curve" />
+          {norms && (
+            <>
+              <p className="hint">Gradient norm per step (before clipping)</p>
+              <LiveChart read={readGradNorms} subscribe={onLosses} height={110} label="Gradient norm per step (before clipping)" testId="grad-norm-curve" />
+            </>
+          )}
+        </>
       ) : (
         <p className="hint">The loss appears with the first step.</p>
       )}
