@@ -236,6 +236,27 @@ test('two finished runs, AVF on and off, side by side with their ΔW spectra', a
   await expect.poll(usage).not.toBe(before);
 });
 
+test('evaluation every step with early stopping on the validation loss, set in the studio, stops the run early', async ({ page }) => {
+  test.setTimeout(15 * 60_000);
+  await openWithTinyBert(page, modelFolder());
+  await settle(page, { epochs: 8 });
+  await page.getByTestId('lr').fill('0.3');
+  await page.getByTestId('eval-every').fill('1');
+  await page.getByTestId('watched-metric').selectOption('loss');
+  await page.getByTestId('patience').fill('1');
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  await page.getByTestId('train').click();
+  await waitState(page, 'finished');
+  await expect(page.getByTestId('early-stop')).toContainText(/^Stopped early at step \d+: no better loss since step \d+ \(\d+\.\d{4}\)\.$/);
+  const stoppedAt = Number(await page.getByTestId('progress').getAttribute('data-step'));
+  expect(stoppedAt).toBeLessThan(24);
+  // Every step's loss and gradient norm is on the charts.
+  await expect(page.getByTestId('loss-curve')).toHaveAttribute('data-points', String(stoppedAt));
+  await expect(page.getByTestId('grad-norm-curve')).toHaveAttribute('data-points', String(stoppedAt));
+  await expect(page.getByTestId('export-best')).toBeVisible();
+  await page.screenshot({ path: 'test-results/runs-early-stop.png', fullPage: true });
+});
+
 test('a diverging run stops in the studio with the step named, and its exports are refused', async ({ page }) => {
   test.setTimeout(15 * 60_000);
   await openWithTinyBert(page, modelFolder());

@@ -49,7 +49,7 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
                   [--epochs N] [--batch N] [--accumulate N] [--lr X] [--schedule linear|cosine|constant]
                   [--warmup RATIO] [--max-grad-norm X] [--avf ti,tf,nf,k] [--seed N]
                   [--max-length N] [--limit N]
-                  [--log out.jsonl] [--out DIR] [--resume yes] [--patience N] [--metric NAME]
+                  [--log out.jsonl] [--out DIR] [--resume yes] [--eval-every N] [--patience N] [--metric NAME]
                   [--lora-rank R]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
@@ -59,7 +59,8 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       --accumulate N sums N micro-batches of --batch rows into each step.
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
-      to DIR/best/; --patience N stops after N evaluations without improvement.
+      to DIR/best/; --patience N stops after N evaluations without improvement. Evaluation runs
+      after each epoch, and every N steps with --eval-every N.
       For a causal LM (llama, qwen2) FILE holds "text", "prompt" + "completion" or "messages"
       rows (JSONL, CSV…): validation reports loss and perplexity over the predicted tokens, and
       the best checkpoint follows the loss unless --metric perplexity.
@@ -390,6 +391,7 @@ async function train(flags: Flags): Promise<void> {
   // QA windows are cut at their own length (default 384): the trainer's plans must hold them.
   if (flags['max-length'] || tokenTask) overrides.maxLength = tokenTask?.maxLength ?? int(flags, 'max-length');
   if (flags.patience) overrides.patience = int(flags, 'patience');
+  if (flags['eval-every']) overrides.evalEvery = int(flags, 'eval-every');
   if (flags.metric) overrides.metric = flags.metric;
   const loraRank = int(flags, 'lora-rank');
   if (loraRank === 0) throw new UsageError('--lora-rank must be at least 1');

@@ -9,6 +9,7 @@ import { detectAdapter } from './gpu.ts';
 import { QA_MAX_LENGTH } from './token-task-dataset.ts';
 import { followActiveRun, refreshRuns } from './runs.ts';
 import { useErrors } from './errors.ts';
+import { TASK_METRICS } from '../train/metrics.ts';
 
 let started = false;
 
@@ -33,6 +34,9 @@ export function startStudio() {
       newTrainingSet = false;
       config.resetFor(s.dataset.train.length);
     }
+    // A watched metric chosen for other data that this task lacks goes back to the task's default.
+    const { metric } = useConfig.getState().config;
+    if (s.dataset && metric !== undefined && !TASK_METRICS[s.dataset.task].includes(metric)) useConfig.getState().set('metric', undefined);
   });
   // A QA or NER file is tokenized at the run's max length: the windows follow the setting.
   useConfig.subscribe((s, prev) => {

@@ -2,6 +2,7 @@ import { totalSteps, useConfig } from '../store/config.ts';
 import { useFiles } from '../store/files.ts';
 import { isRunning, useRun } from '../store/run.ts';
 import { effectiveBatch } from '../train/defaults.ts';
+import { defaultWatchedMetric, TASK_METRICS } from '../train/metrics.ts';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.ts';
 import { VARIANTS, type Variant } from '../train/types.ts';
 import { formatCount, SCHEDULE_LABELS, VARIANT_LABELS } from './labels.ts';
@@ -12,6 +13,8 @@ export function SetupPanel() {
   const config = useConfig((s) => s.config);
   const { set, setAvf } = useConfig.getState();
   const trainExamples = useFiles((s) => s.dataset?.train.length ?? 0);
+  const task = useFiles((s) => s.dataset?.task);
+  const hasValidation = useFiles((s) => (s.dataset?.validation.length ?? 0) > 0);
   // An image model reads a fixed number of patches: no token length to set.
   const images = useFiles((s) => s.images !== null);
   const state = useRun((s) => s.state);
@@ -88,6 +91,38 @@ export function SetupPanel() {
         )}
         <QaStrideField />
         <NumberField label="Seed" value={config.seed} integer disabled={locked} onChange={(v) => set('seed', v)} />
+      </div>
+      <h3>Evaluation</h3>
+      <div className="fields">
+        <NumberField
+          label="Evaluate every"
+          value={config.evalEvery}
+          integer
+          disabled={locked}
+          onChange={(v) => set('evalEvery', v)}
+          title="Steps between evaluations on the validation data, besides one after each epoch (0: after each epoch only)"
+          testId="eval-every"
+        />
+        <label className="field" title="The validation metric that picks the best checkpoint and that early stopping watches">
+          <span>Best by</span>
+          <select value={config.metric ?? ''} disabled={locked} data-testid="watched-metric" onChange={(e) => set('metric', e.target.value || undefined)}>
+            <option value="">{task ? `${defaultWatchedMetric(task)} (default)` : 'the task’s default'}</option>
+            {(task ? TASK_METRICS[task] : []).map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+        <NumberField
+          label="Early-stop patience"
+          value={config.patience ?? 0}
+          integer
+          disabled={locked || !hasValidation}
+          onChange={(v) => set('patience', v)}
+          title={hasValidation ? 'Stop after this many evaluations without a better metric (0: never)' : 'Early stopping needs validation data'}
+          testId="patience"
+        />
       </div>
       <h3>Adaptive Vector Freezing</h3>
       <div className="fields">
