@@ -145,3 +145,17 @@ test('a model zip with one byte flipped inside model.safetensors is refused, nam
   // The demo model stays.
   await expect(page.getByTestId('model-info')).toContainText('vectorfit-demo-bert-tiny');
 });
+
+test('a watched metric chosen for classification goes back to the default when regression data comes in', async ({ page }) => {
+  await openDemo(page);
+  await page.getByTestId('watched-metric').selectOption('mcc');
+  await expect(page.getByTestId('watched-metric')).toHaveValue('mcc');
+  const scores = 'sentence\tlabel\na fine film\t3.5\na dull one\t1.0\nan odd one\t2.25\nworth it\t4.75\n';
+  await dropFiles(page, 'train-drop', [{ name: 'scores.tsv', bytes: Buffer.from(scores) }]);
+  await expect(page.getByTestId('dataset-summary')).toContainText('Regression');
+  await expect(page.getByTestId('watched-metric')).toHaveValue('');
+  await expect(page.getByTestId('watched-metric').locator('option').first()).toHaveText('pearson (default)');
+  // The engine takes the settings (it would refuse a metric the task lacks).
+  await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 120_000 });
+  await expect(page.getByTestId('errors')).toHaveCount(0);
+});
