@@ -39,6 +39,8 @@ struct Dims {
 @group(0) @binding(8) var<storage, read> vectorIndex: array<u32>;
 // clip[0]: the factor every gradient is scaled by first (gradient clipping; exactly 1 without).
 @group(0) @binding(9) var<storage, read> clip: array<f32>;
+// Per vector, 1 where weight decay applies: Hugging Face's Trainer exempts biases (and norms).
+@group(0) @binding(10) var<storage, read> decays: array<u32>;
 
 // 1 − β^step as −expm1(step·ln β): forming β^step first and subtracting it from 1 would cancel
 // most digits at early steps (1 − 0.999¹). For |x| ≤ 0.5 the Taylor series to x⁸/8! is exact to
@@ -67,7 +69,7 @@ fn updateElements(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) gro
   v[i] = vi;
   let stepSize = hyper.lr / oneMinusPow(hyper.lnBeta1, step);
   let denom = sqrt(vi) / sqrt(oneMinusPow(hyper.lnBeta2, step)) + hyper.eps;
-  params[i] = params[i] * hyper.decay - stepSize * mi / denom;
+  params[i] = params[i] * select(1.0, hyper.decay, decays[vector] != 0u) - stepSize * mi / denom;
 }
 
 @compute @workgroup_size(256)

@@ -46,17 +46,18 @@ const USAGE = `vectorfit — VectorFit training on WebGPU, headless
       preprocessed as its preprocessor_config.json says, and pixel_values is written too.
 
   vectorfit train --model DIR --data FILE [--val FILE | --val-fraction F] [--variant V]
-                  [--epochs N] [--batch N] [--accumulate N] [--lr X] [--schedule linear|cosine|constant]
-                  [--warmup RATIO] [--max-grad-norm X] [--avf ti,tf,nf,k] [--seed N]
-                  [--max-length N] [--limit N]
-                  [--log out.jsonl] [--out DIR] [--resume yes] [--eval-every N] [--patience N] [--metric NAME]
-                  [--lora-rank R]
+                  [--epochs N] [--batch N] [--accumulate N] [--lr X]
+                  [--schedule linear|cosine|constant] [--warmup RATIO] [--weight-decay X]
+                  [--max-grad-norm X] [--avf ti,tf,nf,k] [--seed N] [--max-length N] [--limit N]
+                  [--log out.jsonl] [--out DIR] [--resume yes] [--eval-every N] [--patience N]
+                  [--metric NAME] [--lora-rank R]
       Fine-tunes with VectorFit and writes the exports to DIR: vectors/ (trained vectors +
       adapter_config.json), merged/ (a Hugging Face model folder), and the training log;
       a checkpoint after every epoch in DIR/checkpoints (--resume yes continues from it).
       As Hugging Face's Trainer: --warmup raises the rate from 0 over that share of the steps,
-      --max-grad-norm clips each step's gradients to that global norm (default: neither), and
-      --accumulate N sums N micro-batches of --batch rows into each step.
+      --weight-decay is AdamW's (biases spared), --max-grad-norm clips each step's gradients to
+      that global norm (default: none of these), and --accumulate N sums N micro-batches of
+      --batch rows into each step.
       With validation data the best checkpoint by --metric (default accuracy, or pearson for
       regression; loss = validation loss) is kept and, when it is not the last step, exported
       to DIR/best/; --patience N stops after N evaluations without improvement. Evaluation runs
@@ -376,6 +377,11 @@ async function train(flags: Flags): Promise<void> {
     const micro = int(flags, 'accumulate')!;
     if (micro < 1) throw new UsageError('--accumulate takes the micro-batches per step, 1 or more');
     overrides.gradientAccumulation = micro;
+  }
+  if (flags['weight-decay']) {
+    const decay = Number(flags['weight-decay']);
+    if (!(decay >= 0 && Number.isFinite(decay))) throw new UsageError('--weight-decay takes a factor of 0 or more');
+    overrides.weightDecay = decay;
   }
   if (flags['max-grad-norm']) {
     const norm = Number(flags['max-grad-norm']);

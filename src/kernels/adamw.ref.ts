@@ -1,5 +1,6 @@
 // Float64 reference for kernels/adamw.ts: torch.optim.AdamW's update (decoupled weight decay,
-// bias corrections from a step count kept per vector), skipping frozen vectors entirely.
+// bias corrections from a step count kept per vector), skipping frozen vectors entirely; weight
+// decay only where `decays` says.
 
 export interface AdamWRefArgs {
   params: Float64Array;
@@ -17,6 +18,8 @@ export interface AdamWRefArgs {
   weightDecay: number;
   /** Every gradient is scaled by it first (gradient clipping); 1 when absent. */
   gradFactor?: number;
+  /** Per vector, non-zero where weight decay applies; every vector when absent. */
+  decays?: ArrayLike<number>;
 }
 
 /** One step; returns updated copies (the inputs are not modified). */
@@ -31,7 +34,7 @@ export function adamw(args: AdamWRefArgs): { params: Float64Array; m: Float64Arr
     if (args.frozen[vector]) continue;
     const step = steps[vector] + 1;
     const g = args.grads[i] * (args.gradFactor ?? 1);
-    params[i] *= 1 - lr * weightDecay;
+    if (!args.decays || args.decays[vector]) params[i] *= 1 - lr * weightDecay;
     m[i] = beta1 * m[i] + (1 - beta1) * g;
     v[i] = beta2 * v[i] + (1 - beta2) * g * g;
     const denom = Math.sqrt(v[i]) / Math.sqrt(1 - beta2 ** step) + eps;

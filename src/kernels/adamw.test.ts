@@ -14,7 +14,7 @@ const PARAM_TOL = { atol: 2e-6, rtol: 0 };
 const MOMENT_TOL = { atol: 1e-6, rtol: 1e-6 };
 
 describe('adamw', () => {
-  it('matches its float64 reference over steps where vectors are frozen and released, each with its own step count, and gradients scaled by clipping', async () => {
+  it('matches its float64 reference over steps where vectors are frozen and released, each with its own step count, gradients scaled by clipping, and a vector without weight decay', async () => {
     const { device } = await testGpu();
     const lengths = [3, 1, 300, 17, 5];
     const vectorIndex = lengths.flatMap((length, vector) => Array<number>(length).fill(vector));
@@ -25,6 +25,7 @@ describe('adamw', () => {
     let params = f32(randomArray(count, 1));
     let m = f32(randomArray(count, 2, 0.1).map((x, i) => (started(i) ? x : 0)));
     let v = f32(randomArray(count, 3, 0.01).map((x, i) => (started(i) ? Math.abs(x) : 0)));
+    const decays = [1, 1, 1, 0, 1];
     const frozenByStep = [
       [0, 0, 0, 0, 1],
       [0, 1, 0, 0, 1],
@@ -44,8 +45,9 @@ describe('adamw', () => {
       frozen: uploadTensor(device, frozenByStep[0], [lengths.length], 'u32'),
       hyper: createAdamWHyper(device, hyper(0)),
       gradFactor: uploadTensor(device, [1, 0], [2]),
+      decays: uploadTensor(device, decays, [lengths.length], 'u32'),
     };
-    // Gradient clipping scales the gradients of two of the steps.
+    // Vector 3 is a bias: no weight decay. Gradient clipping scales the gradients of two of the steps.
     const factors = [1, 0.25, 1, 0.5, 1];
     const dispatches = adamw(device, gpu); // built once, replayed every step as in training
 
@@ -58,7 +60,7 @@ describe('adamw', () => {
       const before = { params: await readTensor(device, gpu.params), m: await readTensor(device, gpu.m), v: await readTensor(device, gpu.v) };
       runDispatches(device, dispatches);
       const { lr, beta1, beta2, eps, weightDecay } = hyper(step);
-      ({ params, m, v, steps } = adamwRef({ params, grads, m, v, vectorIndex, steps, frozen, lr, beta1, beta2, eps, weightDecay, gradFactor: factors[step] }));
+      ({ params, m, v, steps } = adamwRef({ params, grads, m, v, vectorIndex, steps, frozen, lr, beta1, beta2, eps, weightDecay, gradFactor: factors[step], decays }));
 
       const after = { params: await readTensor(device, gpu.params), m: await readTensor(device, gpu.m), v: await readTensor(device, gpu.v) };
       const label = `step ${step}, frozen ${frozen.join('')}`;

@@ -47,6 +47,8 @@ export interface AdamWArgs {
   hyper: GPUBuffer;
   /** f32, element 0: the factor every gradient is scaled by (kernels/grad_norm.ts; 1 = none). */
   gradFactor: Tensor;
+  /** u32 [numVectors]: 1 where weight decay applies (not to biases, as in Hugging Face's Trainer). */
+  decays: Tensor;
 }
 
 /** One AdamW step for every unfrozen vector: the element update, then the per-vector step count. */
@@ -56,7 +58,9 @@ export function adamw(device: GPUDevice, args: AdamWArgs): Dispatch[] {
   for (const [name, t] of [['grads', args.grads], ['m', args.m], ['v', args.v], ['vectorIndex', args.vectorIndex]] as const) {
     if (numel(t.shape) !== count) throw new Error(`adamw: ${name} has ${numel(t.shape)} elements, params ${count}`);
   }
-  if (numel(args.frozen.shape) !== numVectors) throw new Error(`adamw: frozen has ${numel(args.frozen.shape)} entries, steps ${numVectors}`);
+  for (const [name, t] of [['frozen', args.frozen], ['decays', args.decays]] as const) {
+    if (numel(t.shape) !== numVectors) throw new Error(`adamw: ${name} has ${numel(t.shape)} entries, steps ${numVectors}`);
+  }
   const dims = createParams(device, [['u32', count], ['u32', numVectors]], 'adamw dims');
   const groups = ceilDiv(count, 256);
   return [
@@ -64,7 +68,7 @@ export function adamw(device: GPUDevice, args: AdamWArgs): Dispatch[] {
       label: `adamw ${count} elements`,
       code,
       entryPoint: 'updateElements',
-      bindings: [args.steps, args.frozen, dims, args.hyper, args.params, args.grads, args.m, args.v, args.vectorIndex, args.gradFactor],
+      bindings: [args.steps, args.frozen, dims, args.hyper, args.params, args.grads, args.m, args.v, args.vectorIndex, args.gradFactor, args.decays],
       workgroups: [Math.min(groups, 65535), ceilDiv(groups, 65535)],
     }),
     makeDispatch(device, {

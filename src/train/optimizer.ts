@@ -55,9 +55,13 @@ export class Optimizer {
       const hyperBuffer = createAdamWHyper(device, hyper);
       const vectorIndex = uploadTensor(device, layout.vectorIndex, [layout.size], 'u32', 'vector index');
       const clip = createTensor(device, [2], 'f32', 'gradient clip');
+      // Weight decay spares biases, as Hugging Face's Trainer does (no norm weights train here).
+      const decaying = new Uint32Array(layout.slotCount);
+      for (const e of layout.entries) decaying[e.slot] = e.role === 'bias' || e.name.endsWith('.bias') ? 0 : 1;
+      const decays = uploadTensor(device, decaying, [layout.slotCount], 'u32', 'weight decay');
       const update = [
         gradNorm(device, { grads, vectorIndex, frozen, out: clip, maxNorm: maxGradNorm }),
-        ...adamw(device, { params: model.paramsTensor, grads, m, v, vectorIndex, steps, frozen, hyper: hyperBuffer, gradFactor: clip }),
+        ...adamw(device, { params: model.paramsTensor, grads, m, v, vectorIndex, steps, frozen, hyper: hyperBuffer, gradFactor: clip, decays }),
       ];
       const strengthOut = createTensor(device, [layout.slotCount], 'f32', 'strength');
       const offsets = uploadTensor(device, layout.slotOffsets, [layout.slotCount + 1], 'u32', 'slot offsets');

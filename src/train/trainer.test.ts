@@ -153,6 +153,21 @@ describe('VectorFit trainer on a tiny BERT', () => {
     gpu.errors.splice(0);
   });
 
+  it("applies weight decay to Σ and the head's weights but spares every bias, as Hugging Face's Trainer does", async () => {
+    const settings = { epochs: 1, avf: { start: 100, interval: 1, count: 0, k: 0, beta: 0.99 } };
+    const plain = await trainer(0, settings);
+    const decayed = await trainer(0, { ...settings, weightDecay: 0.5 });
+    // One step: its gradients come before any decay, so they are the same in both runs.
+    await plain.train(() => plain.step >= 1);
+    await decayed.train(() => decayed.step >= 1);
+    const [a, b] = [await plain.trainedTensors(), await decayed.trainedTensors()];
+    for (const [name, { data }] of a) {
+      // A bias steps exactly as without decay; anything else shrinks by lr·wd besides.
+      if (name.endsWith('.bias')) expect(b.get(name)!.data, name).toEqual(data);
+      else expect(b.get(name)!.data, name).not.toEqual(data);
+    }
+  });
+
   it('stops cleanly with a clear error when the loss stops being finite', async () => {
     const events: EngineEvent[] = [];
     const t = await trainer(0, {}, events);

@@ -79,6 +79,14 @@ export function SetupPanel() {
           testId="warmup"
         />
         <NumberField
+          label="Weight decay"
+          value={config.weightDecay}
+          disabled={locked}
+          onChange={(v) => set('weightDecay', v)}
+          title="AdamW's decoupled weight decay on Σ and the head's weights; biases are spared, as in Hugging Face's Trainer"
+          testId="weight-decay"
+        />
+        <NumberField
           label="Clip grad norm"
           value={config.maxGradNorm ?? 0}
           disabled={locked}
