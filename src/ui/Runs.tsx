@@ -18,9 +18,9 @@ function settings(run: RunRecord): string {
   const c = run.config;
   // QA windows: their length and overlap make the run's data.
   const qa = run.data.qaStride === undefined ? '' : ` · windows of ${c.maxLength}, stride ${run.data.qaStride}`;
-  // The schedule where it is not the default, and warm-up and clipping where set.
+  // The schedule where it is not the default, and warm-up, weight decay and clipping where set.
   const schedule = `${c.lrSchedule === 'linear' ? '' : ` ${c.lrSchedule}`}${c.warmupRatio ? `, warm-up ${c.warmupRatio}` : ''}`;
-  const clip = c.maxGradNorm ? ` · clip ${c.maxGradNorm}` : '';
+  const clip = `${c.weightDecay ? ` · weight decay ${c.weightDecay}` : ''}${c.maxGradNorm ? ` · clip ${c.maxGradNorm}` : ''}`;
   return `${c.variant} · lr ${c.lr}${schedule} · batch ${c.batchSize}${(c.gradientAccumulation ?? 1) > 1 ? ` × ${c.gradientAccumulation}` : ''} · ${c.epochs} epochs${clip} · seed ${c.seed}${qa}`;
 }
 
