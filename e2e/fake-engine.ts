@@ -50,7 +50,7 @@ function fakeEngine() {
         post({ type: 'state', state: 'loading' });
         post({ type: 'adapter', name: 'fake adapter', isSoftware: true });
         post({ type: 'progress', phase: 'factoring', done: 1, total: 2, message: 'factoring 12 matrices' });
-        post({ type: 'model', summary: { name: request.model.name, modelType: 'bert', input: 'tokens', layers: LAYERS, hidden: 128, totalParameters: 4_400_000, trainableParameters: 5_000, numLabels: 2, vectorRows: VECTOR_ROWS }, totalSteps: total });
+        post({ type: 'model', summary: { name: request.model.name, modelType: 'bert', input: 'tokens', layers: LAYERS, hidden: 128, totalParameters: 4_400_000, trainableParameters: 5_000, numLabels: 2, vectorRows: VECTOR_ROWS, gpuBytes: 37_100_000 }, totalSteps: total });
         post({ type: 'state', state: 'ready' });
         break;
       }

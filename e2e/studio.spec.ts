@@ -123,6 +123,7 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
   await page.goto('/');
   await expect(page.getByTestId('param-counts')).toContainText('5,000 of 4,400,000', { timeout: 60_000 });
   await expect(page.getByTestId('param-counts')).toContainText('0.114%');
+  await expect(page.getByTestId('gpu-memory')).toHaveText('35.4 MiB');
   const heatmap = page.getByTestId('heatmap');
   await expect(heatmap).toHaveAttribute('data-step', '-1');
 

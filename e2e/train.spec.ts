@@ -23,6 +23,8 @@ test('the demo trains with one click: the heatmap moves, AVF freezes vectors, th
   });
   await page.goto('/');
   await expect(page.getByTestId('param-counts')).toContainText('Trainable parameters', { timeout: 180_000 });
+  // What the engine allocated for the demo (weights, factors, activations at batch 32 × 64, AdamW).
+  await expect(page.getByTestId('gpu-memory')).toHaveText(/^\d+\.\d MiB$/);
   // A cosine schedule warmed up over a tenth of the steps, gradients clipped to norm 1, as the
   // exported config says.
   await page.getByTestId('schedule').selectOption('cosine');

@@ -260,6 +260,7 @@ export class Trainer {
       numLabels: config.numLabels,
       vectorRows: this.rows,
       headNote: this.loaded.headNote,
+      gpuBytes: this.allocatedBytes,
     };
   }
 

@@ -1,6 +1,7 @@
 import { totalSteps, useConfig } from '../store/config.ts';
 import { useFiles } from '../store/files.ts';
 import { isRunning, useRun } from '../store/run.ts';
+import { formatBytes } from '../model/memory.ts';
 import { effectiveBatch } from '../train/defaults.ts';
 import { defaultWatchedMetric, TASK_METRICS } from '../train/metrics.ts';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.ts';
@@ -155,7 +156,8 @@ export function SetupPanel() {
           <>
             Trainable parameters: <strong>{formatCount(summary.trainableParameters)}</strong> of{' '}
             {formatCount(summary.totalParameters)} (
-            <strong>{((100 * summary.trainableParameters) / summary.totalParameters).toFixed(3)}%</strong>)
+            <strong>{((100 * summary.trainableParameters) / summary.totalParameters).toFixed(3)}%</strong>). GPU memory held:{' '}
+            <span data-testid="gpu-memory">{formatBytes(summary.gpuBytes)}</span>
           </>
         ) : (
           'The trainable-parameter count appears once the engine has read the model.'

@@ -21,6 +21,8 @@ export interface ModelSummary {
   vectorRows: VectorRow[];
   /** Set when the checkpoint's head had another shape and was re-initialised: one line for the user. */
   headNote?: string;
+  /** GPU memory the run holds once loaded (weights, factors, activations, optimizer), in bytes. */
+  gpuBytes: number;
 }
 
 export type EngineState = 'idle' | 'loading' | 'ready' | 'training' | 'paused' | 'stopped' | 'finished' | 'error';
