@@ -15,6 +15,7 @@ import { architectureFor, parseModelConfig } from '../model/config.ts';
 import { GpuDecoder } from '../model/gpu-decode.ts';
 import { applyVectors } from '../model/gpu-decode-vectors.ts';
 import { GpuModel } from '../model/gpu-model.ts';
+import { formatBytes } from '../model/memory.ts';
 import { patchEmbeddings, pixelBatch, type ModelBatch } from '../model/batch.ts';
 import { decodeImageNode } from '../io/images/decode-node.ts';
 import { ImagePixels } from '../train/image-pixels.ts';
@@ -426,7 +427,7 @@ async function train(flags: Flags): Promise<void> {
   if (summary.headNote) console.log(summary.headNote);
   console.error(
     `${summary.name}: ${summary.trainableParameters.toLocaleString('en')} trainable of ${summary.totalParameters.toLocaleString('en')} ` +
-      `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${trainer.totalSteps} steps, ` +
+      `(${((100 * summary.trainableParameters) / summary.totalParameters).toFixed(2)}%), ${formatBytes(summary.gpuBytes)} of GPU memory held, ${trainer.totalSteps} steps, ` +
       `variant ${config.variant}, lr ${config.lr} (${config.lrSchedule}${config.warmupRatio ? `, warm-up ${warmupSteps(config, trainer.totalSteps)} steps` : ''}${config.maxGradNorm ? `, gradients clipped to norm ${config.maxGradNorm}` : ''}), AVF t_i ${config.avf.start} t_f ${config.avf.interval} n_f ${config.avf.count} k ${config.avf.k}`,
   );
   const outDir = flags.out;
