@@ -57,6 +57,8 @@ function fakeEngine() {
       case 'start':
       case 'resume':
         post({ type: 'state', state: 'training' });
+        // As on a GPU: the first step's products are timed before it (the step clears this line).
+        if (request.type === 'start') post({ type: 'progress', phase: 'tuning', done: 3, total: 18, message: 'timing matmul kernels on this GPU (once per shape): 3 of 18 products' });
         timer = setInterval(tick, 50);
         break;
       case 'pause':

@@ -129,6 +129,8 @@ test('the live view follows the engine: counts, heatmap, AVF timeline, charts, c
 
   await page.getByTestId('train').click();
   await expect(page.getByTestId('avf-event').first()).toContainText('step 6', { timeout: 30_000 });
+  // The first step's kernel timing gave way to the steps.
+  await expect(page.getByTestId('progress')).toContainText(/^training step \d+ \/ 64/);
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('progress')).toHaveAttribute('data-state', 'paused');
   const pausedAt = Number(await heatmap.getAttribute('data-step'));

@@ -44,6 +44,8 @@ export interface TuningOptions {
   repeats?: number;
   /** Products whose operands would take more than this many bytes are not measured. */
   maxBytes?: number;
+  /** Called after each product (measured or left at the default): done of total. */
+  onProduct?: (done: number, total: number) => void;
 }
 
 export const TUNING_CANDIDATES: readonly MatmulKernel[] = [...MATMUL_TILES, 'direct'];
@@ -65,12 +67,13 @@ export async function tuneMatmuls(gpu: Gpu, options: TuningOptions = {}): Promis
     if (!measured.includes(shape)) {
       setChosenKernel(device, shape, DEFAULT_TILE);
       results.push({ shape, timings: [], refused: [], chosen: DEFAULT_TILE });
-      continue;
+    } else {
+      const refusals = errors.get(transKey(shape))!;
+      const refused = candidates.flatMap((kernel, i) => (refusals[i] ? [{ kernel, reason: reasonOf(refusals[i]) }] : []));
+      const compiled = candidates.filter((_, i) => !refusals[i]);
+      results.push({ ...(await tuneProduct(gpu, shape, compiled, options)), refused });
     }
-    const refusals = errors.get(transKey(shape))!;
-    const refused = candidates.flatMap((kernel, i) => (refusals[i] ? [{ kernel, reason: reasonOf(refusals[i]) }] : []));
-    const compiled = candidates.filter((_, i) => !refusals[i]);
-    results.push({ ...(await tuneProduct(gpu, shape, compiled, options)), refused });
+    options.onProduct?.(results.length, shapes.length);
   }
   await compileForPlans(device, results.filter((r) => r.timings.length), uses);
   return results;

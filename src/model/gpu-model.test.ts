@@ -363,8 +363,10 @@ it('gives bit-identical loss and gradients once its matmul kernels are measured 
   const before = await step();
   const plan = model.trainPlan(batch.batch, batch.seq);
   expect(await model.tuneMatmuls(gpu)).toEqual([]); // software: nothing unless asked
-  const tuned = await model.tuneMatmuls(gpu, { onSoftware: true, candidates: [MATMUL_TILES[5]], repeats: 1 });
+  const progress: [number, number][] = [];
+  const tuned = await model.tuneMatmuls(gpu, { onSoftware: true, candidates: [MATMUL_TILES[5]], repeats: 1, onProduct: (done, total) => progress.push([done, total]) });
   expect(tuned.length).toBeGreaterThan(5);
+  expect(progress).toEqual(tuned.map((_, i) => [i + 1, tuned.length]));
   expect(tuned.every((t) => t.chosen !== 'direct')).toBe(true);
   expect(model.trainPlan(batch.batch, batch.seq)).not.toBe(plan);
   const after = await step();

@@ -140,6 +140,8 @@ export const useRun = create<RunState>()((set) => ({
             next.totalSteps = event.totalSteps;
             break;
           case 'step':
+            // A step ends whatever preceded it (the first step's kernel timing).
+            next.loading = null;
             next.step = event;
             losses ??= [...s.losses];
             losses.push(event.gradNorm === undefined ? { step: event.step, loss: event.loss } : { step: event.step, loss: event.loss, gradNorm: event.gradNorm });

@@ -369,7 +369,9 @@ export class Trainer {
       // A plan of new shapes may hold products not yet measured on this GPU: measure them before
       // its first step (the plan is rebuilt with the faster kernels; the numbers do not change).
       let plan = this.model.trainPlan(batch.batch, batch.seq);
-      if ((await this.model.tuneMatmuls(this.gpu)).length) plan = this.model.trainPlan(batch.batch, batch.seq);
+      const onProduct = (done: number, total: number) =>
+        this.emit({ type: 'progress', phase: 'tuning', done, total, message: `timing matmul kernels on this GPU (once per shape): ${done} of ${total} products` });
+      if ((await this.model.tuneMatmuls(this.gpu, { onProduct })).length) plan = this.model.trainPlan(batch.batch, batch.seq);
       const encoder = device.createCommandEncoder();
       encodePlan(encoder, plan);
       const last = i === micro.length - 1;

@@ -59,7 +59,7 @@ export type EngineRequest =
 export type EngineEvent =
   | { type: 'state'; state: EngineState }
   | { type: 'adapter'; name: string; isSoftware: boolean }
-  | { type: 'progress'; phase: 'reading' | 'factoring' | 'tokenizing' | 'checkpoint'; done: number; total: number; message: string }
+  | { type: 'progress'; phase: 'reading' | 'factoring' | 'tokenizing' | 'tuning' | 'checkpoint'; done: number; total: number; message: string }
   | { type: 'model'; summary: ModelSummary; totalSteps: number }
   /** gradNorm: the gradients' global L2 norm before clipping (absent from a run saved before the
    * engine reported it). */
